@@ -1,0 +1,223 @@
+/*
+ * bankctl - the operator's view of bankd.
+ *
+ *	bankctl [-f bank.yaml] [-S socket] [--json] status
+ *	bankctl [...] estimate -p PARTITIONS [-n TASKS] [-c CPUS_PER_TASK]
+ *	    [-N NODES] [--mincpus N] [-t MINUTES|H:MM:SS|D-HH:MM:SS]
+ *	    [-A ACCOUNT -u UID --check]
+ *
+ * estimate prices a job as bankd would at submission; with --check it also
+ * asks bankd for the full decision (which may ask the API).
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bankproto.h"
+#include "conf.h"
+
+#define CTL_DEADLINE_MS	5000
+
+static int json_out;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: bankctl [-f bank.yaml] [-S socket] [--json] status\n"
+	    "       bankctl [...] estimate -p PARTITIONS [-n TASKS] "
+	    "[-c CPUS_PER_TASK]\n"
+	    "                [-N NODES] [--mincpus N] [-t TIME] "
+	    "[-A ACCOUNT [-u UID] --check]\n");
+	exit(2);
+}
+
+/* Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; -> minutes. */
+static int
+parse_time(const char *s, uint32_t *minutes)
+{
+	unsigned long d = 0, f[3] = { 0, 0, 0 };
+	int n = 0;
+	const char *p = s, *dash = strchr(s, '-');
+	char *end;
+
+	if (dash != NULL) {
+		d = strtoul(s, &end, 10);
+		if (end != dash)
+			return -1;
+		p = dash + 1;
+	}
+	for (;;) {
+		if (!isdigit((unsigned char)*p) || n == 3)
+			return -1;
+		f[n++] = strtoul(p, &end, 10);
+		if (*end == '\0')
+			break;
+		if (*end != ':')
+			return -1;
+		p = end + 1;
+	}
+	if (dash != NULL)	/* D-H[:M[:S]] */
+		*minutes = d * 1440 + f[0] * 60 + f[1] + (f[2] > 0);
+	else if (n == 1)	/* M */
+		*minutes = f[0];
+	else if (n == 2)	/* M:S */
+		*minutes = f[0] + (f[1] > 0);
+	else			/* H:M:S */
+		*minutes = f[0] * 60 + f[1] + (f[2] > 0);
+	return 0;
+}
+
+static void
+print_reply(const struct bp_msg *rep)
+{
+	size_t i;
+	int w = 0;
+
+	if (json_out) {
+		printf("{");
+		for (i = 0; i < rep->nfields; i++) {
+			const char *v = rep->fields[i].val;
+
+			printf("%s\"%s\": \"", i ? ", " : "", rep->fields[i].key);
+			for (; *v; v++)
+				if (*v == '"' || *v == '\\')
+					printf("\\%c", *v);
+				else if ((unsigned char)*v < 0x20)
+					printf("\\u%04x", *v);
+				else
+					putchar(*v);
+			printf("\"");
+		}
+		printf("}\n");
+		return;
+	}
+	for (i = 0; i < rep->nfields; i++)
+		if ((int)strlen(rep->fields[i].key) > w)
+			w = (int)strlen(rep->fields[i].key);
+	for (i = 0; i < rep->nfields; i++)
+		printf("%-*s  %s\n", w, rep->fields[i].key, rep->fields[i].val);
+}
+
+static int
+call(const char *sock, struct bp_msg *req)
+{
+	struct bp_msg rep;
+	const char *st;
+	int rc;
+
+	if ((rc = bp_call(sock, CTL_DEADLINE_MS, req, &rep)) != BP_OK) {
+		fprintf(stderr, "bankctl: %s (socket %s)\n", bp_strerror(rc),
+		    sock);
+		return 1;
+	}
+	print_reply(&rep);
+	st = bp_get(&rep, "status");
+	rc = st != NULL && strcmp(st, "error") != 0 && strcmp(st, "deny") != 0
+	    ? 0 : 1;
+	bp_free(&rep);
+	return rc;
+}
+
+static int
+cmd_estimate(const char *sock, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mincpus", required_argument, NULL, 'm' },
+		{ "check", no_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bp_msg req;
+	uint32_t minutes = 0;
+	int ch, check = 0, rc;
+
+	bp_init(&req, BP_T_ESTIMATE, (uint32_t)getpid());
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "A:c:n:N:p:t:u:", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'A': bp_add(&req, "account", optarg); break;
+		case 'c': bp_add(&req, "cpus_per_task", optarg); break;
+		case 'n': bp_add(&req, "num_tasks", optarg); break;
+		case 'N': bp_add(&req, "min_nodes", optarg); break;
+		case 'p': bp_add(&req, "partitions", optarg); break;
+		case 'm': bp_add(&req, "min_cpus", optarg); break;
+		case 'u': bp_add(&req, "uid", optarg); break;
+		case 'k': check = 1; break;
+		case 't':
+			if (parse_time(optarg, &minutes) != 0) {
+				fprintf(stderr, "bankctl: bad time limit '%s' "
+				    "(minutes, H:MM:SS or D-HH:MM:SS)\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (minutes != 0)
+		bp_addf(&req, "time_limit", "%" PRIu32, minutes);
+	if (check) {
+		req.type = BP_T_CHECK;
+		if (bp_get(&req, "uid") == NULL)
+			bp_addf(&req, "uid", "%ld", (long)getuid());
+		bp_add(&req, "plugin", "bankctl");
+	}
+	rc = call(sock, &req);
+	bp_free(&req);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bank_conf cf;
+	struct bp_msg req;
+	const char *path = getenv("BANK_CONF") ? getenv("BANK_CONF") :
+	    CONF_DEFAULT_PATH, *sock = NULL;
+	char err[512], sockbuf[256];
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+f:S:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': path = optarg; break;
+		case 'S': sock = optarg; break;
+		case 'j': json_out = 1; break;
+		default: usage();
+		}
+	}
+	if (optind >= argc)
+		usage();
+	if (sock == NULL) {
+		if (conf_load(path, &cf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "bankctl: %s\n", err);
+			return 1;
+		}
+		snprintf(sockbuf, sizeof(sockbuf), "%s", cf.socket);
+		sock = sockbuf;
+		conf_free(&cf);
+	}
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "status") == 0 && argc == 1) {
+		bp_init(&req, BP_T_STATUS, (uint32_t)getpid());
+		rc = call(sock, &req);
+		bp_free(&req);
+		return rc;
+	}
+	if (strcmp(argv[0], "estimate") == 0)
+		return cmd_estimate(sock, argc, argv);
+	usage();
+	return 2;
+}

@@ -1,0 +1,441 @@
+/*
+ * conf.c - load and validate bank.yaml.  Every error names the file, the
+ * line and the setting; unknown settings are errors, so a typo never
+ * silently falls back to a default.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "money.h"
+#include "yamltree.h"
+
+struct cload {
+	const char	*path;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+bad(struct cload *c, const struct ynode *n, const char *fmt, const char *a)
+{
+	char what[256];
+
+	snprintf(what, sizeof(what), fmt, a);
+	snprintf(c->err, c->errlen, "%s:%d: %s", c->path, n ? n->line : 1,
+	    what);
+	return -1;
+}
+
+/* Only the listed keys may appear in a map. */
+static int
+check_keys(struct cload *c, const struct ynode *map, const char *const *ok)
+{
+	const struct ynode *e;
+	size_t i;
+
+	for (e = map->child; e != NULL; e = e->next) {
+		for (i = 0; ok[i] != NULL; i++)
+			if (strcmp(e->str, ok[i]) == 0)
+				break;
+		if (ok[i] == NULL)
+			return bad(c, e, "unknown setting '%s'", e->str);
+	}
+	return 0;
+}
+
+static int
+get_map(struct cload *c, const struct ynode *parent, const char *key,
+    const struct ynode **out)
+{
+	const struct ynode *n = ytree_get(parent, key);
+
+	*out = NULL;
+	if (n == NULL)
+		return 0;
+	if (n->kind != YN_MAP)
+		return bad(c, n, "'%s' must be a map of settings", key);
+	*out = n;
+	return 0;
+}
+
+static int
+get_str(struct cload *c, const struct ynode *map, const char *key,
+    char **out)
+{
+	const struct ynode *n = ytree_get(map, key);
+
+	if (n == NULL)
+		return 0;
+	if (n->kind != YN_SCALAR || n->str[0] == '\0')
+		return bad(c, n, "'%s' must be a non-empty string", key);
+	free(*out);
+	if ((*out = strdup(n->str)) == NULL)
+		return bad(c, n, "%s: out of memory", key);
+	return 0;
+}
+
+static int
+get_int(struct cload *c, const struct ynode *map, const char *key, long lo,
+    long hi, long *out)
+{
+	const struct ynode *n = ytree_get(map, key);
+	char *end, what[128];
+	long v;
+
+	if (n == NULL)
+		return 0;
+	errno = 0;
+	v = n->kind == YN_SCALAR ? strtol(n->str, &end, 10) : 0;
+	if (n->kind != YN_SCALAR || errno != 0 || end == n->str ||
+	    *end != '\0' || v < lo || v > hi) {
+		snprintf(what, sizeof(what), "'%%s' must be a whole number "
+		    "from %ld to %ld", lo, hi);
+		return bad(c, n, what, key);
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+get_bool(struct cload *c, const struct ynode *map, const char *key, int *out)
+{
+	const struct ynode *n = ytree_get(map, key);
+
+	if (n == NULL)
+		return 0;
+	if (n->kind == YN_SCALAR && !n->quoted) {
+		if (strcmp(n->str, "true") == 0 || strcmp(n->str, "yes") == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcmp(n->str, "false") == 0 || strcmp(n->str, "no") == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return bad(c, n, "'%s' must be true or false", key);
+}
+
+static int
+parse_price(struct cload *c, const struct ynode *n, const char *what,
+    int64_t *out)
+{
+	const char *why;
+	char msg[200];
+
+	if (n->kind != YN_SCALAR)
+		return bad(c, n, "price of %s must be a decimal number", what);
+	if (money_parse(n->str, MONEY_PRICE_SCALE, out, &why) != 0) {
+		snprintf(msg, sizeof(msg), "price of %%s '%s': %s", n->str, why);
+		return bad(c, n, msg, what);
+	}
+	return 0;
+}
+
+static int
+load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	static const char *const keys[] = { "default", "partitions", NULL };
+	const struct ynode *p, *parts, *e;
+	size_t n = 0;
+
+	if (get_map(c, root, "prices", &p) != 0)
+		return -1;
+	if (p == NULL)
+		return 0;
+	if (check_keys(c, p, keys) != 0)
+		return -1;
+	if (ytree_get(p, "default") != NULL &&
+	    parse_price(c, ytree_get(p, "default"), "unlisted partitions",
+	    &cf->default_price) != 0)
+		return -1;
+	if (get_map(c, p, "partitions", &parts) != 0)
+		return -1;
+	if (parts == NULL)
+		return 0;
+	for (e = parts->child; e != NULL; e = e->next)
+		n++;
+	if ((cf->prices = calloc(n ? n : 1, sizeof(*cf->prices))) == NULL)
+		return bad(c, parts, "%s", "out of memory");
+	for (e = parts->child; e != NULL; e = e->next) {
+		struct conf_price *pr = &cf->prices[cf->nprices];
+
+		if (parse_price(c, e->value, e->str, &pr->micro) != 0)
+			return -1;
+		if ((pr->partition = strdup(e->str)) == NULL)
+			return bad(c, e, "%s", "out of memory");
+		cf->nprices++;
+	}
+	return 0;
+}
+
+static int
+load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	static const char *const keys[] = { "url", "token", "token_file",
+	    "timeout_ms", "max_inflight", NULL };
+	const struct ynode *a;
+	long v;
+	size_t n;
+
+	if (get_map(c, root, "api", &a) != 0)
+		return -1;
+	if (a == NULL)
+		return bad(c, root, "%s", "missing 'api' (url and token)");
+	if (check_keys(c, a, keys) != 0 ||
+	    get_str(c, a, "url", &cf->api_url) != 0 ||
+	    get_str(c, a, "token", &cf->api_token) != 0 ||
+	    get_str(c, a, "token_file", &cf->api_token_file) != 0)
+		return -1;
+	if (cf->api_url == NULL)
+		return bad(c, a, "%s", "missing 'api.url'");
+	if (strncmp(cf->api_url, "http://", 7) != 0 &&
+	    strncmp(cf->api_url, "https://", 8) != 0)
+		return bad(c, ytree_get(a, "url"), "api.url '%s' must start "
+		    "with http:// or https://", cf->api_url);
+	n = strlen(cf->api_url);
+	while (n > 0 && cf->api_url[n - 1] == '/')
+		cf->api_url[--n] = '\0';
+	if ((cf->api_token == NULL) == (cf->api_token_file == NULL))
+		return bad(c, a, "%s", "set exactly one of 'api.token' and "
+		    "'api.token_file'");
+	v = cf->api_timeout_ms;
+	if (get_int(c, a, "timeout_ms", 1, 600000, &v) != 0)
+		return -1;
+	cf->api_timeout_ms = (int)v;
+	v = cf->api_max_inflight;
+	if (get_int(c, a, "max_inflight", 1, 1024, &v) != 0)
+		return -1;
+	cf->api_max_inflight = (int)v;
+	return 0;
+}
+
+static int
+load_plugins(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	static const char *const keys[] = { "job_submit", "spank", "jobcomp",
+	    NULL };
+	const struct ynode *p;
+
+	if (get_map(c, root, "plugins", &p) != 0)
+		return -1;
+	if (p == NULL)
+		return 0;
+	if (check_keys(c, p, keys) != 0 ||
+	    get_bool(c, p, "job_submit", &cf->job_submit_enabled) != 0 ||
+	    get_bool(c, p, "spank", &cf->spank_enabled) != 0 ||
+	    get_bool(c, p, "jobcomp", &cf->jobcomp_enabled) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+load_deadlines(struct cload *c, const struct ynode *root,
+    struct bank_conf *cf)
+{
+	static const char *const keys[] = { "submit_ms", "report_ms", NULL };
+	const struct ynode *d;
+	long v;
+
+	if (get_map(c, root, "deadlines", &d) != 0)
+		return -1;
+	if (d == NULL)
+		return 0;
+	if (check_keys(c, d, keys) != 0)
+		return -1;
+	v = cf->submit_deadline_ms;
+	if (get_int(c, d, "submit_ms", 1, 60000, &v) != 0)
+		return -1;
+	cf->submit_deadline_ms = (int)v;
+	v = cf->report_deadline_ms;
+	if (get_int(c, d, "report_ms", 1, 60000, &v) != 0)
+		return -1;
+	cf->report_deadline_ms = (int)v;
+	return 0;
+}
+
+static int
+load_policy(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	static const char *const keys[] = { "on_api_unavailable", NULL };
+	const struct ynode *p, *n;
+
+	if (get_map(c, root, "policy", &p) != 0)
+		return -1;
+	if (p == NULL)
+		return 0;
+	if (check_keys(c, p, keys) != 0)
+		return -1;
+	if ((n = ytree_get(p, "on_api_unavailable")) == NULL)
+		return 0;
+	if (n->kind == YN_SCALAR && strcmp(n->str, "allow") == 0)
+		cf->on_api_unavailable = POLICY_ALLOW;
+	else if (n->kind == YN_SCALAR && strcmp(n->str, "deny") == 0)
+		cf->on_api_unavailable = POLICY_DENY;
+	else
+		return bad(c, n, "%s", "'on_api_unavailable' must be allow "
+		    "or deny");
+	return 0;
+}
+
+static void
+conf_defaults(struct bank_conf *cf)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->api_timeout_ms = 5000;
+	cf->api_max_inflight = 8;
+	cf->job_submit_enabled = 1;
+	cf->spank_enabled = 1;
+	cf->jobcomp_enabled = 1;
+	cf->default_price = 1000000;
+	cf->default_time_limit = 1440;
+	cf->submit_deadline_ms = 1000;
+	cf->report_deadline_ms = 2000;
+	cf->on_api_unavailable = POLICY_ALLOW;
+}
+
+static int
+load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	static const char *const keys[] = { "socket", "api", "plugins",
+	    "prices", "default_time_limit", "deadlines", "policy", NULL };
+	long v = cf->default_time_limit;
+
+	if (check_keys(c, root, keys) != 0 ||
+	    get_str(c, root, "socket", &cf->socket) != 0 ||
+	    load_api(c, root, cf) != 0 ||
+	    load_plugins(c, root, cf) != 0 ||
+	    load_prices(c, root, cf) != 0 ||
+	    get_int(c, root, "default_time_limit", 1, 525600, &v) != 0 ||
+	    load_deadlines(c, root, cf) != 0 ||
+	    load_policy(c, root, cf) != 0)
+		return -1;
+	cf->default_time_limit = (uint32_t)v;
+	if (cf->socket == NULL && (cf->socket = strdup(CONF_DEFAULT_SOCKET))
+	    == NULL)
+		return bad(c, root, "%s", "out of memory");
+	if (cf->socket[0] != '/')
+		return bad(c, ytree_get(root, "socket"), "socket '%s' must be "
+		    "an absolute path", cf->socket);
+	return 0;
+}
+
+int
+conf_load(const char *path, struct bank_conf *cf, char *err, size_t errlen)
+{
+	struct cload c = { .path = path, .err = err, .errlen = errlen };
+	struct ynode *root;
+	int rc;
+
+	conf_defaults(cf);
+	err[0] = '\0';
+	if ((root = ytree_load(path, err, errlen)) == NULL)
+		return -1;
+	rc = load_root(&c, root, cf);
+	ytree_free(root);
+	if (rc == 0 && (cf->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rc = -1;
+	}
+	if (rc != 0)
+		conf_free(cf);
+	return rc;
+}
+
+void
+conf_free(struct bank_conf *cf)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nprices; i++)
+		free(cf->prices[i].partition);
+	free(cf->prices);
+	free(cf->path);
+	free(cf->socket);
+	free(cf->api_url);
+	free(cf->api_token);
+	free(cf->api_token_file);
+	memset(cf, 0, sizeof(*cf));
+}
+
+int
+conf_price(const struct bank_conf *cf, const char *partition, int64_t *micro)
+{
+	size_t i;
+
+	for (i = 0; partition != NULL && i < cf->nprices; i++) {
+		if (strcmp(cf->prices[i].partition, partition) == 0) {
+			*micro = cf->prices[i].micro;
+			return 1;
+		}
+	}
+	*micro = cf->default_price;
+	return 0;
+}
+
+/* A token is the 40-hex key; "Token <key>" (the old header form) is cut. */
+static int
+token_clean(char *t, char **out, const char *src, char *err, size_t errlen)
+{
+	char *s = t, *e;
+
+	if (strncmp(s, "Token ", 6) == 0)
+		s += 6;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+		*--e = '\0';
+	if (*s == '\0' || strpbrk(s, " \t\r\n") != NULL) {
+		snprintf(err, errlen, "%s: the API token must be one word "
+		    "(the key, optionally after 'Token ')", src);
+		return -1;
+	}
+	if ((*out = strdup(s)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", src);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_read_token(const struct bank_conf *cf, char **token, char *err,
+    size_t errlen)
+{
+	char buf[512];
+	struct stat st;
+	size_t n;
+	FILE *fp;
+
+	if (cf->api_token != NULL) {
+		snprintf(buf, sizeof(buf), "%s", cf->api_token);
+		return token_clean(buf, token, cf->path, err, errlen);
+	}
+	if ((fp = fopen(cf->api_token_file, "r")) == NULL) {
+		snprintf(err, errlen, "token file %s: %s", cf->api_token_file,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & S_IROTH)) {
+		fclose(fp);
+		snprintf(err, errlen, "token file %s is readable by everyone: "
+		    "chmod o-r it", cf->api_token_file);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return token_clean(buf, token, cf->api_token_file, err, errlen);
+}
+
+const char *
+conf_policy_name(enum conf_policy p)
+{
+	return p == POLICY_DENY ? "deny" : "allow";
+}

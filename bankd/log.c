@@ -1,0 +1,50 @@
+/*
+ * log.c - one line per event, to stderr or syslog.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+
+#include "log.h"
+
+static int log_syslog;
+static int log_verbose;
+
+void
+log_init(int to_syslog, int verbose)
+{
+	log_syslog = to_syslog;
+	log_verbose = verbose;
+	if (to_syslog)
+		openlog("bankd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void
+vlog(int pri, const char *tag, const char *fmt, va_list ap)
+{
+	if (log_syslog) {
+		vsyslog(pri, fmt, ap);
+		return;
+	}
+	fprintf(stderr, "bankd: %s", tag);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+#define LOG_FN(name, pri, tag, cond)			\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+							\
+	if (!(cond))					\
+		return;					\
+	va_start(ap, fmt);				\
+	vlog(pri, tag, fmt, ap);			\
+	va_end(ap);					\
+}
+
+LOG_FN(log_err, LOG_ERR, "error: ", 1)
+LOG_FN(log_warn, LOG_WARNING, "warning: ", 1)
+LOG_FN(log_info, LOG_INFO, "", 1)
+LOG_FN(log_debug, LOG_DEBUG, "debug: ", log_verbose)

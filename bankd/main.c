@@ -1,0 +1,189 @@
+/*
+ * main.c - bankd: the service-unit bank for Slurm.
+ *
+ *	bankd [-d] [-s] [-f bank.yaml]
+ *	bankd --check-config bank.yaml
+ *
+ * Runs in the foreground (systemd supervises it), logs to stderr or, with
+ * -s, to syslog.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <slurm/slurm.h>
+
+#include "api.h"
+#include "bankd.h"
+#include "deliver.h"
+#include "log.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bankd [-d] [-s] [-f bank.yaml]\n"
+	    "       bankd --check-config bank.yaml\n");
+	exit(2);
+}
+
+static int
+check_config(const char *path)
+{
+	struct bank_conf cf;
+	char err[512], *token;
+
+	if (conf_load(path, &cf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bankd: %s\n", err);
+		return 1;
+	}
+	if (conf_read_token(&cf, &token, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bankd: %s\n", err);
+		conf_free(&cf);
+		return 1;
+	}
+	free(token);
+	printf("%s: ok (%zu priced partitions, socket %s)\n", path,
+	    cf.nprices, cf.socket);
+	conf_free(&cf);
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct bankd *bd = arg;
+
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(bd->base, NULL);
+}
+
+static uid_t
+slurm_user_uid(void)
+{
+	struct passwd *pw = getpwnam("slurm");
+
+	return pw ? pw->pw_uid : 0;
+}
+
+static int
+bankd_start(struct bankd *bd, const char *path)
+{
+	char err[512], *token;
+
+	if (conf_load(path, &bd->conf, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (conf_read_token(&bd->conf, &token, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	bd->api = api_new(bd->base, bd->conf.api_url, token,
+	    bd->conf.api_timeout_ms, bd->conf.api_max_inflight);
+	/* The token lives on only inside curl's header list. */
+	memset(token, 0, strlen(token));
+	free(token);
+	if (bd->api == NULL || (bd->dq = deliver_new(bd)) == NULL) {
+		log_err("out of memory");
+		return -1;
+	}
+	bd->slurm_uid = slurm_user_uid();
+	bd->started = time(NULL);
+	if (listen_start(bd) != 0)
+		return -1;
+	probe_start(bd);
+	log_info("started: API %s, %zu priced partitions, default price "
+	    "applies elsewhere, on_api_unavailable=%s", bd->conf.api_url,
+	    bd->conf.nprices, conf_policy_name(bd->conf.on_api_unavailable));
+	return 0;
+}
+
+static void
+bankd_stop(struct bankd *bd)
+{
+	struct deliver_stats st;
+
+	listen_stop(bd);
+	if (bd->dq != NULL) {
+		deliver_stats(bd->dq, &st);
+		if (st.queued > 0)
+			log_warn("exiting with %zu undelivered reports",
+			    st.queued);
+	}
+	if (bd->probe)
+		event_free(bd->probe);
+	deliver_free(bd->dq);
+	api_free(bd->api);
+	conf_free(&bd->conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check-config", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bankd bd;
+	struct event *sigs[2];
+	const char *path = CONF_DEFAULT_PATH;
+	int ch, verbose = 0, to_syslog = 0, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "df:s", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			return check_config(optarg);
+		case 'd':
+			verbose = 1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 's':
+			to_syslog = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(to_syslog, verbose);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_err("cannot initialise libcurl");
+		return 1;
+	}
+	memset(&bd, 0, sizeof(bd));
+	if ((bd.base = event_base_new()) == NULL) {
+		log_err("cannot initialise libevent");
+		return 1;
+	}
+	sigs[0] = evsignal_new(bd.base, SIGTERM, on_signal, &bd);
+	sigs[1] = evsignal_new(bd.base, SIGINT, on_signal, &bd);
+	if (sigs[0] == NULL || sigs[1] == NULL || evsignal_add(sigs[0], NULL)
+	    != 0 || evsignal_add(sigs[1], NULL) != 0)
+		log_err("cannot install signal handlers");
+	else if (bankd_start(&bd, path) == 0 &&
+	    event_base_dispatch(bd.base) == 0)
+		rc = 0;
+	bankd_stop(&bd);
+	if (sigs[0])
+		event_free(sigs[0]);
+	if (sigs[1])
+		event_free(sigs[1]);
+	event_base_free(bd.base);
+	curl_global_cleanup();
+	log_info("exited");
+	return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * report.h - start and completion reports, as the API wants them.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdint.h>
+
+#include "bankproto.h"
+#include "conf.h"
+
+enum report_kind {
+	REPORT_START,		/* POST /jobs/ with the estimate */
+	REPORT_END,		/* PUT /jobs/{id}/ with the actual cost */
+};
+
+struct report {
+	enum report_kind	 kind;
+	uint32_t		 job_id;
+	char			 account[128];
+	int64_t			 cents;		/* amount sent */
+	char			*body;		/* the Job, as JSON */
+};
+
+/*
+ * Build a report from a plugin's message.  0, or -1 with a reason naming
+ * the missing or malformed field in err.
+ */
+int	 report_build(const struct bank_conf *, enum report_kind,
+	    const struct bp_msg *, struct report *, char *err, size_t errlen);
+void	 report_clear(struct report *);
+
+/* RFC 3339 UTC, as the server writes dates. */
+void	 report_date(int64_t t, char buf[32]);
+
+#endif /* REPORT_H */

@@ -1,0 +1,144 @@
+/*
+ * bankproto.h - the wire protocol between the Slurm plugins (and bankctl)
+ * and bankd, and a small client for it.
+ *
+ * Transport: a Unix-domain stream socket (bankd's `socket:` setting).  A
+ * client connects, sends one or more requests and reads one reply for each,
+ * in order.  Nothing on the wire refers to the local host (no file
+ * descriptors, no paths, no pids), so the same frames can later be carried
+ * over TCP from compute nodes.
+ *
+ * Frame (all integers big-endian):
+ *
+ *	 0      2      3      4             8            12
+ *	+------+------+------+-------------+------------+----------------+
+ *	| 'B''K'| ver  | type | request id  | body len   | body ...       |
+ *	+------+------+------+-------------+------------+----------------+
+ *
+ *	magic	 0x42 0x4b ("BK")
+ *	ver	 BP_VERSION (1); a frame of another version is refused
+ *	type	 a BP_T_* request, or BP_REPLY | request type for a reply
+ *	id	 chosen by the client; the reply carries the same id
+ *	len	 body length in bytes, at most BP_MAX_BODY
+ *
+ * Body: zero or more lines "key=value\n".  Keys are 1-31 characters of
+ * [a-z0-9_]; values are any bytes except NUL and newline, at most
+ * BP_MAX_BODY in all.  A key appears at most once; unknown keys are
+ * ignored, so fields can be added without a version change.  Numbers are
+ * decimal ASCII; money is a decimal string with two places ("12.50");
+ * times are Unix seconds.
+ *
+ * Requests and the keys they carry (see docs/protocol.md for meanings):
+ *
+ *	BP_T_STATUS	(none)
+ *	  reply: status, version, uptime, api, api_error, queue, inflight,
+ *	         delivered, failed
+ *	BP_T_CHECK	uid, account, partitions (comma list), cpus fields
+ *	                (min_cpus, num_tasks, cpus_per_task, min_nodes,
+ *	                ntasks_per_node, pn_min_cpus), time_limit (minutes, 0 if
+ *	                none known), plugin ("job_submit" or "bankctl")
+ *	  reply: status (allow|deny|error), estimate, partition, cpus, message
+ *	BP_T_ESTIMATE	as BP_T_CHECK; prices only, never asks the API
+ *	  reply: status, estimate, partition, cpus, message
+ *	BP_T_START	job_id, uid, account, partition, qos, cpus, nodes
+ *	                (Slurm hostlist expression), num_nodes, submit, start,
+ *	                time_limit
+ *	  reply: status (ok|dup|error), estimate, message
+ *	BP_T_END	job_id, uid, account, partition, qos, state, cpus, nodes,
+ *	                num_nodes, req_nodes, submit, start, end, time_limit
+ *	  reply: status (ok|error), amount, message
+ *
+ * A reply's status "error" always comes with a message naming what was
+ * wrong.  A frame that cannot be parsed gets no reply: bankd logs it and
+ * closes the connection, since the byte stream can no longer be trusted.
+ */
+#ifndef BANKPROTO_H
+#define BANKPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BP_MAGIC0	0x42
+#define BP_MAGIC1	0x4b
+#define BP_VERSION	1
+#define BP_HDR_LEN	12
+#define BP_MAX_BODY	(64 * 1024)
+#define BP_MAX_FIELDS	64
+#define BP_MAX_KEY	31
+
+enum bp_type {
+	BP_T_STATUS = 1,
+	BP_T_CHECK = 2,
+	BP_T_ESTIMATE = 3,
+	BP_T_START = 4,
+	BP_T_END = 5,
+};
+#define BP_REPLY	0x80
+
+/* Results of bp_parse() and the client; negative values are errors. */
+enum bp_result {
+	BP_OK = 0,
+	BP_MORE = 1,		/* a partial frame: read more bytes */
+	BP_EMAGIC = -1,		/* not a bankproto frame */
+	BP_EVERSION = -2,	/* a frame of another protocol version */
+	BP_ETOOBIG = -3,	/* body longer than BP_MAX_BODY */
+	BP_ESYNTAX = -4,	/* body is not key=value lines */
+	BP_ETOOMANY = -5,	/* more than BP_MAX_FIELDS fields or a long key */
+	BP_ECONNECT = -6,	/* could not connect within the deadline */
+	BP_ETIMEOUT = -7,	/* no complete reply within the deadline */
+	BP_EIO = -8,		/* socket error or peer closed early */
+	BP_EREPLY = -9,		/* reply does not match the request */
+	BP_ENOMEM = -10,
+};
+
+struct bp_field {
+	const char	*key;
+	const char	*val;
+};
+
+/*
+ * One decoded or to-be-encoded message.  Decoded messages point into
+ * `body`, which they own; messages being built own nothing but the
+ * strings passed to bp_add() must outlive the call to bp_encode().
+ */
+struct bp_msg {
+	uint8_t		 type;
+	uint32_t	 id;
+	size_t		 nfields;
+	struct bp_field	 fields[BP_MAX_FIELDS];
+	char		*body;		/* owned, NUL-split copy (decoded) */
+	uint64_t	 owned;		/* bit i: fields[i].val is ours */
+};
+
+void		 bp_init(struct bp_msg *, uint8_t type, uint32_t id);
+void		 bp_free(struct bp_msg *);
+int		 bp_add(struct bp_msg *, const char *key, const char *val);
+int		 bp_addf(struct bp_msg *, const char *key, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+const char	*bp_get(const struct bp_msg *, const char *key);
+int		 bp_get_u64(const struct bp_msg *, const char *key,
+		    uint64_t *out);
+
+/* Encode into a malloc'd buffer; returns its length or a negative BP_E*. */
+long		 bp_encode(const struct bp_msg *, uint8_t **out);
+
+/*
+ * Decode the first frame in buf[0..len).  BP_OK: *msg filled (free with
+ * bp_free) and *used set to the frame's size.  BP_MORE: need more bytes.
+ */
+int		 bp_parse(const uint8_t *buf, size_t len, struct bp_msg *msg,
+		    size_t *used);
+
+const char	*bp_strerror(int);
+const char	*bp_type_name(uint8_t type);
+
+/*
+ * One request, one reply, within deadline_ms in all (connect + send +
+ * receive).  No threads, no signals: a non-blocking socket and poll(2),
+ * MSG_NOSIGNAL on every send.  Safe inside slurmctld and slurmstepd.
+ * On success *rep must be freed with bp_free().
+ */
+int		 bp_call(const char *path, int deadline_ms,
+		    const struct bp_msg *req, struct bp_msg *rep);
+
+#endif /* BANKPROTO_H */

@@ -1,0 +1,178 @@
+/*
+ * client.c - one request and its reply, under a hard deadline.
+ *
+ * Used inside slurmctld (job_submit, jobcomp) and slurmstepd (spank), so it
+ * creates no threads, installs no signal handlers and never blocks past the
+ * deadline: the socket is non-blocking and every wait is a poll(2) bounded
+ * by what is left of the deadline.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bankproto.h"
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for `events` on fd until the deadline; 0 when ready. */
+static int
+wait_fd(int fd, short events, int64_t deadline, int timeout_rc)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int64_t left;
+	int n;
+
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0)
+			return timeout_rc;
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return timeout_rc;
+		if (errno != EINTR)
+			return BP_EIO;
+	}
+}
+
+static int
+connect_by(const char *path, int64_t deadline, int *fdp)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return BP_ECONNECT;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return BP_ECONNECT;
+	/*
+	 * A Unix socket connect either completes at once or, with a full
+	 * listen backlog, fails with EAGAIN: retry until the deadline.
+	 */
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EINPROGRESS) {
+			if (wait_fd(fd, POLLOUT, deadline, BP_ECONNECT) != 0)
+				goto fail;
+			len = sizeof(err);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+			    &len) == -1 || err != 0)
+				goto fail;
+			break;
+		}
+		if (errno != EAGAIN || now_ms() >= deadline)
+			goto fail;
+		poll(NULL, 0, 1);
+	}
+	*fdp = fd;
+	return BP_OK;
+fail:
+	close(fd);
+	return BP_ECONNECT;
+}
+
+static int
+send_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
+{
+	ssize_t n;
+	int rc;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN)
+			return BP_EIO;
+		if ((rc = wait_fd(fd, POLLOUT, deadline, BP_ETIMEOUT)) != 0)
+			return rc;
+	}
+	return BP_OK;
+}
+
+static int
+recv_reply(int fd, int64_t deadline, struct bp_msg *rep)
+{
+	uint8_t *buf;
+	size_t cap = BP_HDR_LEN + BP_MAX_BODY, len = 0, used;
+	ssize_t n;
+	int rc;
+
+	if ((buf = malloc(cap)) == NULL)
+		return BP_ENOMEM;
+	for (;;) {
+		rc = bp_parse(buf, len, rep, &used);
+		if (rc != BP_MORE)
+			break;
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n > 0) {
+			len += n;
+			continue;
+		}
+		if (n == 0) {
+			rc = BP_EIO;
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			rc = BP_EIO;
+			break;
+		}
+		if ((rc = wait_fd(fd, POLLIN, deadline, BP_ETIMEOUT)) != 0)
+			break;
+	}
+	free(buf);
+	return rc;
+}
+
+int
+bp_call(const char *path, int deadline_ms, const struct bp_msg *req,
+    struct bp_msg *rep)
+{
+	int64_t deadline = now_ms() + (deadline_ms > 0 ? deadline_ms : 1);
+	uint8_t *frame;
+	long len;
+	int fd, rc;
+
+	if ((len = bp_encode(req, &frame)) < 0)
+		return (int)len;
+	if ((rc = connect_by(path, deadline, &fd)) != BP_OK) {
+		free(frame);
+		return rc;
+	}
+	rc = send_all(fd, frame, (size_t)len, deadline);
+	free(frame);
+	if (rc == BP_OK)
+		rc = recv_reply(fd, deadline, rep);
+	close(fd);
+	if (rc == BP_OK && (rep->id != req->id ||
+	    rep->type != (req->type | BP_REPLY))) {
+		bp_free(rep);
+		rc = BP_EREPLY;
+	}
+	return rc;
+}

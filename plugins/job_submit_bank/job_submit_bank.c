@@ -1,0 +1,192 @@
+/*
+ * job_submit/bank - refuse, at submission, a job its account cannot pay.
+ *
+ * Runs inside slurmctld under its locks, so it does one thing: collect what
+ * Slurm knows of the job's size, partitions and time limit, ask bankd with
+ * a hard deadline, and act on the answer.  Pricing and the API live in
+ * bankd.  When bankd cannot answer in time, the site's on_api_unavailable
+ * policy decides, and the decision is logged.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "slurm/slurm_errno.h"
+#include "src/common/slurm_xlator.h"
+#include "src/common/xstring.h"
+#include "src/slurmctld/slurmctld.h"
+
+#include "bankplug.h"
+#include "bankproto.h"
+
+const char plugin_name[] = "Service-unit bank submission check";
+const char plugin_type[] = "job_submit/bank";
+const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+static struct bank_conf	 bconf;
+static int		 conf_ok;
+static char		 conf_err[512];
+static uint32_t		 next_id;
+
+extern int
+init(void)
+{
+	conf_ok = bankplug_conf_load(NULL, &bconf, conf_err,
+	    sizeof(conf_err)) == 0;
+	if (!conf_ok)
+		error("job_submit/bank: %s; every job is let through until "
+		    "it is fixed (scontrol reconfigure)", conf_err);
+	else
+		info("job_submit/bank: bankd at %s, deadline %d ms, "
+		    "on_api_unavailable=%s", bconf.socket,
+		    bconf.submit_deadline_ms,
+		    conf_policy_name(bconf.on_api_unavailable));
+	return SLURM_SUCCESS;
+}
+
+extern int
+fini(void)
+{
+	if (conf_ok)
+		conf_free(&bconf);
+	conf_ok = 0;
+	return SLURM_SUCCESS;
+}
+
+static int
+is_set32(uint32_t v)
+{
+	return v != NO_VAL && v != INFINITE && v != 0;
+}
+
+static int
+is_set16(uint16_t v)
+{
+	return v != NO_VAL16 && v != INFINITE16 && v != 0;
+}
+
+/*
+ * The job's own limit, else the longest default (or maximum) of the
+ * partitions it may run in; 0 when none is finite.
+ */
+static uint32_t
+time_limit_of(const job_desc_msg_t *jd, const char *parts)
+{
+	char *list, *tok, *save = NULL;
+	part_record_t *p;
+	uint32_t best = 0, t;
+
+	if (is_set32(jd->time_limit))
+		return jd->time_limit;
+	list = xstrdup(parts);
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if ((p = find_part_record(tok)) == NULL)
+			continue;
+		t = is_set32(p->default_time) ? p->default_time :
+		    is_set32(p->max_time) ? p->max_time : 0;
+		if (t > best)
+			best = t;
+	}
+	xfree(list);
+	return best;
+}
+
+static void
+add_u32(struct bp_msg *m, const char *key, uint32_t v)
+{
+	if (is_set32(v))
+		bp_addf(m, key, "%" PRIu32, v);
+}
+
+static void
+add_u16(struct bp_msg *m, const char *key, uint16_t v)
+{
+	if (is_set16(v))
+		bp_addf(m, key, "%u", (unsigned)v);
+}
+
+static void
+build_check(struct bp_msg *m, const job_desc_msg_t *jd, uint32_t uid,
+    const char *parts)
+{
+	bp_init(m, BP_T_CHECK, ++next_id);
+	bp_addf(m, "uid", "%" PRIu32, uid);
+	bp_add(m, "account", jd->account ? jd->account : "");
+	bp_add(m, "partitions", parts);
+	add_u32(m, "min_cpus", jd->min_cpus);
+	add_u32(m, "num_tasks", jd->num_tasks);
+	add_u16(m, "cpus_per_task", jd->cpus_per_task);
+	add_u32(m, "min_nodes", jd->min_nodes);
+	add_u16(m, "ntasks_per_node", jd->ntasks_per_node);
+	add_u16(m, "pn_min_cpus", jd->pn_min_cpus);
+	bp_addf(m, "time_limit", "%" PRIu32, time_limit_of(jd, parts));
+	bp_add(m, "plugin", "job_submit");
+}
+
+/* bankd did not answer: the site's policy decides. */
+static int
+unavailable(uint32_t uid, const char *why, char **err_msg)
+{
+	if (bconf.on_api_unavailable == POLICY_ALLOW) {
+		info("job_submit/bank: job from uid %u allowed without a "
+		    "check: %s (on_api_unavailable=allow)", uid, why);
+		return SLURM_SUCCESS;
+	}
+	error("job_submit/bank: job from uid %u refused: %s "
+	    "(on_api_unavailable=deny)", uid, why);
+	*err_msg = xstrdup_printf("bank: the service-unit bank cannot check "
+	    "this job now (%s); the site refuses jobs until it can. Try "
+	    "again later.", why);
+	return ESLURM_ACCOUNTING_POLICY;
+}
+
+extern int
+job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
+{
+	struct bp_msg req, rep;
+	const char *parts, *status, *msg;
+	uint32_t uid = jd->user_id != NO_VAL ? jd->user_id : submit_uid;
+	int rc;
+
+	if (!conf_ok) {
+		error("job_submit/bank: %s: job from uid %u let through",
+		    conf_err, uid);
+		return SLURM_SUCCESS;
+	}
+	if (!bconf.job_submit_enabled)
+		return SLURM_SUCCESS;
+	parts = jd->partition ? jd->partition :
+	    default_part_loc ? default_part_loc->name : "";
+	build_check(&req, jd, uid, parts);
+	rc = bp_call(bconf.socket, bconf.submit_deadline_ms, &req, &rep);
+	bp_free(&req);
+	if (rc != BP_OK)
+		return unavailable(uid, bp_strerror(rc), err_msg);
+	status = bp_get(&rep, "status");
+	msg = bp_get(&rep, "message");
+	if (status != NULL && strcmp(status, "deny") == 0) {
+		*err_msg = xstrdup_printf("bank: %s", msg ? msg :
+		    "job refused by the service-unit bank");
+		info("job_submit/bank: uid %u account %s refused: %s", uid,
+		    jd->account ? jd->account : "(none)", msg ? msg : "");
+		rc = ESLURM_ACCOUNTING_POLICY;
+	} else if (status != NULL && strcmp(status, "allow") == 0) {
+		debug("job_submit/bank: uid %u: %s", uid, msg ? msg : "");
+		rc = SLURM_SUCCESS;
+	} else {
+		rc = unavailable(uid, msg ? msg : "bankd answered an error",
+		    err_msg);
+	}
+	bp_free(&rep);
+	return rc;
+}
+
+extern int
+job_modify(job_desc_msg_t *jd, job_record_t *job, uint32_t modify_uid)
+{
+	(void)jd;
+	(void)job;
+	(void)modify_uid;
+	return SLURM_SUCCESS;
+}

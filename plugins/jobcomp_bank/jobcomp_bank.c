@@ -1,0 +1,133 @@
+/*
+ * jobcomp/bank - report every finished job (completed, failed, cancelled,
+ * timed out) to bankd, which charges its actual cost.
+ *
+ * Runs inside slurmctld with the job write lock held: one bankd call with
+ * a hard deadline, nothing else.  JobCompLoc may name bank.yaml; by default
+ * it is the file beside slurm.bconf.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "slurm/slurm_errno.h"
+#include "src/common/slurm_xlator.h"
+#include "src/common/slurm_jobcomp.h"
+#include "src/common/xstring.h"
+#include "src/slurmctld/slurmctld.h"
+
+#include "bankplug.h"
+#include "bankproto.h"
+
+const char plugin_name[] = "Service-unit bank completion report";
+const char plugin_type[] = "jobcomp/bank";
+const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+static struct bank_conf	 bconf;
+static int		 conf_ok;
+static uint32_t		 next_id;
+
+extern int
+init(void)
+{
+	return SLURM_SUCCESS;
+}
+
+extern int
+fini(void)
+{
+	if (conf_ok)
+		conf_free(&bconf);
+	conf_ok = 0;
+	return SLURM_SUCCESS;
+}
+
+extern int
+jobcomp_p_set_location(char *location)
+{
+	char err[512];
+
+	if (conf_ok)
+		conf_free(&bconf);
+	/* JobCompLoc defaults to a log file path: only take a YAML file. */
+	if (location != NULL && strstr(location, ".yaml") == NULL)
+		location = NULL;
+	conf_ok = bankplug_conf_load(location, &bconf, err, sizeof(err)) == 0;
+	if (!conf_ok) {
+		error("jobcomp/bank: %s: completions are NOT reported until it "
+		    "is fixed", err);
+		return SLURM_ERROR;
+	}
+	info("jobcomp/bank: reporting to bankd at %s, deadline %d ms",
+	    bconf.socket, bconf.report_deadline_ms);
+	return SLURM_SUCCESS;
+}
+
+static void
+build_end(struct bp_msg *m, const job_record_t *job)
+{
+	const struct job_details *d = job->details;
+	uint32_t state = job->job_state & JOB_STATE_BASE;
+
+	bp_init(m, BP_T_END, ++next_id);
+	bp_addf(m, "job_id", "%" PRIu32, job->job_id);
+	bp_addf(m, "uid", "%" PRIu32, job->user_id);
+	bp_add(m, "account", job->account ? job->account : "");
+	if (job->part_ptr != NULL && job->part_ptr->name != NULL)
+		bp_add(m, "partition", job->part_ptr->name);
+	else if (job->partition != NULL)
+		bp_add(m, "partition", job->partition);
+	if (job->qos_ptr != NULL && job->qos_ptr->name != NULL)
+		bp_add(m, "qos", job->qos_ptr->name);
+	bp_add(m, "state", job_state_string(state));
+	bp_addf(m, "cpus", "%" PRIu32, job->total_cpus);
+	bp_add(m, "nodes", job->nodes ? job->nodes : "");
+	bp_addf(m, "num_nodes", "%" PRIu32, job->node_cnt);
+	if (d != NULL) {
+		bp_addf(m, "req_nodes", "%" PRIu32, d->min_nodes);
+		bp_addf(m, "submit", "%lld", (long long)d->submit_time);
+	}
+	bp_addf(m, "start", "%lld", (long long)job->start_time);
+	bp_addf(m, "end", "%lld", (long long)job->end_time);
+	bp_addf(m, "suspended", "%lld", (long long)job->tot_sus_time);
+	bp_addf(m, "time_limit", "%" PRIu32, job->time_limit);
+}
+
+extern int
+jobcomp_p_log_record(job_record_t *job)
+{
+	struct bp_msg req, rep;
+	const char *status;
+	int rc;
+
+	if (!conf_ok || !bconf.jobcomp_enabled || job == NULL)
+		return SLURM_SUCCESS;
+	build_end(&req, job);
+	rc = bp_call(bconf.socket, bconf.report_deadline_ms, &req, &rep);
+	bp_free(&req);
+	if (rc != BP_OK) {
+		error("jobcomp/bank: job %u completion not reported: %s",
+		    job->job_id, bp_strerror(rc));
+		return SLURM_ERROR;
+	}
+	status = bp_get(&rep, "status");
+	if (status == NULL || strcmp(status, "ok") != 0) {
+		error("jobcomp/bank: job %u completion refused by bankd: %s",
+		    job->job_id, bp_get(&rep, "message") ?
+		    bp_get(&rep, "message") : "no reason given");
+		rc = SLURM_ERROR;
+	} else {
+		debug("jobcomp/bank: job %u reported, %s SU", job->job_id,
+		    bp_get(&rep, "amount"));
+		rc = SLURM_SUCCESS;
+	}
+	bp_free(&rep);
+	return rc;
+}
+
+extern List
+jobcomp_p_get_jobs(void *job_cond)
+{
+	(void)job_cond;
+	return NULL;
+}

@@ -1,0 +1,139 @@
+/*
+ * spank_bank - report a job's start, with its estimated cost, to bankd.
+ *
+ * spank runs for every step on every node.  This plugin acts only in the
+ * job prolog (once per node per job) and only on the job's first node, so
+ * a job costs one report and one slurmctld query however many steps and
+ * nodes it has; bankd ignores repeats.  The prolog runs in its own process
+ * beside slurmd, never in slurmctld.
+ *
+ * plugstack.conf:  optional /path/spank_bank.so [config=/etc/slurm/bank.yaml]
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "bankplug.h"
+#include "bankproto.h"
+
+SPANK_PLUGIN(bank, 1);
+
+static const char *
+config_arg(int ac, char **av)
+{
+	int i;
+
+	for (i = 0; i < ac; i++)
+		if (strncmp(av[i], "config=", 7) == 0)
+			return av[i] + 7;
+	return NULL;
+}
+
+/* Is this node the first of the job's allocation? */
+static int
+first_node(void)
+{
+	const char *me = getenv("SLURMD_NODENAME");
+	const char *list = getenv("SLURM_NODELIST");
+	hostlist_t hl;
+	char *first;
+	int yes;
+
+	if (me == NULL || list == NULL)
+		return 1;	/* cannot tell: report, bankd deduplicates */
+	if ((hl = slurm_hostlist_create(list)) == NULL)
+		return 1;
+	first = slurm_hostlist_shift(hl);
+	yes = first == NULL || strcmp(first, me) == 0;
+	free(first);
+	slurm_hostlist_destroy(hl);
+	return yes;
+}
+
+static void
+build_start(struct bp_msg *m, const slurm_job_info_t *j)
+{
+	bp_init(m, BP_T_START, j->job_id);
+	bp_addf(m, "job_id", "%" PRIu32, j->job_id);
+	bp_addf(m, "uid", "%" PRIu32, j->user_id);
+	bp_add(m, "account", j->account ? j->account : "");
+	bp_add(m, "partition", j->partition ? j->partition : "");
+	if (j->qos != NULL)
+		bp_add(m, "qos", j->qos);
+	bp_addf(m, "cpus", "%" PRIu32, j->num_cpus);
+	bp_add(m, "nodes", j->nodes ? j->nodes : "");
+	bp_addf(m, "num_nodes", "%" PRIu32, j->num_nodes);
+	bp_addf(m, "submit", "%lld", (long long)j->submit_time);
+	bp_addf(m, "start", "%lld", (long long)j->start_time);
+	if (j->time_limit != NO_VAL && j->time_limit != INFINITE)
+		bp_addf(m, "time_limit", "%" PRIu32, j->time_limit);
+}
+
+static int
+report_start(const struct bank_conf *cf, uint32_t job_id)
+{
+	job_info_msg_t *info = NULL;
+	struct bp_msg req, rep;
+	int rc;
+
+	if (slurm_load_job(&info, job_id, SHOW_DETAIL) != 0 || info == NULL ||
+	    info->record_count < 1) {
+		slurm_error("spank_bank: job %u: cannot load the job from "
+		    "slurmctld: %s", job_id, slurm_strerror(slurm_get_errno()));
+		if (info != NULL)
+			slurm_free_job_info_msg(info);
+		return -1;
+	}
+	build_start(&req, &info->job_array[0]);
+	slurm_free_job_info_msg(info);
+	rc = bp_call(cf->socket, cf->report_deadline_ms, &req, &rep);
+	bp_free(&req);
+	if (rc != BP_OK) {
+		slurm_error("spank_bank: job %u: start not reported: %s",
+		    job_id, bp_strerror(rc));
+		return -1;
+	}
+	if (bp_get(&rep, "status") && strcmp(bp_get(&rep, "status"),
+	    "error") == 0)
+		slurm_error("spank_bank: job %u: bankd refused the start "
+		    "report: %s", job_id, bp_get(&rep, "message") ?
+		    bp_get(&rep, "message") : "no reason given");
+	else
+		slurm_debug("spank_bank: job %u start reported (estimate %s)",
+		    job_id, bp_get(&rep, "estimate") ? bp_get(&rep,
+		    "estimate") : "?");
+	bp_free(&rep);
+	return 0;
+}
+
+int
+slurm_spank_job_prolog(spank_t sp, int ac, char **av)
+{
+	struct bank_conf cf;
+	char err[512];
+	const char *id = getenv("SLURM_JOB_ID");
+	uint32_t job_id;
+
+	(void)sp;
+	if (id == NULL || (job_id = (uint32_t)strtoul(id, NULL, 10)) == 0)
+		return 0;
+	if (!first_node())
+		return 0;
+	if (bankplug_conf_load(config_arg(ac, av), &cf, err, sizeof(err)) != 0) {
+		slurm_error("spank_bank: %s: job %u start not reported", err,
+		    job_id);
+		return 0;
+	}
+	/*
+	 * A failed report never fails the job: the completion report
+	 * charges it in full either way.
+	 */
+	if (cf.spank_enabled)
+		report_start(&cf, job_id);
+	conf_free(&cf);
+	return 0;
+}
