@@ -248,7 +248,15 @@ handle_report(struct bankd *bd, struct conn *c, const struct bp_msg *m,
 		    "the SlurmUser may report jobs");
 		return;
 	}
-	if (report_build(&bd->conf, kind, m, &r, err, sizeof(err)) != 0) {
+	switch (report_build(&bd->conf, kind, m, &r, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
+		log_debug("job %" PRIu32 ": free partition, no account: "
+		    "nothing to report", r.job_id);
+		reply_simple(c, m, "ok", "free partition: nothing to charge");
+		return;
+	default:
 		log_warn("refused a %s report: %s", bp_type_name(m->type), err);
 		reply_simple(c, m, "error", err);
 		return;

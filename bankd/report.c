@@ -114,6 +114,7 @@ job_common(const struct bp_msg *m, struct report *r, uint64_t *cpus,
 	if (acct == NULL) {
 		snprintf(err, errlen, "job %" PRIu64 " has no account: the API "
 		    "cannot charge it", job_id);
+		r->job_id = (uint32_t)job_id;
 		return NULL;
 	}
 	bp_get_u64(m, "submit", &submit);
@@ -161,7 +162,7 @@ static int
 build_end(const struct bank_conf *cf, const struct bp_msg *m,
     struct report *r, json_t *job, uint64_t cpus, char *err, size_t errlen)
 {
-	uint64_t start = 0, end, elapsed, req = 0;
+	uint64_t start = 0, end, elapsed, req = 0, susp = 0;
 	char amount[MONEY_FMT_LEN];
 	const char *state = opt_str(m, "state");
 
@@ -169,8 +170,10 @@ build_end(const struct bank_conf *cf, const struct bp_msg *m,
 		return -1;
 	bp_get_u64(m, "start", &start);
 	bp_get_u64(m, "req_nodes", &req);
+	bp_get_u64(m, "suspended", &susp);
 	/* A job cancelled while pending never started and costs nothing. */
 	elapsed = start != 0 && end > start ? end - start : 0;
+	elapsed = elapsed > susp ? elapsed - susp : 0;
 	r->cents = price_actual(cf, bp_get(m, "partition"), (uint32_t)cpus,
 	    elapsed);
 	if (start == 0)
@@ -194,11 +197,19 @@ report_build(const struct bank_conf *cf, enum report_kind kind,
     const struct bp_msg *m, struct report *r, char *err, size_t errlen)
 {
 	uint64_t cpus;
+	int64_t price;
 	json_t *job;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
+	/* Jobs in free partitions need no account: nothing to charge. */
+	conf_price(cf, bp_get(m, "partition"), &price);
+	if (price == 0 && opt_str(m, "account") == NULL) {
+		bp_get_u64(m, "job_id", &cpus);
+		r->job_id = (uint32_t)cpus;
+		return 1;
+	}
 	if ((job = job_common(m, r, &cpus, err, errlen)) == NULL)
 		return -1;
 	if (kind == REPORT_START)

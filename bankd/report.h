@@ -23,7 +23,8 @@ struct report {
 };
 
 /*
- * Build a report from a plugin's message.  0, or -1 with a reason naming
+ * Build a report from a plugin's message.  0; 1 when there is nothing to
+ * charge (a free partition and no account); or -1 with a reason naming
  * the missing or malformed field in err.
  */
 int	 report_build(const struct bank_conf *, enum report_kind,

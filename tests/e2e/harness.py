@@ -1,0 +1,402 @@
+"""A real one-node Slurm 22.05 with slurm-bank, for end-to-end tests and the
+demo.
+
+Cluster(build_dir).start() brings up, in a private folder: munged (own key
+and socket), the myBRC simulator with a fixture, bankd, slurmctld and slurmd
+with our three plugins.  stop() ends each by PID, also after failures.
+Everything listens on loopback or on Unix sockets in that folder.
+
+Jobs are submitted as real non-root users created here (bankalice,
+bankbob), through Slurm's own client tools.
+"""
+
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from decimal import Decimal, ROUND_HALF_UP
+
+USERS = {"bankalice": 47001, "bankbob": 47002}
+TOKEN = "0123456789abcdef0123456789abcdef01234567"
+SLURM_PLUGIN_DIR = "/usr/lib/x86_64-linux-gnu/slurm-wlm"
+
+# SU per CPU-hour.  "normal" is dear so that a few seconds of a job cost
+# whole cents and the actual cost is visibly not the estimate.
+PRICES = {"debug": "0", "normal": "360.00"}
+DEFAULT_PRICE = "1.00"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cost(price, cpus, seconds):
+    """The charge rule, computed independently of bankd: half-up, cents."""
+    c = Decimal(price) * cpus * seconds / Decimal(3600)
+    return c.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def ensure_users():
+    for name, uid in USERS.items():
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(["useradd", "-M", "-N", "-u", str(uid),
+                            "-d", "/nonexistent", "-s", "/bin/sh", name],
+                           check=True)
+
+
+def default_fixture():
+    return {
+        "tokens": [{"key": TOKEN, "staff": True}],
+        "period": {"start": "2026-01-01T00:00:00Z",
+                   "end": "2036-12-31T23:59:59Z"},
+        "users": [{"uid": uid, "username": name,
+                   "email": name + "@example.org"}
+                  for name, uid in USERS.items()],
+        "accounts": [
+            {"name": "fc_alpha", "allocation": "1000.00", "usage": "0.00",
+             "active": True},
+            {"name": "fc_poor", "allocation": "1.00", "usage": "0.00",
+             "active": True},
+        ],
+        "memberships": [
+            {"uid": 47001, "account": "fc_alpha", "allocation": "1000.00",
+             "usage": "0.00"},
+            {"uid": 47001, "account": "fc_poor", "allocation": "1.00",
+             "usage": "0.00"},
+            {"uid": 47002, "account": "fc_alpha", "allocation": "500.00",
+             "usage": "0.00"},
+        ],
+        "partitions": [
+            {"name": p, "su_per_core_hour": v if "." in v else v + ".00",
+             "shared": True, "num_nodes": 1, "num_cores": os.cpu_count()}
+            for p, v in PRICES.items()],
+    }
+
+
+class Cluster:
+    def __init__(self, build_dir, fixture=None, keep=False,
+                 submit_deadline_ms=1000):
+        self.build = os.path.abspath(build_dir)
+        self.fixture = fixture or default_fixture()
+        self.keep = keep
+        self.submit_deadline_ms = submit_deadline_ms
+        self.dir = None
+        self.procs = {}         # name -> Popen, for what we run in front
+        self.pidfiles = {}      # name -> pid file, for self-daemonizing ones
+        self.host = socket.gethostname().split(".")[0]
+        self.env = dict(os.environ, TZ="UTC")
+
+    # ---- set-up -------------------------------------------------------
+    def start(self):
+        ensure_users()
+        self.dir = tempfile.mkdtemp(prefix="bank-e2e.")
+        os.chmod(self.dir, 0o755)   # test users reach munge's socket
+        self.env["SLURM_CONF"] = self.path("slurm.conf")
+        try:
+            self._start_munge()
+            self._start_sim()
+            self._write_bank_yaml()
+            self.start_bankd()
+            self._write_slurm_conf()
+            self._start_slurm()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _wait(self, what, pred, timeout=20.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            if pred():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("timed out waiting for " + what +
+                           "; logs in " + self.dir)
+
+    def _start_munge(self):
+        key = self.path("munge.key")
+        subprocess.run(["mungekey", "-c", "-k", key], check=True,
+                       stdout=subprocess.DEVNULL)
+        os.chmod(key, 0o600)
+        self.munge_socket = self.path("munge.sock")
+        self.pidfiles["munged"] = self.path("munged.pid")
+        subprocess.run(["/usr/sbin/munged", "--socket", self.munge_socket,
+                        "--key-file", key, "--pid-file",
+                        self.pidfiles["munged"], "--log-file",
+                        self.path("munged.log"), "--seed-file",
+                        self.path("munged.seed")], check=True)
+        self._wait("munged", lambda: os.path.exists(self.munge_socket))
+
+    def _start_sim(self):
+        with open(self.path("fixture.json"), "w") as f:
+            json.dump(self.fixture, f, indent=1)
+        sim = os.path.join(self.build, "tests", "sim", "mybrc-sim")
+        p = subprocess.Popen(
+            [sim, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
+             "--fixture", self.path("fixture.json"), "--log",
+             self.path("sim.log"), "--state", self.path("sim-state.json")],
+            stdout=subprocess.PIPE, text=True, env=self.env)
+        self.procs["sim"] = p
+        line = p.stdout.readline()
+        m = re.search(r"api=([\d.]+:\d+) control=([\d.]+:\d+)", line)
+        if not m:
+            raise RuntimeError("mybrc-sim did not start: %r" % line)
+        self.api_url = "http://%s/mybrc-rest" % m.group(1)
+        self.ctl_url = "http://%s" % m.group(2)
+
+    def _write_bank_yaml(self):
+        tok = self.path("token")
+        with open(tok, "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(tok, 0o600)
+        prices = "\n".join('    %s: "%s"' % kv for kv in PRICES.items())
+        with open(self.path("bank.yaml"), "w") as f:
+            f.write(f"""# written by tests/e2e/harness.py
+socket: {self.path("bankd.sock")}
+api:
+  url: {self.api_url}
+  token_file: {tok}
+  timeout_ms: 3000
+prices:
+  default: "{DEFAULT_PRICE}"
+  partitions:
+{prices}
+default_time_limit: 60
+deadlines:
+  submit_ms: {self.submit_deadline_ms}
+  report_ms: 2000
+policy:
+  on_api_unavailable: allow
+""")
+
+    def start_bankd(self):
+        with open(self.path("bankd.log"), "a") as log:
+            p = subprocess.Popen(
+                [os.path.join(self.build, "bankd", "bankd"), "-d", "-f",
+                 self.path("bank.yaml")], stdout=log, stderr=log,
+                env=self.env)
+        self.procs["bankd"] = p
+        self._wait("bankd's socket",
+                   lambda: os.path.exists(self.path("bankd.sock")) or
+                   p.poll() is not None)
+        if p.poll() is not None:
+            raise RuntimeError("bankd exited: see " + self.path("bankd.log"))
+
+    def stop_bankd(self):
+        self._kill_proc("bankd")
+
+    def _write_slurm_conf(self):
+        mem = 1024
+        plugins = os.path.join(self.build, "plugins")
+        with open(self.path("plugstack.conf"), "w") as f:
+            f.write("required %s/spank_bank.so\n" % plugins)
+        for d in ("state", "spool"):
+            os.makedirs(self.path(d), exist_ok=True)
+        self.ctld_port = free_port()
+        self.slurmd_port = free_port()
+        with open(self.path("slurm.conf"), "w") as f:
+            f.write(f"""# written by tests/e2e/harness.py
+ClusterName=banktest
+SlurmctldHost={self.host}
+SlurmctldPort={self.ctld_port}
+SlurmdPort={self.slurmd_port}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={self.munge_socket}
+MpiDefault=none
+MailProg=/bin/true
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0
+StateSaveLocation={self.path("state")}
+SlurmdSpoolDir={self.path("spool")}
+SlurmctldPidFile={self.path("slurmctld.pid")}
+SlurmdPidFile={self.path("slurmd.pid")}
+SlurmctldLogFile={self.path("slurmctld.log")}
+SlurmdLogFile={self.path("slurmd.log")}
+SlurmctldDebug=info
+SlurmdDebug=debug
+PluginDir={SLURM_PLUGIN_DIR}:{plugins}
+JobSubmitPlugins=bank
+JobCompType=jobcomp/bank
+PlugStackConfig={self.path("plugstack.conf")}
+AccountingStorageType=accounting_storage/none
+ReturnToService=2
+MinJobAge=600
+NodeName={self.host} CPUs={os.cpu_count()} RealMemory={mem} State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=normal Nodes=ALL MaxTime=60 State=UP
+""")
+
+    def _start_slurm(self):
+        self.pidfiles["slurmctld"] = self.path("slurmctld.pid")
+        self.pidfiles["slurmd"] = self.path("slurmd.pid")
+        # A clean state folder each time: no jobs from a previous run.
+        subprocess.run(["slurmctld", "-i", "-f", self.path("slurm.conf")],
+                       check=True, env=self.env)
+        subprocess.run(["slurmd", "-f", self.path("slurm.conf")],
+                       check=True, env=self.env)
+        self._wait("the node to be idle",
+                   lambda: "idle" in self.run(["sinfo", "-h", "-N", "-o",
+                                               "%T"]).stdout, timeout=30)
+
+    # ---- tear-down ----------------------------------------------------
+    def _kill_proc(self, name):
+        p = self.procs.pop(name, None)
+        if p is None or p.poll() is not None:
+            return
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        if p.stdout is not None:
+            p.stdout.close()
+
+    def _kill_pidfile(self, name):
+        pf = self.pidfiles.get(name)
+        try:
+            with open(pf) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError, TypeError):
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def stop(self):
+        for name in ("slurmd", "slurmctld"):
+            self._kill_pidfile(name)
+        for name in list(self.procs):
+            self._kill_proc(name)
+        self._kill_pidfile("munged")
+        if self.dir and not self.keep and os.environ.get("BANK_KEEP") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- using it -----------------------------------------------------
+    def run(self, argv, user=None, check=False, timeout=60):
+        if user is not None:
+            argv = ["runuser", "-u", user, "--"] + argv
+        return subprocess.run(argv, env=self.env, capture_output=True,
+                              text=True, check=check, timeout=timeout)
+
+    def sbatch(self, user, args, script="sleep 2"):
+        """Submit; returns (job id or None, CompletedProcess, seconds)."""
+        t0 = time.time()
+        r = self.run(["sbatch", "--parsable", "-o", "/dev/null",
+                      "-e", "/dev/null", "--chdir", "/tmp"] + args +
+                     ["--wrap", script], user=user)
+        took = time.time() - t0
+        job = int(r.stdout.strip().split(";")[0]) if r.returncode == 0 \
+            else None
+        return job, r, took
+
+    def job(self, job_id):
+        """scontrol's record of a job, as a dict (None once purged)."""
+        r = self.run(["scontrol", "-o", "show", "job", str(job_id)])
+        if r.returncode != 0:
+            return None
+        out = {}
+        for tok in r.stdout.split():
+            if "=" in tok:
+                k, v = tok.split("=", 1)
+                out.setdefault(k, v)
+        return out
+
+    def wait_state(self, job_id, states, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            j = self.job(job_id)
+            if j and j.get("JobState") in states:
+                return j
+            time.sleep(0.1)
+        raise AssertionError("job %s never reached %s (last: %s)" %
+                             (job_id, states, j and j.get("JobState")))
+
+    @staticmethod
+    def elapsed(j):
+        """Seconds between Slurm's StartTime and EndTime (TZ=UTC)."""
+        fmt = "%Y-%m-%dT%H:%M:%S"
+        t0 = time.mktime(time.strptime(j["StartTime"], fmt))
+        t1 = time.mktime(time.strptime(j["EndTime"], fmt))
+        return int(t1 - t0)
+
+    # ---- the simulator's control surface ------------------------------
+    def ctl(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.ctl_url + path, data=data,
+                                     method=method,
+                                     headers={"Content-Type":
+                                              "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
+    def usage(self, account):
+        return Decimal(self.ctl("GET", "/balances")["accounts"][account]
+                       ["usage"])
+
+    def stats(self):
+        return self.ctl("GET", "/stats")["requests"]
+
+    def sim_job(self, job_id):
+        try:
+            return self.ctl("GET", "/jobs/%d" % job_id)
+        except urllib.error.HTTPError:
+            return None
+
+    def wait_charged(self, job_id, timeout=30):
+        """The stored job once its completion (enddate) has arrived."""
+        end = time.time() + timeout
+        while time.time() < end:
+            j = self.sim_job(job_id)
+            if j and j.get("enddate"):
+                return j
+            time.sleep(0.1)
+        raise AssertionError("job %d was never charged its completion" %
+                             job_id)
+
+    def bankctl(self, *args):
+        return self.run([os.path.join(self.build, "bankd", "bankctl"),
+                         "-f", self.path("bank.yaml")] + list(args))
+
+    def log(self, name):
+        try:
+            with open(self.path(name)) as f:
+                return f.read()
+        except OSError:
+            return ""

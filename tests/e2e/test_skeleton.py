@@ -1,0 +1,127 @@
+"""End to end on a real Slurm: a job is priced, checked, reported and charged
+through bankd.  Every scenario asserts amounts to the cent, job states or
+the message a user sees.
+
+    python3 tests/e2e/test_skeleton.py BUILD_DIR
+"""
+
+import os
+import sys
+import time
+import unittest
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Cluster, PRICES, cost  # noqa: E402
+
+BUILD = None
+
+
+class Skeleton(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.c = Cluster(BUILD).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.stop()
+
+    def setUp(self):
+        # Each scenario starts with bankd up and no faults in the API.
+        if "bankd" not in self.c.procs:
+            self.c.start_bankd()
+        self.c.ctl("POST", "/faults/clear")
+
+    def run_to_end(self, job):
+        j = self.c.wait_state(job, ("COMPLETED", "CANCELLED", "FAILED",
+                                    "TIMEOUT"))
+        return j, self.c.wait_charged(job)
+
+    def test_affordable_job_is_charged_its_actual_cost(self):
+        before = self.c.usage("fc_alpha")
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_alpha", "-p",
+                                                "normal", "-n", "1", "-t",
+                                                "10"], "sleep 3")
+        self.assertIsNotNone(job, r.stderr)
+        j, stored = self.run_to_end(job)
+        self.assertEqual(j["JobState"], "COMPLETED")
+        cpus = int(j["NumCPUs"])
+        actual = cost(PRICES["normal"], cpus, self.c.elapsed(j))
+        estimate = cost(PRICES["normal"], cpus, 10 * 60)
+        self.assertGreater(actual, 0)
+        self.assertNotEqual(actual, estimate)
+        self.assertEqual(Decimal(stored["amount"]), actual)
+        self.assertEqual(self.c.usage("fc_alpha") - before, actual)
+        self.assertEqual(stored["jobstatus"], "COMPLETED")
+        self.assertEqual(stored["partition"], "normal")
+        self.assertEqual([n["name"] for n in stored["nodes"]], [self.c.host])
+
+    def test_unaffordable_job_is_refused_with_our_message(self):
+        before = self.c.usage("fc_poor")
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_poor", "-p",
+                                                "normal", "-n", "1", "-t",
+                                                "60"])
+        self.assertIsNone(job)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("bank: job refused: account fc_poor", r.stderr)
+        self.assertIn("360.00 SU", r.stderr)
+        self.assertIn("would exceed account allocation 1.00", r.stderr)
+        self.assertEqual(self.c.usage("fc_poor"), before)
+
+    def test_free_partition_runs_without_api_call(self):
+        self.c.ctl("POST", "/stats/reset")
+        job, r, _ = self.c.sbatch("bankbob", ["-p", "debug"], "sleep 1")
+        self.assertIsNotNone(job, r.stderr)
+        j = self.c.wait_state(job, ("COMPLETED",))
+        self.assertEqual(j["JobState"], "COMPLETED")
+        time.sleep(1)       # give a (wrong) report time to arrive
+        s = self.c.stats()
+        self.assertEqual((s["can_submit_job"], s["jobs_post"],
+                          s["jobs_put"]), (0, 0, 0), s)
+
+    def test_job_without_ntasks_is_priced_above_zero(self):
+        job, r, _ = self.c.sbatch("bankbob", ["-A", "fc_alpha", "-p",
+                                              "normal", "-t", "5"], "true")
+        self.assertIsNotNone(job, r.stderr)
+        j = self.c.wait_state(job, ("COMPLETED",))
+        # What bankd asked the API: 360 SU/h x 1 CPU x 5 min = 30.00.
+        self.assertIn("/can_submit_job/30.00/47002/fc_alpha/",
+                      self.c.log("sim.log"))
+        stored = self.c.wait_charged(job)
+        self.assertEqual(Decimal(stored["amount"]),
+                         cost(PRICES["normal"], int(j["NumCPUs"]),
+                              self.c.elapsed(j)))
+
+    def test_cancelled_running_job_pays_for_the_time_it_ran(self):
+        before = self.c.usage("fc_alpha")
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_alpha", "-p",
+                                                "normal", "-n", "1", "-t",
+                                                "10"], "sleep 120")
+        self.assertIsNotNone(job, r.stderr)
+        self.c.wait_state(job, ("RUNNING",))
+        time.sleep(3)
+        self.c.run(["scancel", str(job)], user="bankalice", check=True)
+        j, stored = self.run_to_end(job)
+        self.assertEqual(j["JobState"], "CANCELLED")
+        actual = cost(PRICES["normal"], int(j["NumCPUs"]), self.c.elapsed(j))
+        self.assertGreaterEqual(self.c.elapsed(j), 3)
+        self.assertEqual(stored["jobstatus"], "CANCELLED")
+        self.assertEqual(Decimal(stored["amount"]), actual)
+        self.assertEqual(self.c.usage("fc_alpha") - before, actual)
+
+    def test_submission_succeeds_within_deadline_when_bankd_is_down(self):
+        self.c.stop_bankd()
+        job, r, took = self.c.sbatch("bankalice", ["-A", "fc_alpha", "-p",
+                                                   "normal", "-t", "5"],
+                                     "true")
+        self.assertIsNotNone(job, r.stderr)
+        # The plugin's deadline is 1 s; sbatch itself adds well under 1 s.
+        self.assertLess(took, 2.0)
+        self.assertIn("job from uid 47001 allowed without a check",
+                      self.c.log("slurmctld.log"))
+        self.c.wait_state(job, ("COMPLETED",))
+
+
+if __name__ == "__main__":
+    BUILD = sys.argv.pop(1) if len(sys.argv) > 1 else "build"
+    unittest.main(verbosity=2)
