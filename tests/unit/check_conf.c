@@ -1,0 +1,323 @@
+/*
+ * check_conf.c: unit tests of bank.yaml loading (conf.c, yamltree.c).
+ * A broken file must be refused with "FILE:LINE: what", naming the line
+ * an administrator has to fix; the fixtures live in tests/unit/conf/.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+#define FIX(name)	CONF_DIR "/" name
+
+static struct bank_conf cf;
+static char err[1024];
+
+START_TEST(load_good)
+{
+	ck_assert_msg(conf_load(FIX("good.yaml"), &cf, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_str_eq(cf.path, FIX("good.yaml"));
+	ck_assert_str_eq(cf.socket, "/run/test/bankd.sock");
+	/* Every trailing slash goes: paths are appended with one. */
+	ck_assert_str_eq(cf.api_url, "https://mybrc.example.org/api");
+	ck_assert_str_eq(cf.api_token,
+	    "Token 0123456789abcdef0123456789abcdef01234567");
+	ck_assert_ptr_null(cf.api_token_file);
+	ck_assert_int_eq(cf.api_timeout_ms, 2500);
+	ck_assert_int_eq(cf.api_max_inflight, 3);
+	ck_assert_int_eq(cf.job_submit_enabled, 0);
+	ck_assert_int_eq(cf.spank_enabled, 0);
+	ck_assert_int_eq(cf.jobcomp_enabled, 0);
+	ck_assert_int_eq(cf.default_price, 1500000);
+	ck_assert_uint_eq(cf.nprices, 3);
+	ck_assert_str_eq(cf.prices[0].partition, "debug");
+	ck_assert_int_eq(cf.prices[0].micro, 250000);
+	ck_assert_str_eq(cf.prices[1].partition, "normal");
+	ck_assert_int_eq(cf.prices[1].micro, 1000001);
+	ck_assert_str_eq(cf.prices[2].partition, "gpu");
+	ck_assert_int_eq(cf.prices[2].micro, 12500000);
+	ck_assert_uint_eq(cf.default_time_limit, 90);
+	ck_assert_int_eq(cf.submit_deadline_ms, 700);
+	ck_assert_int_eq(cf.report_deadline_ms, 1500);
+	ck_assert_int_eq(cf.on_api_unavailable, POLICY_DENY);
+	ck_assert_str_eq(conf_policy_name(cf.on_api_unavailable), "deny");
+}
+END_TEST
+
+START_TEST(load_defaults)
+{
+	ck_assert_msg(conf_load(FIX("minimal.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(cf.socket, CONF_DEFAULT_SOCKET);
+	ck_assert_str_eq(cf.api_url, "http://localhost:8080");
+	ck_assert_ptr_null(cf.api_token);
+	ck_assert_str_eq(cf.api_token_file, "/etc/slurm/bank.token");
+	ck_assert_int_eq(cf.api_timeout_ms, 5000);
+	ck_assert_int_eq(cf.api_max_inflight, 8);
+	ck_assert_int_eq(cf.job_submit_enabled, 1);
+	ck_assert_int_eq(cf.spank_enabled, 1);
+	ck_assert_int_eq(cf.jobcomp_enabled, 1);
+	ck_assert_int_eq(cf.default_price, 1000000);
+	ck_assert_uint_eq(cf.nprices, 0);
+	ck_assert_uint_eq(cf.default_time_limit, 1440);
+	ck_assert_int_eq(cf.submit_deadline_ms, 1000);
+	ck_assert_int_eq(cf.report_deadline_ms, 2000);
+	ck_assert_int_eq(cf.on_api_unavailable, POLICY_ALLOW);
+	ck_assert_str_eq(conf_policy_name(cf.on_api_unavailable), "allow");
+}
+END_TEST
+
+START_TEST(price_lookup)
+{
+	int64_t m = -1;
+
+	ck_assert_msg(conf_load(FIX("good.yaml"), &cf, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(conf_price(&cf, "gpu", &m), 1);
+	ck_assert_int_eq(m, 12500000);
+	ck_assert_int_eq(conf_price(&cf, "debug", &m), 1);
+	ck_assert_int_eq(m, 250000);
+	ck_assert_int_eq(conf_price(&cf, "bigmem", &m), 0);
+	ck_assert_int_eq(m, 1500000);
+	/* Names match exactly: no prefix or case folding. */
+	ck_assert_int_eq(conf_price(&cf, "Debug", &m), 0);
+	ck_assert_int_eq(conf_price(&cf, "debu", &m), 0);
+	ck_assert_int_eq(conf_price(&cf, NULL, &m), 0);
+	ck_assert_int_eq(m, 1500000);
+}
+END_TEST
+
+struct broken {
+	const char	*file;
+	int		 line;
+	const char	*what;	/* must appear in the message */
+};
+
+static const struct broken broken[] = {
+	{ "bad-typo.yaml", 6, "unknown setting 'spnak'" },
+	{ "bad-syntax.yaml", 7, "YAML syntax error" },
+	{ "bad-price-abc.yaml", 6,
+	    "price of debug 'abc': not a non-negative decimal number" },
+	{ "bad-price-neg.yaml", 5, "price of unlisted partitions '-1': "
+	    "not a non-negative decimal number" },
+	{ "bad-price-places.yaml", 7,
+	    "price of gpu '1.2345678': too many decimal places" },
+	{ "bad-no-url.yaml", 3, "missing 'api.url'" },
+	{ "bad-both-tokens.yaml", 2,
+	    "set exactly one of 'api.token' and 'api.token_file'" },
+	{ "bad-no-token.yaml", 2,
+	    "set exactly one of 'api.token' and 'api.token_file'" },
+	{ "bad-url-scheme.yaml", 3, "api.url 'localhost:8080' must start "
+	    "with http:// or https://" },
+	{ "bad-timeout.yaml", 4,
+	    "'timeout_ms' must be a whole number from 1 to 600000" },
+	{ "bad-policy.yaml", 5, "'on_api_unavailable' must be allow or deny" },
+	{ "bad-dup-key.yaml", 5, "duplicate key" },
+	{ "bad-relative-socket.yaml", 4,
+	    "socket 'run/bankd.sock' must be an absolute path" },
+	{ "bad-empty.yaml", 1, "empty configuration" },
+	{ "bad-list.yaml", 2, "the configuration must be a map of settings" },
+	{ "bad-no-api.yaml", 1, "missing 'api' (url and token)" },
+	{ "bad-bool.yaml", 5, "'spank' must be true or false" },
+	{ "bad-not-map.yaml", 4, "'plugins' must be a map of settings" },
+	{ "bad-alias.yaml", 5, "YAML aliases are not supported here" },
+};
+
+/* One fixture per loop iteration, so a failure names the file. */
+START_TEST(load_broken)
+{
+	const struct broken *b = &broken[_i];
+	char path[512], prefix[600];
+
+	snprintf(path, sizeof(path), "%s/%s", CONF_DIR, b->file);
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, b->line);
+	memset(&cf, 0xa5, sizeof(cf));
+	ck_assert_msg(conf_load(path, &cf, err, sizeof(err)) == -1,
+	    "%s accepted", b->file);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
+	    "%s: '%s' does not start with '%s'", b->file, err, prefix);
+	ck_assert_msg(strstr(err, b->what) != NULL,
+	    "%s: '%s' does not say '%s'", b->file, err, b->what);
+	/* A refused file leaves nothing to free and no stale pointers. */
+	ck_assert_ptr_null(cf.socket);
+	ck_assert_ptr_null(cf.api_url);
+	ck_assert_ptr_null(cf.prices);
+	ck_assert_ptr_null(cf.path);
+}
+END_TEST
+
+START_TEST(load_missing_file)
+{
+	const char *path = FIX("no-such-file.yaml");
+
+	ck_assert_int_eq(conf_load(path, &cf, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, path) == err, "%s", err);
+	ck_assert_msg(strstr(err, "No such file") != NULL, "%s", err);
+}
+END_TEST
+
+static void
+conf_teardown(void)
+{
+	conf_free(&cf);
+}
+
+/* Token files: a temporary file with the given contents and mode. */
+static char tpath[64];
+
+static void
+token_file(const char *contents, mode_t mode)
+{
+	size_t n = strlen(contents);
+	int fd;
+
+	snprintf(tpath, sizeof(tpath), "/tmp/check_conf.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(tpath), -1);
+	ck_assert_int_eq(write(fd, contents, n), (ssize_t)n);
+	/* fchmod, not the umask: the test must not depend on the caller. */
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+token_teardown(void)
+{
+	if (tpath[0] != '\0')
+		unlink(tpath);
+	tpath[0] = '\0';
+}
+
+static int
+read_token(const struct bank_conf *c, char **tok)
+{
+	*tok = NULL;
+	err[0] = '\0';
+	return conf_read_token(c, tok, err, sizeof(err));
+}
+
+START_TEST(token_inline)
+{
+	struct bank_conf c = { .path = "bank.yaml", .api_token = "Token abc" };
+	char *tok;
+
+	ck_assert_msg(read_token(&c, &tok) == 0, "%s", err);
+	ck_assert_str_eq(tok, "abc");
+	free(tok);
+	c.api_token = "deadbeef";
+	ck_assert_msg(read_token(&c, &tok) == 0, "%s", err);
+	ck_assert_str_eq(tok, "deadbeef");
+	free(tok);
+}
+END_TEST
+
+START_TEST(token_inline_two_words)
+{
+	struct bank_conf c = { .path = "bank.yaml", .api_token = "abc def" };
+	char *tok;
+
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	ck_assert_ptr_null(tok);
+	ck_assert_msg(strncmp(err, "bank.yaml: ", 11) == 0, "%s", err);
+	ck_assert_msg(strstr(err, "must be one word") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(token_file_ok)
+{
+	struct bank_conf c = { .path = "bank.yaml" };
+	char *tok;
+
+	token_file("Token 0123abcd \r\n\n", 0600);
+	c.api_token_file = tpath;
+	ck_assert_msg(read_token(&c, &tok) == 0, "%s", err);
+	ck_assert_str_eq(tok, "0123abcd");
+	free(tok);
+}
+END_TEST
+
+START_TEST(token_file_world_readable)
+{
+	struct bank_conf c = { .path = "bank.yaml" };
+	char *tok;
+
+	token_file("0123abcd\n", 0644);
+	c.api_token_file = tpath;
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	ck_assert_ptr_null(tok);
+	ck_assert_msg(strstr(err, tpath) != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "readable by everyone") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(token_file_empty)
+{
+	struct bank_conf c = { .path = "bank.yaml" };
+	char *tok;
+
+	token_file("\n", 0600);
+	c.api_token_file = tpath;
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	ck_assert_msg(strncmp(err, tpath, strlen(tpath)) == 0, "%s", err);
+	ck_assert_msg(strstr(err, "must be one word") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(token_file_missing)
+{
+	struct bank_conf c = { .path = "bank.yaml",
+	    .api_token_file = "/nonexistent/bank.token" };
+	char *tok;
+
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	ck_assert_ptr_null(tok);
+	ck_assert_msg(strstr(err, "/nonexistent/bank.token") != NULL, "%s",
+	    err);
+	ck_assert_msg(strstr(err, "No such file") != NULL, "%s", err);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc;
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, NULL, conf_teardown);
+	tcase_add_test(tc, load_good);
+	tcase_add_test(tc, load_defaults);
+	tcase_add_test(tc, price_lookup);
+	tcase_add_loop_test(tc, load_broken, 0,
+	    sizeof(broken) / sizeof(broken[0]));
+	tcase_add_test(tc, load_missing_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("token");
+	tcase_add_checked_fixture(tc, NULL, token_teardown);
+	tcase_add_test(tc, token_inline);
+	tcase_add_test(tc, token_inline_two_words);
+	tcase_add_test(tc, token_file_ok);
+	tcase_add_test(tc, token_file_world_readable);
+	tcase_add_test(tc, token_file_empty);
+	tcase_add_test(tc, token_file_missing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(conf_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
