@@ -134,7 +134,8 @@ bp_encode(const struct bp_msg *m, uint8_t **out)
 		len += strlen(m->fields[i].key) + strlen(m->fields[i].val) + 2;
 	if (len > BP_MAX_BODY)
 		return BP_ETOOBIG;
-	if ((buf = malloc(BP_HDR_LEN + len)) == NULL)
+	/* +1: sprintf() ends every line with a NUL we then overwrite. */
+	if ((buf = malloc(BP_HDR_LEN + len + 1)) == NULL)
 		return BP_ENOMEM;
 	buf[0] = BP_MAGIC0;
 	buf[1] = BP_MAGIC1;

@@ -188,7 +188,8 @@ policy:
     def start_bankd(self):
         with open(self.path("bankd.log"), "a") as log:
             p = subprocess.Popen(
-                [os.path.join(self.build, "bankd", "bankd"), "-d", "-f",
+                [os.environ.get("BANKD_BIN") or
+                 os.path.join(self.build, "bankd", "bankd"), "-d", "-f",
                  self.path("bank.yaml")], stdout=log, stderr=log,
                 env=self.env)
         self.procs["bankd"] = p
