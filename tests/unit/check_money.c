@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
@@ -234,6 +235,19 @@ START_TEST(infer_cpus_saturates)
 }
 END_TEST
 
+/*
+ * Known bug, run only with BANK_KNOWN_BUGS set: --cpus-per-task without
+ * --ntasks is one task of that many CPUs in Slurm, but price_infer_cpus
+ * takes 0 tasks x 3 = 0 and falls back to 1 CPU, undercharging the
+ * estimate.  Move this into the "infer" case once price.c is fixed.
+ */
+START_TEST(infer_cpus_per_task_alone)
+{
+	ck_assert_uint_eq(infer(0, 0, 3, 0, 0, 0), 3);
+	ck_assert_uint_eq(infer(0, 0, 4, 2, 0, 0), 8);
+}
+END_TEST
+
 /* prices.yaml: default 2, debug 0.5, normal 360, default_time_limit 30. */
 static struct bank_conf cf;
 
@@ -388,6 +402,12 @@ money_suite(void)
 	tcase_add_test(tc, actual_cost);
 	tcase_add_test(tc, estimate_hand_conf);
 	suite_add_tcase(s, tc);
+
+	if (getenv("BANK_KNOWN_BUGS") != NULL) {
+		tc = tcase_create("known_bugs");
+		tcase_add_test(tc, infer_cpus_per_task_alone);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 
