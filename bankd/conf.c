@@ -385,6 +385,8 @@ token_clean(char *t, char **out, const char *src, char *err, size_t errlen)
 {
 	char *s = t, *e;
 
+	while (*s == ' ' || *s == '\t')
+		s++;
 	if (strncmp(s, "Token ", 6) == 0)
 		s += 6;
 	while (*s == ' ' || *s == '\t')

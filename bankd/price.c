@@ -26,7 +26,8 @@ mul32(uint32_t a, uint32_t b)
  * when either was unset, making every such job free.  Here every fact
  * Slurm holds is a lower bound and the largest wins: tasks x CPUs per task
  * (tasks from --ntasks or --ntasks-per-node x nodes), --mincpus style
- * minimum CPUs, and at least one CPU (or --mincpus per node) on each node.
+ * (tasks from --ntasks, else --ntasks-per-node x nodes, else one per node
+ * as Slurm does), minimum CPUs, and one CPU (or --mincpus) on each node.
  */
 uint32_t
 price_infer_cpus(const struct job_shape *js)
@@ -35,6 +36,8 @@ price_infer_cpus(const struct job_shape *js)
 
 	if (tasks == 0 && js->ntasks_per_node != 0)
 		tasks = mul32(js->ntasks_per_node, max32(js->min_nodes, 1));
+	if (tasks == 0)		/* Slurm's default: one task per node */
+		tasks = max32(js->min_nodes, 1);
 	cpt = js->cpus_per_task ? js->cpus_per_task : 1;
 	cpus = mul32(tasks, cpt);
 	cpus = max32(cpus, js->min_cpus);

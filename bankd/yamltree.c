@@ -138,9 +138,15 @@ parse_node(struct ybuild *b, yaml_event_t *ev, int depth)
 	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
-		if ((n = ynode_new(YN_SCALAR, ev)) == NULL)
+		if ((n = ynode_new(YN_SCALAR, ev)) != NULL &&
+		    (n->str = strdup((char *)ev->data.scalar.value)) == NULL) {
+			free(n);
+			n = NULL;
+		}
+		if (n == NULL) {
+			yaml_event_delete(ev);
 			break;
-		n->str = strdup((char *)ev->data.scalar.value);
+		}
 		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 		yaml_event_delete(ev);
 		return n;

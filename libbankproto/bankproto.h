@@ -82,8 +82,8 @@ enum bp_result {
 	BP_EMAGIC = -1,		/* not a bankproto frame */
 	BP_EVERSION = -2,	/* a frame of another protocol version */
 	BP_ETOOBIG = -3,	/* body longer than BP_MAX_BODY */
-	BP_ESYNTAX = -4,	/* body is not key=value lines */
-	BP_ETOOMANY = -5,	/* more than BP_MAX_FIELDS fields or a long key */
+	BP_ESYNTAX = -4,	/* body is not key=value lines, or a bad key */
+	BP_ETOOMANY = -5,	/* more than BP_MAX_FIELDS fields */
 	BP_ECONNECT = -6,	/* could not connect within the deadline */
 	BP_ETIMEOUT = -7,	/* no complete reply within the deadline */
 	BP_EIO = -8,		/* socket error or peer closed early */

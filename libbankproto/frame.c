@@ -224,7 +224,7 @@ bp_strerror(int rc)
 	case BP_EVERSION:	return "unsupported protocol version";
 	case BP_ETOOBIG:	return "frame body too large";
 	case BP_ESYNTAX:	return "malformed frame body";
-	case BP_ETOOMANY:	return "too many fields or key too long";
+	case BP_ETOOMANY:	return "too many fields";
 	case BP_ECONNECT:	return "cannot connect to bankd";
 	case BP_ETIMEOUT:	return "bankd did not answer within the deadline";
 	case BP_EIO:		return "connection to bankd failed";

@@ -236,10 +236,8 @@ START_TEST(infer_cpus_saturates)
 END_TEST
 
 /*
- * Known bug, run only with BANK_KNOWN_BUGS set: --cpus-per-task without
- * --ntasks is one task of that many CPUs in Slurm, but price_infer_cpus
- * takes 0 tasks x 3 = 0 and falls back to 1 CPU, undercharging the
- * estimate.  Move this into the "infer" case once price.c is fixed.
+ * --cpus-per-task without --ntasks is one task per node of that many CPUs
+ * in Slurm, not 0 tasks (which once made the estimate a single CPU).
  */
 START_TEST(infer_cpus_per_task_alone)
 {
@@ -401,13 +399,8 @@ money_suite(void)
 	tcase_add_test(tc, estimate_unlisted);
 	tcase_add_test(tc, actual_cost);
 	tcase_add_test(tc, estimate_hand_conf);
+	tcase_add_test(tc, infer_cpus_per_task_alone);
 	suite_add_tcase(s, tc);
-
-	if (getenv("BANK_KNOWN_BUGS") != NULL) {
-		tc = tcase_create("known_bugs");
-		tcase_add_test(tc, infer_cpus_per_task_alone);
-		suite_add_tcase(s, tc);
-	}
 	return s;
 }
 
