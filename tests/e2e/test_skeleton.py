@@ -122,6 +122,59 @@ class Skeleton(unittest.TestCase):
         self.c.wait_state(job, ("COMPLETED",))
 
 
+    def test_several_partitions_are_priced_at_the_dearest(self):
+        job, r, _ = self.c.sbatch("bankbob", ["-A", "fc_alpha", "-p",
+                                              "debug,normal", "-n", "2",
+                                              "-t", "3"], "true")
+        self.assertIsNotNone(job, r.stderr)
+        # 360 SU/h (normal, not the free debug) x 2 CPUs x 3 min = 36.00
+        self.assertIn("/can_submit_job/36.00/47002/fc_alpha/",
+                      self.c.log("sim.log"))
+        j, stored = self.run_to_end(job)
+        self.assertEqual(stored["partition"], j["Partition"])
+
+    def test_priced_partition_without_account_is_refused(self):
+        job, r, _ = self.c.sbatch("bankbob", ["-p", "normal", "-t", "5"],
+                                  "true")
+        self.assertIsNone(job)
+        self.assertIn("no account was given: submit with -A/--account",
+                      r.stderr)
+
+    def test_api_answering_garbage_applies_the_policy(self):
+        self.c.ctl("POST", "/faults", {"garbage": True,
+                                       "path_prefix": "/can_submit_job/"})
+        job, r, _ = self.c.sbatch("bankbob", ["-A", "fc_alpha", "-p",
+                                              "normal", "-t", "2"], "true")
+        self.c.ctl("POST", "/faults/clear")
+        self.assertIsNotNone(job, r.stderr)     # on_api_unavailable: allow
+        self.assertIn("non-JSON body", self.c.log("bankd.log"))
+        self.assertIn("policy on_api_unavailable=allow",
+                      self.c.log("bankd.log"))
+        self.run_to_end(job)
+
+    def test_malformed_frame_is_refused_and_nothing_is_lost(self):
+        import socket as so
+        s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        s.connect(self.c.path("bankd.sock"))
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        s.settimeout(5)
+        self.assertEqual(s.recv(100), b"")      # closed, no reply
+        s.close()
+        self.assertIn("not a bankproto frame", self.c.log("bankd.log"))
+        st = self.c.bankctl("status")
+        self.assertEqual(st.returncode, 0, st.stderr)
+        self.assertRegex(st.stdout, r"api\s+reachable")
+        self.assertRegex(st.stdout, r"queue\s+0")
+
+    def test_bankctl_estimate_prices_like_bankd(self):
+        r = self.c.bankctl("estimate", "-p", "normal", "-n", "3", "-c", "2",
+                           "-t", "1:30:00")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # 360 x 6 CPUs x 1.5 h
+        self.assertRegex(r.stdout, r"estimate\s+3240.00")
+        self.assertRegex(r.stdout, r"cpus\s+6")
+
+
 if __name__ == "__main__":
     BUILD = sys.argv.pop(1) if len(sys.argv) > 1 else "build"
     unittest.main(verbosity=2)
