@@ -214,7 +214,7 @@ policy:
         with open(self.path("slurm.conf"), "w") as f:
             f.write(f"""# written by tests/e2e/harness.py
 ClusterName=banktest
-SlurmctldHost={self.host}
+SlurmctldHost={self.host}(127.0.0.1)
 SlurmctldPort={self.ctld_port}
 SlurmdPort={self.slurmd_port}
 SlurmUser=root
@@ -246,7 +246,7 @@ PlugStackConfig={self.path("plugstack.conf")}
 AccountingStorageType=accounting_storage/none
 ReturnToService=2
 MinJobAge=600
-NodeName={self.host} CPUs={os.cpu_count()} RealMemory={mem} State=UNKNOWN
+NodeName={self.host} NodeAddr=127.0.0.1 NodeHostname={self.host} CPUs={os.cpu_count()} RealMemory={mem} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=normal Nodes=ALL MaxTime=60 State=UP
 """)
