@@ -295,8 +295,8 @@ conf_defaults(struct bank_conf *cf)
 	cf->jobcomp_enabled = 1;
 	cf->default_price = 1000000;
 	cf->default_time_limit = 1440;
-	cf->submit_deadline_ms = 1000;
-	cf->report_deadline_ms = 2000;
+	cf->submit_deadline_ms = 500;
+	cf->report_deadline_ms = 500;
 	cf->on_api_unavailable = POLICY_ALLOW;
 }
 

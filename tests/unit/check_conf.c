@@ -66,8 +66,8 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.default_price, 1000000);
 	ck_assert_uint_eq(cf.nprices, 0);
 	ck_assert_uint_eq(cf.default_time_limit, 1440);
-	ck_assert_int_eq(cf.submit_deadline_ms, 1000);
-	ck_assert_int_eq(cf.report_deadline_ms, 2000);
+	ck_assert_int_eq(cf.submit_deadline_ms, 500);
+	ck_assert_int_eq(cf.report_deadline_ms, 500);
 	ck_assert_int_eq(cf.on_api_unavailable, POLICY_ALLOW);
 	ck_assert_str_eq(conf_policy_name(cf.on_api_unavailable), "allow");
 }
