@@ -303,12 +303,14 @@ conf_defaults(struct bank_conf *cf)
 static int
 load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "socket", "api", "plugins",
+	static const char *const keys[] = { "socket", "slurm_user", "api",
+	    "plugins",
 	    "prices", "default_time_limit", "deadlines", "policy", NULL };
 	long v = cf->default_time_limit;
 
 	if (check_keys(c, root, keys) != 0 ||
 	    get_str(c, root, "socket", &cf->socket) != 0 ||
+	    get_str(c, root, "slurm_user", &cf->slurm_user) != 0 ||
 	    load_api(c, root, cf) != 0 ||
 	    load_plugins(c, root, cf) != 0 ||
 	    load_prices(c, root, cf) != 0 ||
@@ -317,8 +319,9 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    load_policy(c, root, cf) != 0)
 		return -1;
 	cf->default_time_limit = (uint32_t)v;
-	if (cf->socket == NULL && (cf->socket = strdup(CONF_DEFAULT_SOCKET))
-	    == NULL)
+	if ((cf->socket == NULL && (cf->socket = strdup(CONF_DEFAULT_SOCKET))
+	    == NULL) || (cf->slurm_user == NULL && (cf->slurm_user =
+	    strdup("slurm")) == NULL))
 		return bad(c, root, "%s", "out of memory");
 	if (cf->socket[0] != '/')
 		return bad(c, ytree_get(root, "socket"), "socket '%s' must be "
@@ -358,6 +361,7 @@ conf_free(struct bank_conf *cf)
 	free(cf->prices);
 	free(cf->path);
 	free(cf->socket);
+	free(cf->slurm_user);
 	free(cf->api_url);
 	free(cf->api_token);
 	free(cf->api_token_file);

@@ -24,6 +24,7 @@ struct conf_price {
 struct bank_conf {
 	char		*path;
 	char		*socket;
+	char		*slurm_user;	/* may send reports, besides root */
 	char		*api_url;	/* base URL, no trailing slash */
 	char		*api_token;	/* the key itself, when inline */
 	char		*api_token_file;

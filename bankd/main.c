@@ -5,7 +5,8 @@
  *	bankd --check-config bank.yaml
  *
  * Runs in the foreground (systemd supervises it), logs to stderr or, with
- * -s, to syslog.
+ * -s, to syslog.  SIGHUP reloads bank.yaml (a broken file is refused and
+ * the running configuration kept); SIGTERM and SIGINT stop it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -66,12 +67,77 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(bd->base, NULL);
 }
 
+/* Root may always report; so may SlurmUser, whose uid we learn here. */
 static uid_t
-slurm_user_uid(void)
+slurm_user_uid(const char *name)
 {
-	struct passwd *pw = getpwnam("slurm");
+	struct passwd *pw = getpwnam(name);
 
-	return pw ? pw->pw_uid : 0;
+	if (pw == NULL) {
+		log_warn("slurm_user '%s' does not exist: only root may send "
+		    "job reports", name);
+		return 0;
+	}
+	return pw->pw_uid;
+}
+
+/* Settings bankd reads only at start; a reload keeps the running ones. */
+static void
+keep_str(char **newv, char **oldv, const char *name)
+{
+	char *t;
+
+	if ((*newv == NULL) != (*oldv == NULL) ||
+	    (*newv != NULL && strcmp(*newv, *oldv) != 0))
+		log_warn("reload: '%s' changes only at restart; keeping the "
+		    "running value", name);
+	t = *newv;
+	*newv = *oldv;
+	*oldv = t;
+}
+
+/*
+ * SIGHUP: prices, switches, deadlines, policy and slurm_user take effect
+ * at once; a configuration that does not load is refused whole, with the
+ * reason, and the running one stays.  Connections and queued reports are
+ * untouched.
+ */
+static void
+bankd_reload(struct bankd *bd)
+{
+	struct bank_conf cf;
+	char err[512];
+
+	if (conf_load(bd->conf.path, &cf, err, sizeof(err)) != 0) {
+		log_err("reload refused, keeping the running configuration: %s",
+		    err);
+		return;
+	}
+	keep_str(&cf.socket, &bd->conf.socket, "socket");
+	keep_str(&cf.api_url, &bd->conf.api_url, "api.url");
+	keep_str(&cf.api_token, &bd->conf.api_token, "api.token");
+	keep_str(&cf.api_token_file, &bd->conf.api_token_file,
+	    "api.token_file");
+	if (cf.api_timeout_ms != bd->conf.api_timeout_ms ||
+	    cf.api_max_inflight != bd->conf.api_max_inflight)
+		log_warn("reload: api.timeout_ms and api.max_inflight change "
+		    "only at restart; keeping the running values");
+	cf.api_timeout_ms = bd->conf.api_timeout_ms;
+	cf.api_max_inflight = bd->conf.api_max_inflight;
+	conf_free(&bd->conf);
+	bd->conf = cf;
+	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
+	log_info("reloaded %s: %zu priced partitions, on_api_unavailable=%s",
+	    bd->conf.path, bd->conf.nprices,
+	    conf_policy_name(bd->conf.on_api_unavailable));
+}
+
+static void
+on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	bankd_reload(arg);
 }
 
 static int
@@ -96,7 +162,7 @@ bankd_start(struct bankd *bd, const char *path)
 		log_err("out of memory");
 		return -1;
 	}
-	bd->slurm_uid = slurm_user_uid();
+	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	bd->started = time(NULL);
 	if (listen_start(bd) != 0)
 		return -1;
@@ -134,7 +200,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bankd bd;
-	struct event *sigs[2];
+	struct event *sigs[3];
 	const char *path = CONF_DEFAULT_PATH;
 	int ch, verbose = 0, to_syslog = 0, rc = 1;
 
@@ -171,8 +237,10 @@ main(int argc, char **argv)
 	}
 	sigs[0] = evsignal_new(bd.base, SIGTERM, on_signal, &bd);
 	sigs[1] = evsignal_new(bd.base, SIGINT, on_signal, &bd);
-	if (sigs[0] == NULL || sigs[1] == NULL || evsignal_add(sigs[0], NULL)
-	    != 0 || evsignal_add(sigs[1], NULL) != 0)
+	sigs[2] = evsignal_new(bd.base, SIGHUP, on_sighup, &bd);
+	if (sigs[0] == NULL || sigs[1] == NULL || sigs[2] == NULL ||
+	    evsignal_add(sigs[0], NULL) != 0 || evsignal_add(sigs[1], NULL) != 0
+	    || evsignal_add(sigs[2], NULL) != 0)
 		log_err("cannot install signal handlers");
 	else if (bankd_start(&bd, path) == 0 &&
 	    event_base_dispatch(bd.base) == 0)
@@ -182,6 +250,8 @@ main(int argc, char **argv)
 		event_free(sigs[0]);
 	if (sigs[1])
 		event_free(sigs[1]);
+	if (sigs[2])
+		event_free(sigs[2]);
 	event_base_free(bd.base);
 	curl_global_cleanup();
 	log_info("exited");

@@ -166,6 +166,45 @@ class Skeleton(unittest.TestCase):
         self.assertRegex(st.stdout, r"api\s+reachable")
         self.assertRegex(st.stdout, r"queue\s+0")
 
+    def test_sighup_reloads_prices_and_refuses_a_broken_file(self):
+        import signal
+        path = self.c.path("bank.yaml")
+        with open(path) as f:
+            good = f.read()
+        bankd = self.c.procs["bankd"]
+
+        def estimate():
+            # -S: bankctl itself would refuse the broken file.
+            r = self.c.run([os.path.join(self.c.build, "bankd", "bankctl"),
+                            "-S", self.c.path("bankd.sock"), "estimate",
+                            "-p", "normal", "-n", "1", "-t", "60"])
+            return r.stdout
+
+        def hup_and_wait(marker):
+            n = self.c.log("bankd.log").count(marker)
+            bankd.send_signal(signal.SIGHUP)
+            end = time.time() + 10
+            while self.c.log("bankd.log").count(marker) == n:
+                self.assertLess(time.time(), end, "no '%s'" % marker)
+                time.sleep(0.05)
+
+        try:
+            with open(path, "w") as f:
+                f.write(good.replace('normal: "360.00"', 'normal: "720.00"'))
+            hup_and_wait("reloaded ")
+            self.assertRegex(estimate(), r"estimate\s+720.00")
+            with open(path, "w") as f:
+                f.write(good.replace('normal: "360.00"', 'normal: "12,5"'))
+            hup_and_wait("reload refused")
+            self.assertIn("price of normal '12,5'", self.c.log("bankd.log"))
+            self.assertRegex(estimate(), r"estimate\s+720.00")
+        finally:
+            with open(path, "w") as f:
+                f.write(good)
+            hup_and_wait("reloaded ")
+        self.assertRegex(estimate(), r"estimate\s+360.00")
+        self.assertIsNone(bankd.poll())
+
     def test_bankctl_estimate_prices_like_bankd(self):
         r = self.c.bankctl("estimate", "-p", "normal", "-n", "3", "-c", "2",
                            "-t", "1:30:00")
