@@ -4,6 +4,11 @@
  *	listen.c	accepts plugin connections, frames in, frames out
  *	handle.c	one handler per request type: check, estimate,
  *			start, end, status
+ *	admin.c		bankctl's queue requests: queue, show, retry, drop,
+ *			pause, resume
+ *	intake.c	takes in the spool: reports plugins wrote to files
+ *			while bankd was unreachable
+ *	journal.c	the durable log behind the queue
  *	report.c	turns start/end reports into the API's Job bodies
  *	deliver.c	the delivery queue: order per job, retries
  *	api.c		the myBRC client (libcurl multi on libevent)
@@ -37,6 +42,12 @@ struct bankd {
 	time_t			 api_when;
 	char			 api_error[256];
 	struct event		*probe;
+	struct event		*intake;
+	size_t			 intake_inflight;
+	size_t			 spool_files;	/* at the last scan */
+	struct event		*drain;		/* shutdown: wait for sends */
+	int			 drain_ticks;
+	int			 stopping;
 };
 
 /* listen.c */
@@ -49,7 +60,22 @@ void	 conn_release(struct conn *);
 int	 conn_alive(const struct conn *);
 
 /* handle.c */
+typedef void (*accept_fn)(void *arg, const char *status, const char *message,
+	    const char *amount);
 void	 handle_request(struct bankd *, struct conn *, struct bp_msg *);
+void	 reply_simple(struct conn *, const struct bp_msg *, const char *status,
+	    const char *message);
+int	 conn_may_write(struct bankd *, struct conn *);
+int	 report_accept(struct bankd *, int kind, const struct bp_msg *,
+	    accept_fn, void *arg);
+
+/* admin.c */
+int	 admin_request(struct bankd *, struct conn *, const struct bp_msg *);
+
+/* intake.c */
+int	 intake_start(struct bankd *);
+void	 intake_stop(struct bankd *);
+size_t	 intake_pending(struct bankd *);
 void	 api_note(struct bankd *, int ok, const char *error);
 void	 probe_start(struct bankd *);
 

@@ -239,7 +239,8 @@ static int
 load_deadlines(struct cload *c, const struct ynode *root,
     struct bank_conf *cf)
 {
-	static const char *const keys[] = { "submit_ms", "report_ms", NULL };
+	static const char *const keys[] = { "submit_ms", "report_ms",
+	    "decision_ms", NULL };
 	const struct ynode *d;
 	long v;
 
@@ -257,6 +258,10 @@ load_deadlines(struct cload *c, const struct ynode *root,
 	if (get_int(c, d, "report_ms", 1, 60000, &v) != 0)
 		return -1;
 	cf->report_deadline_ms = (int)v;
+	v = cf->decision_ms;
+	if (get_int(c, d, "decision_ms", 1, 60000, &v) != 0)
+		return -1;
+	cf->decision_ms = (int)v;
 	return 0;
 }
 
@@ -297,20 +302,33 @@ conf_defaults(struct bank_conf *cf)
 	cf->default_time_limit = 1440;
 	cf->submit_deadline_ms = 500;
 	cf->report_deadline_ms = 500;
+	cf->decision_ms = 300;
+	cf->fsync = 1;
 	cf->on_api_unavailable = POLICY_ALLOW;
+}
+
+static int
+set_default(char **v, const char *def)
+{
+	if (*v == NULL && (*v = strdup(def)) == NULL)
+		return -1;
+	return 0;
 }
 
 static int
 load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "socket", "slurm_user", "api",
-	    "plugins",
+	    "state_dir", "spool_dir", "fsync", "plugins",
 	    "prices", "default_time_limit", "deadlines", "policy", NULL };
 	long v = cf->default_time_limit;
 
 	if (check_keys(c, root, keys) != 0 ||
 	    get_str(c, root, "socket", &cf->socket) != 0 ||
 	    get_str(c, root, "slurm_user", &cf->slurm_user) != 0 ||
+	    get_str(c, root, "state_dir", &cf->state_dir) != 0 ||
+	    get_str(c, root, "spool_dir", &cf->spool_dir) != 0 ||
+	    get_bool(c, root, "fsync", &cf->fsync) != 0 ||
 	    load_api(c, root, cf) != 0 ||
 	    load_plugins(c, root, cf) != 0 ||
 	    load_prices(c, root, cf) != 0 ||
@@ -319,10 +337,20 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    load_policy(c, root, cf) != 0)
 		return -1;
 	cf->default_time_limit = (uint32_t)v;
-	if ((cf->socket == NULL && (cf->socket = strdup(CONF_DEFAULT_SOCKET))
-	    == NULL) || (cf->slurm_user == NULL && (cf->slurm_user =
-	    strdup("slurm")) == NULL))
+	if (set_default(&cf->socket, CONF_DEFAULT_SOCKET) != 0 ||
+	    set_default(&cf->slurm_user, "slurm") != 0 ||
+	    set_default(&cf->state_dir, CONF_DEFAULT_STATE) != 0 ||
+	    set_default(&cf->spool_dir, CONF_DEFAULT_SPOOL) != 0)
 		return bad(c, root, "%s", "out of memory");
+	if (cf->state_dir[0] != '/' || cf->spool_dir[0] != '/')
+		return bad(c, ytree_get(root, cf->state_dir[0] != '/' ?
+		    "state_dir" : "spool_dir"), "%s", "state_dir and spool_dir "
+		    "must be absolute paths");
+	/* bankd must decide before the plugin stops waiting for it. */
+	if (cf->decision_ms >= cf->submit_deadline_ms)
+		return bad(c, ytree_get(root, "deadlines"), "%s", "deadlines: "
+		    "decision_ms must be smaller than submit_ms, or bankd's "
+		    "answer arrives after job_submit gave up");
 	if (cf->socket[0] != '/')
 		return bad(c, ytree_get(root, "socket"), "socket '%s' must be "
 		    "an absolute path", cf->socket);
@@ -362,6 +390,8 @@ conf_free(struct bank_conf *cf)
 	free(cf->path);
 	free(cf->socket);
 	free(cf->slurm_user);
+	free(cf->state_dir);
+	free(cf->spool_dir);
 	free(cf->api_url);
 	free(cf->api_token);
 	free(cf->api_token_file);

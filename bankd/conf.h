@@ -10,6 +10,8 @@
 
 #define CONF_DEFAULT_PATH	"/etc/slurm/bank.yaml"
 #define CONF_DEFAULT_SOCKET	"/run/bankd/bankd.sock"
+#define CONF_DEFAULT_STATE	"/var/lib/bankd"
+#define CONF_DEFAULT_SPOOL	"/var/spool/slurm-bank"
 
 enum conf_policy {
 	POLICY_ALLOW,		/* let the job in when the API cannot answer */
@@ -25,6 +27,9 @@ struct bank_conf {
 	char		*path;
 	char		*socket;
 	char		*slurm_user;	/* may send reports, besides root */
+	char		*state_dir;	/* bankd's journal */
+	char		*spool_dir;	/* reports written while bankd is down */
+	int		 fsync;		/* journal commits reach the disk */
 	char		*api_url;	/* base URL, no trailing slash */
 	char		*api_token;	/* the key itself, when inline */
 	char		*api_token_file;
@@ -37,8 +42,9 @@ struct bank_conf {
 	struct conf_price *prices;
 	size_t		 nprices;
 	uint32_t	 default_time_limit;	/* minutes */
-	int		 submit_deadline_ms;
+	int		 submit_deadline_ms;	/* plugin waits for bankd */
 	int		 report_deadline_ms;
+	int		 decision_ms;	/* bankd waits for the API */
 	enum conf_policy on_api_unavailable;
 };
 

@@ -1,17 +1,27 @@
 /*
- * deliver.h - the queue of reports waiting for the API.
+ * deliver.h - the store-and-forward queue between the plugins and the API.
  *
- * Rules: reports of one job go out in order, one at a time; a completion
- * replaces a start that has not been sent yet (the PUT carries
- * everything); transient failures (no answer, timeouts, 5xx, 401/403) are
- * retried with exponential backoff and jitter; a 4xx the server will never
- * accept is parked as a dead letter with the server's message.
+ * A report is acknowledged to its plugin only once it is in the journal
+ * (journal.c; group commit).  Delivery rules:
+ *  - reports of one job go out one at a time, in the order accepted; a
+ *    completion replaces that job's start if the start has not been sent
+ *    (the PUT carries everything; a late start would overwrite the actual
+ *    charge with the estimate);
+ *  - different jobs go concurrently, up to api.max_inflight;
+ *  - no answer, timeouts, 5xx and 429 are retried forever with exponential
+ *    backoff and jitter, capped;
+ *  - a POST answered "already exists" was delivered by an earlier try;
+ *  - 401/403 means our token is refused: delivery narrows to one request at
+ *    a time until the API accepts it again, and says so loudly;
+ *  - any other 4xx will never succeed: the report becomes a dead letter,
+ *    kept with the API's message until an operator retries or drops it.
  */
 #ifndef DELIVER_H
 #define DELIVER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "report.h"
 
@@ -19,22 +29,59 @@ struct bankd;
 struct deliver;
 
 struct deliver_stats {
-	size_t		 queued;	/* waiting or in flight */
+	size_t		 queued;	/* live: waiting, in flight or dead */
 	size_t		 inflight;
-	size_t		 dead;		/* parked dead letters */
+	size_t		 dead;
 	uint64_t	 delivered;
 	uint64_t	 retries;
+	int		 paused;	/* by an operator */
+	int		 auth_blocked;	/* the API refuses our token */
+	size_t		 journal_bytes;
 };
 
-struct deliver	*deliver_new(struct bankd *);
-void		 deliver_free(struct deliver *);
+/* One queue entry as bankctl sees it. */
+struct deliver_view {
+	uint64_t	 seq;
+	uint32_t	 job_id;
+	const char	*kind;		/* "start" or "end" */
+	int64_t		 cents;
+	const char	*account;
+	const char	*state;		/* "queued", "waiting", "sending", "dead" */
+	unsigned	 attempts;
+	int64_t		 next_in_ms;	/* until the next try, 0 if due */
+	time_t		 accepted;
+	const char	*last_error;
+	const char	*body;
+};
 
-/* Takes ownership of r's body.  Returns 0 or -1 (out of memory). */
-int		 deliver_enqueue(struct deliver *, struct report *);
+typedef void	 (*deliver_ack_fn)(void *arg, int ok);
+typedef void	 (*deliver_view_fn)(const struct deliver_view *, void *arg);
+
+/* Open the journal in state_dir and take back what it holds. */
+struct deliver	*deliver_open(struct bankd *, char *err, size_t errlen);
+void		 deliver_close(struct deliver *);
+
+/*
+ * Take a report (its body is moved out of r).  ack(arg, ok) runs once the
+ * report is durable (ok = 1) or could not be made so (ok = 0).
+ */
+int		 deliver_enqueue(struct deliver *, struct report *,
+		    deliver_ack_fn, void *arg);
 
 /* 1 when a start for this job was accepted before (reports are once). */
 int		 deliver_seen_start(struct deliver *, uint32_t job_id);
 
 void		 deliver_stats(const struct deliver *, struct deliver_stats *);
+size_t		 deliver_list(struct deliver *, size_t offset, size_t limit,
+		    int dead_only, deliver_view_fn, void *arg);
+int		 deliver_show(struct deliver *, uint64_t seq, deliver_view_fn,
+		    void *arg);
+
+/* Operator actions; each is journaled.  Return counts, or -1 + err. */
+long		 deliver_retry(struct deliver *, uint64_t seq);	/* 0: all */
+long		 deliver_drop(struct deliver *, uint64_t seq, char *err,
+		    size_t errlen);
+void		 deliver_pause(struct deliver *, int on);
+void		 deliver_set_fsync(struct deliver *, int on);
 
 #endif /* DELIVER_H */

@@ -27,16 +27,35 @@
 
 #define PROBE_INTERVAL_S	30
 
+/*
+ * A submit check in progress.  It is answered once: by the API, or by the
+ * policy when the API has not answered within decision_ms; the API request
+ * goes on in the background either way, and the check is freed when both
+ * the answer and the API are done with it.
+ */
 struct check {
 	struct bankd		*bd;
-	struct conn		*conn;
+	struct conn		*conn;		/* NULL once answered */
+	struct event		*deadline;
+	int			 api_pending;
 	uint32_t		 id;
 	uint64_t		 uid;
 	char			 account[128];
+	char			 partitions[128];
 	struct estimate		 est;
 };
 
 static void
+check_free_if_done(struct check *ck)
+{
+	if (ck->conn != NULL || ck->api_pending)
+		return;
+	if (ck->deadline != NULL)
+		event_free(ck->deadline);
+	free(ck);
+}
+
+void
 reply_simple(struct conn *c, const struct bp_msg *req, const char *status,
     const char *message)
 {
@@ -139,27 +158,44 @@ check_finish(struct check *ck, int allow, const char *reason)
 		snprintf(msg, sizeof(msg), "job refused: account %s cannot be "
 		    "charged the estimated %s SU (%s): %s", ck->account, amount,
 		    what, reason);
-	log_info("check uid %" PRIu64 " account %s: %s (%s SU): %s", ck->uid,
-	    ck->account, allow ? "allow" : "deny", amount, reason);
+	log_info("check uid %" PRIu64 " account %s partitions %s: %s (%s SU): "
+	    "%s", ck->uid, ck->account, ck->partitions, allow ? "allow" :
+	    "deny", amount, reason);
 	reply_decision(ck->conn, BP_T_CHECK, ck->id, allow ? "allow" : "deny",
 	    &ck->est, msg);
 	conn_release(ck->conn);
-	free(ck);
+	ck->conn = NULL;
+	if (ck->deadline != NULL)
+		event_del(ck->deadline);
+	check_free_if_done(ck);
 }
 
 /* The API could not decide: apply the site's policy and say so. */
 static void
 check_policy(struct check *ck, const char *why)
 {
-	char reason[512];
+	char reason[512], amount[MONEY_FMT_LEN];
 	int allow = ck->bd->conf.on_api_unavailable == POLICY_ALLOW;
 
 	snprintf(reason, sizeof(reason), "the accounting API could not "
 	    "answer (%s); policy on_api_unavailable=%s", why,
 	    conf_policy_name(ck->bd->conf.on_api_unavailable));
-	log_warn("check uid %" PRIu64 " account %s: %s", ck->uid, ck->account,
-	    reason);
+	log_warn("check uid %" PRIu64 " account %s (%s SU): %s", ck->uid,
+	    ck->account, money_format(ck->est.cents, amount), reason);
 	check_finish(ck, allow, reason);
+}
+
+static void
+on_decision_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct check *ck = arg;
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why), "no answer within decision_ms=%d ms",
+	    ck->bd->conf.decision_ms);
+	check_policy(ck, why);
 }
 
 static void
@@ -169,6 +205,18 @@ on_can_submit(const struct api_reply *rep, void *arg)
 	json_t *j = api_reply_json(rep), *ok, *msg;
 	char why[512];
 
+	ck->api_pending = 0;
+	if (ck->conn == NULL) {
+		/* Decided by policy already; the late answer is only news. */
+		api_describe(rep, why, sizeof(why));
+		log_info("check uid %" PRIu64 " account %s: the API answered "
+		    "after the decision deadline (%.0f ms): %s", ck->uid,
+		    ck->account, rep->seconds * 1000, why);
+		api_note(ck->bd, rep->status != 0 && rep->status < 500, NULL);
+		json_decref(j);
+		check_free_if_done(ck);
+		return;
+	}
 	ok = json_object_get(j, "success");
 	msg = json_object_get(j, "message");
 	if ((rep->status == 200 || rep->status == 400) && json_is_boolean(ok) &&
@@ -198,7 +246,9 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 {
 	struct check *ck;
 	const char *acct = bp_get(m, "account");
+	const char *parts = bp_get(m, "partitions");
 	char path[512], amount[MONEY_FMT_LEN], why[256];
+	struct timeval tv;
 
 	if ((ck = calloc(1, sizeof(*ck))) == NULL) {
 		reply_simple(c, m, "error", "bankd is out of memory");
@@ -210,6 +260,8 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	conn_hold(c);
 	bp_get_u64(m, "uid", &ck->uid);
 	snprintf(ck->account, sizeof(ck->account), "%s", acct ? acct : "");
+	snprintf(ck->partitions, sizeof(ck->partitions), "%s", parts && *parts ?
+	    parts : "(default)");
 	estimate_of(bd, m, &ck->est);
 	if (!bd->conf.job_submit_enabled) {
 		check_finish(ck, 1, "submission checks are disabled");
@@ -228,19 +280,126 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	}
 	snprintf(path, sizeof(path), "/can_submit_job/%s/%" PRIu64 "/%s/",
 	    money_format(ck->est.cents, amount), ck->uid, ck->account);
-	if (api_request(bd->api, "GET", path, NULL, on_can_submit, ck) != 0)
+	if (api_request(bd->api, "GET", path, NULL, on_can_submit, ck) != 0) {
 		check_policy(ck, "cannot start an HTTP request");
+		return;
+	}
+	ck->api_pending = 1;
+	tv.tv_sec = bd->conf.decision_ms / 1000;
+	tv.tv_usec = bd->conf.decision_ms % 1000 * 1000;
+	if ((ck->deadline = evtimer_new(bd->base, on_decision_deadline, ck))
+	    == NULL || evtimer_add(ck->deadline, &tv) != 0)
+		log_err("check: cannot arm the decision deadline");
+}
+
+struct pending_report {
+	struct conn		*conn;
+	uint8_t			 type;
+	uint32_t		 id;
+	char			 amount[MONEY_FMT_LEN];
+	accept_fn		 fn;
+	void			*arg;
+};
+
+/* Journaled (or not): now the plugin may be told. */
+static void
+on_durable(void *arg, int ok)
+{
+	struct pending_report *p = arg;
+
+	p->fn(p->arg, ok ? "ok" : "error", ok ? NULL : "bankd could not "
+	    "store the report durably (see its log)", p->amount);
+	free(p);
+}
+
+int
+report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
+    accept_fn fn, void *arg)
+{
+	struct pending_report *p;
+	struct report r;
+	char err[256];
+
+	switch (report_build(&bd->conf, kind, m, &r, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
+		log_debug("job %" PRIu32 ": free partition, no account: "
+		    "nothing to report", r.job_id);
+		fn(arg, "ok", "free partition: nothing to charge", "0.00");
+		return 0;
+	default:
+		log_warn("refused a %s report: %s", kind == REPORT_START ?
+		    "start" : "completion", err);
+		fn(arg, "error", err, NULL);
+		return 0;
+	}
+	if (kind == REPORT_START && deliver_seen_start(bd->dq, r.job_id)) {
+		log_debug("job %" PRIu32 ": start already reported", r.job_id);
+		report_clear(&r);
+		fn(arg, "dup", NULL, NULL);
+		return 0;
+	}
+	if (kind == REPORT_END)
+		deliver_seen_start(bd->dq, r.job_id);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		report_clear(&r);
+		fn(arg, "error", "bankd is out of memory", NULL);
+		return 0;
+	}
+	p->fn = fn;
+	p->arg = arg;
+	money_format(r.cents, p->amount);
+	log_info("job %" PRIu32 ": %s report accepted: account %s, %s SU",
+	    r.job_id, kind == REPORT_START ? "start" : "completion",
+	    r.account, p->amount);
+	if (deliver_enqueue(bd->dq, &r, on_durable, p) != 0) {
+		report_clear(&r);
+		free(p);
+		fn(arg, "error", "bankd could not queue the report", NULL);
+	}
+	return 0;
+}
+
+struct report_reply {
+	struct conn		*conn;
+	uint8_t			 type;
+	uint32_t		 id;
+};
+
+static void
+reply_report(void *arg, const char *status, const char *message,
+    const char *amount)
+{
+	struct report_reply *rr = arg;
+	struct bp_msg rep;
+
+	bp_init(&rep, rr->type | BP_REPLY, rr->id);
+	bp_add(&rep, "status", status);
+	if (amount != NULL)
+		bp_add(&rep, rr->type == BP_T_START ? "estimate" : "amount",
+		    amount);
+	if (message != NULL)
+		bp_add(&rep, "message", message);
+	conn_reply(rr->conn, &rep);
+	bp_free(&rep);
+	conn_release(rr->conn);
+	free(rr);
+}
+
+int
+conn_may_write(struct bankd *bd, struct conn *c)
+{
+	return conn_uid(c) == 0 || conn_uid(c) == bd->slurm_uid;
 }
 
 static void
 handle_report(struct bankd *bd, struct conn *c, const struct bp_msg *m,
     enum report_kind kind)
 {
-	struct report r;
-	struct bp_msg rep;
-	char err[256], amount[MONEY_FMT_LEN];
+	struct report_reply *rr;
 
-	if (conn_uid(c) != 0 && conn_uid(c) != bd->slurm_uid) {
+	if (!conn_may_write(bd, c)) {
 		log_warn("refused a %s report from uid %ld: only root and the "
 		    "SlurmUser may report jobs", bp_type_name(m->type),
 		    (long)conn_uid(c));
@@ -248,41 +407,15 @@ handle_report(struct bankd *bd, struct conn *c, const struct bp_msg *m,
 		    "the SlurmUser may report jobs");
 		return;
 	}
-	switch (report_build(&bd->conf, kind, m, &r, err, sizeof(err))) {
-	case 0:
-		break;
-	case 1:
-		log_debug("job %" PRIu32 ": free partition, no account: "
-		    "nothing to report", r.job_id);
-		reply_simple(c, m, "ok", "free partition: nothing to charge");
-		return;
-	default:
-		log_warn("refused a %s report: %s", bp_type_name(m->type), err);
-		reply_simple(c, m, "error", err);
-		return;
-	}
-	if (kind == REPORT_START && deliver_seen_start(bd->dq, r.job_id)) {
-		log_debug("job %" PRIu32 ": start already reported", r.job_id);
-		reply_simple(c, m, "dup", NULL);
-		report_clear(&r);
-		return;
-	}
-	money_format(r.cents, amount);
-	log_info("job %" PRIu32 ": %s report accepted: account %s, %s SU",
-	    r.job_id, kind == REPORT_START ? "start" : "completion",
-	    r.account, amount);
-	if (kind == REPORT_END)
-		deliver_seen_start(bd->dq, r.job_id);
-	if (deliver_enqueue(bd->dq, &r) != 0) {
-		report_clear(&r);
+	if ((rr = calloc(1, sizeof(*rr))) == NULL) {
 		reply_simple(c, m, "error", "bankd is out of memory");
 		return;
 	}
-	bp_init(&rep, m->type | BP_REPLY, m->id);
-	bp_add(&rep, "status", "ok");
-	bp_add(&rep, kind == REPORT_START ? "estimate" : "amount", amount);
-	conn_reply(c, &rep);
-	bp_free(&rep);
+	rr->conn = c;
+	rr->type = m->type;
+	rr->id = m->id;
+	conn_hold(c);
+	report_accept(bd, kind, m, reply_report, rr);
 }
 
 static void
@@ -309,6 +442,10 @@ handle_status(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	bp_addf(&rep, "dead", "%zu", st.dead);
 	bp_addf(&rep, "delivered", "%" PRIu64, st.delivered);
 	bp_addf(&rep, "retries", "%" PRIu64, st.retries);
+	bp_add(&rep, "delivery", st.paused ? "paused by an operator" :
+	    st.auth_blocked ? "blocked: the API refuses our token" : "running");
+	bp_addf(&rep, "journal_bytes", "%zu", st.journal_bytes);
+	bp_addf(&rep, "spool", "%zu", intake_pending(bd));
 	conn_reply(c, &rep);
 	bp_free(&rep);
 }
@@ -335,6 +472,8 @@ handle_request(struct bankd *bd, struct conn *c, struct bp_msg *m)
 		handle_report(bd, c, m, REPORT_END);
 		break;
 	default:
+		if (admin_request(bd, c, m) == 0)
+			break;
 		log_warn("unknown request type %u from uid %ld", m->type,
 		    (long)conn_uid(c));
 		reply_simple(c, m, "error", "unknown request type");

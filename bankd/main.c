@@ -8,8 +8,12 @@
  * -s, to syslog.  SIGHUP reloads bank.yaml (a broken file is refused and
  * the running configuration kept); SIGTERM and SIGINT stop it.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,14 +61,75 @@ check_config(const char *path)
 	return 0;
 }
 
+/* Tell systemd (Type=notify) how we are doing; a no-op without it. */
+static void
+sd_notify_str(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_warn("cannot notify systemd: %s", strerror(errno));
+	close(fd);
+}
+
+/* Shutdown: in-flight requests get a few seconds to finish. */
+static void
+on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct bankd *bd = arg;
+	struct deliver_stats st;
+
+	(void)fd;
+	(void)what;
+	deliver_stats(bd->dq, &st);
+	if (st.inflight == 0 || ++bd->drain_ticks > 100) {
+		if (st.inflight > 0)
+			log_warn("%zu report(s) still in flight at exit: they "
+			    "stay journaled and are sent again at start",
+			    st.inflight);
+		event_base_loopexit(bd->base, NULL);
+	}
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct bankd *bd = arg;
+	struct timeval tv = { 0, 50000 };
 
 	(void)what;
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(bd->base, NULL);
+	if (bd->stopping)
+		return;
+	bd->stopping = 1;
+	log_info("signal %d: shutting down: no new connections, finishing "
+	    "in-flight deliveries", (int)sig);
+	sd_notify_str("STOPPING=1");
+	listen_stop(bd);
+	intake_stop(bd);
+	if (bd->dq == NULL) {
+		event_base_loopexit(bd->base, NULL);
+		return;
+	}
+	/* Everything accepted is journaled; just stop starting new sends. */
+	deliver_pause(bd->dq, 1);
+	bd->drain = event_new(bd->base, -1, EV_PERSIST, on_drain, bd);
+	if (bd->drain == NULL || event_add(bd->drain, &tv) != 0)
+		event_base_loopexit(bd->base, NULL);
 }
 
 /* Root may always report; so may SlurmUser, whose uid we learn here. */
@@ -102,8 +167,18 @@ keep_str(char **newv, char **oldv, const char *name)
  * reason, and the running one stays.  Connections and queued reports are
  * untouched.
  */
+static void	bankd_reload_conf(struct bankd *);
+
 static void
 bankd_reload(struct bankd *bd)
+{
+	sd_notify_str("RELOADING=1");
+	bankd_reload_conf(bd);
+	sd_notify_str("READY=1");
+}
+
+static void
+bankd_reload_conf(struct bankd *bd)
 {
 	struct bank_conf cf;
 	char err[512];
@@ -118,6 +193,9 @@ bankd_reload(struct bankd *bd)
 	keep_str(&cf.api_token, &bd->conf.api_token, "api.token");
 	keep_str(&cf.api_token_file, &bd->conf.api_token_file,
 	    "api.token_file");
+	keep_str(&cf.state_dir, &bd->conf.state_dir, "state_dir");
+	if (cf.fsync != bd->conf.fsync)
+		deliver_set_fsync(bd->dq, cf.fsync);
 	if (cf.api_timeout_ms != bd->conf.api_timeout_ms ||
 	    cf.api_max_inflight != bd->conf.api_max_inflight)
 		log_warn("reload: api.timeout_ms and api.max_inflight change "
@@ -158,15 +236,20 @@ bankd_start(struct bankd *bd, const char *path)
 	/* The token lives on only inside curl's header list. */
 	memset(token, 0, strlen(token));
 	free(token);
-	if (bd->api == NULL || (bd->dq = deliver_new(bd)) == NULL) {
+	if (bd->api == NULL) {
 		log_err("out of memory");
+		return -1;
+	}
+	if ((bd->dq = deliver_open(bd, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
 		return -1;
 	}
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	bd->started = time(NULL);
-	if (listen_start(bd) != 0)
+	if (listen_start(bd) != 0 || intake_start(bd) != 0)
 		return -1;
 	probe_start(bd);
+	sd_notify_str("READY=1");
 	log_info("started: API %s, %zu priced partitions, default price "
 	    "applies elsewhere, on_api_unavailable=%s", bd->conf.api_url,
 	    bd->conf.nprices, conf_policy_name(bd->conf.on_api_unavailable));
@@ -179,15 +262,18 @@ bankd_stop(struct bankd *bd)
 	struct deliver_stats st;
 
 	listen_stop(bd);
+	intake_stop(bd);
 	if (bd->dq != NULL) {
 		deliver_stats(bd->dq, &st);
 		if (st.queued > 0)
-			log_warn("exiting with %zu undelivered reports",
-			    st.queued);
+			log_info("%zu report(s) stay journaled for the next "
+			    "start", st.queued);
 	}
 	if (bd->probe)
 		event_free(bd->probe);
-	deliver_free(bd->dq);
+	if (bd->drain)
+		event_free(bd->drain);
+	deliver_close(bd->dq);
 	api_free(bd->api);
 	conf_free(&bd->conf);
 }

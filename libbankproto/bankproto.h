@@ -45,8 +45,24 @@
  *	                time_limit
  *	  reply: status (ok|dup|error), estimate, message
  *	BP_T_END	job_id, uid, account, partition, qos, state, cpus, nodes,
- *	                num_nodes, req_nodes, submit, start, end, time_limit
+ *	                num_nodes, req_nodes, submit, start, end, suspended,
+ *	                time_limit
  *	  reply: status (ok|error), amount, message
+ *	  START and END are acknowledged "ok" only once journaled.
+ *
+ * Queue administration (bankctl; all but QUEUE and SHOW need root or the
+ * SlurmUser):
+ *
+ *	BP_T_QUEUE	offset, limit (at most BP_QUEUE_PAGE), dead (0|1)
+ *	  reply: status, total, and e1..eN, one report each as tab-separated
+ *	         seq, job, kind, amount, state, attempts, next try (s),
+ *	         account, last error
+ *	BP_T_SHOW	seq
+ *	  reply: status, seq, job, kind, amount, account, state, attempts,
+ *	         next_in_ms, accepted, last_error, body
+ *	BP_T_RETRY	seq (0 or absent: every report)	  reply: status, count
+ *	BP_T_DROP	seq (dead letters only)		  reply: status, message
+ *	BP_T_PAUSE, BP_T_RESUME	(none)			  reply: status
  *
  * A reply's status "error" always comes with a message naming what was
  * wrong.  A frame that cannot be parsed gets no reply: bankd logs it and
@@ -72,7 +88,14 @@ enum bp_type {
 	BP_T_ESTIMATE = 3,
 	BP_T_START = 4,
 	BP_T_END = 5,
+	BP_T_QUEUE = 6,
+	BP_T_SHOW = 7,
+	BP_T_RETRY = 8,
+	BP_T_DROP = 9,
+	BP_T_PAUSE = 10,
+	BP_T_RESUME = 11,
 };
+#define BP_QUEUE_PAGE	50
 #define BP_REPLY	0x80
 
 /* Results of bp_parse() and the client; negative values are errors. */
@@ -140,5 +163,13 @@ const char	*bp_type_name(uint8_t type);
  */
 int		 bp_call(const char *path, int deadline_ms,
 		    const struct bp_msg *req, struct bp_msg *rep);
+
+/*
+ * When bankd cannot be reached, leave the report in `dir` for bankd to take
+ * in (one file per report, written then renamed, mode 0600).  0, or -1
+ * with a reason in err.
+ */
+int		 bp_spool_write(const char *dir, const struct bp_msg *,
+		    char *err, size_t errlen);
 
 #endif /* BANKPROTO_H */

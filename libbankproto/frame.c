@@ -243,6 +243,12 @@ bp_type_name(uint8_t type)
 	case BP_T_ESTIMATE:	return "estimate";
 	case BP_T_START:	return "start";
 	case BP_T_END:		return "end";
+	case BP_T_QUEUE:	return "queue";
+	case BP_T_SHOW:		return "show";
+	case BP_T_RETRY:	return "retry";
+	case BP_T_DROP:		return "drop";
+	case BP_T_PAUSE:	return "pause";
+	case BP_T_RESUME:	return "resume";
 	}
 	return "unknown";
 }

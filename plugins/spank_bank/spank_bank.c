@@ -91,12 +91,21 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 	build_start(&req, &info->job_array[0]);
 	slurm_free_job_info_msg(info);
 	rc = bp_call(cf->socket, cf->report_deadline_ms, &req, &rep);
-	bp_free(&req);
 	if (rc != BP_OK) {
-		slurm_error("spank_bank: job %u: start not reported: %s",
-		    job_id, bp_strerror(rc));
+		char err[512];
+
+		/* bankd is away: the spool keeps the report for it. */
+		if (bp_spool_write(cf->spool_dir, &req, err, sizeof(err)) == 0)
+			slurm_info("spank_bank: job %u: bankd unavailable (%s): "
+			    "start spooled", job_id, bp_strerror(rc));
+		else
+			slurm_error("spank_bank: job %u: start not reported: "
+			    "%s; spool failed: %s", job_id, bp_strerror(rc),
+			    err);
+		bp_free(&req);
 		return -1;
 	}
+	bp_free(&req);
 	if (bp_get(&rep, "status") && strcmp(bp_get(&rep, "status"),
 	    "error") == 0)
 		slurm_error("spank_bank: job %u: bankd refused the start "

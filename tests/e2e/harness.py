@@ -88,11 +88,13 @@ def default_fixture():
 
 class Cluster:
     def __init__(self, build_dir, fixture=None, keep=False,
-                 submit_deadline_ms=1000):
+                 submit_deadline_ms=1000, decision_ms=300, fsync=True):
         self.build = os.path.abspath(build_dir)
         self.fixture = fixture or default_fixture()
         self.keep = keep
         self.submit_deadline_ms = submit_deadline_ms
+        self.decision_ms = decision_ms
+        self.fsync = fsync
         self.dir = None
         self.procs = {}         # name -> Popen, for what we run in front
         self.pidfiles = {}      # name -> pid file, for self-daemonizing ones
@@ -169,6 +171,9 @@ class Cluster:
         with open(self.path("bank.yaml"), "w") as f:
             f.write(f"""# written by tests/e2e/harness.py
 socket: {self.path("bankd.sock")}
+state_dir: {self.path("bankd-state")}
+spool_dir: {self.path("bank-spool")}
+fsync: {"true" if self.fsync else "false"}
 api:
   url: {self.api_url}
   token_file: {tok}
@@ -180,7 +185,8 @@ prices:
 default_time_limit: 60
 deadlines:
   submit_ms: {self.submit_deadline_ms}
-  report_ms: 2000
+  decision_ms: {self.decision_ms}
+  report_ms: 1000
 policy:
   on_api_unavailable: allow
 """)

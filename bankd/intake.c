@@ -1,0 +1,201 @@
+/*
+ * intake.c - take in the spool: reports the plugins wrote to files while
+ * bankd could not be reached.  At start and then every few seconds, each
+ * file (oldest first) goes through the same path as a report from the
+ * socket and is deleted once the report is in the journal.  A file that
+ * is not a report from root or the SlurmUser is set aside as .bad.<name>
+ * with the reason logged; nothing is deleted unread.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bankd.h"
+#include "log.h"
+#include "report.h"
+
+#define INTAKE_INTERVAL_S	2
+#define INTAKE_BATCH		1000
+
+struct spooled {
+	struct bankd	*bd;
+	char		 path[4096];
+};
+
+static void
+set_aside(struct bankd *bd, const char *path, const char *why)
+{
+	char bad[4096];
+	const char *base = strrchr(path, '/');
+
+	snprintf(bad, sizeof(bad), "%s/.bad.%s", bd->conf.spool_dir,
+	    base ? base + 1 : path);
+	log_err("spool: %s: %s; moved aside to %s", path, why, bad);
+	if (rename(path, bad) != 0)
+		log_err("spool: cannot move %s aside: %s", path,
+		    strerror(errno));
+}
+
+static void
+on_taken(void *arg, const char *status, const char *message,
+    const char *amount)
+{
+	struct spooled *sp = arg;
+
+	(void)amount;
+	sp->bd->intake_inflight--;
+	if (strcmp(status, "ok") == 0 || strcmp(status, "dup") == 0) {
+		if (unlink(sp->path) != 0)
+			log_err("spool: cannot remove %s: %s", sp->path,
+			    strerror(errno));
+		else
+			log_info("spool: took in %s", sp->path);
+	} else if (message != NULL && strstr(message, "durably") != NULL) {
+		log_warn("spool: %s stays for the next pass: %s", sp->path,
+		    message);
+	} else
+		set_aside(sp->bd, sp->path, message ? message : status);
+	free(sp);
+}
+
+/* Read one spool file into a message; NULL with why on failure. */
+static int
+read_spooled(struct bankd *bd, const char *path, struct bp_msg *m,
+    const char **why)
+{
+	uint8_t buf[BP_HDR_LEN + BP_MAX_BODY];
+	struct stat st;
+	size_t used;
+	ssize_t n;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*why = "not a regular file";
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != bd->slurm_uid) {
+		close(fd);
+		*why = "not written by root or the SlurmUser";
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if ((rc = bp_parse(buf, (size_t)n, m, &used)) != BP_OK) {
+		*why = rc == BP_MORE ? "a truncated frame" : bp_strerror(rc);
+		return -1;
+	}
+	if (used != (size_t)n || (m->type != BP_T_START &&
+	    m->type != BP_T_END)) {
+		bp_free(m);
+		*why = "not a single start or completion report";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+take_one(struct bankd *bd, const char *name)
+{
+	struct spooled *sp;
+	struct bp_msg m;
+	const char *why;
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL)
+		return;
+	sp->bd = bd;
+	snprintf(sp->path, sizeof(sp->path), "%s/%s", bd->conf.spool_dir,
+	    name);
+	if (read_spooled(bd, sp->path, &m, &why) != 0) {
+		set_aside(bd, sp->path, why);
+		free(sp);
+		return;
+	}
+	bd->intake_inflight++;
+	report_accept(bd, m.type == BP_T_START ? REPORT_START : REPORT_END, &m,
+	    on_taken, sp);
+	bp_free(&m);
+}
+
+static int
+visible(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+static void
+intake_scan(struct bankd *bd)
+{
+	struct dirent **names;
+	int i, n;
+
+	/* One pass at a time: files of a pass vanish as they are journaled. */
+	if (bd->intake_inflight > 0)
+		return;
+	if ((n = scandir(bd->conf.spool_dir, &names, visible, alphasort)) < 0) {
+		if (errno != ENOENT)
+			log_err("spool %s: %s", bd->conf.spool_dir,
+			    strerror(errno));
+		bd->spool_files = 0;
+		return;
+	}
+	bd->spool_files = (size_t)n;
+	if (n > 0)
+		log_info("spool: %d report(s) left while bankd was away", n);
+	for (i = 0; i < n; i++) {
+		if (i < INTAKE_BATCH)
+			take_one(bd, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void
+on_intake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	intake_scan(arg);
+}
+
+int
+intake_start(struct bankd *bd)
+{
+	struct timeval tv = { INTAKE_INTERVAL_S, 0 };
+
+	bd->intake = event_new(bd->base, -1, EV_PERSIST, on_intake, bd);
+	if (bd->intake == NULL || event_add(bd->intake, &tv) != 0) {
+		log_err("spool: cannot schedule the intake");
+		return -1;
+	}
+	intake_scan(bd);
+	return 0;
+}
+
+void
+intake_stop(struct bankd *bd)
+{
+	if (bd->intake != NULL)
+		event_free(bd->intake);
+	bd->intake = NULL;
+}
+
+size_t
+intake_pending(struct bankd *bd)
+{
+	return bd->spool_files;
+}
