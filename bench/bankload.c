@@ -1,0 +1,312 @@
+/*
+ * bankload - a load generator for bankd.
+ *
+ *	bankload -S SOCKET -c CLIENTS -n TOTAL [-j FIRST_JOB_ID] [-a ACCOUNT]
+ *	    [-u UID] [-p PARTITION] [-d DEADLINE_MS] [--type end|status|estimate]
+ *
+ * CLIENTS processes (fork) each send their share of TOTAL requests one
+ * after another with bp_call(), one connection per request, as the Slurm
+ * plugins do.  Completion (END) reports carry a unique job id (FIRST_JOB_ID
+ * + request index) and realistic fields: 2 CPUs on one node for exactly one
+ * hour, ending a minute ago.
+ *
+ * Each request's round trip (CLOCK_MONOTONIC, connect to reply) is written
+ * into a shared anonymous mapping; the parent merges them and prints one
+ * line:
+ *
+ *	requests N errors E elapsed_s X rate R/s p50_us A p99_us B p999_us C
+ *
+ * A reply whose status is not "ok", or a call that failed, is an error;
+ * the first error's message goes to stderr.  Percentiles are over the
+ * successful requests (nearest rank).  Exit status 1 if any failed.
+ */
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bankproto.h"
+
+#define FAILED		UINT64_MAX
+
+enum kind { K_END, K_STATUS, K_ESTIMATE };
+
+struct child_stat {
+	uint64_t	errors;
+	uint64_t	first_index;		/* of the first error */
+	char		first_error[256];
+};
+
+static const char *sock_path;
+static const char *account = "bench";
+static const char *partition = "normal";
+static uint64_t first_job = 1;
+static uint64_t uid = 47001;
+static int deadline_ms = 10000;
+static enum kind kind = K_END;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bankload -S socket -c clients -n total "
+	    "[-j first_job_id] [-a account] [-u uid] [-p partition]\n"
+	    "                [-d deadline_ms] [--type end|status|estimate]\n");
+	exit(2);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+build(struct bp_msg *m, uint64_t index, time_t now)
+{
+	/* Ends a minute ago after exactly one hour: 2 CPU-hours. */
+	int64_t end = (int64_t)now - 60, start = end - 3600,
+	    submit = start - 120;
+
+	switch (kind) {
+	case K_STATUS:
+		bp_init(m, BP_T_STATUS, (uint32_t)index + 1);
+		break;
+	case K_ESTIMATE:
+		bp_init(m, BP_T_ESTIMATE, (uint32_t)index + 1);
+		bp_addf(m, "uid", "%" PRIu64, uid);
+		bp_add(m, "account", account);
+		bp_add(m, "partitions", partition);
+		bp_add(m, "min_cpus", "2");
+		bp_add(m, "num_tasks", "2");
+		bp_add(m, "cpus_per_task", "1");
+		bp_add(m, "min_nodes", "1");
+		bp_add(m, "time_limit", "60");
+		bp_add(m, "plugin", "bankctl");
+		break;
+	case K_END:
+		bp_init(m, BP_T_END, (uint32_t)index + 1);
+		bp_addf(m, "job_id", "%" PRIu64, first_job + index);
+		bp_addf(m, "uid", "%" PRIu64, uid);
+		bp_add(m, "account", account);
+		bp_add(m, "partition", partition);
+		bp_add(m, "qos", "normal");
+		bp_add(m, "state", "COMPLETED");
+		bp_add(m, "cpus", "2");
+		bp_add(m, "nodes", "n1");
+		bp_add(m, "num_nodes", "1");
+		bp_add(m, "req_nodes", "");
+		bp_addf(m, "submit", "%" PRId64, submit);
+		bp_addf(m, "start", "%" PRId64, start);
+		bp_addf(m, "end", "%" PRId64, end);
+		bp_add(m, "time_limit", "60");
+		break;
+	}
+}
+
+static void
+note_error(struct child_stat *st, uint64_t index, const char *fmt,
+    const char *a, const char *b)
+{
+	if (st->errors++ == 0) {
+		st->first_index = index;
+		snprintf(st->first_error, sizeof(st->first_error), fmt, a, b);
+	}
+}
+
+static void
+run_child(uint64_t lo, uint64_t hi, uint64_t *lat, struct child_stat *st)
+{
+	struct bp_msg req, rep;
+	const char *status, *msg;
+	uint64_t i, t0;
+	int rc;
+
+	for (i = lo; i < hi; i++) {
+		/* bp_addf copies; the request owns what it formatted. */
+		build(&req, i, time(NULL));
+		t0 = now_ns();
+		rc = bp_call(sock_path, deadline_ms, &req, &rep);
+		lat[i] = now_ns() - t0;
+		bp_free(&req);
+		if (rc != BP_OK) {
+			lat[i] = FAILED;
+			note_error(st, i, "%s%s", "bp_call: ",
+			    bp_strerror(rc));
+			continue;
+		}
+		status = bp_get(&rep, "status");
+		if (status == NULL || strcmp(status, "ok") != 0) {
+			lat[i] = FAILED;
+			msg = bp_get(&rep, "message");
+			note_error(st, i, "status %s: %s", status ? status :
+			    "(none)", msg ? msg : "(no message)");
+		}
+		bp_free(&rep);
+	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank, in microseconds. */
+static double
+pct(const uint64_t *v, size_t n, double p)
+{
+	size_t r;
+
+	if (n == 0)
+		return 0;
+	r = (size_t)(p * (double)n + 0.999999999);
+	if (r < 1)
+		r = 1;
+	if (r > n)
+		r = n;
+	return (double)v[r - 1] / 1000.0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "type", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
+	};
+	uint64_t total = 0, i, lo, hi, errors = 0, *lat, *ok;
+	struct child_stat *stats, *firsterr = NULL;
+	size_t nok = 0;
+	long clients = 1, c;
+	pid_t *pids;
+	int ch, gate[2], status, crashed = 0;
+	uint64_t t0, t1;
+	double secs;
+	char byte;
+
+	while ((ch = getopt_long(argc, argv, "S:c:n:j:a:u:p:d:", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'S': sock_path = optarg; break;
+		case 'c': clients = strtol(optarg, NULL, 10); break;
+		case 'n': total = strtoull(optarg, NULL, 10); break;
+		case 'j': first_job = strtoull(optarg, NULL, 10); break;
+		case 'a': account = optarg; break;
+		case 'u': uid = strtoull(optarg, NULL, 10); break;
+		case 'p': partition = optarg; break;
+		case 'd': deadline_ms = (int)strtol(optarg, NULL, 10); break;
+		case 'T':
+			if (strcmp(optarg, "end") == 0)
+				kind = K_END;
+			else if (strcmp(optarg, "status") == 0)
+				kind = K_STATUS;
+			else if (strcmp(optarg, "estimate") == 0)
+				kind = K_ESTIMATE;
+			else
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (sock_path == NULL || clients < 1 || clients > 4096 || total == 0 ||
+	    optind != argc || deadline_ms < 1)
+		usage();
+	if (kind == K_END && (first_job == 0 ||
+	    first_job + total - 1 > UINT32_MAX)) {
+		fprintf(stderr, "bankload: job ids %" PRIu64 "..%" PRIu64
+		    " do not fit Slurm's 32-bit job ids\n", first_job,
+		    first_job + total - 1);
+		return 2;
+	}
+	if ((uint64_t)clients > total)
+		clients = (long)total;
+
+	lat = mmap(NULL, total * sizeof(*lat), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	stats = mmap(NULL, (size_t)clients * sizeof(*stats),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pids = calloc((size_t)clients, sizeof(*pids));
+	if (lat == MAP_FAILED || stats == MAP_FAILED || pids == NULL) {
+		perror("bankload: mmap");
+		return 2;
+	}
+	/* Fill with FAILED so a child that dies leaves its requests failed. */
+	for (i = 0; i < total; i++)
+		lat[i] = FAILED;
+	if (pipe(gate) == -1) {
+		perror("bankload: pipe");
+		return 2;
+	}
+	/* All children start together once the parent closes the gate. */
+	for (c = 0; c < clients; c++) {
+		lo = total * (uint64_t)c / (uint64_t)clients;
+		hi = total * (uint64_t)(c + 1) / (uint64_t)clients;
+		if ((pids[c] = fork()) == -1) {
+			perror("bankload: fork");
+			for (long k = 0; k < c; k++)
+				kill(pids[k], SIGKILL);
+			return 2;
+		}
+		if (pids[c] == 0) {
+			close(gate[1]);
+			while (read(gate[0], &byte, 1) == -1 && errno == EINTR)
+				;
+			close(gate[0]);
+			run_child(lo, hi, lat, &stats[c]);
+			_exit(0);
+		}
+	}
+	close(gate[0]);
+	t0 = now_ns();
+	close(gate[1]);
+	for (c = 0; c < clients; c++) {
+		while (waitpid(pids[c], &status, 0) == -1 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			crashed++;
+	}
+	t1 = now_ns();
+	secs = (double)(t1 - t0) / 1e9;
+
+	ok = malloc(total * sizeof(*ok));
+	if (ok == NULL) {
+		perror("bankload: malloc");
+		return 2;
+	}
+	for (i = 0; i < total; i++)
+		if (lat[i] != FAILED)
+			ok[nok++] = lat[i];
+	errors = total - nok;
+	for (c = 0; c < clients; c++)
+		if (stats[c].errors > 0 && (firsterr == NULL ||
+		    stats[c].first_index < firsterr->first_index))
+			firsterr = &stats[c];
+	qsort(ok, nok, sizeof(*ok), cmp_u64);
+
+	printf("requests %" PRIu64 " errors %" PRIu64 " elapsed_s %.3f "
+	    "rate %.1f/s p50_us %.1f p99_us %.1f p999_us %.1f\n", total,
+	    errors, secs, secs > 0 ? (double)total / secs : 0.0,
+	    pct(ok, nok, 0.50), pct(ok, nok, 0.99), pct(ok, nok, 0.999));
+	fflush(stdout);
+	if (crashed)
+		fprintf(stderr, "bankload: %d client(s) died\n", crashed);
+	if (firsterr != NULL)
+		fprintf(stderr, "bankload: first error (request %" PRIu64
+		    "): %s\n", firsterr->first_index, firsterr->first_error);
+	return errors > 0 || crashed ? 1 : 0;
+}
