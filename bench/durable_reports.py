@@ -19,7 +19,7 @@ here is stopped by PID in `finally`.
 
     python3 bench/durable_reports.py [--build build] [--drain-n 100000]
         [--lat-n 3000] [--lat-n32 20000] [--rounds 2] [--cap 60]
-        [--no-new-keys] [--keep]
+        [--no-new-keys] [--keep] [--dir PARENT] [--bankload PATH]
 
 --no-new-keys leaves state_dir/fsync/spool_dir out of bank.yaml (for a bankd
 without the journal); without it they are left out automatically, with a
@@ -81,7 +81,7 @@ class Bench:
         self.bankctl_bin = os.path.join(self.build, "bankd", "bankctl")
         self.bankload = args.bankload or os.path.join(self.build, "bench",
                                                       "bankload")
-        self.dir = tempfile.mkdtemp(prefix="bank-bench.")
+        self.dir = tempfile.mkdtemp(prefix="bank-bench.", dir=args.dir)
         self.sim = None
         self.bankd = None
         self.new_keys = not args.no_new_keys
@@ -373,6 +373,9 @@ def main():
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-drain", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--dir", help="parent of the temporary folder (the "
+                    "journal's file system matters for fsync); default "
+                    "$TMPDIR or /tmp")
     a = ap.parse_args()
 
     b = Bench(a)
@@ -397,6 +400,9 @@ def main():
     finally:
         b.stop()
 
+    fstype = subprocess.run(["stat", "-f", "-c", "%T",
+                             a.dir or tempfile.gettempdir()],
+                            capture_output=True, text=True).stdout.strip()
     rev = subprocess.run(["git", "-C", os.path.dirname(
         os.path.abspath(__file__)), "log", "-1", "--format=%h %s"],
         capture_output=True, text=True).stdout.strip()
@@ -461,8 +467,8 @@ def main():
         if d8["rate"] > 0 and d1["rate"] > 0:
             pr("drain rate ratio max_inflight 8 / 1",
                "%.2fx" % (d8["rate"] / d1["rate"]))
-    print("(one shared machine, %d CPUs; compare rows of this run only)" %
-          os.cpu_count())
+    print("(journal on %s; one shared machine, %d CPUs; compare rows of "
+          "this run only)" % (fstype or "?", os.cpu_count()))
     return 0 if ok else 1
 
 
