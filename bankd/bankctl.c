@@ -5,6 +5,11 @@
  *	bankctl [...] estimate -p PARTITIONS [-n TASKS] [-c CPUS_PER_TASK]
  *	    [-N NODES] [--mincpus N] [-t MINUTES|H:MM:SS|D-HH:MM:SS]
  *	    [-A ACCOUNT -u UID --check]
+ *	bankctl [...] queue [--dead]		list undelivered reports
+ *	bankctl [...] show SEQ			one report, with its body
+ *	bankctl [...] retry SEQ | --all		send again now (revives dead)
+ *	bankctl [...] drop SEQ			forget a dead letter
+ *	bankctl [...] pause | resume		stop or restart delivery
  *
  * estimate prices a job as bankd would at submission; with --check it also
  * asks bankd for the full decision (which may ask the API).
@@ -32,7 +37,12 @@ usage(void)
 	    "       bankctl [...] estimate -p PARTITIONS [-n TASKS] "
 	    "[-c CPUS_PER_TASK]\n"
 	    "                [-N NODES] [--mincpus N] [-t TIME] "
-	    "[-A ACCOUNT [-u UID] --check]\n");
+	    "[-A ACCOUNT [-u UID] --check]\n"
+	    "       bankctl [...] queue [--dead]\n"
+	    "       bankctl [...] show SEQ\n"
+	    "       bankctl [...] retry SEQ | --all\n"
+	    "       bankctl [...] drop SEQ\n"
+	    "       bankctl [...] pause | resume\n");
 	exit(2);
 }
 
@@ -73,6 +83,20 @@ parse_time(const char *s, uint32_t *minutes)
 }
 
 static void
+json_str(const char *v)
+{
+	putchar('"');
+	for (; *v; v++)
+		if (*v == '"' || *v == '\\')
+			printf("\\%c", *v);
+		else if ((unsigned char)*v < 0x20)
+			printf("\\u%04x", *v);
+		else
+			putchar(*v);
+	putchar('"');
+}
+
+static void
 print_reply(const struct bp_msg *rep)
 {
 	size_t i;
@@ -81,17 +105,8 @@ print_reply(const struct bp_msg *rep)
 	if (json_out) {
 		printf("{");
 		for (i = 0; i < rep->nfields; i++) {
-			const char *v = rep->fields[i].val;
-
-			printf("%s\"%s\": \"", i ? ", " : "", rep->fields[i].key);
-			for (; *v; v++)
-				if (*v == '"' || *v == '\\')
-					printf("\\%c", *v);
-				else if ((unsigned char)*v < 0x20)
-					printf("\\u%04x", *v);
-				else
-					putchar(*v);
-			printf("\"");
+			printf("%s\"%s\": ", i ? ", " : "", rep->fields[i].key);
+			json_str(rep->fields[i].val);
 		}
 		printf("}\n");
 		return;
@@ -175,6 +190,103 @@ cmd_estimate(const char *sock, int argc, char **argv)
 	return rc;
 }
 
+static const char *const queue_cols[] = { "seq", "job", "kind", "amount",
+	"state", "attempts", "next_s", "account", "last_error" };
+#define NCOLS	(sizeof(queue_cols) / sizeof(queue_cols[0]))
+
+/* One "e<i>" value: tab-separated columns, in queue_cols order. */
+static void
+print_entry(char *line, int first)
+{
+	char *col[NCOLS], *save = NULL, *p;
+	size_t i = 0;
+
+	for (p = strtok_r(line, "\t", &save); p != NULL && i < NCOLS;
+	    p = strtok_r(NULL, "\t", &save))
+		col[i++] = p;
+	while (i < NCOLS)
+		col[i++] = "";
+	if (json_out) {
+		printf("%s{", first ? "" : ",\n ");
+		for (i = 0; i < NCOLS; i++) {
+			printf("%s\"%s\": ", i ? ", " : "", queue_cols[i]);
+			json_str(col[i]);
+		}
+		printf("}");
+		return;
+	}
+	printf("%-8s %-9s %-5s %10s %-8s %5s %6s %-12s %s\n", col[0], col[1],
+	    col[2], col[3], col[4], col[5], col[6], col[7], col[8]);
+}
+
+/* Page through the queue: BP_QUEUE_PAGE reports per request. */
+static int
+cmd_queue(const char *sock, int dead)
+{
+	struct bp_msg req, rep;
+	uint64_t total = 0, off = 0;
+	char key[8], *line;
+	int rc, i, n = 0;
+
+	if (json_out)
+		printf("[");
+	else
+		printf("%-8s %-9s %-5s %10s %-8s %5s %6s %-12s %s\n", "SEQ",
+		    "JOB", "KIND", "AMOUNT", "STATE", "TRIES", "NEXT", "ACCOUNT",
+		    "LAST ERROR");
+	do {
+		bp_init(&req, BP_T_QUEUE, (uint32_t)getpid());
+		bp_addf(&req, "offset", "%llu", (unsigned long long)off);
+		bp_addf(&req, "limit", "%d", BP_QUEUE_PAGE);
+		bp_add(&req, "dead", dead ? "1" : "0");
+		rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
+		bp_free(&req);
+		if (rc != BP_OK) {
+			fprintf(stderr, "bankctl: %s (socket %s)\n",
+			    bp_strerror(rc), sock);
+			return 1;
+		}
+		bp_get_u64(&rep, "total", &total);
+		for (i = 1; i <= BP_QUEUE_PAGE; i++) {
+			snprintf(key, sizeof(key), "e%d", i);
+			if (bp_get(&rep, key) == NULL)
+				break;
+			line = strdup(bp_get(&rep, key));
+			if (line != NULL)
+				print_entry(line, n++ == 0);
+			free(line);
+		}
+		off += (uint64_t)(i - 1);
+		bp_free(&rep);
+	} while (i > BP_QUEUE_PAGE && off < total);
+	if (json_out)
+		printf("]\n");
+	else
+		printf("-- %d %s\n", n, dead ? "dead letter(s)" :
+		    "report(s) waiting for the API");
+	return 0;
+}
+
+static int
+simple(const char *sock, uint8_t type, const char *seq)
+{
+	struct bp_msg req;
+	int rc;
+
+	bp_init(&req, type, (uint32_t)getpid());
+	if (seq != NULL) {
+		if (strspn(seq, "0123456789") != strlen(seq) || *seq == '\0') {
+			fprintf(stderr, "bankctl: '%s' is not a report number "
+			    "(see bankctl queue)\n", seq);
+			return 2;
+		}
+		bp_add(&req, "seq", seq);
+	}
+	rc = call(sock, &req);
+	bp_free(&req);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,6 +330,20 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "estimate") == 0)
 		return cmd_estimate(sock, argc, argv);
+	if (strcmp(argv[0], "queue") == 0 && argc <= 2)
+		return cmd_queue(sock, argc == 2 && strcmp(argv[1], "--dead")
+		    == 0);
+	if (strcmp(argv[0], "show") == 0 && argc == 2)
+		return simple(sock, BP_T_SHOW, argv[1]);
+	if (strcmp(argv[0], "retry") == 0 && argc == 2)
+		return simple(sock, BP_T_RETRY, strcmp(argv[1], "--all") == 0 ?
+		    NULL : argv[1]);
+	if (strcmp(argv[0], "drop") == 0 && argc == 2)
+		return simple(sock, BP_T_DROP, argv[1]);
+	if (strcmp(argv[0], "pause") == 0 && argc == 1)
+		return simple(sock, BP_T_PAUSE, NULL);
+	if (strcmp(argv[0], "resume") == 0 && argc == 1)
+		return simple(sock, BP_T_RESUME, NULL);
 	usage();
 	return 2;
 }

@@ -179,7 +179,7 @@ static int
 load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "url", "token", "token_file",
-	    "timeout_ms", "max_inflight", NULL };
+	    "timeout_ms", "max_inflight", "retry_max_ms", NULL };
 	const struct ynode *a;
 	long v;
 	size_t n;
@@ -213,6 +213,10 @@ load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	if (get_int(c, a, "max_inflight", 1, 1024, &v) != 0)
 		return -1;
 	cf->api_max_inflight = (int)v;
+	v = cf->api_retry_max_ms;
+	if (get_int(c, a, "retry_max_ms", 1000, 3600000, &v) != 0)
+		return -1;
+	cf->api_retry_max_ms = (int)v;
 	return 0;
 }
 
@@ -295,6 +299,7 @@ conf_defaults(struct bank_conf *cf)
 	memset(cf, 0, sizeof(*cf));
 	cf->api_timeout_ms = 5000;
 	cf->api_max_inflight = 8;
+	cf->api_retry_max_ms = 5 * 60 * 1000;
 	cf->job_submit_enabled = 1;
 	cf->spank_enabled = 1;
 	cf->jobcomp_enabled = 1;

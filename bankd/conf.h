@@ -35,6 +35,7 @@ struct bank_conf {
 	char		*api_token_file;
 	int		 api_timeout_ms;
 	int		 api_max_inflight;
+	int		 api_retry_max_ms;	/* backoff cap */
 	int		 job_submit_enabled;
 	int		 spank_enabled;
 	int		 jobcomp_enabled;

@@ -26,7 +26,6 @@
 #include "money.h"
 
 #define BACKOFF_MIN_MS		500
-#define BACKOFF_MAX_MS		(5 * 60 * 1000)
 #define COMPACT_MIN_BYTES	(1024 * 1024)
 #define SEEN_MAX		(1 << 20)
 
@@ -489,6 +488,7 @@ deliver_open(struct bankd *bd, char *err, size_t errlen)
 		log_info("journal rewritten without its damaged records");
 	log_info("journal %s/journal: %zu reports to deliver (%zu dead "
 	    "letters)", bd->conf.state_dir, dq->len, dq->dead);
+	kick(dq);
 	return dq;
 }
 
@@ -609,13 +609,13 @@ deliver_enqueue(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 static void
 retry_later(struct deliver *dq, struct entry *e, const char *why)
 {
-	int64_t delay = BACKOFF_MIN_MS;
+	int64_t delay = BACKOFF_MIN_MS, cap = dq->bd->conf.api_retry_max_ms;
 	unsigned i;
 
-	for (i = 1; i < e->attempts && delay < BACKOFF_MAX_MS; i++)
+	for (i = 1; i < e->attempts && delay < cap; i++)
 		delay *= 2;
-	if (delay > BACKOFF_MAX_MS)
-		delay = BACKOFF_MAX_MS;
+	if (delay > cap)
+		delay = cap;
 	/* Jitter spreads a backlog's retries over time after an outage. */
 	delay = delay / 2 + random() % (delay / 2 + 1);
 	e->next_ms = now_ms() + delay;

@@ -50,6 +50,8 @@ on_taken(void *arg, const char *status, const char *message,
 
 	(void)amount;
 	sp->bd->intake_inflight--;
+	if (sp->bd->spool_files > 0)
+		sp->bd->spool_files--;
 	if (strcmp(status, "ok") == 0 || strcmp(status, "dup") == 0) {
 		if (unlink(sp->path) != 0)
 			log_err("spool: cannot remove %s: %s", sp->path,

@@ -117,6 +117,7 @@ enum bp_result {
 struct bp_field {
 	const char	*key;
 	const char	*val;
+	char		 kbuf[BP_MAX_KEY + 1];	/* bp_add() copies keys here */
 };
 
 /*

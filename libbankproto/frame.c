@@ -54,7 +54,8 @@ bp_add(struct bp_msg *m, const char *key, const char *val)
 	if (!key_valid(key, strlen(key)) || val == NULL ||
 	    strchr(val, '\n') != NULL)
 		return BP_ESYNTAX;
-	m->fields[m->nfields].key = key;
+	strcpy(m->fields[m->nfields].kbuf, key);
+	m->fields[m->nfields].key = m->fields[m->nfields].kbuf;
 	m->fields[m->nfields].val = val;
 	m->nfields++;
 	return BP_OK;

@@ -177,7 +177,8 @@ fsync: {"true" if self.fsync else "false"}
 api:
   url: {self.api_url}
   token_file: {tok}
-  timeout_ms: 3000
+  timeout_ms: 10000
+  retry_max_ms: 2000
 prices:
   default: "{DEFAULT_PRICE}"
   partitions:
@@ -191,13 +192,14 @@ policy:
   on_api_unavailable: allow
 """)
 
-    def start_bankd(self):
+    def start_bankd(self, extra_env=None):
+        env = dict(self.env, **(extra_env or {}))
         with open(self.path("bankd.log"), "a") as log:
             p = subprocess.Popen(
                 [os.environ.get("BANKD_BIN") or
                  os.path.join(self.build, "bankd", "bankd"), "-d", "-f",
                  self.path("bank.yaml")], stdout=log, stderr=log,
-                env=self.env)
+                env=env)
         self.procs["bankd"] = p
         self._wait("bankd's socket",
                    lambda: os.path.exists(self.path("bankd.sock")) or
@@ -207,6 +209,13 @@ policy:
 
     def stop_bankd(self):
         self._kill_proc("bankd")
+
+    def kill9_bankd(self):
+        """A crash: no chance to flush, close or clean up."""
+        p = self.procs.pop("bankd", None)
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
 
     def _write_slurm_conf(self):
         mem = 1024
@@ -396,6 +405,23 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
             time.sleep(0.1)
         raise AssertionError("job %d was never charged its completion" %
                              job_id)
+
+    def status(self):
+        r = self.bankctl("--json", "status")
+        if r.returncode != 0:
+            raise AssertionError("bankctl status failed: " + r.stderr)
+        return json.loads(r.stdout)
+
+    def wait_drained(self, timeout=60):
+        """Until bankd's queue is empty (every report delivered)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            st = self.status()
+            if st["queue"] == "0" and st["spool"] == "0":
+                return st
+            time.sleep(0.2)
+        raise AssertionError("queue never drained: %s\n%s" %
+                             (self.status(), self.bankctl("queue").stdout))
 
     def bankctl(self, *args):
         return self.run([os.path.join(self.build, "bankd", "bankctl"),

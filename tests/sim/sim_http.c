@@ -4,6 +4,8 @@
  * them (URL, then auth, then permission, then method, then body); the
  * work itself is done by sim_bank.
  */
+#include <sys/socket.h>
+#include <event2/bufferevent.h>
 #include <sys/queue.h>
 
 #include <stdlib.h>
@@ -381,6 +383,21 @@ api_cb(struct evhttp_request *req, void *arg)
 	memset(&c, 0, sizeof(c));
 	c.s = arg;
 	c.req = req;
+	/*
+	 * Refusing: new connections are refused by the closed listener;
+	 * one a client kept alive from before is cut without an answer,
+	 * as a server that went away would.
+	 */
+	if (c.s->fault.active && c.s->fault.refuse) {
+		struct evhttp_connection *ec = evhttp_request_get_connection(req);
+		struct bufferevent *bev = ec ?
+		    evhttp_connection_get_bufferevent(ec) : NULL;
+
+		if (bev != NULL)
+			shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
 	c.method = method_name(evhttp_request_get_command(req));
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if ((dpath = strdup(path != NULL ? path : "/")) == NULL) {
