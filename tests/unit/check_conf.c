@@ -24,6 +24,12 @@ START_TEST(load_good)
 	    "%s", err);
 	ck_assert_str_eq(cf.path, FIX("good.yaml"));
 	ck_assert_str_eq(cf.socket, "/run/test/bankd.sock");
+	ck_assert_str_eq(cf.slurm_user, "slurmadm");
+	ck_assert_str_eq(cf.state_dir, "/srv/bank/state");
+	ck_assert_str_eq(cf.spool_dir, "/srv/bank/spool");
+	ck_assert_int_eq(cf.fsync, 0);
+	ck_assert_int_eq(cf.api_retry_max_ms, 60000);
+	ck_assert_int_eq(cf.decision_ms, 450);
 	/* Every trailing slash goes: paths are appended with one. */
 	ck_assert_str_eq(cf.api_url, "https://mybrc.example.org/api");
 	ck_assert_str_eq(cf.api_token,
@@ -55,6 +61,12 @@ START_TEST(load_defaults)
 	ck_assert_msg(conf_load(FIX("minimal.yaml"), &cf, err,
 	    sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(cf.socket, CONF_DEFAULT_SOCKET);
+	ck_assert_str_eq(cf.slurm_user, "slurm");
+	ck_assert_str_eq(cf.state_dir, CONF_DEFAULT_STATE);
+	ck_assert_str_eq(cf.spool_dir, CONF_DEFAULT_SPOOL);
+	ck_assert_int_eq(cf.fsync, 1);
+	ck_assert_int_eq(cf.api_retry_max_ms, 300000);
+	ck_assert_int_eq(cf.decision_ms, 300);
 	ck_assert_str_eq(cf.api_url, "http://localhost:8080");
 	ck_assert_ptr_null(cf.api_token);
 	ck_assert_str_eq(cf.api_token_file, "/etc/slurm/bank.token");
@@ -127,6 +139,10 @@ static const struct broken broken[] = {
 	{ "bad-bool.yaml", 5, "'spank' must be true or false" },
 	{ "bad-not-map.yaml", 4, "'plugins' must be a map of settings" },
 	{ "bad-alias.yaml", 5, "YAML aliases are not supported here" },
+	{ "bad-decision.yaml", 4, "decision_ms must be smaller than "
+	    "submit_ms" },
+	{ "bad-state-relative.yaml", 4, "state_dir and spool_dir must be "
+	    "absolute paths" },
 };
 
 /* One fixture per loop iteration, so a failure names the file. */
