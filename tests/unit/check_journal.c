@@ -1,0 +1,985 @@
+/*
+ * check_journal.c: unit tests of bankd's journal (bankd/journal.c), the
+ * append-only log of JSON records ("BKJ1" | u32 length | u32 CRC-32C |
+ * payload, big-endian): round trip, group commit, torn tails, corruption
+ * and garbage skipped on replay, records with a good CRC but no JSON
+ * object, compaction by journal_rewrite, fsync on and off, file modes.
+ *
+ * Every test works in its own mkdtemp directory under one top directory
+ * that main() creates and removes, so nothing is left behind even when a
+ * test fails in a forked child.
+ *
+ * Tests of known bugs are only registered when BANKD_KNOWN_BUGS=1 is set
+ * in the environment, so that ctest stays green until they are fixed.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "journal.h"
+
+#define HDR	12
+
+static char topdir[256];
+
+/* A fresh, empty directory for one test. */
+static char *
+new_dir(void)
+{
+	char *d;
+
+	ck_assert_int_ne(asprintf(&d, "%s/t.XXXXXX", topdir), -1);
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	return d;
+}
+
+static char *
+jpath(const char *dir)
+{
+	char *p;
+
+	ck_assert_int_ne(asprintf(&p, "%s/journal", dir), -1);
+	return p;
+}
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+rm_tree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- CRC-32C and hand-made records ------------------------------------ */
+
+static uint32_t
+crc32c(const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	uint32_t c = 0xffffffffu;
+	int k;
+
+	while (n--) {
+		c ^= *p++;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+	}
+	return c ^ 0xffffffffu;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A whole record around payload; *len is set to its size. */
+static unsigned char *
+raw_record(const char *payload, size_t plen, size_t *len)
+{
+	unsigned char *r;
+
+	ck_assert_ptr_nonnull(r = malloc(HDR + plen));
+	memcpy(r, "BKJ1", 4);
+	put32(r + 4, (uint32_t)plen);
+	put32(r + 8, crc32c(payload, plen));
+	memcpy(r + HDR, payload, plen);
+	*len = HDR + plen;
+	return r;
+}
+
+/* ---- records and replay --------------------------------------------- */
+
+static json_t *
+rec(int seq)
+{
+	json_t *r = json_pack("{s:s, s:i, s:s}", "op", "add", "seq", seq,
+	    "body", "JobId=1234 Account=physics \"quoted\" \\ \xc3\xa9");
+
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+/* The exact bytes journal_append puts on disk for rec(seq). */
+static unsigned char *
+rec_bytes(int seq, size_t *len)
+{
+	json_t *r = rec(seq);
+	char *s = json_dumps(r, JSON_COMPACT);
+	unsigned char *b;
+
+	ck_assert_ptr_nonnull(s);
+	b = raw_record(s, strlen(s), len);
+	free(s);
+	json_decref(r);
+	return b;
+}
+
+static size_t
+rec_size(int seq)
+{
+	size_t n;
+
+	free(rec_bytes(seq, &n));
+	return n;
+}
+
+static void
+collect(json_t *r, void *arg)
+{
+	ck_assert_int_eq(json_array_append(arg, r), 0);
+}
+
+/* Append rec(seq); check the size it reports. */
+static void
+append(struct journal *j, int seq)
+{
+	json_t *r = rec(seq);
+
+	ck_assert_int_eq(journal_append(j, r), (long)rec_size(seq));
+	json_decref(r);
+}
+
+static struct journal *
+open_j(const char *dir, int do_fsync, json_t **got)
+{
+	struct journal *j;
+	char err[256] = "";
+
+	*got = json_array();
+	j = journal_open(dir, do_fsync, collect, *got, err, sizeof(err));
+	ck_assert_msg(j != NULL, "journal_open %s: %s", dir, err);
+	return j;
+}
+
+/* got holds exactly rec(seqs[0]), rec(seqs[1]), ... in order. */
+static void
+expect_seqs(json_t *got, const int *seqs, size_t n)
+{
+	size_t i;
+
+	ck_assert_uint_eq(json_array_size(got), n);
+	for (i = 0; i < n; i++) {
+		json_t *want = rec(seqs[i]);
+
+		ck_assert_msg(json_equal(json_array_get(got, i), want),
+		    "record %zu: got seq %lld, want %d", i,
+		    (long long)json_integer_value(json_object_get(
+		    json_array_get(got, i), "seq")), seqs[i]);
+		json_decref(want);
+	}
+}
+
+/* Open dir, check the replay and the flags, close. */
+static void
+reopen_expect(const char *dir, const int *seqs, size_t n, int corrupt)
+{
+	json_t *got;
+	struct journal *j = open_j(dir, 0, &got);
+	char *p = jpath(dir);
+	struct stat st;
+
+	expect_seqs(got, seqs, n);
+	ck_assert_int_eq(journal_corrupt(j), corrupt);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(journal_size(j), (size_t)st.st_size);
+	ck_assert_int_eq(journal_pending(j), 0);
+	journal_close(j);
+	json_decref(got);
+	free(p);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static unsigned char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *b;
+	long n;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	ck_assert_ptr_nonnull(b = malloc(n ? (size_t)n : 1));
+	ck_assert_uint_eq(fread(b, 1, n, f), (size_t)n);
+	fclose(f);
+	*len = n;
+	return b;
+}
+
+static void
+write_file(const char *path, const void *b, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(b, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+append_file(const char *path, const void *b, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+	close(fd);
+}
+
+/* A journal in a new directory holding records 1..n, closed. */
+static char *
+dir_with(int n)
+{
+	char *dir = new_dir();
+	json_t *got;
+	struct journal *j = open_j(dir, 0, &got);
+	int i;
+
+	ck_assert_uint_eq(json_array_size(got), 0);
+	for (i = 1; i <= n; i++)
+		append(j, i);
+	ck_assert_int_eq(journal_commit(j), 0);
+	journal_close(j);
+	json_decref(got);
+	return dir;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+START_TEST(crc_vector)
+{
+	size_t n;
+	unsigned char *r;
+
+	ck_assert_uint_eq(crc32c("123456789", 9), 0xe3069283u);
+	ck_assert_uint_eq(crc32c("", 0), 0);
+	r = raw_record("{}", 2, &n);
+	ck_assert_uint_eq(n, 14);
+	ck_assert_mem_eq(r, "BKJ1\0\0\0\2", 8);
+	free(r);
+}
+END_TEST
+
+/* 1. Three records, committed, replayed in order; the on-disk bytes. */
+START_TEST(round_trip)
+{
+	static const int seqs[] = { 1, 2, 3 };
+	char *dir = new_dir(), *p = jpath(dir);
+	json_t *got;
+	struct journal *j = open_j(dir, 1, &got);
+	unsigned char *disk, *want;
+	size_t dlen, wlen, off = 0, total = 0;
+	int i;
+
+	ck_assert_uint_eq(journal_size(j), 0);
+	ck_assert_int_eq(journal_pending(j), 0);
+	ck_assert_int_eq(journal_corrupt(j), 0);
+	for (i = 1; i <= 3; i++) {
+		append(j, i);
+		total += rec_size(i);
+		ck_assert_int_eq(journal_pending(j), 1);
+		/* journal_size counts what is buffered too. */
+		ck_assert_uint_eq(journal_size(j), total);
+	}
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_int_eq(journal_pending(j), 0);
+	ck_assert_uint_eq(journal_size(j), total);
+	ck_assert_uint_eq(file_size(p), total);
+	/* Nothing pending: a commit is a no-op. */
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_uint_eq(file_size(p), total);
+	journal_close(j);
+	json_decref(got);
+
+	/* Exactly the documented format, record after record. */
+	disk = read_file(p, &dlen);
+	ck_assert_uint_eq(dlen, total);
+	for (i = 1; i <= 3; i++) {
+		want = rec_bytes(i, &wlen);
+		ck_assert_uint_le(off + wlen, dlen);
+		ck_assert_mem_eq(disk + off, want, wlen);
+		ck_assert_uint_eq(get32(disk + off + 4), wlen - HDR);
+		ck_assert_uint_eq(get32(disk + off + 8),
+		    crc32c(disk + off + HDR, wlen - HDR));
+		off += wlen;
+		free(want);
+	}
+	free(disk);
+
+	reopen_expect(dir, seqs, 3, 0);
+	/* Replay does not change the file. */
+	ck_assert_uint_eq(file_size(p), total);
+	reopen_expect(dir, seqs, 3, 0);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/* 2. Appended but not committed: not on disk, not in a crash image. */
+START_TEST(uncommitted_not_on_disk)
+{
+	static const int two[] = { 1, 2 }, four[] = { 1, 2, 3, 4 };
+	char *dir = new_dir(), *p = jpath(dir), *crash = new_dir();
+	char *cp = jpath(crash);
+	json_t *got;
+	struct journal *j = open_j(dir, 1, &got);
+	unsigned char *b;
+	size_t len, committed;
+
+	append(j, 1);
+	append(j, 2);
+	ck_assert_int_eq(journal_commit(j), 0);
+	committed = rec_size(1) + rec_size(2);
+	append(j, 3);
+	ck_assert_int_eq(journal_pending(j), 1);
+	ck_assert_uint_eq(file_size(p), committed);
+	ck_assert_uint_eq(journal_size(j), committed + rec_size(3));
+
+	/* The file as a crash right now would leave it. */
+	b = read_file(p, &len);
+	ck_assert_uint_eq(len, committed);
+	write_file(cp, b, len);
+	free(b);
+	reopen_expect(crash, two, 2, 0);
+
+	/* journal_close commits what is still buffered. */
+	append(j, 4);
+	journal_close(j);
+	json_decref(got);
+	ck_assert_uint_eq(file_size(p), committed + rec_size(3) +
+	    rec_size(4));
+	reopen_expect(dir, four, 4, 0);
+	free(p);
+	free(cp);
+	free(dir);
+	free(crash);
+}
+END_TEST
+
+/* 3. A torn tail: half a record at the end. */
+START_TEST(torn_tail)
+{
+	static const int three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 5 };
+	/* Cut inside the magic, the length, the CRC, the payload. */
+	size_t cuts[] = { 1, 3, 4, 7, 8, 11, 12, 13, 0, 0 };
+	size_t nrec, i;
+	unsigned char *r = rec_bytes(4, &nrec);
+
+	cuts[8] = nrec / 2;
+	cuts[9] = nrec - 1;
+	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		char *dir = dir_with(3), *p = jpath(dir);
+		off_t before = file_size(p);
+		json_t *got;
+		struct journal *j;
+
+		append_file(p, r, cuts[i]);
+		ck_assert_uint_eq(file_size(p), before + (off_t)cuts[i]);
+		reopen_expect(dir, three, 3, 1);
+
+		/* Appends after a torn tail are replayed too. */
+		j = open_j(dir, 0, &got);
+		append(j, 5);
+		ck_assert_int_eq(journal_commit(j), 0);
+		journal_close(j);
+		json_decref(got);
+		reopen_expect(dir, four, 4, 1);
+		rm_tree(dir);
+		free(p);
+		free(dir);
+	}
+	free(r);
+}
+END_TEST
+
+/* 4. One flipped byte in record 2 (payload or header): 1 and 3 replayed. */
+START_TEST(corrupt_middle)
+{
+	static const int one_three[] = { 1, 3 };
+	size_t n1 = rec_size(1), n2 = rec_size(2);
+	/* Offsets inside record 2. */
+	size_t where[] = { HDR, HDR + 5, 0, 0, 2, 5, 7, 9, 11 };
+	size_t i;
+
+	where[2] = n2 - 1;		/* the closing brace */
+	where[3] = HDR + (n2 - HDR) / 2;
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		char *dir = dir_with(3), *p = jpath(dir);
+		size_t len;
+		unsigned char *b = read_file(p, &len);
+
+		b[n1 + where[i]] ^= 0x20;
+		write_file(p, b, len);
+		free(b);
+		reopen_expect(dir, one_three, 2, 1);
+		rm_tree(dir);
+		free(p);
+		free(dir);
+	}
+}
+END_TEST
+
+/* A length field claiming more than the file holds. */
+START_TEST(corrupt_length)
+{
+	static const int one_three[] = { 1, 3 };
+	uint32_t lens[] = { 0, 1, 0xffffffffu, 1024 * 1024 + 1, 0 };
+	size_t n1 = rec_size(1), n2 = rec_size(2);
+	size_t i;
+
+	lens[4] = (uint32_t)(n2 - HDR + 1);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char *dir = dir_with(3), *p = jpath(dir);
+		size_t len;
+		unsigned char *b = read_file(p, &len);
+
+		put32(b + n1 + 4, lens[i]);
+		write_file(p, b, len);
+		free(b);
+		reopen_expect(dir, one_three, 2, 1);
+		rm_tree(dir);
+		free(p);
+		free(dir);
+	}
+}
+END_TEST
+
+/* 5. Random garbage between records, and at the start of the file. */
+START_TEST(garbage_between)
+{
+	static const int three[] = { 1, 2, 3 };
+	unsigned char junk[37];
+	size_t n1 = rec_size(1), i, len;
+	char *dir = dir_with(3), *p = jpath(dir);
+	unsigned char *b, *nb;
+	uint32_t x = 0x2545f491u;
+
+	for (i = 0; i < sizeof(junk); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		junk[i] = (unsigned char)x;
+	}
+	/* Some of it looks like the start of a record. */
+	memcpy(junk + 10, "BKJ1\0\0\0\x05", 8);
+
+	b = read_file(p, &len);
+	ck_assert_ptr_nonnull(nb = malloc(len + 2 * sizeof(junk)));
+	memcpy(nb, junk, sizeof(junk));
+	memcpy(nb + sizeof(junk), b, n1);
+	memcpy(nb + sizeof(junk) + n1, junk, sizeof(junk));
+	memcpy(nb + 2 * sizeof(junk) + n1, b + n1, len - n1);
+	write_file(p, nb, len + 2 * sizeof(junk));
+	free(b);
+	free(nb);
+	reopen_expect(dir, three, 3, 1);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/* 6. A good CRC around something that is not a JSON object. */
+START_TEST(valid_crc_not_json)
+{
+	static const int one_two[] = { 1, 2 };
+	static const char *bad[] = {
+		"not json {",
+		"[1,2,3]",		/* JSON, not an object */
+		"42",
+		"{\"a\":1} trailing",
+		"{\"a\":",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *dir = dir_with(1), *p = jpath(dir);
+		size_t n, n2;
+		unsigned char *r = raw_record(bad[i], strlen(bad[i]), &n);
+		unsigned char *r2 = rec_bytes(2, &n2);
+
+		append_file(p, r, n);
+		append_file(p, r2, n2);
+		/*
+		 * Not damage: the bytes are what was written, so the
+		 * journal is not flagged corrupt; the record is skipped.
+		 */
+		reopen_expect(dir, one_two, 2, 0);
+		free(r);
+		free(r2);
+		rm_tree(dir);
+		free(p);
+		free(dir);
+	}
+}
+END_TEST
+
+struct emit_arg {
+	int	*seqs;
+	int	 n;
+	int	 calls;
+	int	 fail;
+};
+
+static int
+emit_some(struct journal *j, void *arg)
+{
+	struct emit_arg *a = arg;
+	int i;
+
+	a->calls++;
+	for (i = 0; i < a->n; i++)
+		append(j, a->seqs[i]);
+	return a->fail ? -1 : 0;
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char *p;
+	struct stat st;
+	int rc;
+
+	ck_assert_int_ne(asprintf(&p, "%s/%s", dir, name), -1);
+	rc = stat(p, &st) == 0;
+	free(p);
+	return rc;
+}
+
+/* 7. Compaction: only what emit() appends survives. */
+START_TEST(rewrite_compacts)
+{
+	static const int two[] = { 2 }, two_four[] = { 2, 4 };
+	static const int two_four_five[] = { 2, 4, 5 };
+	int keep[] = { 2 };
+	struct emit_arg ea = { keep, 1, 0, 0 };
+	char *dir = dir_with(3), *p = jpath(dir);
+	unsigned char *torn;
+	size_t ntorn;
+	struct stat before, after;
+	json_t *got;
+	struct journal *j;
+
+	/* Start from a damaged file, so that the corrupt flag is set. */
+	torn = rec_bytes(9, &ntorn);
+	append_file(p, torn, ntorn / 2);
+	free(torn);
+	ck_assert_int_eq(stat(p, &before), 0);
+
+	j = open_j(dir, 1, &got);
+	ck_assert_uint_eq(json_array_size(got), 3);
+	ck_assert_int_eq(journal_corrupt(j), 1);
+	ck_assert_int_eq(journal_rewrite(j, emit_some, &ea), 0);
+	ck_assert_int_eq(ea.calls, 1);
+	ck_assert_int_eq(journal_corrupt(j), 0);
+	ck_assert_int_eq(journal_pending(j), 0);
+	ck_assert(!exists(dir, "journal.new"));
+	ck_assert_int_eq(stat(p, &after), 0);
+	ck_assert_uint_ne(after.st_ino, before.st_ino);	/* replaced */
+	ck_assert_uint_eq(after.st_mode & 0777, 0600);
+	ck_assert_uint_eq((size_t)after.st_size, rec_size(2));
+	ck_assert_uint_eq(journal_size(j), rec_size(2));
+	reopen_expect(dir, two, 1, 0);
+
+	/* Later appends land in the new file, after the kept record. */
+	append(j, 4);
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_uint_eq(file_size(p), rec_size(2) + rec_size(4));
+	ck_assert_uint_eq(journal_size(j), rec_size(2) + rec_size(4));
+	reopen_expect(dir, two_four, 2, 0);
+	append(j, 5);
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, two_four_five, 3, 0);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/* Records buffered before a rewrite are committed to the old file first. */
+START_TEST(rewrite_commits_pending_first)
+{
+	static const int all[] = { 1, 2, 3, 4 }, none[] = { 0 };
+	struct emit_arg ea = { NULL, 0, 0, 0 };
+	char *dir = dir_with(3), *p = jpath(dir);
+	json_t *got;
+	struct journal *j = open_j(dir, 0, &got);
+	char *copy = new_dir(), *cp = jpath(copy);
+	size_t len;
+	unsigned char *b;
+
+	append(j, 4);
+	ea.fail = 1;	/* see what the old file holds: fail the rewrite */
+	ck_assert_int_eq(journal_rewrite(j, emit_some, &ea), -1);
+	ck_assert_int_eq(journal_pending(j), 0);
+	b = read_file(p, &len);
+	write_file(cp, b, len);
+	free(b);
+	reopen_expect(copy, all, 4, 0);
+
+	/* An emit() that keeps nothing leaves an empty file. */
+	ea.fail = 0;
+	ck_assert_int_eq(journal_rewrite(j, emit_some, &ea), 0);
+	ck_assert_uint_eq(file_size(p), 0);
+	ck_assert_uint_eq(journal_size(j), 0);
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, none, 0, 0);
+	free(p);
+	free(cp);
+	free(dir);
+	free(copy);
+}
+END_TEST
+
+/* A failed emit() keeps the old file and the journal usable. */
+START_TEST(rewrite_failure_keeps_old)
+{
+	static const int five[] = { 1, 2, 3, 4, 5 };
+	int keep[] = { 2, 3 };
+	struct emit_arg ea = { keep, 2, 0, 1 };
+	char *dir = dir_with(3), *p = jpath(dir);
+	json_t *got;
+	struct journal *j = open_j(dir, 1, &got);
+	struct stat before, after;
+	size_t size = journal_size(j);
+
+	ck_assert_int_eq(stat(p, &before), 0);
+	ck_assert_int_eq(journal_rewrite(j, emit_some, &ea), -1);
+	ck_assert_int_eq(ea.calls, 1);
+	ck_assert(!exists(dir, "journal.new"));
+	ck_assert_int_eq(stat(p, &after), 0);
+	ck_assert_uint_eq(after.st_ino, before.st_ino);
+	ck_assert_uint_eq(after.st_size, before.st_size);
+	ck_assert_uint_eq(journal_size(j), size);
+	ck_assert_int_eq(journal_pending(j), 0);	/* emitted: dropped */
+	append(j, 4);
+	append(j, 5);
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, five, 5, 0);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/* 8. fsync off and on, and switched while open. */
+START_TEST(fsync_modes)
+{
+	static const int four[] = { 1, 2, 3, 4 };
+	int on;
+
+	for (on = 0; on <= 1; on++) {
+		char *dir = new_dir(), *p = jpath(dir);
+		json_t *got;
+		struct journal *j = open_j(dir, on, &got);
+
+		append(j, 1);
+		append(j, 2);
+		ck_assert_int_eq(journal_commit(j), 0);
+		ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+		journal_set_fsync(j, !on);
+		append(j, 3);
+		ck_assert_int_eq(journal_commit(j), 0);
+		journal_set_fsync(j, on);
+		append(j, 4);
+		ck_assert_int_eq(journal_commit(j), 0);
+		ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+		journal_close(j);
+		json_decref(got);
+		reopen_expect(dir, four, 4, 0);
+		free(p);
+		free(dir);
+	}
+}
+END_TEST
+
+/* 9. An empty directory, and one that does not exist yet. */
+START_TEST(new_file_mode)
+{
+	static const int none[] = { 0 };
+	char *dir = new_dir(), *p = jpath(dir), *sub, *sp;
+	mode_t old = umask(0);		/* the modes are the code's own */
+	json_t *got;
+	struct journal *j;
+	struct stat st;
+
+	j = open_j(dir, 1, &got);
+	ck_assert_uint_eq(json_array_size(got), 0);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_uint_eq(st.st_size, 0);
+	ck_assert_uint_eq(journal_size(j), 0);
+	ck_assert_int_eq(journal_corrupt(j), 0);
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, none, 0, 0);
+
+	ck_assert_int_ne(asprintf(&sub, "%s/state", dir), -1);
+	sp = jpath(sub);
+	j = open_j(sub, 0, &got);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 0777, 0700);
+	ck_assert_int_eq(stat(sp, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	journal_close(j);
+	json_decref(got);
+	umask(old);
+	free(p);
+	free(sp);
+	free(sub);
+	free(dir);
+}
+END_TEST
+
+START_TEST(open_errors)
+{
+	char *dir = new_dir(), *file, *under;
+	char err[256] = "";
+	json_t *got = json_array();
+
+	/* The state directory is a regular file. */
+	ck_assert_int_ne(asprintf(&file, "%s/plain", dir), -1);
+	write_file(file, "x", 1);
+	ck_assert_ptr_null(journal_open(file, 0, collect, got, err,
+	    sizeof(err)));
+	ck_assert_str_ne(err, "");
+	/* Its parent does not exist. */
+	err[0] = '\0';
+	ck_assert_int_ne(asprintf(&under, "%s/no/such", dir), -1);
+	ck_assert_ptr_null(journal_open(under, 0, collect, got, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, under));
+	ck_assert_uint_eq(json_array_size(got), 0);
+	json_decref(got);
+	free(file);
+	free(under);
+	free(dir);
+}
+END_TEST
+
+/* Group commit of many records, some bigger than the initial buffer. */
+START_TEST(many_records)
+{
+	char *dir = new_dir(), *p = jpath(dir);
+	json_t *got, *r;
+	struct journal *j = open_j(dir, 1, &got);
+	char *big;
+	size_t total = 0, i;
+	long n;
+
+	ck_assert_ptr_nonnull(big = malloc(100001));
+	memset(big, 'x', 100000);
+	big[100000] = '\0';
+	for (i = 0; i < 2000; i++) {
+		r = json_pack("{s:i, s:s}", "seq", (int)i, "body",
+		    i % 500 == 7 ? big : "small");
+		ck_assert_int_gt(n = journal_append(j, r), 0);
+		total += n;
+		json_decref(r);
+	}
+	ck_assert_uint_eq(file_size(p), 0);
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_uint_eq(file_size(p), total);
+	ck_assert_uint_eq(journal_size(j), total);
+	journal_close(j);
+	json_decref(got);
+
+	j = open_j(dir, 0, &got);
+	ck_assert_uint_eq(json_array_size(got), 2000);
+	for (i = 0; i < 2000; i++) {
+		r = json_array_get(got, i);
+		ck_assert_int_eq(json_integer_value(json_object_get(r, "seq")),
+		    (json_int_t)i);
+		ck_assert_str_eq(json_string_value(json_object_get(r, "body")),
+		    i % 500 == 7 ? big : "small");
+	}
+	ck_assert_int_eq(journal_corrupt(j), 0);
+	journal_close(j);
+	json_decref(got);
+	free(big);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/* A record over the 1 MiB limit is refused and nothing is buffered. */
+START_TEST(too_big)
+{
+	static const int one[] = { 1 };
+	char *dir = new_dir(), *big;
+	json_t *got, *r;
+	struct journal *j = open_j(dir, 0, &got);
+
+	ck_assert_ptr_nonnull(big = malloc(1024 * 1024 + 1));
+	memset(big, 'y', 1024 * 1024);
+	big[1024 * 1024] = '\0';
+	r = json_pack("{s:s}", "b", big);
+	ck_assert_int_eq(journal_append(j, r), -1);
+	ck_assert_int_eq(journal_pending(j), 0);
+	ck_assert_uint_eq(journal_size(j), 0);
+	json_decref(r);
+	append(j, 1);
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, one, 1, 0);
+	free(big);
+	free(dir);
+}
+END_TEST
+
+/*
+ * KNOWN BUG (gated, see main): journal_commit after a short write.
+ * When write() fails part-way (here: EFBIG from RLIMIT_FSIZE; in real
+ * life ENOSPC or EIO), journal_commit returns -1 but keeps the whole
+ * buffer, and the next journal_commit writes all of it again after the
+ * bytes that did reach the file.  Records that were written whole the
+ * first time are then in the file twice and are replayed twice, and
+ * journal_size() no longer matches the file.  The same happens when
+ * fdatasync() fails after a complete write: everything is duplicated.
+ */
+START_TEST(commit_retry_after_short_write)
+{
+	static const int three[] = { 1, 2, 3 };
+	char *dir = new_dir(), *p = jpath(dir);
+	json_t *got;
+	struct journal *j = open_j(dir, 0, &got);
+	struct rlimit old, lim;
+	void (*oldsig)(int);
+	size_t base, jsize, fsize;
+
+	append(j, 1);
+	ck_assert_int_eq(journal_commit(j), 0);
+	base = rec_size(1);
+	append(j, 2);
+	append(j, 3);
+	/* Room for record 2 and half of record 3. */
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = base + rec_size(2) + rec_size(3) / 2;
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	ck_assert_int_eq(journal_commit(j), -1);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	ck_assert_uint_eq(file_size(p), lim.rlim_cur);
+	/* The space is back: retry. */
+	ck_assert_int_eq(journal_commit(j), 0);
+	jsize = journal_size(j);
+	fsize = (size_t)file_size(p);
+	journal_close(j);
+	json_decref(got);
+	/*
+	 * Each record exactly once (a torn piece may be flagged).  Today:
+	 * 1, 2, 2, 3 -- record 2 reached the file whole the first time and
+	 * was written again by the retry.
+	 */
+	j = open_j(dir, 0, &got);
+	expect_seqs(got, three, 3);
+	journal_close(j);
+	json_decref(got);
+	/* Today: journal_size() is short of the file by the first try. */
+	ck_assert_uint_eq(jsize, fsize);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+static Suite *
+journal_suite(void)
+{
+	Suite *s = suite_create("journal");
+	TCase *tc;
+	const char *kb = getenv("BANKD_KNOWN_BUGS");
+
+	tc = tcase_create("journal");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, crc_vector);
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, uncommitted_not_on_disk);
+	tcase_add_test(tc, torn_tail);
+	tcase_add_test(tc, corrupt_middle);
+	tcase_add_test(tc, corrupt_length);
+	tcase_add_test(tc, garbage_between);
+	tcase_add_test(tc, valid_crc_not_json);
+	tcase_add_test(tc, rewrite_compacts);
+	tcase_add_test(tc, rewrite_commits_pending_first);
+	tcase_add_test(tc, rewrite_failure_keeps_old);
+	tcase_add_test(tc, fsync_modes);
+	tcase_add_test(tc, new_file_mode);
+	tcase_add_test(tc, open_errors);
+	tcase_add_test(tc, many_records);
+	tcase_add_test(tc, too_big);
+	suite_add_tcase(s, tc);
+
+	/* Known bugs: failing until fixed, so only on request. */
+	if (kb != NULL && strcmp(kb, "1") == 0) {
+		tc = tcase_create("known_bugs");
+		tcase_add_test(tc, commit_retry_after_short_write);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	SRunner *sr;
+	int failed;
+
+	snprintf(topdir, sizeof(topdir), "%s/check_journal.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(topdir) == NULL) {
+		perror(topdir);
+		return EXIT_FAILURE;
+	}
+	sr = srunner_create(journal_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rm_tree(topdir);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
