@@ -352,10 +352,14 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		    "state_dir" : "spool_dir"), "%s", "state_dir and spool_dir "
 		    "must be absolute paths");
 	/* bankd must decide before the plugin stops waiting for it. */
-	if (cf->decision_ms >= cf->submit_deadline_ms)
-		return bad(c, ytree_get(root, "deadlines"), "%s", "deadlines: "
-		    "decision_ms must be smaller than submit_ms, or bankd's "
-		    "answer arrives after job_submit gave up");
+	if (cf->decision_ms >= cf->submit_deadline_ms) {
+		const struct ynode *d = ytree_get(root, "deadlines");
+
+		return bad(c, ytree_get(d, "decision_ms") ? ytree_get(d,
+		    "decision_ms") : ytree_get(d, "submit_ms"), "%s",
+		    "deadlines: decision_ms must be smaller than submit_ms, "
+		    "or bankd's answer arrives after job_submit gave up");
+	}
 	if (cf->socket[0] != '/')
 		return bad(c, ytree_get(root, "socket"), "socket '%s' must be "
 		    "an absolute path", cf->socket);

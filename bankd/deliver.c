@@ -380,6 +380,11 @@ replay_add(struct deliver *dq, json_t *rec)
 		log_err("journal: an 'add' record lacks fields; skipped");
 		return;
 	}
+	if (idmap_get(&dq->seqs, (uint64_t)seq) != NULL) {
+		log_warn("journal: report %lld recorded twice; the repeat is "
+		    "ignored", (long long)seq);
+		return;
+	}
 	r.kind = strcmp(kind, "start") == 0 ? REPORT_START : REPORT_END;
 	r.job_id = (uint32_t)job;
 	r.cents = cents;

@@ -67,6 +67,8 @@ idmap_put(struct idmap *m, uint64_t id, void *val)
 {
 	size_t i;
 
+	if (val == NULL)	/* NULL marks an empty slot */
+		return -1;
 	if ((m->len + 1) * 4 > m->cap * 3 && grow(m) != 0)
 		return -1;
 	for (i = slot_of(m, id); m->slots[i].val != NULL;

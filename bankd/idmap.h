@@ -23,7 +23,8 @@ struct idmap {
 int	 idmap_init(struct idmap *);
 void	 idmap_free(struct idmap *);
 void	*idmap_get(const struct idmap *, uint64_t id);
-int	 idmap_put(struct idmap *, uint64_t id, void *val);	/* 0 or -1 */
+/* 0, or -1 when out of memory or val is NULL (NULL marks empty slots). */
+int	 idmap_put(struct idmap *, uint64_t id, void *val);
 void	*idmap_del(struct idmap *, uint64_t id);
 
 #endif /* IDMAP_H */

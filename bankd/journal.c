@@ -302,22 +302,30 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/*
+ * A failed commit keeps its records buffered for the next one; cut what
+ * did reach the file, or the retry would write those records twice.
+ */
+static int
+commit_failed(struct journal *j, const char *what)
+{
+	log_err("journal %s: %s failed: %s", j->path, what, strerror(errno));
+	if (ftruncate(j->fd, (off_t)j->size) != 0)
+		log_err("journal %s: cannot cut back the failed commit: %s "
+		    "(replay ignores repeated records)", j->path,
+		    strerror(errno));
+	return -1;
+}
+
 int
 journal_commit(struct journal *j)
 {
 	if (j->len == 0)
 		return 0;
-	if (write_all(j->fd, j->buf, j->len) != 0) {
-		log_err("journal %s: write failed: %s", j->path,
-		    strerror(errno));
-		/* A partial write leaves a torn record: replay skips it. */
-		return -1;
-	}
-	if (j->do_fsync && fdatasync(j->fd) != 0) {
-		log_err("journal %s: fdatasync failed: %s", j->path,
-		    strerror(errno));
-		return -1;
-	}
+	if (write_all(j->fd, j->buf, j->len) != 0)
+		return commit_failed(j, "write");
+	if (j->do_fsync && fdatasync(j->fd) != 0)
+		return commit_failed(j, "fdatasync");
 	j->size += j->len;
 	j->len = 0;
 	return 0;
@@ -327,6 +335,7 @@ int
 journal_rewrite(struct journal *j, journal_emit_fn emit, void *arg)
 {
 	char *tmp = NULL;
+	const char *what;
 	int fd = -1, oldfd = j->fd;
 	size_t oldsize = j->size;
 
@@ -345,10 +354,19 @@ journal_rewrite(struct journal *j, journal_emit_fn emit, void *arg)
 	/* emit() appends the live records to our buffer; write them there. */
 	j->fd = fd;
 	j->size = 0;
-	if (emit(j, arg) != 0 || write_all(fd, j->buf, j->len) != 0 ||
-	    fdatasync(fd) != 0 || rename(tmp, j->path) != 0) {
-		log_err("journal: compaction failed (%s); keeping the old file",
-		    strerror(errno));
+	errno = 0;
+	what = NULL;
+	if (emit(j, arg) != 0)
+		what = "collecting the live records";
+	else if (write_all(fd, j->buf, j->len) != 0)
+		what = "write";
+	else if (fdatasync(fd) != 0)
+		what = "fdatasync";
+	else if (rename(tmp, j->path) != 0)
+		what = "rename";
+	if (what != NULL) {
+		log_err("journal: compaction failed at %s (%s); keeping the old "
+		    "file", what, errno ? strerror(errno) : "no detail");
 		close(fd);
 		unlink(tmp);
 		j->fd = oldfd;

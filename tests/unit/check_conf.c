@@ -139,7 +139,7 @@ static const struct broken broken[] = {
 	{ "bad-bool.yaml", 5, "'spank' must be true or false" },
 	{ "bad-not-map.yaml", 4, "'plugins' must be a map of settings" },
 	{ "bad-alias.yaml", 5, "YAML aliases are not supported here" },
-	{ "bad-decision.yaml", 4, "decision_ms must be smaller than "
+	{ "bad-decision.yaml", 6, "decision_ms must be smaller than "
 	    "submit_ms" },
 	{ "bad-state-relative.yaml", 4, "state_dir and spool_dir must be "
 	    "absolute paths" },

@@ -4,9 +4,7 @@
  * deletion: many random ids, overwrite, delete half, forced collisions
  * across the table's wrap-around, len and growth bookkeeping, and a
  * randomised run against a plain reference model.
- *
- * Tests of known bugs are only registered when BANKD_KNOWN_BUGS=1 is set
- * in the environment, so that ctest stays green until they are fixed.
+
  */
 #include <check.h>
 #include <stdint.h>
@@ -462,13 +460,9 @@ idmap_suite(void)
 	tcase_add_test(tc, random_vs_model);
 	suite_add_tcase(s, tc);
 
-	/* Known bugs: failing until fixed, so only on request. */
-	if (getenv("BANKD_KNOWN_BUGS") != NULL &&
-	    strcmp(getenv("BANKD_KNOWN_BUGS"), "1") == 0) {
-		tc = tcase_create("known_bugs");
-		tcase_add_test(tc, put_null_value);
-		suite_add_tcase(s, tc);
-	}
+	tc = tcase_create("null_values");
+	tcase_add_test(tc, put_null_value);
+	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -8,9 +8,7 @@
  * Every test works in its own mkdtemp directory under one top directory
  * that main() creates and removes, so nothing is left behind even when a
  * test fails in a forked child.
- *
- * Tests of known bugs are only registered when BANKD_KNOWN_BUGS=1 is set
- * in the environment, so that ctest stays green until they are fixed.
+
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -871,14 +869,11 @@ START_TEST(too_big)
 END_TEST
 
 /*
- * KNOWN BUG (gated, see main): journal_commit after a short write.
- * When write() fails part-way (here: EFBIG from RLIMIT_FSIZE; in real
- * life ENOSPC or EIO), journal_commit returns -1 but keeps the whole
- * buffer, and the next journal_commit writes all of it again after the
- * bytes that did reach the file.  Records that were written whole the
- * first time are then in the file twice and are replayed twice, and
- * journal_size() no longer matches the file.  The same happens when
- * fdatasync() fails after a complete write: everything is duplicated.
+ * journal_commit after a short write (here EFBIG from RLIMIT_FSIZE; in
+ * real life ENOSPC or EIO): the commit fails, what reached the file is cut
+ * back, and the retry writes every record exactly once.  (Once, the retry
+ * wrote the whole buffer again after the bytes that had reached the file,
+ * so records were replayed twice.)
  */
 START_TEST(commit_retry_after_short_write)
 {
@@ -904,23 +899,19 @@ START_TEST(commit_retry_after_short_write)
 	ck_assert_int_eq(journal_commit(j), -1);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, oldsig);
-	ck_assert_uint_eq(file_size(p), lim.rlim_cur);
+	/* The partial write was cut back to the last good commit. */
+	ck_assert_uint_eq(file_size(p), base);
 	/* The space is back: retry. */
 	ck_assert_int_eq(journal_commit(j), 0);
 	jsize = journal_size(j);
 	fsize = (size_t)file_size(p);
 	journal_close(j);
 	json_decref(got);
-	/*
-	 * Each record exactly once (a torn piece may be flagged).  Today:
-	 * 1, 2, 2, 3 -- record 2 reached the file whole the first time and
-	 * was written again by the retry.
-	 */
+	/* Each record exactly once, nothing torn. */
 	j = open_j(dir, 0, &got);
 	expect_seqs(got, three, 3);
 	journal_close(j);
 	json_decref(got);
-	/* Today: journal_size() is short of the file by the first try. */
 	ck_assert_uint_eq(jsize, fsize);
 	free(p);
 	free(dir);
@@ -932,7 +923,6 @@ journal_suite(void)
 {
 	Suite *s = suite_create("journal");
 	TCase *tc;
-	const char *kb = getenv("BANKD_KNOWN_BUGS");
 
 	tc = tcase_create("journal");
 	tcase_set_timeout(tc, 60);
@@ -952,14 +942,8 @@ journal_suite(void)
 	tcase_add_test(tc, open_errors);
 	tcase_add_test(tc, many_records);
 	tcase_add_test(tc, too_big);
+	tcase_add_test(tc, commit_retry_after_short_write);
 	suite_add_tcase(s, tc);
-
-	/* Known bugs: failing until fixed, so only on request. */
-	if (kb != NULL && strcmp(kb, "1") == 0) {
-		tc = tcase_create("known_bugs");
-		tcase_add_test(tc, commit_retry_after_short_write);
-		suite_add_tcase(s, tc);
-	}
 	return s;
 }
 
