@@ -110,6 +110,8 @@ store(struct sim_bank *b, struct sim_job *j, const char *id, json_t *obj)
 		}
 		j->seq = b->seq++;
 	} else {
+		if (strcmp(j->id, nid) != 0)
+			sim_jobidx_reset(b);	/* renamed */
 		free(j->id);
 		json_decref(j->obj);
 	}

@@ -55,6 +55,12 @@ struct sim_bank {
 	VEC(struct sim_member)		members;
 	VEC(struct sim_partition)	parts;
 	VEC(struct sim_job)		jobs;
+	/* jobs by id: slot holds position + 1; jobs below `indexed` are in */
+	struct {
+		size_t	*slot;
+		size_t	 cap;
+		size_t	 indexed;
+	}				jobidx;
 	int64_t				period_start;
 	int64_t				period_end;
 	long				seq;
@@ -67,6 +73,7 @@ void	*sim_vec_grow(void *, size_t *, size_t, size_t);
 	    &(vec).cap, (vec).n, sizeof(*(vec).v))) != NULL) ?		\
 	    &(vec).v[(vec).n++] : NULL)
 
+void			 sim_jobidx_reset(struct sim_bank *);
 struct sim_user		*sim_find_user(struct sim_bank *, long);
 struct sim_user		*sim_find_username(struct sim_bank *, const char *);
 struct sim_account	*sim_find_account(struct sim_bank *, const char *);
