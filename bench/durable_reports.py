@@ -296,13 +296,18 @@ policy:
             for fs, c in cases:
                 n = self.a.lat_n if c == 1 else self.a.lat_n32
                 self.ncase += 1
+                # A fresh simulator per case: it stores every job, and an
+                # older one finds them by a linear scan.
+                self.stop_bankd()
+                self.start_sim()
                 self.start_bankd("lat%d" % self.ncase, fsync=fs)
                 before = self.usage("bench_lat")
                 r = self.load(c, n, job, "bench_lat")
                 job += n
                 # Drained before the next case, so cases do not overlap.
-                if not self.wait_queue_empty(120):
-                    raise RuntimeError("latency case never drained")
+                if not self.wait_queue_empty(300):
+                    raise RuntimeError("latency case never drained: %s" %
+                                       self.status())
                 got = self.usage("bench_lat") - before
                 if got != PER_REPORT * n:
                     raise RuntimeError("latency case lost reports: usage "
