@@ -139,11 +139,132 @@ parse_price(struct cload *c, const struct ynode *n, const char *what,
 }
 
 static int
+parse_billing(struct cload *c, const struct ynode *n, int *out)
+{
+	if (n->kind == YN_SCALAR && strcmp(n->str, "sum") == 0)
+		*out = BILLING_SUM;
+	else if (n->kind == YN_SCALAR && strcmp(n->str, "max") == 0)
+		*out = BILLING_MAX;
+	else
+		return bad(c, n, "%s", "'billing' must be sum or max");
+	return 0;
+}
+
+/* gpu_types: {a100: "8.00", ...} */
+static int
+load_gpu_types(struct cload *c, const struct ynode *n, const char *part,
+    struct conf_price *pr)
+{
+	const struct ynode *e;
+	char what[160];
+	size_t cnt = 0;
+
+	if (n->kind != YN_MAP)
+		return bad(c, n, "gpu_types of partition %s must be a map of "
+		    "GPU type to price", part);
+	for (e = n->child; e != NULL; e = e->next)
+		cnt++;
+	if ((pr->gpu_types = calloc(cnt ? cnt : 1, sizeof(*pr->gpu_types)))
+	    == NULL)
+		return bad(c, n, "%s", "out of memory");
+	for (e = n->child; e != NULL; e = e->next) {
+		struct conf_gpu_price *g = &pr->gpu_types[pr->ngpu_types];
+
+		snprintf(what, sizeof(what), "%s GPUs of type %s", part, e->str);
+		if (parse_price(c, e->value, what, &g->micro) != 0)
+			return -1;
+		if ((g->type = strdup(e->str)) == NULL)
+			return bad(c, e, "%s", "out of memory");
+		pr->ngpu_types++;
+	}
+	return 0;
+}
+
+/*
+ * A partition's entry: a bare number (its CPU price) or a map
+ * {cpu, gpu, gpu_types, mem_gb, billing}.
+ */
+static int
+load_partition_price(struct cload *c, const struct ynode *e,
+    struct conf_price *pr)
+{
+	static const char *const keys[] = { "cpu", "gpu", "gpu_types",
+	    "mem_gb", "billing", NULL };
+	const struct ynode *v = e->value, *n;
+	char what[160];
+
+	pr->billing_max = -1;
+	pr->source = PRICE_LOCAL;
+	if (v->kind != YN_MAP)
+		return parse_price(c, v, e->str, &pr->micro);
+	if (check_keys(c, v, keys) != 0)
+		return -1;
+	if ((n = ytree_get(v, "cpu")) == NULL)
+		return bad(c, v, "partition %s: missing 'cpu' (its price per "
+		    "CPU-hour)", e->str);
+	if (parse_price(c, n, e->str, &pr->micro) != 0)
+		return -1;
+	snprintf(what, sizeof(what), "%s GPUs", e->str);
+	if ((n = ytree_get(v, "gpu")) != NULL &&
+	    parse_price(c, n, what, &pr->gpu) != 0)
+		return -1;
+	snprintf(what, sizeof(what), "%s memory", e->str);
+	if ((n = ytree_get(v, "mem_gb")) != NULL &&
+	    parse_price(c, n, what, &pr->mem_gb) != 0)
+		return -1;
+	if ((n = ytree_get(v, "gpu_types")) != NULL &&
+	    load_gpu_types(c, n, e->str, pr) != 0)
+		return -1;
+	if ((n = ytree_get(v, "billing")) != NULL &&
+	    parse_billing(c, n, &pr->billing_max) != 0)
+		return -1;
+	return 0;
+}
+
+/* qos: {normal: 1, high: "1.5"}: exact multipliers. */
+static int
+load_qos(struct cload *c, const struct ynode *q, struct bank_conf *cf)
+{
+	const struct ynode *e;
+	const char *why;
+	char msg[200];
+	size_t n = 0;
+
+	if (q->kind != YN_MAP)
+		return bad(c, q, "%s", "'qos' must be a map of QoS name to "
+		    "multiplier");
+	for (e = q->child; e != NULL; e = e->next)
+		n++;
+	if ((cf->qos = calloc(n ? n : 1, sizeof(*cf->qos))) == NULL)
+		return bad(c, q, "%s", "out of memory");
+	for (e = q->child; e != NULL; e = e->next) {
+		struct conf_qos *qq = &cf->qos[cf->nqos];
+
+		if (e->value->kind != YN_SCALAR)
+			return bad(c, e, "multiplier of QoS %s must be a "
+			    "decimal number", e->str);
+		if (money_parse(e->value->str, MONEY_PRICE_SCALE, &qq->micro,
+		    &why) != 0) {
+			snprintf(msg, sizeof(msg), "multiplier of QoS %%s "
+			    "'%s': %s", e->value->str, why);
+			return bad(c, e->value, msg, e->str);
+		}
+		if ((qq->name = strdup(e->str)) == NULL)
+			return bad(c, e, "%s", "out of memory");
+		cf->nqos++;
+	}
+	return 0;
+}
+
+static int
 load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "default", "partitions", NULL };
+	static const char *const keys[] = { "default", "partitions", "qos",
+	    "billing", "from_api", "refresh_s", NULL };
 	const struct ynode *p, *parts, *e;
 	size_t n = 0;
+	long v;
+	int b;
 
 	if (get_map(c, root, "prices", &p) != 0)
 		return -1;
@@ -154,6 +275,19 @@ load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	if (ytree_get(p, "default") != NULL &&
 	    parse_price(c, ytree_get(p, "default"), "unlisted partitions",
 	    &cf->default_price) != 0)
+		return -1;
+	if (ytree_get(p, "billing") != NULL) {
+		if (parse_billing(c, ytree_get(p, "billing"), &b) != 0)
+			return -1;
+		cf->billing = (enum conf_billing)b;
+	}
+	v = cf->prices_refresh_s;
+	if (get_bool(c, p, "from_api", &cf->prices_from_api) != 0 ||
+	    get_int(c, p, "refresh_s", 10, 86400, &v) != 0)
+		return -1;
+	cf->prices_refresh_s = (int)v;
+	if (ytree_get(p, "qos") != NULL &&
+	    load_qos(c, ytree_get(p, "qos"), cf) != 0)
 		return -1;
 	if (get_map(c, p, "partitions", &parts) != 0)
 		return -1;
@@ -166,11 +300,12 @@ load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	for (e = parts->child; e != NULL; e = e->next) {
 		struct conf_price *pr = &cf->prices[cf->nprices];
 
-		if (parse_price(c, e->value, e->str, &pr->micro) != 0)
-			return -1;
+		/* Counted first: conf_free() frees what was parsed. */
 		if ((pr->partition = strdup(e->str)) == NULL)
 			return bad(c, e, "%s", "out of memory");
 		cf->nprices++;
+		if (load_partition_price(c, e, pr) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -304,6 +439,8 @@ conf_defaults(struct bank_conf *cf)
 	cf->spank_enabled = 1;
 	cf->jobcomp_enabled = 1;
 	cf->default_price = 1000000;
+	cf->billing = BILLING_SUM;
+	cf->prices_refresh_s = 300;
 	cf->default_time_limit = 1440;
 	cf->submit_deadline_ms = 500;
 	cf->report_deadline_ms = 500;
@@ -393,9 +530,18 @@ conf_free(struct bank_conf *cf)
 {
 	size_t i;
 
-	for (i = 0; i < cf->nprices; i++)
+	for (i = 0; i < cf->nprices; i++) {
+		size_t j;
+
+		for (j = 0; j < cf->prices[i].ngpu_types; j++)
+			free(cf->prices[i].gpu_types[j].type);
+		free(cf->prices[i].gpu_types);
 		free(cf->prices[i].partition);
+	}
 	free(cf->prices);
+	for (i = 0; i < cf->nqos; i++)
+		free(cf->qos[i].name);
+	free(cf->qos);
 	free(cf->path);
 	free(cf->socket);
 	free(cf->slurm_user);
@@ -407,19 +553,35 @@ conf_free(struct bank_conf *cf)
 	memset(cf, 0, sizeof(*cf));
 }
 
-int
-conf_price(const struct bank_conf *cf, const char *partition, int64_t *micro)
+const struct conf_price *
+conf_price_entry(const struct bank_conf *cf, const char *partition)
 {
 	size_t i;
 
-	for (i = 0; partition != NULL && i < cf->nprices; i++) {
-		if (strcmp(cf->prices[i].partition, partition) == 0) {
-			*micro = cf->prices[i].micro;
-			return 1;
-		}
-	}
-	*micro = cf->default_price;
-	return 0;
+	for (i = 0; partition != NULL && i < cf->nprices; i++)
+		if (strcmp(cf->prices[i].partition, partition) == 0)
+			return &cf->prices[i];
+	return NULL;
+}
+
+int
+conf_price(const struct bank_conf *cf, const char *partition, int64_t *micro)
+{
+	const struct conf_price *pr = conf_price_entry(cf, partition);
+
+	*micro = pr != NULL ? pr->micro : cf->default_price;
+	return pr != NULL;
+}
+
+int64_t
+conf_qos_multiplier(const struct bank_conf *cf, const char *qos)
+{
+	size_t i;
+
+	for (i = 0; qos != NULL && i < cf->nqos; i++)
+		if (strcmp(cf->qos[i].name, qos) == 0)
+			return cf->qos[i].micro;
+	return 1000000;
 }
 
 /* A token is the 40-hex key; "Token <key>" (the old header form) is cut. */

@@ -18,9 +18,43 @@ enum conf_policy {
 	POLICY_DENY,
 };
 
+/* Where a price came from (bankctl prices). */
+enum price_source {
+	PRICE_DEFAULT,		/* prices.default: the partition is unlisted */
+	PRICE_LOCAL,		/* bank.yaml */
+	PRICE_API,		/* the API's /partitions/ su_per_core_hour */
+};
+
+struct conf_gpu_price {
+	char		*type;		/* gres type, e.g. "a100" */
+	int64_t		 micro;		/* SU per GPU-hour of that type, x 1e6 */
+};
+
+/*
+ * A partition's prices.  `micro` (the CPU price) comes first so that
+ * { "name", micro } still builds a CPU-only price.  gpu and mem_gb are 0
+ * when not priced; a typed GPU without its own price costs `gpu`.
+ */
 struct conf_price {
 	char		*partition;
 	int64_t		 micro;		/* SU per CPU-hour, x 1e6 */
+	int64_t		 gpu;		/* SU per GPU-hour, x 1e6 */
+	int64_t		 mem_gb;	/* SU per GB(1024 MiB)-hour, x 1e6 */
+	struct conf_gpu_price *gpu_types;
+	size_t		 ngpu_types;
+	int		 billing_max;	/* -1 site's choice, 0 sum, 1 max */
+	enum price_source source;
+};
+
+/* A QoS multiplier: exact, x 1e6 (1.5 is 1500000). */
+struct conf_qos {
+	char		*name;
+	int64_t		 micro;
+};
+
+enum conf_billing {
+	BILLING_SUM,	/* CPUs + GPUs + memory, each at its price */
+	BILLING_MAX,	/* CPUs billed as max(CPUs, memory share) */
 };
 
 struct bank_conf {
@@ -42,6 +76,11 @@ struct bank_conf {
 	int64_t		 default_price;	/* micro-SU, unlisted partitions */
 	struct conf_price *prices;
 	size_t		 nprices;
+	struct conf_qos	*qos;		/* unlisted QoS: multiplier 1 */
+	size_t		 nqos;
+	enum conf_billing billing;
+	int		 prices_from_api;	/* su_per_core_hour from /partitions/ */
+	int		 prices_refresh_s;
 	uint32_t	 default_time_limit;	/* minutes */
 	int		 submit_deadline_ms;	/* plugin waits for bankd */
 	int		 report_deadline_ms;
@@ -56,6 +95,13 @@ void	 conf_free(struct bank_conf *);
 /* The price of a partition; 1 if listed, 0 if the default applied. */
 int	 conf_price(const struct bank_conf *, const char *partition,
 	    int64_t *micro);
+
+/* A partition's price entry, or NULL when unlisted. */
+const struct conf_price *conf_price_entry(const struct bank_conf *,
+	    const char *partition);
+
+/* A QoS's multiplier x 1e6 (1000000 when unlisted or NULL). */
+int64_t	 conf_qos_multiplier(const struct bank_conf *, const char *qos);
 
 /* Read the API token (inline or from token_file); 0 or -1 with err. */
 int	 conf_read_token(const struct bank_conf *, char **token, char *err,

@@ -78,30 +78,10 @@ api_note(struct bankd *bd, int ok, const char *error)
 	    error ? error : "");
 }
 
-static uint32_t
-field_u32(const struct bp_msg *m, const char *key)
-{
-	uint64_t v;
-
-	if (bp_get_u64(m, key, &v) != 0)
-		return 0;
-	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-}
-
 static void
 estimate_of(struct bankd *bd, const struct bp_msg *m, struct estimate *est)
 {
-	struct job_shape js = {
-		.min_cpus = field_u32(m, "min_cpus"),
-		.num_tasks = field_u32(m, "num_tasks"),
-		.cpus_per_task = field_u32(m, "cpus_per_task"),
-		.min_nodes = field_u32(m, "min_nodes"),
-		.ntasks_per_node = field_u32(m, "ntasks_per_node"),
-		.pn_min_cpus = field_u32(m, "pn_min_cpus"),
-	};
-
-	price_estimate(&bd->conf, bp_get(m, "partitions"),
-	    price_infer_cpus(&js), field_u32(m, "time_limit"), est);
+	price_request(&bd->conf, m, est);
 }
 
 static void
@@ -136,12 +116,7 @@ handle_estimate(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 static void
 describe_estimate(const struct estimate *est, char *buf, size_t len)
 {
-	char price[MONEY_FMT_LEN];
-
-	snprintf(buf, len, "%" PRIu32 " CPUs x %" PRIu32 "h%02" PRIu32
-	    "m on %s at %s SU/CPU-hour", est->cpus, est->minutes / 60,
-	    est->minutes % 60, est->partition[0] ? est->partition :
-	    "the default partition", money_format_price(est->price, price));
+	price_describe(est, buf, len);
 }
 
 static void

@@ -83,3 +83,317 @@ price_actual(const struct bank_conf *cf, const char *partition,
 	conf_price(cf, partition, &price);
 	return money_cost(price, cpus, elapsed_s);
 }
+
+/* ---- pricing beyond CPUs --------------------------------------------- */
+
+typedef unsigned __int128 u128;
+#define U128_MAX	(~(u128)0)
+
+static u128
+mulsat(u128 a, u128 b)
+{
+	if (a != 0 && b > U128_MAX / a)
+		return U128_MAX;
+	return a * b;
+}
+
+static u128
+addsat(u128 a, u128 b)
+{
+	return a > U128_MAX - b ? U128_MAX : a + b;
+}
+
+static int64_t
+gpu_price(const struct conf_price *pr, const char *type)
+{
+	size_t i;
+
+	if (pr == NULL)
+		return 0;
+	for (i = 0; type[0] != '\0' && i < pr->ngpu_types; i++)
+		if (strcmp(pr->gpu_types[i].type, type) == 0)
+			return pr->gpu_types[i].micro;
+	return pr->gpu;
+}
+
+/*
+ * Every rate is in micro-SU per hour times K = 1024 x the node's MiB, so
+ * that a GB-hour of memory (mem_mb / 1024) and a memory share in CPUs
+ * (mem_mb x node CPUs / node MiB) stay whole numbers: one exact sum, one
+ * division, one rounding.
+ */
+int64_t
+price_use_cost(const struct bank_conf *cf, const char *part,
+    const struct price_use *u, uint64_t seconds, uint32_t *billed_cpus)
+{
+	const struct conf_price *pr = conf_price_entry(cf, part);
+	int64_t cpu = pr ? pr->micro : cf->default_price;
+	int64_t mem_gb = pr ? pr->mem_gb : 0;
+	int billing = pr && pr->billing_max >= 0 ? pr->billing_max :
+	    (int)cf->billing;
+	uint64_t nm = u->node_mem_mb ? u->node_mem_mb : 1;
+	int64_t qos = conf_qos_multiplier(cf, u->qos);
+	u128 k = (u128)1024 * nm, rate, mem, num, den;
+	size_t i;
+
+	if (billed_cpus != NULL)
+		*billed_cpus = u->cpus;
+	rate = mulsat(mulsat((u128)(uint64_t)cpu, u->cpus), k);
+	if (billing == BILLING_MAX) {
+		if (mem_gb > 0)
+			mem = mulsat(mulsat((u128)(uint64_t)mem_gb, u->mem_mb),
+			    nm);
+		else if (u->node_cpus != 0 && u->node_mem_mb != 0)
+			mem = mulsat(mulsat(mulsat((u128)(uint64_t)cpu,
+			    u->mem_mb), u->node_cpus), 1024);
+		else
+			mem = 0;
+		if (mem > rate) {
+			rate = mem;
+			if (billed_cpus != NULL && mem_gb == 0) {
+				/* Informational: the share, rounded up. */
+				u128 sh = ((u128)u->mem_mb * u->node_cpus +
+				    u->node_mem_mb - 1) / u->node_mem_mb;
+
+				*billed_cpus = sh > UINT32_MAX ? UINT32_MAX :
+				    (uint32_t)sh;
+			}
+		}
+	} else {
+		rate = addsat(rate, mulsat(mulsat((u128)(uint64_t)mem_gb,
+		    u->mem_mb), nm));
+	}
+	for (i = 0; i < u->ngpu; i++)
+		rate = addsat(rate, mulsat(mulsat((u128)(uint64_t)gpu_price(pr,
+		    u->gpu[i].type), u->gpu[i].n), k));
+	if (rate == 0 || seconds == 0 || qos <= 0)
+		return 0;
+	num = mulsat(mulsat(rate, seconds), (u128)(uint64_t)qos);
+	if (num == U128_MAX)
+		return INT64_MAX;
+	/* K x 3600 s/h x 10^4 micro-SU/cent x 10^6 (the multiplier's scale) */
+	den = k * 3600 * 10000 * 1000000;
+	if (num > U128_MAX - den / 2)
+		return INT64_MAX;
+	num = (num + den / 2) / den;
+	return num > INT64_MAX ? INT64_MAX : (int64_t)num;
+}
+
+static void
+gpu_add(struct price_use *u, const char *type, uint64_t n)
+{
+	size_t i;
+	u128 v;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < u->ngpu; i++)
+		if (strcmp(u->gpu[i].type, type) == 0)
+			break;
+	if (i == u->ngpu) {
+		if (u->ngpu == PRICE_MAX_GPU_TYPES) {
+			type = "";	/* no room: priced as untyped */
+			for (i = 0; i < u->ngpu; i++)
+				if (u->gpu[i].type[0] == '\0')
+					break;
+		}
+		if (i == u->ngpu) {
+			if (i == PRICE_MAX_GPU_TYPES)
+				i = 0;
+			else
+				u->ngpu++;
+			snprintf(u->gpu[i].type, sizeof(u->gpu[i].type), "%s",
+			    type);
+			u->gpu[i].n = 0;
+		}
+	}
+	v = (u128)u->gpu[i].n + n;
+	u->gpu[i].n = v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+static uint64_t
+mul64(uint64_t a, uint64_t b)
+{
+	u128 p = (u128)a * b;
+
+	return p > UINT64_MAX ? UINT64_MAX : (uint64_t)p;
+}
+
+static uint64_t
+count_of(const char *s, const char **end)
+{
+	uint64_t v = 0;
+
+	while (*s >= '0' && *s <= '9') {
+		v = v > (UINT64_MAX - 9) / 10 ? UINT64_MAX : v * 10 + (*s - '0');
+		s++;
+	}
+	*end = s;
+	return v;
+}
+
+static int
+all_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return len > 0;
+}
+
+void
+price_parse_gpus(const char *tres, uint64_t mult, struct price_use *u)
+{
+	struct gpu_count typed[PRICE_MAX_GPU_TYPES];
+	size_t ntyped = 0, i;
+	uint64_t untyped = 0, typed_sum = 0, n;
+	int alloc = 0;
+	const char *p = tres, *e, *q, *end;
+	char tok[128], type[32];
+
+	if (tres == NULL || mult == 0)
+		return;
+	while (*p != '\0') {
+		e = p + strcspn(p, ",;");
+		snprintf(tok, sizeof(tok), "%.*s", (int)(e - p), p);
+		p = *e ? e + 1 : e;
+		q = tok;
+		if (strncmp(q, "gres:", 5) == 0 || strncmp(q, "gres/", 5) == 0)
+			q += 5;
+		if (strncmp(q, "gpu", 3) != 0 ||
+		    (q[3] != '\0' && q[3] != ':' && q[3] != '='))
+			continue;
+		q += 3;
+		type[0] = '\0';
+		n = 1;
+		if (strchr(q, '=') != NULL) {
+			/* allocation: gpu=2, gpu:a100=2 */
+			const char *eq = strchr(q, '=');
+
+			alloc = 1;
+			if (*q == ':')
+				snprintf(type, sizeof(type), "%.*s",
+				    (int)(eq - q - 1), q + 1);
+			n = count_of(eq + 1, &end);
+		} else if (*q == ':') {
+			/* request: gpu:2, gpu:a100, gpu:a100:2 */
+			const char *a = q + 1, *c = strchr(a, ':');
+			size_t alen = c ? (size_t)(c - a) : strcspn(a, "(");
+
+			if (c != NULL) {
+				snprintf(type, sizeof(type), "%.*s", (int)alen,
+				    a);
+				n = count_of(c + 1, &end);
+			} else if (all_digits(a, alen)) {
+				n = count_of(a, &end);
+			} else {
+				snprintf(type, sizeof(type), "%.*s", (int)alen,
+				    a);
+			}
+		}
+		if (n == 0)
+			continue;
+		if (type[0] == '\0') {
+			untyped = untyped > UINT64_MAX - n ? UINT64_MAX :
+			    untyped + n;
+			continue;
+		}
+		for (i = 0; i < ntyped; i++)
+			if (strcmp(typed[i].type, type) == 0)
+				break;
+		if (i == ntyped && ntyped < PRICE_MAX_GPU_TYPES) {
+			snprintf(typed[ntyped].type, sizeof(typed[0].type),
+			    "%s", type);
+			typed[ntyped++].n = 0;
+		}
+		if (i < ntyped)
+			typed[i].n += n;
+		typed_sum += n;
+	}
+	/* An allocation lists the total and then each type within it. */
+	if (alloc)
+		untyped = untyped > typed_sum ? untyped - typed_sum : 0;
+	for (i = 0; i < ntyped; i++)
+		gpu_add(u, typed[i].type, mul64(typed[i].n, mult));
+	gpu_add(u, "", mul64(untyped, mult));
+}
+
+uint64_t
+price_parse_mem(const char *tres)
+{
+	const char *p, *end;
+	uint64_t whole, frac = 0, scale = 1, unit = 1;
+	u128 v;
+
+	if (tres == NULL)
+		return 0;
+	for (p = tres; (p = strstr(p, "mem=")) != NULL; p += 4)
+		if (p == tres || p[-1] == ',')
+			break;
+	if (p == NULL)
+		return 0;
+	whole = count_of(p + 4, &end);
+	if (*end == '.') {
+		const char *f = end + 1;
+
+		while (*f >= '0' && *f <= '9' && scale < 1000000) {
+			frac = frac * 10 + (*f - '0');
+			scale *= 10;
+			f++;
+		}
+		while (*f >= '0' && *f <= '9')
+			f++;
+		end = f;
+	}
+	switch (*end) {
+	case 'G': unit = 1024; break;
+	case 'T': unit = 1024 * 1024; break;
+	case 'P': unit = (uint64_t)1024 * 1024 * 1024; break;
+	default: break;			/* M or none: MiB */
+	}
+	if (*end == 'K')
+		return (whole + 1023) / 1024;
+	v = ((u128)whole * scale + frac) * unit;
+	v = (v + scale - 1) / scale;
+	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+uint32_t
+price_array_tasks(const char *inx)
+{
+	const char *p = inx, *end;
+	uint64_t a, b, step, total = 0;
+
+	if (inx == NULL)
+		return 0;
+	while (*p != '\0' && *p != '%') {
+		a = count_of(p, &end);
+		if (end == p)
+			return 0;	/* not an array expression */
+		b = a;
+		step = 1;
+		p = end;
+		if (*p == '-') {
+			b = count_of(p + 1, &end);
+			if (end == p + 1 || b < a)
+				return 0;
+			p = end;
+			if (*p == ':') {
+				step = count_of(p + 1, &end);
+				if (end == p + 1 || step == 0)
+					return 0;
+				p = end;
+			}
+		}
+		total += (b - a) / step + 1;
+		if (total > UINT32_MAX)
+			return UINT32_MAX;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0' && *p != '%')
+			return 0;
+	}
+	return (uint32_t)total;
+}

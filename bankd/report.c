@@ -144,16 +144,16 @@ static int
 build_start(const struct bank_conf *cf, const struct bp_msg *m,
     struct report *r, json_t *job, uint64_t cpus)
 {
-	struct estimate est;
 	uint64_t tl = 0;
 	char amount[MONEY_FMT_LEN];
 
+	(void)cpus;		/* price_usage() reads the message's cpus */
 	bp_get_u64(m, "time_limit", &tl);
-	price_estimate(cf, bp_get(m, "partition"), (uint32_t)cpus,
-	    (uint32_t)tl, &est);
-	r->cents = est.cents;
+	if (tl == 0 || tl > UINT32_MAX)
+		tl = cf->default_time_limit;
+	r->cents = price_usage(cf, m, tl * 60);
 	json_object_set_new(job, "amount",
-	    json_string(money_format(est.cents, amount)));
+	    json_string(money_format(r->cents, amount)));
 	json_object_set_new(job, "jobstatus", json_string("RUNNING"));
 	return 0;
 }
@@ -174,8 +174,7 @@ build_end(const struct bank_conf *cf, const struct bp_msg *m,
 	/* A job cancelled while pending never started and costs nothing. */
 	elapsed = start != 0 && end > start ? end - start : 0;
 	elapsed = elapsed > susp ? elapsed - susp : 0;
-	r->cents = price_actual(cf, bp_get(m, "partition"), (uint32_t)cpus,
-	    elapsed);
+	r->cents = price_usage(cf, m, elapsed);
 	if (start == 0)
 		set_date(job, "startdate", end);
 	if (json_object_get(job, "submitdate") == NULL)

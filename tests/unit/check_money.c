@@ -346,7 +346,9 @@ END_TEST
 /* A hand-built conf: price_* must not depend on conf_load. */
 START_TEST(estimate_hand_conf)
 {
-	struct conf_price p[] = { { "a", 100 }, { "b", 300 }, { "c", 200 } };
+	struct conf_price p[] = { { .partition = "a", .micro = 100 },
+	    { .partition = "b", .micro = 300 },
+	    { .partition = "c", .micro = 200 } };
 	struct bank_conf hc = { .default_price = 0, .prices = p,
 	    .nprices = 3, .default_time_limit = 60 };
 	struct estimate est;
