@@ -18,6 +18,7 @@
 
 #include "bankplug.h"
 #include "bankproto.h"
+#include "price.h"
 
 const char plugin_name[] = "Service-unit bank submission check";
 const char plugin_type[] = "job_submit/bank";
@@ -107,6 +108,81 @@ add_u16(struct bp_msg *m, const char *key, uint16_t v)
 }
 
 static void
+add_str(struct bp_msg *m, const char *key, const char *v)
+{
+	if (v != NULL && *v != '\0' && strchr(v, '\n') == NULL)
+		bp_addf(m, key, "%s", v);
+}
+
+/*
+ * "name:cpus_per_node:mem_mb_per_node:exclusive" for each partition the
+ * job may run in, from slurmctld's records (read locks are held): the
+ * largest node of each, and OverSubscribe=EXCLUSIVE (max_share 0).
+ */
+static void
+add_part_info(struct bp_msg *m, const char *parts)
+{
+	char *list, *tok, *save = NULL, *out = NULL;
+	part_record_t *p;
+	node_record_t *n;
+	uint64_t mem;
+	int i;
+
+	list = xstrdup(parts);
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if ((p = find_part_record(tok)) == NULL)
+			continue;
+		mem = 0;
+		for (i = 0; p->node_bitmap != NULL && i < node_record_count;
+		    i++) {
+			if ((n = node_record_table_ptr[i]) == NULL ||
+			    !bit_test(p->node_bitmap, i))
+				continue;
+			if (n->real_memory > mem)
+				mem = n->real_memory;
+		}
+		xstrfmtcat(out, "%s%s:%u:%" PRIu64 ":%d", out ? "," : "",
+		    p->name, p->max_cpu_cnt, mem, p->max_share == 0);
+	}
+	xfree(list);
+	if (out != NULL && strlen(out) < 4000)
+		bp_addf(m, "part_info", "%s", out);	/* bp_add keeps pointers */
+	xfree(out);
+}
+
+/*
+ * What prices a job beyond its CPUs: --exclusive (shared 0), memory
+ * (MEM_PER_CPU flags --mem-per-cpu; --mem=0 is the whole node), GPUs
+ * (the TRES strings, parsed by bankd), QoS and the array's task count.
+ */
+static void
+add_pricing(struct bp_msg *m, const job_desc_msg_t *jd, const char *parts)
+{
+	uint32_t tasks;
+
+	if (jd->shared != NO_VAL16)
+		bp_addf(m, "shared", "%u", (unsigned)jd->shared);
+	if (jd->pn_min_memory != NO_VAL64) {
+		if (jd->pn_min_memory & MEM_PER_CPU)
+			bp_addf(m, "mem_per_cpu", "%" PRIu64,
+			    (uint64_t)(jd->pn_min_memory & ~MEM_PER_CPU));
+		else
+			bp_addf(m, "mem_per_node", "%" PRIu64,
+			    (uint64_t)jd->pn_min_memory);
+	}
+	add_str(m, "tres_per_job", jd->tres_per_job);
+	add_str(m, "tres_per_node", jd->tres_per_node);
+	add_str(m, "tres_per_task", jd->tres_per_task);
+	add_str(m, "tres_per_socket", jd->tres_per_socket);
+	add_str(m, "qos", jd->qos);
+	if (jd->array_inx != NULL &&
+	    (tasks = price_array_tasks(jd->array_inx)) > 1)
+		bp_addf(m, "array_tasks", "%" PRIu32, tasks);
+	add_part_info(m, parts);
+}
+
+static void
 build_check(struct bp_msg *m, const job_desc_msg_t *jd, uint32_t uid,
     const char *parts)
 {
@@ -121,6 +197,7 @@ build_check(struct bp_msg *m, const job_desc_msg_t *jd, uint32_t uid,
 	add_u16(m, "ntasks_per_node", jd->ntasks_per_node);
 	add_u16(m, "pn_min_cpus", jd->pn_min_cpus);
 	bp_addf(m, "time_limit", "%" PRIu32, time_limit_of(jd, parts));
+	add_pricing(m, jd, parts);
 	bp_add(m, "plugin", "job_submit");
 }
 

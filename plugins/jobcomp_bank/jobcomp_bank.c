@@ -91,6 +91,25 @@ build_end(struct bp_msg *m, const job_record_t *job)
 	bp_addf(m, "end", "%lld", (long long)job->end_time);
 	bp_addf(m, "suspended", "%lld", (long long)job->tot_sus_time);
 	bp_addf(m, "time_limit", "%" PRIu32, job->time_limit);
+	/* Priced beyond CPUs: GPUs and memory held ("gres/gpu:a100=2"). */
+	if (job->tres_fmt_alloc_str != NULL &&
+	    strchr(job->tres_fmt_alloc_str, '\n') == NULL)
+		bp_addf(m, "tres_alloc", "%s", job->tres_fmt_alloc_str);
+	if (job->part_ptr != NULL) {
+		/* A node's size, for billing by memory share. */
+		uint64_t mem = 0;
+		node_record_t *n;
+		int i;
+
+		for (i = 0; job->part_ptr->node_bitmap != NULL &&
+		    i < node_record_count; i++)
+			if ((n = node_record_table_ptr[i]) != NULL &&
+			    bit_test(job->part_ptr->node_bitmap, i) &&
+			    n->real_memory > mem)
+				mem = n->real_memory;
+		bp_addf(m, "node_cpus", "%" PRIu32, job->part_ptr->max_cpu_cnt);
+		bp_addf(m, "node_mem_mb", "%" PRIu64, mem);
+	}
 }
 
 /* bankd did not take the report: leave it in the spool for later. */

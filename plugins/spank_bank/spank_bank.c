@@ -71,6 +71,10 @@ build_start(struct bp_msg *m, const slurm_job_info_t *j)
 	bp_addf(m, "start", "%lld", (long long)j->start_time);
 	if (j->time_limit != NO_VAL && j->time_limit != INFINITE)
 		bp_addf(m, "time_limit", "%" PRIu32, j->time_limit);
+	/* GPUs and memory held: "cpu=2,mem=1000M,node=1,gres/gpu=1" */
+	if (j->tres_alloc_str != NULL && strchr(j->tres_alloc_str, '\n') ==
+	    NULL)
+		bp_addf(m, "tres_alloc", "%s", j->tres_alloc_str);
 }
 
 static int

@@ -5,9 +5,11 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bankproto.h"
 #include "conf.h"
 #include "money.h"
 #include "price.h"
@@ -365,6 +367,415 @@ START_TEST(estimate_hand_conf)
 }
 END_TEST
 
+
+/* ---- pricing beyond CPUs: pricing.yaml -------------------------------- */
+/*
+ * default 1; qos normal 1, high 1.5, low 0.5; cpu: 2; gpu: cpu 1, gpu 4,
+ * a100 8, mem_gb 0.10; big: cpu 1, billing max; bigmem: cpu 1, mem_gb 0.5,
+ * billing max; default_time_limit 60.
+ */
+static struct bank_conf pc;
+
+static void
+pricing_setup(void)
+{
+	char err[512];
+
+	ck_assert_msg(conf_load(CONF_DIR "/pricing.yaml", &pc, err,
+	    sizeof(err)) == 0, "%s", err);
+}
+
+static void
+pricing_teardown(void)
+{
+	conf_free(&pc);
+}
+
+/* A CHECK message from "key=value" pairs. */
+static void
+msg(struct bp_msg *m, const char *const *kv)
+{
+	bp_init(m, 2, 1);
+	for (; kv[0] != NULL; kv += 2)
+		ck_assert_int_eq(bp_add(m, kv[0], kv[1]), 0);
+}
+
+static int64_t
+request(const char *const *kv, struct estimate *est)
+{
+	struct bp_msg m;
+
+	msg(&m, kv);
+	price_request(&pc, &m, est);
+	bp_free(&m);
+	return est->cents;
+}
+
+static int64_t
+usage(const char *const *kv, uint64_t seconds)
+{
+	struct bp_msg m;
+	int64_t c;
+
+	msg(&m, kv);
+	c = price_usage(&pc, &m, seconds);
+	bp_free(&m);
+	return c;
+}
+
+START_TEST(conf_price_forms)
+{
+	const struct conf_price *g = conf_price_entry(&pc, "gpu");
+	const struct conf_price *c = conf_price_entry(&pc, "cpu");
+
+	ck_assert_ptr_nonnull(g);
+	ck_assert_int_eq(g->micro, 1000000);
+	ck_assert_int_eq(g->gpu, 4000000);
+	ck_assert_int_eq(g->mem_gb, 100000);
+	ck_assert_uint_eq(g->ngpu_types, 1);
+	ck_assert_str_eq(g->gpu_types[0].type, "a100");
+	ck_assert_int_eq(g->gpu_types[0].micro, 8000000);
+	ck_assert_int_eq(g->billing_max, -1);
+	/* The bare number is still the CPU price. */
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->micro, 2000000);
+	ck_assert_int_eq(c->gpu, 0);
+	ck_assert_int_eq(conf_price_entry(&pc, "bigmem")->billing_max, 1);
+	ck_assert_ptr_null(conf_price_entry(&pc, "nope"));
+	ck_assert_int_eq(conf_qos_multiplier(&pc, "high"), 1500000);
+	ck_assert_int_eq(conf_qos_multiplier(&pc, "low"), 500000);
+	ck_assert_int_eq(conf_qos_multiplier(&pc, "other"), 1000000);
+	ck_assert_int_eq(conf_qos_multiplier(&pc, NULL), 1000000);
+	ck_assert_int_eq(pc.billing, BILLING_SUM);
+	ck_assert_int_eq(pc.prices_from_api, 0);
+	ck_assert_int_eq(pc.prices_refresh_s, 300);
+}
+END_TEST
+
+START_TEST(qos_multiplier)
+{
+	struct estimate est;
+	const char *high[] = { "partitions", "cpu", "num_tasks", "4",
+	    "time_limit", "90", "qos", "high", NULL };
+	const char *low[] = { "partitions", "cpu", "num_tasks", "4",
+	    "time_limit", "90", "qos", "low", NULL };
+	const char *other[] = { "partitions", "cpu", "num_tasks", "4",
+	    "time_limit", "90", "qos", "scavenger", NULL };
+
+	/* 2 SU x 4 CPUs x 1.5 h = 12 SU; x 1.5 = 18.00; x 0.5 = 6.00 */
+	ck_assert_int_eq(request(high, &est), 1800);
+	ck_assert_int_eq(est.qos_micro, 1500000);
+	ck_assert_int_eq(request(low, &est), 600);
+	ck_assert_int_eq(request(other, &est), 1200);
+}
+END_TEST
+
+/* The multiplier applies before the one rounding, not after. */
+START_TEST(qos_rounds_once)
+{
+	const char *a[] = { "partition", "cpu", "cpus", "1", "qos", "high",
+	    NULL };
+	const char *b[] = { "partition", "cpu", "cpus", "1", "qos", "low",
+	    NULL };
+
+	/* 2 SU x 42 s = 2.333.. cents; x 1.5 = 3.5 -> 4 (not 2 x 1.5 = 3) */
+	ck_assert_int_eq(usage(a, 42), 4);
+	/* 2 SU x 18 s = 1 cent; x 0.5 = 0.5 -> 1 (half-up) */
+	ck_assert_int_eq(usage(b, 18), 1);
+	/* 2 SU x 3 s x 1.5 = 0.25 cent -> 0; nothing for no time */
+	ck_assert_int_eq(usage(a, 3), 0);
+	ck_assert_int_eq(usage(a, 0), 0);
+}
+END_TEST
+
+START_TEST(gpu_prices)
+{
+	struct estimate est;
+	const char *any[] = { "partitions", "gpu", "num_tasks", "2",
+	    "tres_per_node", "gres:gpu:2", "time_limit", "60", NULL };
+	const char *a100[] = { "partitions", "gpu", "num_tasks", "2",
+	    "tres_per_node", "gres/gpu:a100:2", "time_limit", "60", NULL };
+	const char *v100[] = { "partitions", "gpu", "num_tasks", "2",
+	    "tres_per_node", "gres:gpu:v100:2", "time_limit", "60", NULL };
+	const char *job[] = { "partitions", "gpu", "min_nodes", "2",
+	    "tres_per_job", "gres:gpu:3", "time_limit", "30", "qos", "high",
+	    NULL };
+	const char *node2[] = { "partitions", "gpu", "min_nodes", "2",
+	    "tres_per_node", "gres:gpu:a100:1", "time_limit", "60", NULL };
+	const char *task[] = { "partitions", "gpu", "num_tasks", "3",
+	    "tres_per_task", "gres:gpu:1", "time_limit", "60", NULL };
+
+	/* 2 CPUs x 1 + 2 GPUs x 4 = 10 SU/h */
+	ck_assert_int_eq(request(any, &est), 1000);
+	ck_assert_uint_eq(est.gpus, 2);
+	/* 2 x 1 + 2 x 8 (a100) = 18 */
+	ck_assert_int_eq(request(a100, &est), 1800);
+	/* a type without its own price costs the GPU price */
+	ck_assert_int_eq(request(v100, &est), 1000);
+	/* --gpus=3 on 2 nodes (2 CPUs), 30 min, QoS 1.5: (2 + 12) / 2 x 1.5 */
+	ck_assert_int_eq(request(job, &est), 1050);
+	/* per node x 2 nodes: 2 CPUs + 2 a100 = 18 */
+	ck_assert_int_eq(request(node2, &est), 1800);
+	/* per task x 3 tasks: 3 + 12 = 15 */
+	ck_assert_int_eq(request(task, &est), 1500);
+}
+END_TEST
+
+START_TEST(gpu_dearest_partition)
+{
+	struct estimate est;
+	const char *kv[] = { "partitions", "cpu,gpu", "tres_per_node",
+	    "gres:gpu:1", "time_limit", "60", NULL };
+
+	/* cpu: 2 SU (GPUs unpriced there); gpu: 1 + 4 = 5 SU */
+	ck_assert_int_eq(request(kv, &est), 500);
+	ck_assert_str_eq(est.partition, "gpu");
+	ck_assert_int_eq(est.price, 1000000);
+}
+END_TEST
+
+START_TEST(memory_sum)
+{
+	struct estimate est;
+	const char *node[] = { "partitions", "gpu", "num_tasks", "2",
+	    "mem_per_node", "10240", "time_limit", "60", NULL };
+	const char *cpu[] = { "partitions", "gpu", "num_tasks", "2",
+	    "mem_per_cpu", "1536", "time_limit", "60", NULL };
+	const char *whole[] = { "partitions", "gpu", "mem_per_node", "0",
+	    "part_info", "gpu:8:20480:0", "time_limit", "60", NULL };
+	const char *none[] = { "partitions", "cpu", "mem_per_node", "10240",
+	    "time_limit", "60", NULL };
+
+	/* 2 CPUs x 1 + 10 GB x 0.10 = 3.00 */
+	ck_assert_int_eq(request(node, &est), 300);
+	ck_assert_uint_eq(est.mem_mb, 10240);
+	/* 1536 MiB x 2 CPUs = 3 GB: 2 + 0.30 */
+	ck_assert_int_eq(request(cpu, &est), 230);
+	/* --mem=0: the whole node (20 GB): 1 + 2.00 */
+	ck_assert_int_eq(request(whole, &est), 300);
+	/* no memory price: memory is free */
+	ck_assert_int_eq(request(none, &est), 200);
+}
+END_TEST
+
+START_TEST(memory_share_max)
+{
+	struct estimate est;
+	/* big: 4 CPUs and 8192 MiB per node: 2048 MiB per CPU */
+	const char *three[] = { "partitions", "big", "mem_per_node", "6144",
+	    "part_info", "big:4:8192:0", "time_limit", "60", NULL };
+	const char *frac[] = { "partitions", "big", "mem_per_node", "5000",
+	    "part_info", "big:4:8192:0", "time_limit", "60", NULL };
+	const char *small[] = { "partitions", "big", "mem_per_node", "1024",
+	    "part_info", "big:4:8192:0", "time_limit", "60", NULL };
+	const char *unknown[] = { "partitions", "big", "mem_per_node", "6144",
+	    "time_limit", "60", NULL };
+	const char *gb[] = { "partitions", "bigmem", "num_tasks", "2",
+	    "mem_per_node", "8192", "time_limit", "60", NULL };
+	const char *gbsmall[] = { "partitions", "bigmem", "num_tasks", "2",
+	    "mem_per_node", "2048", "time_limit", "60", NULL };
+
+	/* 1 CPU, 6144 MiB = 3 CPUs' share: 3.00, billed as 3 */
+	ck_assert_int_eq(request(three, &est), 300);
+	ck_assert_uint_eq(est.billed_cpus, 3);
+	ck_assert_int_eq(est.billing_max, 1);
+	/* 5000 x 4 / 8192 = 2.44140625 CPUs: 244.140625 cents -> 2.44 */
+	ck_assert_int_eq(request(frac, &est), 244);
+	ck_assert_uint_eq(est.billed_cpus, 3);
+	/* half a CPU's share: the CPU is larger */
+	ck_assert_int_eq(request(small, &est), 100);
+	ck_assert_int_eq(est.billing_max, 0);
+	/* node size unknown: CPUs only */
+	ck_assert_int_eq(request(unknown, &est), 100);
+	/* max(2 CPUs x 1, 8 GB x 0.5) = 4.00; max(2, 1) = 2.00 */
+	ck_assert_int_eq(request(gb, &est), 400);
+	ck_assert_int_eq(request(gbsmall, &est), 200);
+}
+END_TEST
+
+START_TEST(exclusive_whole_nodes)
+{
+	struct estimate est;
+	const char *job[] = { "partitions", "cpu", "shared", "0",
+	    "part_info", "cpu:8:16384:0", "time_limit", "60", NULL };
+	const char *part[] = { "partitions", "cpu",
+	    "part_info", "cpu:8:16384:1", "time_limit", "60", NULL };
+	const char *two[] = { "partitions", "cpu", "min_cpus", "10",
+	    "shared", "0", "part_info", "cpu:8:16384:0", "time_limit", "60",
+	    NULL };
+	const char *nodes[] = { "partitions", "cpu", "min_nodes", "3",
+	    "part_info", "cpu:8:16384:1", "time_limit", "30", NULL };
+	const char *shared[] = { "partitions", "cpu", "shared", "1",
+	    "part_info", "cpu:8:16384:0", "time_limit", "60", NULL };
+	const char *mem[] = { "partitions", "gpu", "shared", "0",
+	    "part_info", "gpu:4:10240:0", "time_limit", "60", NULL };
+
+	/* --exclusive: 8 CPUs x 2 SU = 16.00 */
+	ck_assert_int_eq(request(job, &est), 1600);
+	ck_assert_uint_eq(est.cpus, 8);
+	/* OverSubscribe=EXCLUSIVE partition: the same */
+	ck_assert_int_eq(request(part, &est), 1600);
+	/* 10 CPUs need 2 whole nodes: 16 CPUs = 32.00 */
+	ck_assert_int_eq(request(two, &est), 3200);
+	ck_assert_uint_eq(est.cpus, 16);
+	/* 3 nodes x 8 CPUs x 2 SU x 0.5 h = 24.00 */
+	ck_assert_int_eq(request(nodes, &est), 2400);
+	/* shared: 1 CPU = 2.00 */
+	ck_assert_int_eq(request(shared, &est), 200);
+	/* whole node's memory too: 4 CPUs x 1 + 10 GB x 0.10 = 5.00 */
+	ck_assert_int_eq(request(mem, &est), 500);
+}
+END_TEST
+
+START_TEST(array_tasks)
+{
+	struct estimate est;
+	const char *kv[] = { "partitions", "cpu", "array_tasks", "10",
+	    "time_limit", "60", NULL };
+	const char *one[] = { "partitions", "cpu", "array_tasks", "1",
+	    "time_limit", "60", NULL };
+
+	ck_assert_int_eq(request(kv, &est), 2000);
+	ck_assert_int_eq(est.task_cents, 200);
+	ck_assert_uint_eq(est.tasks, 10);
+	ck_assert_int_eq(request(one, &est), 200);
+	ck_assert_uint_eq(price_array_tasks("0-9%2"), 10);
+	ck_assert_uint_eq(price_array_tasks("1,3,5-7"), 5);
+	ck_assert_uint_eq(price_array_tasks("0-15:4"), 4);
+	ck_assert_uint_eq(price_array_tasks("7"), 1);
+	ck_assert_uint_eq(price_array_tasks("0-4294967295"), UINT32_MAX);
+	ck_assert_uint_eq(price_array_tasks("abc"), 0);
+	ck_assert_uint_eq(price_array_tasks("5-1"), 0);
+	ck_assert_uint_eq(price_array_tasks(NULL), 0);
+}
+END_TEST
+
+START_TEST(parse_gpus)
+{
+	struct price_use u;
+
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gres:gpu:2", 1, &u);
+	ck_assert_uint_eq(u.ngpu, 1);
+	ck_assert_str_eq(u.gpu[0].type, "");
+	ck_assert_uint_eq(u.gpu[0].n, 2);
+
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gres:gpu:a100:1,gres:mps:100", 3, &u);
+	ck_assert_uint_eq(u.ngpu, 1);
+	ck_assert_str_eq(u.gpu[0].type, "a100");
+	ck_assert_uint_eq(u.gpu[0].n, 3);
+
+	/* An allocation: the total, then each type within it. */
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("cpu=2,mem=1000M,node=1,billing=2,gres/gpu=3,"
+	    "gres/gpu:a100=2", 1, &u);
+	ck_assert_uint_eq(u.ngpu, 2);
+	ck_assert_str_eq(u.gpu[0].type, "a100");
+	ck_assert_uint_eq(u.gpu[0].n, 2);
+	ck_assert_str_eq(u.gpu[1].type, "");
+	ck_assert_uint_eq(u.gpu[1].n, 1);
+
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gpu", 1, &u);
+	price_parse_gpus("gres:gpu:a100", 1, &u);
+	price_parse_gpus("gres/gpumem:100;gres:gpus:2", 1, &u);
+	ck_assert_uint_eq(u.ngpu, 2);
+	ck_assert_uint_eq(u.gpu[0].n, 1);
+	ck_assert_str_eq(u.gpu[1].type, "a100");
+	ck_assert_uint_eq(u.gpu[1].n, 1);
+}
+END_TEST
+
+START_TEST(parse_mem)
+{
+	ck_assert_uint_eq(price_parse_mem("cpu=2,mem=1000M,node=1"), 1000);
+	ck_assert_uint_eq(price_parse_mem("cpu=1,mem=2G"), 2048);
+	ck_assert_uint_eq(price_parse_mem("mem=1.50G"), 1536);
+	ck_assert_uint_eq(price_parse_mem("mem=1T"), 1048576);
+	ck_assert_uint_eq(price_parse_mem("mem=512K"), 1);
+	ck_assert_uint_eq(price_parse_mem("cpu=1,gpumem=5G"), 0);
+	ck_assert_uint_eq(price_parse_mem("cpu=2"), 0);
+	ck_assert_uint_eq(price_parse_mem(NULL), 0);
+}
+END_TEST
+
+START_TEST(usage_end)
+{
+	const char *kv[] = { "partition", "gpu", "cpus", "2", "qos", "high",
+	    "tres_alloc", "cpu=2,mem=2G,node=1,gres/gpu=1,gres/gpu:a100=1",
+	    NULL };
+	const char *share[] = { "partition", "big", "cpus", "1",
+	    "tres_alloc", "cpu=1,mem=6G,node=1", "node_cpus", "4",
+	    "node_mem_mb", "8192", NULL };
+	const char *cpuonly[] = { "partition", "normal", "cpus", "3", NULL };
+
+	/* (2 x 1 + 1 a100 x 8 + 2 GB x 0.10) x 0.5 h x 1.5 = 7.65 */
+	ck_assert_int_eq(usage(kv, 1800), 765);
+	/* 6 GB = 3 CPUs' share of a 4-CPU, 8 GB node: 3 SU/h x 1 h */
+	ck_assert_int_eq(usage(share, 3600), 300);
+	/* unlisted partition at the default (1): 3 CPUs x 20 min */
+	ck_assert_int_eq(usage(cpuonly, 1200), 100);
+}
+END_TEST
+
+START_TEST(usage_matches_money_cost)
+{
+	/* CPU-only: the same as money_cost(), the original rule. */
+	static const uint64_t secs[] = { 1, 7, 42, 1799, 3600, 86399 };
+	const char *kv[] = { "partition", "cpu", "cpus", "13", NULL };
+	size_t i;
+
+	for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+		ck_assert_int_eq(usage(kv, secs[i]),
+		    money_cost(2000000, 13, secs[i]));
+}
+END_TEST
+
+START_TEST(describe)
+{
+	struct estimate est;
+	char buf[320];
+	const char *kv[] = { "partitions", "gpu", "num_tasks", "2",
+	    "tres_per_node", "gres:gpu:2", "time_limit", "90", "qos", "high",
+	    "array_tasks", "3", NULL };
+
+	request(kv, &est);
+	price_describe(&est, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2 CPUs + 2 GPUs x 1h30m on gpu at 1 "
+	    "SU/CPU-hour, QoS x1.5, 3 array tasks");
+	/* 10 SU/h x 1.5 h x 1.5 = 22.50 a task */
+	ck_assert_int_eq(est.task_cents, 2250);
+	ck_assert_int_eq(est.cents, 6750);
+}
+END_TEST
+
+START_TEST(conf_pricing_errors)
+{
+	static const struct { const char *file, *want; } t[] = {
+		{ "bad-price-map-key.yaml", ":8: unknown setting 'gpus'" },
+		{ "bad-price-map-nocpu.yaml", ":7: partition gpu: missing "
+		    "'cpu'" },
+		{ "bad-qos.yaml", ":6: multiplier of QoS high '-1.5': not a "
+		    "non-negative decimal number" },
+		{ "bad-billing.yaml", ":5: 'billing' must be sum or max" },
+		{ "bad-gpu-type.yaml", ":9: price of gpu GPUs of type a100 "
+		    "'8.0000001': too many decimal places" },
+	};
+	struct bank_conf bc;
+	char err[512], path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(path, sizeof(path), CONF_DIR "/%s", t[i].file);
+		ck_assert_msg(conf_load(path, &bc, err, sizeof(err)) != 0,
+		    "%s loaded", t[i].file);
+		ck_assert_msg(strstr(err, t[i].want) != NULL, "%s: '%s' does "
+		    "not say '%s'", t[i].file, err, t[i].want);
+	}
+}
+END_TEST
+
 static Suite *
 money_suite(void)
 {
@@ -402,6 +813,25 @@ money_suite(void)
 	tcase_add_test(tc, actual_cost);
 	tcase_add_test(tc, estimate_hand_conf);
 	tcase_add_test(tc, infer_cpus_per_task_alone);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pricing");
+	tcase_add_checked_fixture(tc, pricing_setup, pricing_teardown);
+	tcase_add_test(tc, conf_price_forms);
+	tcase_add_test(tc, qos_multiplier);
+	tcase_add_test(tc, qos_rounds_once);
+	tcase_add_test(tc, gpu_prices);
+	tcase_add_test(tc, gpu_dearest_partition);
+	tcase_add_test(tc, memory_sum);
+	tcase_add_test(tc, memory_share_max);
+	tcase_add_test(tc, exclusive_whole_nodes);
+	tcase_add_test(tc, array_tasks);
+	tcase_add_test(tc, parse_gpus);
+	tcase_add_test(tc, parse_mem);
+	tcase_add_test(tc, usage_end);
+	tcase_add_test(tc, usage_matches_money_cost);
+	tcase_add_test(tc, describe);
+	tcase_add_test(tc, conf_pricing_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
