@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bankd.h"
 #include "deliver.h"
+#include "holds.h"
 #include "log.h"
 #include "money.h"
 
@@ -136,10 +138,54 @@ do_change(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	bp_free(&rep);
 }
 
+struct hold_page {
+	struct bp_msg	*rep;
+	int		 n;
+	int64_t		 total;
+	time_t		 now;
+};
+
+static void
+add_hold(const struct hold_view *v, void *arg)
+{
+	struct hold_page *pg = arg;
+	char key[8], amount[MONEY_FMT_LEN];
+
+	pg->total += v->cents;
+	if (pg->n >= BP_QUEUE_PAGE)
+		return;		/* the total still counts every one */
+	snprintf(key, sizeof(key), "h%d", ++pg->n);
+	bp_addf(pg->rep, key, "%" PRIu64 "\t%" PRIu32 "\t%" PRIu32 "\t%s\t%s"
+	    "\t%lld", v->token, v->job_id, v->uid, v->account,
+	    money_format(v->cents, amount), (long long)(pg->now - v->created));
+}
+
+static void
+do_holds(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+{
+	struct bp_msg rep;
+	struct hold_page pg = { &rep, 0, 0, time(NULL) };
+	const char *acct = bp_get(m, "account");
+	char amount[MONEY_FMT_LEN];
+	uint64_t uid = 0;
+	long u = bp_get_u64(m, "uid", &uid) == 0 ? (long)uid : -1;
+
+	bp_init(&rep, m->type | BP_REPLY, m->id);
+	bp_add(&rep, "status", "ok");
+	holds_list(bd->holds, acct && *acct ? acct : NULL, u, add_hold, &pg);
+	bp_addf(&rep, "count", "%d", pg.n);
+	bp_add(&rep, "total", money_format(pg.total, amount));
+	conn_reply(c, &rep);
+	bp_free(&rep);
+}
+
 int
 admin_request(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 {
 	switch (m->type) {
+	case BP_T_HOLDS:
+		do_holds(bd, c, m);
+		return 0;
 	case BP_T_QUEUE:
 		do_queue(bd, c, m);
 		return 0;

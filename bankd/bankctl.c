@@ -10,6 +10,8 @@
  *	bankctl [...] retry SEQ | --all		send again now (revives dead)
  *	bankctl [...] drop SEQ			forget a dead letter
  *	bankctl [...] pause | resume		stop or restart delivery
+ *	bankctl [...] holds [-A ACCOUNT] [-u USER]	liens on queued jobs
+ *	bankctl [...] check USER ACCOUNT COST	what bankd would decide, why
  *
  * estimate prices a job as bankd would at submission; with --check it also
  * asks bankd for the full decision (which may ask the API).
@@ -17,6 +19,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,7 @@
 
 #include "bankproto.h"
 #include "conf.h"
+#include "money.h"
 
 #define CTL_DEADLINE_MS	5000
 
@@ -42,7 +46,9 @@ usage(void)
 	    "       bankctl [...] show SEQ\n"
 	    "       bankctl [...] retry SEQ | --all\n"
 	    "       bankctl [...] drop SEQ\n"
-	    "       bankctl [...] pause | resume\n");
+	    "       bankctl [...] pause | resume\n"
+	    "       bankctl [...] holds [-A ACCOUNT] [-u USER]\n"
+	    "       bankctl [...] check USER ACCOUNT COST\n");
 	exit(2);
 }
 
@@ -287,6 +293,118 @@ simple(const char *sock, uint8_t type, const char *seq)
 	return rc;
 }
 
+/* A user name or a numeric uid; -1 if neither. */
+static long
+user_id(const char *s)
+{
+	struct passwd *pw;
+
+	if (*s != '\0' && strspn(s, "0123456789") == strlen(s))
+		return strtol(s, NULL, 10);
+	if ((pw = getpwnam(s)) == NULL)
+		return -1;
+	return (long)pw->pw_uid;
+}
+
+static int
+cmd_holds(const char *sock, int argc, char **argv)
+{
+	struct bp_msg req, rep;
+	char key[8], *line, *col[6], *save;
+	int ch, i, k, rc;
+	long uid;
+
+	bp_init(&req, BP_T_HOLDS, (uint32_t)getpid());
+	optind = 1;
+	while ((ch = getopt(argc, argv, "A:u:")) != -1) {
+		switch (ch) {
+		case 'A':
+			bp_add(&req, "account", optarg);
+			break;
+		case 'u':
+			if ((uid = user_id(optarg)) < 0) {
+				fprintf(stderr, "bankctl: no user '%s'\n", optarg);
+				return 2;
+			}
+			bp_addf(&req, "uid", "%ld", uid);
+			break;
+		default:
+			usage();
+		}
+	}
+	rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
+	bp_free(&req);
+	if (rc != BP_OK) {
+		fprintf(stderr, "bankctl: %s (socket %s)\n", bp_strerror(rc),
+		    sock);
+		return 1;
+	}
+	if (json_out)
+		printf("{\"total\": \"%s\", \"holds\": [", bp_get(&rep, "total")
+		    ? bp_get(&rep, "total") : "0.00");
+	else
+		printf("%-8s %-9s %-7s %-14s %10s %8s\n", "HOLD", "JOB", "UID",
+		    "ACCOUNT", "AMOUNT", "AGE(s)");
+	for (i = 1; i <= BP_QUEUE_PAGE; i++) {
+		snprintf(key, sizeof(key), "h%d", i);
+		if (bp_get(&rep, key) == NULL || (line = strdup(bp_get(&rep,
+		    key))) == NULL)
+			break;
+		save = NULL;
+		for (k = 0; k < 6; k++)
+			if ((col[k] = strtok_r(k ? NULL : line, "\t", &save)) ==
+			    NULL)
+				col[k] = "";
+		if (json_out)
+			printf("%s{\"hold\": \"%s\", \"job\": \"%s\", \"uid\": "
+			    "\"%s\", \"account\": \"%s\", \"amount\": \"%s\", "
+			    "\"age\": \"%s\"}", i > 1 ? ", " : "", col[0],
+			    col[1], col[2], col[3], col[4], col[5]);
+		else
+			printf("%-8s %-9s %-7s %-14s %10s %8s\n", col[0],
+			    strcmp(col[1], "0") ? col[1] : "(queued)", col[2],
+			    col[3], col[4], col[5]);
+		free(line);
+	}
+	if (json_out)
+		printf("]}\n");
+	else
+		printf("-- %s hold(s), %s SU held\n", bp_get(&rep, "count") ?
+		    bp_get(&rep, "count") : "0", bp_get(&rep, "total") ?
+		    bp_get(&rep, "total") : "0.00");
+	bp_free(&rep);
+	return 0;
+}
+
+static int
+cmd_check(const char *sock, const char *user, const char *acct,
+    const char *cost)
+{
+	struct bp_msg req;
+	const char *why;
+	int64_t cents;
+	long uid;
+	int rc;
+
+	if ((uid = user_id(user)) < 0) {
+		fprintf(stderr, "bankctl: no user '%s'\n", user);
+		return 2;
+	}
+	if (money_parse(cost, 2, &cents, &why) != 0) {
+		fprintf(stderr, "bankctl: cost '%s': %s\n", cost, why);
+		return 2;
+	}
+	bp_init(&req, BP_T_CHECK, (uint32_t)getpid());
+	bp_addf(&req, "uid", "%ld", uid);
+	bp_add(&req, "account", acct);
+	bp_addf(&req, "cost", "%lld", (long long)cents);
+	bp_add(&req, "dry_run", "1");
+	bp_add(&req, "plugin", "bankctl");
+	rc = call(sock, &req);
+	bp_free(&req);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -340,6 +458,10 @@ main(int argc, char **argv)
 		    NULL : argv[1]);
 	if (strcmp(argv[0], "drop") == 0 && argc == 2)
 		return simple(sock, BP_T_DROP, argv[1]);
+	if (strcmp(argv[0], "holds") == 0)
+		return cmd_holds(sock, argc, argv);
+	if (strcmp(argv[0], "check") == 0 && argc == 4)
+		return cmd_check(sock, argv[1], argv[2], argv[3]);
 	if (strcmp(argv[0], "pause") == 0 && argc == 1)
 		return simple(sock, BP_T_PAUSE, NULL);
 	if (strcmp(argv[0], "resume") == 0 && argc == 1)

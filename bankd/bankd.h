@@ -24,16 +24,25 @@
 
 #include "bankproto.h"
 #include "conf.h"
+#include "price.h"
 
 struct api;
+struct cache;
 struct deliver;
+struct holds;
 struct conn;
+struct report;
 
 struct bankd {
 	struct event_base	*base;
 	struct bank_conf	 conf;
 	struct api		*api;
 	struct deliver		*dq;
+	struct holds		*holds;
+	struct cache		*cache;
+	struct idmap		*charged;	/* job -> cents delivered at start */
+	struct event		*reconcile;
+	int			 reconcile_busy;
 	struct evconnlistener	*listener;
 	time_t			 started;
 	uid_t			 slurm_uid;	/* may send reports, with root */
@@ -63,11 +72,22 @@ int	 conn_alive(const struct conn *);
 typedef void (*accept_fn)(void *arg, const char *status, const char *message,
 	    const char *amount);
 void	 handle_request(struct bankd *, struct conn *, struct bp_msg *);
+void	 estimate_of(struct bankd *, const struct bp_msg *, struct estimate *);
+void	 describe_estimate(const struct estimate *, char *buf, size_t len);
+
+/* check.c */
+void	 handle_check(struct bankd *, struct conn *, const struct bp_msg *);
 void	 reply_simple(struct conn *, const struct bp_msg *, const char *status,
 	    const char *message);
 int	 conn_may_write(struct bankd *, struct conn *);
 int	 report_accept(struct bankd *, int kind, const struct bp_msg *,
 	    accept_fn, void *arg);
+
+void	 ledger_delivered(struct bankd *, const struct report *);
+
+/* reconcile.c */
+int	 reconcile_start(struct bankd *);
+void	 reconcile_stop(struct bankd *);
 
 /* admin.c */
 int	 admin_request(struct bankd *, struct conn *, const struct bp_msg *);

@@ -407,7 +407,8 @@ load_deadlines(struct cload *c, const struct ynode *root,
 static int
 load_policy(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "on_api_unavailable", NULL };
+	static const char *const keys[] = { "on_api_unavailable",
+	    "on_unknown", NULL };
 	const struct ynode *p, *n;
 
 	if (get_map(c, root, "policy", &p) != 0)
@@ -416,15 +417,67 @@ load_policy(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		return 0;
 	if (check_keys(c, p, keys) != 0)
 		return -1;
-	if ((n = ytree_get(p, "on_api_unavailable")) == NULL)
-		return 0;
-	if (n->kind == YN_SCALAR && strcmp(n->str, "allow") == 0)
-		cf->on_api_unavailable = POLICY_ALLOW;
-	else if (n->kind == YN_SCALAR && strcmp(n->str, "deny") == 0)
-		cf->on_api_unavailable = POLICY_DENY;
-	else
-		return bad(c, n, "%s", "'on_api_unavailable' must be allow "
-		    "or deny");
+	if ((n = ytree_get(p, "on_api_unavailable")) != NULL) {
+		if (n->kind == YN_SCALAR && strcmp(n->str, "allow") == 0)
+			cf->on_api_unavailable = POLICY_ALLOW;
+		else if (n->kind == YN_SCALAR && strcmp(n->str, "deny") == 0)
+			cf->on_api_unavailable = POLICY_DENY;
+		else if (n->kind == YN_SCALAR && strcmp(n->str, "cached") == 0)
+			cf->on_api_unavailable = POLICY_CACHED;
+		else
+			return bad(c, n, "%s", "'on_api_unavailable' must be "
+			    "allow, deny or cached");
+	}
+	if ((n = ytree_get(p, "on_unknown")) != NULL) {
+		if (n->kind == YN_SCALAR && strcmp(n->str, "allow") == 0)
+			cf->on_unknown = POLICY_ALLOW;
+		else if (n->kind == YN_SCALAR && strcmp(n->str, "deny") == 0)
+			cf->on_unknown = POLICY_DENY;
+		else
+			return bad(c, n, "%s", "'on_unknown' must be allow or "
+			    "deny");
+	}
+	return 0;
+}
+
+static int
+load_holds_cache(struct cload *c, const struct ynode *root,
+    struct bank_conf *cf)
+{
+	static const char *const hkeys[] = { "enabled", "reconcile_s",
+	    "grace_s", NULL };
+	static const char *const ckeys[] = { "ttl_s", "probe_factor", NULL };
+	const struct ynode *h, *k;
+	long v;
+
+	if (get_map(c, root, "holds", &h) != 0 ||
+	    get_map(c, root, "cache", &k) != 0)
+		return -1;
+	if (h != NULL) {
+		if (check_keys(c, h, hkeys) != 0 ||
+		    get_bool(c, h, "enabled", &cf->holds_enabled) != 0)
+			return -1;
+		v = cf->reconcile_s;
+		if (get_int(c, h, "reconcile_s", 0, 86400, &v) != 0)
+			return -1;
+		cf->reconcile_s = (int)v;
+		v = cf->hold_grace_s;
+		if (get_int(c, h, "grace_s", 1, 86400, &v) != 0)
+			return -1;
+		cf->hold_grace_s = (int)v;
+	}
+	if (k != NULL) {
+		if (check_keys(c, k, ckeys) != 0)
+			return -1;
+		v = cf->cache_ttl_s;
+		if (get_int(c, k, "ttl_s", 0, 86400, &v) != 0)
+			return -1;
+		cf->cache_ttl_s = (int)v;
+		v = cf->probe_factor;
+		if (get_int(c, k, "probe_factor", 1, 1000, &v) != 0)
+			return -1;
+		cf->probe_factor = (int)v;
+	}
 	return 0;
 }
 
@@ -447,6 +500,12 @@ conf_defaults(struct bank_conf *cf)
 	cf->decision_ms = 300;
 	cf->fsync = 1;
 	cf->on_api_unavailable = POLICY_ALLOW;
+	cf->on_unknown = POLICY_ALLOW;
+	cf->cache_ttl_s = 60;
+	cf->probe_factor = 4;
+	cf->holds_enabled = 1;
+	cf->reconcile_s = 60;
+	cf->hold_grace_s = 30;
 }
 
 static int
@@ -461,7 +520,7 @@ static int
 load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "socket", "slurm_user", "api",
-	    "state_dir", "spool_dir", "fsync", "plugins",
+	    "state_dir", "spool_dir", "fsync", "holds", "cache", "plugins",
 	    "prices", "default_time_limit", "deadlines", "policy", NULL };
 	long v = cf->default_time_limit;
 
@@ -476,7 +535,8 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    load_prices(c, root, cf) != 0 ||
 	    get_int(c, root, "default_time_limit", 1, 525600, &v) != 0 ||
 	    load_deadlines(c, root, cf) != 0 ||
-	    load_policy(c, root, cf) != 0)
+	    load_policy(c, root, cf) != 0 ||
+	    load_holds_cache(c, root, cf) != 0)
 		return -1;
 	cf->default_time_limit = (uint32_t)v;
 	if (set_default(&cf->socket, CONF_DEFAULT_SOCKET) != 0 ||
@@ -644,5 +704,6 @@ conf_read_token(const struct bank_conf *cf, char **token, char *err,
 const char *
 conf_policy_name(enum conf_policy p)
 {
-	return p == POLICY_DENY ? "deny" : "allow";
+	return p == POLICY_DENY ? "deny" : p == POLICY_CACHED ? "cached" :
+	    "allow";
 }

@@ -16,6 +16,7 @@
 enum conf_policy {
 	POLICY_ALLOW,		/* let the job in when the API cannot answer */
 	POLICY_DENY,
+	POLICY_CACHED,		/* decide from what is known, else on_unknown */
 };
 
 /* Where a price came from (bankctl prices). */
@@ -86,6 +87,12 @@ struct bank_conf {
 	int		 report_deadline_ms;
 	int		 decision_ms;	/* bankd waits for the API */
 	enum conf_policy on_api_unavailable;
+	enum conf_policy on_unknown;	/* POLICY_CACHED: nothing known */
+	int		 cache_ttl_s;	/* 0: no cached decisions */
+	int		 probe_factor;	/* ask for this many times the cost */
+	int		 holds_enabled;
+	int		 reconcile_s;	/* 0: no reconciliation */
+	int		 hold_grace_s;
 };
 
 /* 0, or -1 with "FILE:LINE: what is wrong" in err. */

@@ -19,6 +19,9 @@
 
 #include "api.h"
 #include "bankd.h"
+#include "cache.h"
+#include "holds.h"
+#include "idmap.h"
 #include "deliver.h"
 #include "log.h"
 #include "money.h"
@@ -26,34 +29,6 @@
 #include "report.h"
 
 #define PROBE_INTERVAL_S	30
-
-/*
- * A submit check in progress.  It is answered once: by the API, or by the
- * policy when the API has not answered within decision_ms; the API request
- * goes on in the background either way, and the check is freed when both
- * the answer and the API are done with it.
- */
-struct check {
-	struct bankd		*bd;
-	struct conn		*conn;		/* NULL once answered */
-	struct event		*deadline;
-	int			 api_pending;
-	uint32_t		 id;
-	uint64_t		 uid;
-	char			 account[128];
-	char			 partitions[128];
-	struct estimate		 est;
-};
-
-static void
-check_free_if_done(struct check *ck)
-{
-	if (ck->conn != NULL || ck->api_pending)
-		return;
-	if (ck->deadline != NULL)
-		event_free(ck->deadline);
-	free(ck);
-}
 
 void
 reply_simple(struct conn *c, const struct bp_msg *req, const char *status,
@@ -78,7 +53,7 @@ api_note(struct bankd *bd, int ok, const char *error)
 	    error ? error : "");
 }
 
-static void
+void
 estimate_of(struct bankd *bd, const struct bp_msg *m, struct estimate *est)
 {
 	price_request(&bd->conf, m, est);
@@ -113,158 +88,10 @@ handle_estimate(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 }
 
 /* "2 CPUs x 1h30m on normal at 1.5 SU/CPU-hour" */
-static void
+void
 describe_estimate(const struct estimate *est, char *buf, size_t len)
 {
 	price_describe(est, buf, len);
-}
-
-static void
-check_finish(struct check *ck, int allow, const char *reason)
-{
-	char msg[1024], what[160], amount[MONEY_FMT_LEN];
-
-	money_format(ck->est.cents, amount);
-	describe_estimate(&ck->est, what, sizeof(what));
-	if (allow)
-		snprintf(msg, sizeof(msg), "account %s: estimated %s SU (%s): "
-		    "%s", ck->account, amount, what, reason);
-	else
-		snprintf(msg, sizeof(msg), "job refused: account %s cannot be "
-		    "charged the estimated %s SU (%s): %s", ck->account, amount,
-		    what, reason);
-	log_info("check uid %" PRIu64 " account %s partitions %s: %s (%s SU): "
-	    "%s", ck->uid, ck->account, ck->partitions, allow ? "allow" :
-	    "deny", amount, reason);
-	reply_decision(ck->conn, BP_T_CHECK, ck->id, allow ? "allow" : "deny",
-	    &ck->est, msg);
-	conn_release(ck->conn);
-	ck->conn = NULL;
-	if (ck->deadline != NULL)
-		event_del(ck->deadline);
-	check_free_if_done(ck);
-}
-
-/* The API could not decide: apply the site's policy and say so. */
-static void
-check_policy(struct check *ck, const char *why)
-{
-	char reason[512], amount[MONEY_FMT_LEN];
-	int allow = ck->bd->conf.on_api_unavailable == POLICY_ALLOW;
-
-	snprintf(reason, sizeof(reason), "the accounting API could not "
-	    "answer (%s); policy on_api_unavailable=%s", why,
-	    conf_policy_name(ck->bd->conf.on_api_unavailable));
-	log_warn("check uid %" PRIu64 " account %s (%s SU): %s", ck->uid,
-	    ck->account, money_format(ck->est.cents, amount), reason);
-	check_finish(ck, allow, reason);
-}
-
-static void
-on_decision_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct check *ck = arg;
-	char why[128];
-
-	(void)fd;
-	(void)what;
-	snprintf(why, sizeof(why), "no answer within decision_ms=%d ms",
-	    ck->bd->conf.decision_ms);
-	check_policy(ck, why);
-}
-
-static void
-on_can_submit(const struct api_reply *rep, void *arg)
-{
-	struct check *ck = arg;
-	json_t *j = api_reply_json(rep), *ok, *msg;
-	char why[512];
-
-	ck->api_pending = 0;
-	if (ck->conn == NULL) {
-		/* Decided by policy already; the late answer is only news. */
-		api_describe(rep, why, sizeof(why));
-		log_info("check uid %" PRIu64 " account %s: the API answered "
-		    "after the decision deadline (%.0f ms): %s", ck->uid,
-		    ck->account, rep->seconds * 1000, why);
-		api_note(ck->bd, rep->status != 0 && rep->status < 500, NULL);
-		json_decref(j);
-		check_free_if_done(ck);
-		return;
-	}
-	ok = json_object_get(j, "success");
-	msg = json_object_get(j, "message");
-	if ((rep->status == 200 || rep->status == 400) && json_is_boolean(ok) &&
-	    json_is_string(msg)) {
-		/* 400 means unknown user or account: it cannot be charged. */
-		api_note(ck->bd, 1, NULL);
-		check_finish(ck, rep->status == 200 && json_is_true(ok),
-		    json_string_value(msg));
-	} else {
-		api_describe(rep, why, sizeof(why));
-		api_note(ck->bd, 0, why);
-		check_policy(ck, why);
-	}
-	json_decref(j);
-}
-
-/* Account names go into a URL path: keep to what Slurm accounts use. */
-static int
-account_valid(const char *a)
-{
-	return strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_.-") == strlen(a);
-}
-
-static void
-handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
-{
-	struct check *ck;
-	const char *acct = bp_get(m, "account");
-	const char *parts = bp_get(m, "partitions");
-	char path[512], amount[MONEY_FMT_LEN], why[256];
-	struct timeval tv;
-
-	if ((ck = calloc(1, sizeof(*ck))) == NULL) {
-		reply_simple(c, m, "error", "bankd is out of memory");
-		return;
-	}
-	ck->bd = bd;
-	ck->conn = c;
-	ck->id = m->id;
-	conn_hold(c);
-	bp_get_u64(m, "uid", &ck->uid);
-	snprintf(ck->account, sizeof(ck->account), "%s", acct ? acct : "");
-	snprintf(ck->partitions, sizeof(ck->partitions), "%s", parts && *parts ?
-	    parts : "(default)");
-	estimate_of(bd, m, &ck->est);
-	if (!bd->conf.job_submit_enabled) {
-		check_finish(ck, 1, "submission checks are disabled");
-		return;
-	}
-	if (ck->est.cents == 0 && ck->est.price == 0) {
-		check_finish(ck, 1, "free partition, no charge");
-		return;
-	}
-	if (ck->account[0] == '\0' || !account_valid(ck->account)) {
-		snprintf(why, sizeof(why), "%s", ck->account[0] == '\0' ?
-		    "partition is priced and no account was given: submit "
-		    "with -A/--account <project>" : "account name is invalid");
-		check_finish(ck, 0, why);
-		return;
-	}
-	snprintf(path, sizeof(path), "/can_submit_job/%s/%" PRIu64 "/%s/",
-	    money_format(ck->est.cents, amount), ck->uid, ck->account);
-	if (api_request(bd->api, "GET", path, NULL, on_can_submit, ck) != 0) {
-		check_policy(ck, "cannot start an HTTP request");
-		return;
-	}
-	ck->api_pending = 1;
-	tv.tv_sec = bd->conf.decision_ms / 1000;
-	tv.tv_usec = bd->conf.decision_ms % 1000 * 1000;
-	if ((ck->deadline = evtimer_new(bd->base, on_decision_deadline, ck))
-	    == NULL || evtimer_add(ck->deadline, &tv) != 0)
-		log_err("check: cannot arm the decision deadline");
 }
 
 struct pending_report {
@@ -317,6 +144,8 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 	}
 	if (kind == REPORT_END)
 		deliver_seen_start(bd->dq, r.job_id);
+	if (r.hold != 0 && bd->holds != NULL)
+		hold_bind(bd->holds, r.hold, r.job_id);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		report_clear(&r);
 		fn(arg, "error", "bankd is out of memory", NULL);
@@ -334,6 +163,37 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 		fn(arg, "error", "bankd could not queue the report", NULL);
 	}
 	return 0;
+}
+
+/*
+ * A report reached the API: the job's hold ends (the API counts the job
+ * now), and the API's usage moved by what this report added, which
+ * shifts what the cache knows.  A completion after a delivered start
+ * adds only the difference (the server applies new - stored).
+ */
+void
+ledger_delivered(struct bankd *bd, const struct report *r)
+{
+	int64_t *prev, delta = r->cents;
+
+	if (bd->holds != NULL)
+		hold_release_job(bd->holds, r->job_id, r->kind == REPORT_START ?
+		    "its start was delivered" : "its completion was delivered");
+	prev = idmap_get(bd->charged, r->job_id);
+	if (r->kind == REPORT_START) {
+		if (prev == NULL && (prev = malloc(sizeof(*prev))) != NULL &&
+		    idmap_put(bd->charged, r->job_id, prev) != 0) {
+			free(prev);
+			prev = NULL;
+		}
+		if (prev != NULL)
+			*prev = r->cents;
+	} else if (prev != NULL) {
+		delta = r->cents - *prev;
+		free(idmap_del(bd->charged, r->job_id));
+	}
+	if (bd->cache != NULL)
+		cache_charged(bd->cache, r->account, r->uid, delta);
 }
 
 struct report_reply {
@@ -421,6 +281,9 @@ handle_status(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	    st.auth_blocked ? "blocked: the API refuses our token" : "running");
 	bp_addf(&rep, "journal_bytes", "%zu", st.journal_bytes);
 	bp_addf(&rep, "spool", "%zu", intake_pending(bd));
+	bp_addf(&rep, "holds", "%zu", bd->holds ? holds_count(bd->holds) : 0);
+	bp_addf(&rep, "cache_entries", "%zu", bd->cache ?
+	    cache_entries(bd->cache) : 0);
 	conn_reply(c, &rep);
 	bp_free(&rep);
 }

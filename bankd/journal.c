@@ -20,6 +20,7 @@
 
 struct journal {
 	char		*dir;
+	char		*name;
 	char		*path;
 	int		 fd;
 	int		 do_fsync;
@@ -184,6 +185,14 @@ struct journal *
 journal_open(const char *dir, int do_fsync, journal_replay_fn fn, void *arg,
     char *err, size_t errlen)
 {
+	return journal_open_named(dir, "journal", do_fsync, fn, arg, err,
+	    errlen);
+}
+
+struct journal *
+journal_open_named(const char *dir, const char *name, int do_fsync,
+    journal_replay_fn fn, void *arg, char *err, size_t errlen)
+{
 	struct journal *j;
 	unsigned char *buf;
 	size_t len;
@@ -195,7 +204,8 @@ journal_open(const char *dir, int do_fsync, journal_replay_fn fn, void *arg,
 	}
 	j->fd = -1;
 	if ((j->dir = strdup(dir)) == NULL ||
-	    asprintf(&j->path, "%s/journal", dir) == -1) {
+	    asprintf(&j->path, "%s/%s", dir, name) == -1 ||
+	    (j->name = strdup(name)) == NULL) {
 		snprintf(err, errlen, "journal: out of memory");
 		goto fail;
 	}
@@ -224,6 +234,7 @@ fail:
 		close(j->fd);
 	if (j != NULL) {
 		free(j->dir);
+		free(j->name);
 		free(j->path);
 		free(j);
 	}
@@ -240,6 +251,7 @@ journal_close(struct journal *j)
 	close(j->fd);
 	free(j->buf);
 	free(j->dir);
+	free(j->name);
 	free(j->path);
 	free(j);
 }
@@ -341,7 +353,7 @@ journal_rewrite(struct journal *j, journal_emit_fn emit, void *arg)
 
 	if (journal_commit(j) != 0)
 		return -1;
-	if (asprintf(&tmp, "%s/journal.new", j->dir) == -1)
+	if (asprintf(&tmp, "%s.new", j->path) == -1)
 		return -1;
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
 	    0600);

@@ -28,6 +28,10 @@ typedef int	 (*journal_emit_fn)(struct journal *, void *arg);
 
 struct journal	*journal_open(const char *dir, int do_fsync, journal_replay_fn,
 		    void *arg, char *err, size_t errlen);
+/* The same, for a file other than "journal" in dir (e.g. "holds"). */
+struct journal	*journal_open_named(const char *dir, const char *name,
+		    int do_fsync, journal_replay_fn, void *arg, char *err,
+		    size_t errlen);
 void		 journal_close(struct journal *);
 
 /* Buffer one record; returns its size on disk, or -1. */

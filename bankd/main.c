@@ -28,6 +28,9 @@
 
 #include "api.h"
 #include "bankd.h"
+#include "cache.h"
+#include "holds.h"
+#include "idmap.h"
 #include "deliver.h"
 #include "log.h"
 
@@ -240,13 +243,21 @@ bankd_start(struct bankd *bd, const char *path)
 		log_err("out of memory");
 		return -1;
 	}
-	if ((bd->dq = deliver_open(bd, err, sizeof(err))) == NULL) {
+	if ((bd->cache = cache_new()) == NULL ||
+	    (bd->charged = calloc(1, sizeof(*bd->charged))) == NULL ||
+	    idmap_init(bd->charged) != 0) {
+		log_err("out of memory");
+		return -1;
+	}
+	if ((bd->holds = holds_open(bd, err, sizeof(err))) == NULL ||
+	    (bd->dq = deliver_open(bd, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	bd->started = time(NULL);
-	if (listen_start(bd) != 0 || intake_start(bd) != 0)
+	if (listen_start(bd) != 0 || intake_start(bd) != 0 ||
+	    reconcile_start(bd) != 0)
 		return -1;
 	probe_start(bd);
 	sd_notify_str("READY=1");
@@ -263,6 +274,7 @@ bankd_stop(struct bankd *bd)
 
 	listen_stop(bd);
 	intake_stop(bd);
+	reconcile_stop(bd);
 	if (bd->dq != NULL) {
 		deliver_stats(bd->dq, &st);
 		if (st.queued > 0)
@@ -274,6 +286,16 @@ bankd_stop(struct bankd *bd)
 	if (bd->drain)
 		event_free(bd->drain);
 	deliver_close(bd->dq);
+	holds_close(bd->holds);
+	cache_free(bd->cache);
+	if (bd->charged != NULL) {
+		size_t i;
+
+		for (i = 0; i < bd->charged->cap; i++)
+			free(bd->charged->slots[i].val);
+		idmap_free(bd->charged);
+		free(bd->charged);
+	}
 	api_free(bd->api);
 	conf_free(&bd->conf);
 }

@@ -121,6 +121,8 @@ job_common(const struct bp_msg *m, struct report *r, uint64_t *cpus,
 	bp_get_u64(m, "start", &start);
 	bp_get_u64(m, "num_nodes", &nn);
 	r->job_id = (uint32_t)job_id;
+	r->uid = (uint32_t)uid;
+	bp_get_u64(m, "hold", &r->hold);
 	snprintf(r->account, sizeof(r->account), "%s", acct);
 	snprintf(id, sizeof(id), "%" PRIu64, job_id);
 	snprintf(uidstr, sizeof(uidstr), "%" PRIu64, uid);

@@ -17,6 +17,8 @@ enum report_kind {
 struct report {
 	enum report_kind	 kind;
 	uint32_t		 job_id;
+	uint32_t		 uid;
+	uint64_t		 hold;		/* the job's hold token, if any */
 	char			 account[128];
 	int64_t			 cents;		/* amount sent */
 	char			*body;		/* the Job, as JSON */

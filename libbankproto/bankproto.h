@@ -63,6 +63,16 @@
  *	BP_T_RETRY	seq (0 or absent: every report)	  reply: status, count
  *	BP_T_DROP	seq (dead letters only)		  reply: status, message
  *	BP_T_PAUSE, BP_T_RESUME	(none)			  reply: status
+ *	BP_T_HOLDS	account, uid (both optional filters)
+ *	  reply: status, count, total, h1..hN (at most BP_QUEUE_PAGE) as
+ *	         tab-separated token, job (0: not bound yet), uid, account,
+ *	         amount, age (s)
+ *
+ * BP_T_CHECK also takes: cost (cents: skip pricing, as bankctl check does),
+ * dry_run (1: decide but place no hold).  Its reply adds: source (cache,
+ * api, policy, price, config), held_account, held_user, held_jobs, and
+ * hold (the new hold's token, which job_submit puts in the job's
+ * AdminComment as bank_hold=<token>).  START and END take: hold.
  *
  * A reply's status "error" always comes with a message naming what was
  * wrong.  A frame that cannot be parsed gets no reply: bankd logs it and
@@ -94,6 +104,7 @@ enum bp_type {
 	BP_T_DROP = 9,
 	BP_T_PAUSE = 10,
 	BP_T_RESUME = 11,
+	BP_T_HOLDS = 12,
 };
 #define BP_QUEUE_PAGE	50
 #define BP_REPLY	0x80

@@ -250,6 +250,7 @@ bp_type_name(uint8_t type)
 	case BP_T_DROP:		return "drop";
 	case BP_T_PAUSE:	return "pause";
 	case BP_T_RESUME:	return "resume";
+	case BP_T_HOLDS:	return "holds";
 	}
 	return "unknown";
 }

@@ -205,7 +205,9 @@ build_check(struct bp_msg *m, const job_desc_msg_t *jd, uint32_t uid,
 static int
 unavailable(uint32_t uid, const char *why, char **err_msg)
 {
-	if (bconf.on_api_unavailable == POLICY_ALLOW) {
+	/* Without bankd there is no cache: "cached" falls back at once. */
+	if ((bconf.on_api_unavailable == POLICY_CACHED ? bconf.on_unknown :
+	    bconf.on_api_unavailable) == POLICY_ALLOW) {
 		info("job_submit/bank: job from uid %u allowed without a "
 		    "check: %s (on_api_unavailable=allow)", uid, why);
 		return SLURM_SUCCESS;
@@ -216,6 +218,25 @@ unavailable(uint32_t uid, const char *why, char **err_msg)
 	    "this job now (%s); the site refuses jobs until it can. Try "
 	    "again later.", why);
 	return ESLURM_ACCOUNTING_POLICY;
+}
+
+/*
+ * The job id does not exist yet, so bankd's hold is tied to the job by a
+ * token in its AdminComment, which only admins can change and which the
+ * start and completion reports carry back with the id.
+ */
+static void
+tag_hold(job_desc_msg_t *jd, const char *hold)
+{
+	if (hold == NULL || strspn(hold, "0123456789") != strlen(hold) ||
+	    *hold == '\0')
+		return;
+	if (jd->admin_comment != NULL && *jd->admin_comment != '\0')
+		xstrfmtcat(jd->admin_comment, " bank_hold=%s", hold);
+	else {
+		xfree(jd->admin_comment);
+		jd->admin_comment = xstrdup_printf("bank_hold=%s", hold);
+	}
 }
 
 extern int
@@ -250,6 +271,7 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 		rc = ESLURM_ACCOUNTING_POLICY;
 	} else if (status != NULL && strcmp(status, "allow") == 0) {
 		debug("job_submit/bank: uid %u: %s", uid, msg ? msg : "");
+		tag_hold(jd, bp_get(&rep, "hold"));
 		rc = SLURM_SUCCESS;
 	} else {
 		rc = unavailable(uid, msg ? msg : "bankd answered an error",

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "slurm/slurm_errno.h"
@@ -112,6 +113,17 @@ build_end(struct bp_msg *m, const job_record_t *job)
 	}
 }
 
+/* The hold token job_submit/bank put in the AdminComment, if any. */
+static void
+add_hold(struct bp_msg *m, const char *admin_comment)
+{
+	const char *p;
+
+	if (admin_comment != NULL &&
+	    (p = strstr(admin_comment, "bank_hold=")) != NULL)
+		bp_addf(m, "hold", "%llu", strtoull(p + 10, NULL, 10));
+}
+
 /* bankd did not take the report: leave it in the spool for later. */
 static int
 spool(const struct bp_msg *req, uint32_t job_id, const char *why)
@@ -138,6 +150,7 @@ jobcomp_p_log_record(job_record_t *job)
 	if (!conf_ok || !bconf.jobcomp_enabled || job == NULL)
 		return SLURM_SUCCESS;
 	build_end(&req, job);
+	add_hold(&req, job->admin_comment);
 	rc = bp_call(bconf.socket, bconf.report_deadline_ms, &req, &rep);
 	if (rc != BP_OK) {
 		rc = spool(&req, job->job_id, bp_strerror(rc));

@@ -82,6 +82,7 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 {
 	job_info_msg_t *info = NULL;
 	struct bp_msg req, rep;
+	const char *tok;
 	int rc;
 
 	if (slurm_load_job(&info, job_id, SHOW_DETAIL) != 0 || info == NULL ||
@@ -93,7 +94,11 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 		return -1;
 	}
 	build_start(&req, &info->job_array[0]);
-	slurm_free_job_info_msg(info);
+	if (info->job_array[0].admin_comment != NULL &&
+	    (tok = strstr(info->job_array[0].admin_comment, "bank_hold=")) !=
+	    NULL)
+		bp_addf(&req, "hold", "%llu", strtoull(tok + 10, NULL, 10));
+	/* req points into info (bp_add copies no values): free it last. */
 	rc = bp_call(cf->socket, cf->report_deadline_ms, &req, &rep);
 	if (rc != BP_OK) {
 		char err[512];
@@ -107,9 +112,11 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 			    "%s; spool failed: %s", job_id, bp_strerror(rc),
 			    err);
 		bp_free(&req);
+		slurm_free_job_info_msg(info);
 		return -1;
 	}
 	bp_free(&req);
+	slurm_free_job_info_msg(info);
 	if (bp_get(&rep, "status") && strcmp(bp_get(&rep, "status"),
 	    "error") == 0)
 		slurm_error("spank_bank: job %u: bankd refused the start "

@@ -88,13 +88,20 @@ def default_fixture():
 
 class Cluster:
     def __init__(self, build_dir, fixture=None, keep=False,
-                 submit_deadline_ms=1000, decision_ms=300, fsync=True):
+                 submit_deadline_ms=1000, decision_ms=300, fsync=True,
+                 cache_ttl=0, probe_factor=1, reconcile_s=60, grace_s=30,
+                 policy="allow"):
         self.build = os.path.abspath(build_dir)
         self.fixture = fixture or default_fixture()
         self.keep = keep
         self.submit_deadline_ms = submit_deadline_ms
         self.decision_ms = decision_ms
         self.fsync = fsync
+        self.cache_ttl = cache_ttl
+        self.probe_factor = probe_factor
+        self.reconcile_s = reconcile_s
+        self.grace_s = grace_s
+        self.policy = policy
         self.dir = None
         self.procs = {}         # name -> Popen, for what we run in front
         self.pidfiles = {}      # name -> pid file, for self-daemonizing ones
@@ -111,8 +118,8 @@ class Cluster:
             self._start_munge()
             self._start_sim()
             self._write_bank_yaml()
+            self._write_slurm_conf()    # bankd reads it to reconcile holds
             self.start_bankd()
-            self._write_slurm_conf()
             self._start_slurm()
         except BaseException:
             self.stop()
@@ -189,11 +196,21 @@ deadlines:
   decision_ms: {self.decision_ms}
   report_ms: 1000
 policy:
-  on_api_unavailable: allow
+  on_api_unavailable: {self.policy}
+holds:
+  reconcile_s: {self.reconcile_s}
+  grace_s: {self.grace_s}
+cache:
+  ttl_s: {self.cache_ttl}
+  probe_factor: {self.probe_factor}
 """)
 
     def start_bankd(self, extra_env=None):
         env = dict(self.env, **(extra_env or {}))
+        try:        # a crashed bankd leaves its socket file behind
+            os.unlink(self.path("bankd.sock"))
+        except FileNotFoundError:
+            pass
         with open(self.path("bankd.log"), "a") as log:
             p = subprocess.Popen(
                 [os.environ.get("BANKD_BIN") or

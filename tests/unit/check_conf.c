@@ -129,7 +129,7 @@ static const struct broken broken[] = {
 	    "with http:// or https://" },
 	{ "bad-timeout.yaml", 4,
 	    "'timeout_ms' must be a whole number from 1 to 600000" },
-	{ "bad-policy.yaml", 5, "'on_api_unavailable' must be allow or deny" },
+	{ "bad-policy.yaml", 5, "'on_api_unavailable' must be allow, deny or cached" },
 	{ "bad-dup-key.yaml", 5, "duplicate key" },
 	{ "bad-relative-socket.yaml", 4,
 	    "socket 'run/bankd.sock' must be an absolute path" },

@@ -1,0 +1,54 @@
+/*
+ * cache.h - what bankd learned from the API's can_submit_job answers.
+ *
+ * The API checks one cost C against two limits: C + account usage <=
+ * account allocation, and C + the user's usage <= the user's allocation
+ * in that account.  So bankd keeps, per account and per (user, account),
+ * the largest C known to pass and the smallest C known to fail that
+ * limit, with when it learned them.  Usage delivered since (a start or
+ * completion report the API accepted) shifts both thresholds by exactly
+ * the amount, so knowledge stays exact between answers; the TTL bounds
+ * drift from charges bankd does not see.
+ */
+#ifndef CACHE_H
+#define CACHE_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct cache;
+
+enum cache_verdict {
+	CACHE_UNKNOWN,
+	CACHE_PASS,
+	CACHE_FAIL,
+};
+
+struct cache_limit {
+	int64_t		 max_ok;	/* -1: none known */
+	int64_t		 min_bad;	/* -1: none known */
+	time_t		 ok_t;
+	time_t		 bad_t;
+	char		 bad_msg[256];	/* the API's words */
+};
+
+struct cache	*cache_new(void);
+void		 cache_free(struct cache *);
+
+/* The limit's verdict on cost C; max_age < 0 accepts any age. */
+enum cache_verdict cache_judge(struct cache *, const char *account,
+		    long uid, int64_t cost, time_t now, long max_age,
+		    const char **msg);
+
+/* Learned: cost passed / failed the account's (uid -1) or a user's limit. */
+void		 cache_learn(struct cache *, const char *account, long uid,
+		    int64_t cost, int passed, const char *msg, time_t now);
+
+/* The API's usage of account (and of uid in it) rose by delta cents. */
+void		 cache_charged(struct cache *, const char *account, long uid,
+		    int64_t delta);
+
+void		 cache_forget(struct cache *, const char *account);
+size_t		 cache_entries(const struct cache *);
+
+#endif /* CACHE_H */

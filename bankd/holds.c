@@ -1,0 +1,376 @@
+/*
+ * holds.c - the liens on queued jobs' estimates (see holds.h).
+ */
+#include <sys/queue.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "bankd.h"
+#include "holds.h"
+#include "idmap.h"
+#include "journal.h"
+#include "log.h"
+#include "money.h"
+
+#define HOLDS_COMPACT_MIN	(256 * 1024)
+
+struct hold {
+	TAILQ_ENTRY(hold)	 link;
+	uint64_t		 token;
+	uint32_t		 job_id;
+	uint32_t		 uid;
+	int64_t			 cents;
+	time_t			 created;
+	char			 account[128];
+};
+
+TAILQ_HEAD(holdq, hold);
+
+struct holds {
+	struct bankd		*bd;
+	struct journal		*jr;
+	struct holdq		 all;
+	struct idmap		 by_token;
+	struct idmap		 by_job;
+	struct event		*commit_ev;
+	uint64_t		 next_token;
+	size_t			 len;
+};
+
+uint64_t
+hold_token_parse(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || (p = strstr(s, "bank_hold=")) == NULL)
+		return 0;
+	return strtoull(p + 10, NULL, 10);
+}
+
+static void
+hold_free(struct holds *h, struct hold *o)
+{
+	TAILQ_REMOVE(&h->all, o, link);
+	idmap_del(&h->by_token, o->token);
+	if (o->job_id != 0 && idmap_get(&h->by_job, o->job_id) == o)
+		idmap_del(&h->by_job, o->job_id);
+	h->len--;
+	free(o);
+}
+
+static struct hold *
+hold_new(struct holds *h, uint64_t token, uint32_t uid, const char *account,
+    int64_t cents, time_t created)
+{
+	struct hold *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return NULL;
+	o->token = token;
+	o->uid = uid;
+	o->cents = cents;
+	o->created = created;
+	snprintf(o->account, sizeof(o->account), "%s", account);
+	if (idmap_put(&h->by_token, token, o) != 0) {
+		free(o);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&h->all, o, link);
+	h->len++;
+	if (token >= h->next_token)
+		h->next_token = token + 1;
+	return o;
+}
+
+static void
+do_bind(struct holds *h, struct hold *o, uint32_t job_id)
+{
+	struct hold *old = idmap_get(&h->by_job, job_id);
+
+	if (old != NULL && old != o)
+		hold_free(h, old);	/* a requeued job's stale hold */
+	o->job_id = job_id;
+	idmap_put(&h->by_job, job_id, o);
+}
+
+/* ---- journal ---------------------------------------------------------- */
+
+static void
+record(struct holds *h, json_t *rec)
+{
+	if (rec == NULL || journal_append(h->jr, rec) < 0)
+		log_err("holds: cannot journal a change");
+	json_decref(rec);
+	event_active(h->commit_ev, EV_TIMEOUT, 0);
+}
+
+static int
+emit_live(struct journal *jr, void *arg)
+{
+	struct holds *h = arg;
+	struct hold *o;
+	json_t *rec;
+
+	TAILQ_FOREACH(o, &h->all, link) {
+		rec = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I}", "op",
+		    "hold", "token", (json_int_t)o->token, "uid",
+		    (json_int_t)o->uid, "account", o->account, "cents",
+		    (json_int_t)o->cents, "t", (json_int_t)o->created, "job",
+		    (json_int_t)o->job_id);
+		if (rec == NULL || journal_append(jr, rec) < 0) {
+			json_decref(rec);
+			return -1;
+		}
+		json_decref(rec);
+	}
+	return 0;
+}
+
+static void
+on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct holds *h = arg;
+	size_t size;
+
+	(void)fd;
+	(void)what;
+	if (journal_commit(h->jr) != 0)
+		return;
+	size = journal_size(h->jr);
+	/* Each live hold is one ~150-byte record after compaction. */
+	if (size > HOLDS_COMPACT_MIN && size > h->len * 600)
+		journal_rewrite(h->jr, emit_live, h);
+}
+
+static void
+on_replay(json_t *rec, void *arg)
+{
+	struct holds *h = arg;
+	const char *op = json_string_value(json_object_get(rec, "op"));
+	json_int_t token = json_integer_value(json_object_get(rec, "token"));
+	json_int_t job = json_integer_value(json_object_get(rec, "job"));
+	struct hold *o;
+
+	if (op == NULL)
+		return;
+	if (strcmp(op, "hold") == 0) {
+		const char *acct = json_string_value(json_object_get(rec,
+		    "account"));
+
+		if (acct == NULL || idmap_get(&h->by_token, token) != NULL)
+			return;
+		o = hold_new(h, (uint64_t)token, (uint32_t)json_integer_value(
+		    json_object_get(rec, "uid")), acct, json_integer_value(
+		    json_object_get(rec, "cents")), (time_t)json_integer_value(
+		    json_object_get(rec, "t")));
+		if (o != NULL && job != 0)
+			do_bind(h, o, (uint32_t)job);
+		return;
+	}
+	if ((o = idmap_get(&h->by_token, (uint64_t)token)) == NULL)
+		return;
+	if (strcmp(op, "bind") == 0)
+		do_bind(h, o, (uint32_t)job);
+	else if (strcmp(op, "release") == 0)
+		hold_free(h, o);
+}
+
+struct holds *
+holds_open(struct bankd *bd, char *err, size_t errlen)
+{
+	struct holds *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->bd = bd;
+	h->next_token = 1;
+	TAILQ_INIT(&h->all);
+	if (idmap_init(&h->by_token) != 0 || idmap_init(&h->by_job) != 0 ||
+	    (h->commit_ev = event_new(bd->base, -1, 0, on_commit, h)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		holds_close(h);
+		return NULL;
+	}
+	h->jr = journal_open_named(bd->conf.state_dir, "holds",
+	    bd->conf.fsync, on_replay, h, err, errlen);
+	if (h->jr == NULL) {
+		holds_close(h);
+		return NULL;
+	}
+	if (journal_corrupt(h->jr))
+		journal_rewrite(h->jr, emit_live, h);
+	log_info("holds: %zu held from before", h->len);
+	return h;
+}
+
+void
+holds_close(struct holds *h)
+{
+	if (h == NULL)
+		return;
+	if (h->jr != NULL)
+		journal_close(h->jr);
+	while (!TAILQ_EMPTY(&h->all))
+		hold_free(h, TAILQ_FIRST(&h->all));
+	if (h->commit_ev != NULL)
+		event_free(h->commit_ev);
+	idmap_free(&h->by_token);
+	idmap_free(&h->by_job);
+	free(h);
+}
+
+/* ---- placing and ending holds ------------------------------------- */
+
+uint64_t
+hold_place(struct holds *h, uint32_t uid, const char *account, int64_t cents)
+{
+	struct hold *o;
+
+	if ((o = hold_new(h, h->next_token, uid, account, cents,
+	    time(NULL))) == NULL)
+		return 0;
+	record(h, json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "op", "hold",
+	    "token", (json_int_t)o->token, "uid", (json_int_t)uid, "account",
+	    account, "cents", (json_int_t)cents, "t", (json_int_t)o->created));
+	return o->token;
+}
+
+void
+hold_bind(struct holds *h, uint64_t token, uint32_t job_id)
+{
+	struct hold *o = idmap_get(&h->by_token, token);
+
+	if (o == NULL || o->job_id == job_id)
+		return;
+	do_bind(h, o, job_id);
+	record(h, json_pack("{s:s, s:I, s:I}", "op", "bind", "token",
+	    (json_int_t)token, "job", (json_int_t)job_id));
+}
+
+static void
+release(struct holds *h, struct hold *o, const char *why)
+{
+	char amount[MONEY_FMT_LEN];
+
+	log_info("hold %" PRIu64 " (job %" PRIu32 ", account %s, %s SU) "
+	    "released: %s", o->token, o->job_id, o->account,
+	    money_format(o->cents, amount), why);
+	record(h, json_pack("{s:s, s:I}", "op", "release", "token",
+	    (json_int_t)o->token));
+	hold_free(h, o);
+}
+
+int64_t
+hold_release_job(struct holds *h, uint32_t job_id, const char *why)
+{
+	struct hold *o = idmap_get(&h->by_job, job_id);
+	int64_t cents;
+
+	if (o == NULL)
+		return 0;
+	cents = o->cents;
+	release(h, o, why);
+	return cents;
+}
+
+void
+hold_release_token(struct holds *h, uint64_t token, const char *why)
+{
+	struct hold *o = idmap_get(&h->by_token, token);
+
+	if (o != NULL)
+		release(h, o, why);
+}
+
+/* ---- looking ---------------------------------------------------------- */
+
+void
+holds_sum(struct holds *h, const char *account, uint32_t uid,
+    int64_t *acct, int64_t *user, size_t *njobs)
+{
+	struct hold *o;
+
+	*acct = *user = 0;
+	*njobs = 0;
+	TAILQ_FOREACH(o, &h->all, link) {
+		if (strcmp(o->account, account) != 0)
+			continue;
+		*acct += o->cents;
+		(*njobs)++;
+		if (o->uid == uid)
+			*user += o->cents;
+	}
+}
+
+size_t
+holds_count(const struct holds *h)
+{
+	return h->len;
+}
+
+void
+holds_list(struct holds *h, const char *account, long uid, hold_view_fn fn,
+    void *arg)
+{
+	struct hold_view v;
+	struct hold *o;
+
+	TAILQ_FOREACH(o, &h->all, link) {
+		if ((account != NULL && strcmp(o->account, account) != 0) ||
+		    (uid >= 0 && o->uid != (uint32_t)uid))
+			continue;
+		v.token = o->token;
+		v.job_id = o->job_id;
+		v.uid = o->uid;
+		v.account = o->account;
+		v.cents = o->cents;
+		v.created = o->created;
+		fn(&v, arg);
+	}
+}
+
+void
+holds_reconcile(struct holds *h, const struct live_job *jobs, size_t n,
+    time_t snapshot, time_t grace)
+{
+	struct idmap live_jobs, live_tokens;
+	struct hold *o, *next;
+	size_t i, dropped = 0;
+
+	if (idmap_init(&live_jobs) != 0 || idmap_init(&live_tokens) != 0) {
+		idmap_free(&live_jobs);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		idmap_put(&live_jobs, jobs[i].job_id, (void *)1);
+		if (jobs[i].token != 0) {
+			idmap_put(&live_tokens, jobs[i].token, (void *)1);
+			hold_bind(h, jobs[i].token, jobs[i].job_id);
+		}
+	}
+	for (o = TAILQ_FIRST(&h->all); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, link);
+		if (o->created > snapshot - grace)
+			continue;	/* too young to judge */
+		if (o->job_id != 0 && idmap_get(&live_jobs, o->job_id) == NULL) {
+			release(h, o, "the job is gone from slurmctld");
+			dropped++;
+		} else if (o->job_id == 0 &&
+		    idmap_get(&live_tokens, o->token) == NULL) {
+			release(h, o, "no job carries its token (rejected "
+			    "after the check, or never created)");
+			dropped++;
+		}
+	}
+	idmap_free(&live_jobs);
+	idmap_free(&live_tokens);
+	log_debug("holds: reconciled with %zu jobs, %zu holds ended", n,
+	    dropped);
+}

@@ -1,0 +1,72 @@
+/*
+ * holds.h - liens on the estimated cost of accepted, not yet charged jobs.
+ *
+ * A hold is made when a submission is accepted and identified by a token
+ * that job_submit writes into the job's AdminComment ("bank_hold=<token>"),
+ * because the job id does not exist yet when job_submit runs.  The start
+ * and completion reports carry the token back with the job id, which binds
+ * the hold to the job; reconciliation against slurmctld's job list binds
+ * or drops the rest.  A hold ends when a report of its job is delivered
+ * (the API then counts the job itself).
+ *
+ * Holds are kept in state_dir/holds (journal.c), so they survive restarts.
+ */
+#ifndef HOLDS_H
+#define HOLDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct bankd;
+struct holds;
+
+struct hold_view {
+	uint64_t	 token;
+	uint32_t	 job_id;	/* 0 until bound */
+	uint32_t	 uid;
+	const char	*account;
+	int64_t		 cents;
+	time_t		 created;
+};
+
+typedef void	 (*hold_view_fn)(const struct hold_view *, void *arg);
+
+struct holds	*holds_open(struct bankd *, char *err, size_t errlen);
+void		 holds_close(struct holds *);
+
+/* A new hold; its token, or 0 when it could not be recorded. */
+uint64_t	 hold_place(struct holds *, uint32_t uid, const char *account,
+		    int64_t cents);
+void		 hold_bind(struct holds *, uint64_t token, uint32_t job_id);
+/* End the hold of a job (by job id); its amount, or 0 if it had none. */
+int64_t		 hold_release_job(struct holds *, uint32_t job_id,
+		    const char *why);
+void		 hold_release_token(struct holds *, uint64_t token,
+		    const char *why);
+
+/* What is held against an account (every user) and one user of it. */
+void		 holds_sum(struct holds *, const char *account, uint32_t uid,
+		    int64_t *account_cents, int64_t *user_cents,
+		    size_t *account_jobs);
+size_t		 holds_count(const struct holds *);
+void		 holds_list(struct holds *, const char *account, long uid,
+		    hold_view_fn, void *arg);
+
+/*
+ * Reconciliation with slurmctld's job list: every live job id with its
+ * hold token (0 if none).  Binds what can be bound, and ends holds whose
+ * job is gone, or whose token no job carries `grace` seconds after the
+ * hold was made.
+ */
+struct live_job {
+	uint32_t	 job_id;
+	uint64_t	 token;
+};
+void		 holds_reconcile(struct holds *, const struct live_job *,
+		    size_t n, time_t snapshot, time_t grace);
+
+/* "bank_hold=<token>" inside an AdminComment; 0 if absent. */
+uint64_t	 hold_token_parse(const char *admin_comment);
+
+#endif /* HOLDS_H */
