@@ -2,7 +2,7 @@
  * bankload - a load generator for bankd.
  *
  *	bankload -S SOCKET -c CLIENTS -n TOTAL [-j FIRST_JOB_ID] [-a ACCOUNT]
- *	    [-u UID] [-p PARTITION] [-d DEADLINE_MS] [--type end|status|estimate]
+ *	    [-u UID] [-p PARTITION] [-d DEADLINE_MS] [--type end|status|estimate|check]
  *
  * CLIENTS processes (fork) each send their share of TOTAL requests one
  * after another with bp_call(), one connection per request, as the Slurm
@@ -38,7 +38,7 @@
 
 #define FAILED		UINT64_MAX
 
-enum kind { K_END, K_STATUS, K_ESTIMATE };
+enum kind { K_END, K_STATUS, K_ESTIMATE, K_CHECK };
 
 struct child_stat {
 	uint64_t	errors;
@@ -59,7 +59,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: bankload -S socket -c clients -n total "
 	    "[-j first_job_id] [-a account] [-u uid] [-p partition]\n"
-	    "                [-d deadline_ms] [--type end|status|estimate]\n");
+	    "                [-d deadline_ms] [--type end|status|estimate|check]\n");
 	exit(2);
 }
 
@@ -84,7 +84,12 @@ build(struct bp_msg *m, uint64_t index, time_t now)
 		bp_init(m, BP_T_STATUS, (uint32_t)index + 1);
 		break;
 	case K_ESTIMATE:
-		bp_init(m, BP_T_ESTIMATE, (uint32_t)index + 1);
+	case K_CHECK:
+		/* A check is an estimate that bankd also decides (no hold). */
+		bp_init(m, kind == K_CHECK ? BP_T_CHECK : BP_T_ESTIMATE,
+		    (uint32_t)index + 1);
+		if (kind == K_CHECK)
+			bp_add(m, "dry_run", "1");
 		bp_addf(m, "uid", "%" PRIu64, uid);
 		bp_add(m, "account", account);
 		bp_add(m, "partitions", partition);
@@ -147,7 +152,8 @@ run_child(uint64_t lo, uint64_t hi, uint64_t *lat, struct child_stat *st)
 			continue;
 		}
 		status = bp_get(&rep, "status");
-		if (status == NULL || strcmp(status, "ok") != 0) {
+		if (status == NULL || (strcmp(status, "ok") != 0 &&
+		    !(kind == K_CHECK && strcmp(status, "allow") == 0))) {
 			lat[i] = FAILED;
 			msg = bp_get(&rep, "message");
 			note_error(st, i, "status %s: %s", status ? status :
@@ -216,6 +222,8 @@ main(int argc, char **argv)
 				kind = K_STATUS;
 			else if (strcmp(optarg, "estimate") == 0)
 				kind = K_ESTIMATE;
+			else if (strcmp(optarg, "check") == 0)
+				kind = K_CHECK;
 			else
 				usage();
 			break;
