@@ -4,7 +4,10 @@
  *	bankctl [-f bank.yaml] [-S socket] [--json] status
  *	bankctl [...] estimate -p PARTITIONS [-n TASKS] [-c CPUS_PER_TASK]
  *	    [-N NODES] [--mincpus N] [-t MINUTES|H:MM:SS|D-HH:MM:SS]
+ *	    [--gpus [TYPE:]N] [--mem SIZE | --mem-per-cpu SIZE] [--qos QOS]
+ *	    [--exclusive] [--array SPEC] [--node CPUS[:MEM]]
  *	    [-A ACCOUNT -u UID --check]
+ *	bankctl [...] prices			the effective price table
  *	bankctl [...] queue [--dead]		list undelivered reports
  *	bankctl [...] show SEQ			one report, with its body
  *	bankctl [...] retry SEQ | --all		send again now (revives dead)
@@ -23,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "bankproto.h"
 #include "conf.h"
 #include "money.h"
+#include "price.h"
 
 #define CTL_DEADLINE_MS	5000
 
@@ -41,7 +46,12 @@ usage(void)
 	    "       bankctl [...] estimate -p PARTITIONS [-n TASKS] "
 	    "[-c CPUS_PER_TASK]\n"
 	    "                [-N NODES] [--mincpus N] [-t TIME] "
+	    "[--gpus [TYPE:]N]\n"
+	    "                [--mem SIZE | --mem-per-cpu SIZE] [--qos QOS] "
+	    "[--exclusive]\n"
+	    "                [--array SPEC] [--node CPUS[:MEM]] "
 	    "[-A ACCOUNT [-u UID] --check]\n"
+	    "       bankctl [...] prices\n"
 	    "       bankctl [...] queue [--dead]\n"
 	    "       bankctl [...] show SEQ\n"
 	    "       bankctl [...] retry SEQ | --all\n"
@@ -144,21 +154,117 @@ call(const char *sock, struct bp_msg *req)
 	return rc;
 }
 
+/* "4096", "4096M", "4G", "1T", "512K" -> MiB (Slurm's --mem units). */
+static int
+parse_mem(const char *s, uint64_t *mib)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	v = strtoull(s, &end, 10);
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+	case 'M': break;
+	case 'K': v = (v + 1023) / 1024; break;
+	case 'G': v *= 1024; break;
+	case 'T': v *= 1024 * 1024; break;
+	default: return -1;
+	}
+	if (*end != '\0' && end[1] != '\0' && strcasecmp(end + 1, "B") != 0)
+		return -1;
+	*mib = v;
+	return 0;
+}
+
+/*
+ * --gpus N, TYPE:N (Slurm's order) or N:TYPE, sent as Slurm 22.05's
+ * job_submit sees --gpus: tres_per_job "gres:gpu[:TYPE]:N".
+ */
+static int
+add_gpus(struct bp_msg *req, const char *s)
+{
+	const char *c = strchr(s, ':');
+	char type[64];
+	unsigned long n;
+	char *end;
+
+	if (c == NULL) {
+		n = strtoul(s, &end, 10);
+		if (end == s || *end != '\0' || n == 0)
+			return -1;
+		bp_addf(req, "tres_per_job", "gres:gpu:%lu", n);
+		return 0;
+	}
+	if (isdigit((unsigned char)*s)) {	/* N:TYPE */
+		n = strtoul(s, &end, 10);
+		if (end != c || c[1] == '\0' || strchr(c + 1, ':') != NULL)
+			return -1;
+		snprintf(type, sizeof(type), "%s", c + 1);
+	} else {				/* TYPE:N */
+		n = strtoul(c + 1, &end, 10);
+		if (end == c + 1 || *end != '\0' || c == s)
+			return -1;
+		snprintf(type, sizeof(type), "%.*s", (int)(c - s), s);
+	}
+	if (n == 0)
+		return -1;
+	bp_addf(req, "tres_per_job", "gres:gpu:%s:%lu", type, n);
+	return 0;
+}
+
+/* --node CPUS[:MEM]: the size of a node, as job_submit reads it. */
+static int
+add_node(struct bp_msg *req, const char *parts, const char *spec)
+{
+	char out[2048], *list, *tok, *save = NULL;
+	unsigned long cpus;
+	uint64_t mem = 0;
+	size_t o = 0;
+	char *end;
+
+	cpus = strtoul(spec, &end, 10);
+	if (end == spec || cpus == 0 || (*end != '\0' && (*end != ':' ||
+	    parse_mem(end + 1, &mem) != 0)))
+		return -1;
+	if ((list = strdup(parts ? parts : "")) == NULL)
+		return -1;
+	out[0] = '\0';
+	for (tok = strtok_r(list, ",", &save); tok != NULL && o < sizeof(out);
+	    tok = strtok_r(NULL, ",", &save))
+		o += snprintf(out + o, sizeof(out) - o, "%s%s:%lu:%llu:0",
+		    o ? "," : "", tok, cpus, (unsigned long long)mem);
+	free(list);
+	if (out[0] != '\0')
+		bp_addf(req, "part_info", "%s", out);
+	return 0;
+}
+
 static int
 cmd_estimate(const char *sock, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "mincpus", required_argument, NULL, 'm' },
 		{ "check", no_argument, NULL, 'k' },
+		{ "gpus", required_argument, NULL, 'G' },
+		{ "mem", required_argument, NULL, 'M' },
+		{ "mem-per-cpu", required_argument, NULL, 'C' },
+		{ "qos", required_argument, NULL, 'q' },
+		{ "exclusive", no_argument, NULL, 'x' },
+		{ "array", required_argument, NULL, 'a' },
+		{ "node", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bp_msg req;
-	uint32_t minutes = 0;
+	uint32_t minutes = 0, tasks;
+	uint64_t mib;
+	const char *node = NULL;
 	int ch, check = 0, rc;
 
 	bp_init(&req, BP_T_ESTIMATE, (uint32_t)getpid());
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "A:c:n:N:p:t:u:", opts,
+	while ((ch = getopt_long(argc, argv, "a:A:c:G:n:N:p:q:t:u:", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'A': bp_add(&req, "account", optarg); break;
@@ -168,7 +274,36 @@ cmd_estimate(const char *sock, int argc, char **argv)
 		case 'p': bp_add(&req, "partitions", optarg); break;
 		case 'm': bp_add(&req, "min_cpus", optarg); break;
 		case 'u': bp_add(&req, "uid", optarg); break;
+		case 'q': bp_add(&req, "qos", optarg); break;
+		case 'x': bp_add(&req, "shared", "0"); break;
 		case 'k': check = 1; break;
+		case 'D': node = optarg; break;
+		case 'G':
+			if (add_gpus(&req, optarg) != 0) {
+				fprintf(stderr, "bankctl: bad --gpus '%s' (N, "
+				    "TYPE:N or N:TYPE)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'M':
+		case 'C':
+			if (parse_mem(optarg, &mib) != 0) {
+				fprintf(stderr, "bankctl: bad memory size '%s' "
+				    "(MiB, or with a K, M, G or T suffix)\n",
+				    optarg);
+				return 2;
+			}
+			bp_addf(&req, ch == 'M' ? "mem_per_node" :
+			    "mem_per_cpu", "%llu", (unsigned long long)mib);
+			break;
+		case 'a':
+			if ((tasks = price_array_tasks(optarg)) == 0) {
+				fprintf(stderr, "bankctl: bad --array '%s' "
+				    "(e.g. 0-9%%2, 1,3,5-7, 0-15:4)\n", optarg);
+				return 2;
+			}
+			bp_addf(&req, "array_tasks", "%" PRIu32, tasks);
+			break;
 		case 't':
 			if (parse_time(optarg, &minutes) != 0) {
 				fprintf(stderr, "bankctl: bad time limit '%s' "
@@ -183,6 +318,11 @@ cmd_estimate(const char *sock, int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	if (node != NULL && add_node(&req, bp_get(&req, "partitions"), node)
+	    != 0) {
+		fprintf(stderr, "bankctl: bad --node '%s' (CPUS[:MEM])\n", node);
+		return 2;
+	}
 	if (minutes != 0)
 		bp_addf(&req, "time_limit", "%" PRIu32, minutes);
 	if (check) {
@@ -194,6 +334,106 @@ cmd_estimate(const char *sock, int argc, char **argv)
 	rc = call(sock, &req);
 	bp_free(&req);
 	return rc;
+}
+
+/* The effective price table, BP_QUEUE_PAGE partitions per request. */
+static int
+cmd_prices(const char *sock)
+{
+	static const char *const cols[] = { "partition", "cpu", "gpu",
+	    "gpu_types", "mem_gb", "billing", "source" };
+	struct bp_msg req, rep;
+	uint64_t total = 0, off = 0;
+	char key[8], *line, *col[7], *save;
+	const char *v;
+	int rc, i, k, n = 0;
+
+	do {
+		bp_init(&req, BP_T_PRICES, (uint32_t)getpid());
+		bp_addf(&req, "offset", "%llu", (unsigned long long)off);
+		rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
+		bp_free(&req);
+		if (rc != BP_OK) {
+			fprintf(stderr, "bankctl: %s (socket %s)\n",
+			    bp_strerror(rc), sock);
+			return 1;
+		}
+		if ((v = bp_get(&rep, "status")) == NULL || strcmp(v, "ok")) {
+			print_reply(&rep);
+			bp_free(&rep);
+			return 1;
+		}
+		if (off == 0) {
+			if (json_out) {
+				printf("{");
+				for (i = 0; i < (int)rep.nfields; i++) {
+					if (rep.fields[i].key[0] == 'p' &&
+					    isdigit((unsigned char)
+					    rep.fields[i].key[1]))
+						continue;
+					printf("\"%s\": ", rep.fields[i].key);
+					json_str(rep.fields[i].val);
+					printf(", ");
+				}
+				printf("\"partitions\": [");
+			} else {
+				printf("default %s SU/CPU-hour, billing %s, "
+				    "from_api %s", bp_get(&rep, "default"),
+				    bp_get(&rep, "billing"), strcmp(bp_get(&rep,
+				    "from_api"), "1") == 0 ? "on" : "off");
+				if (strcmp(bp_get(&rep, "from_api"), "1") == 0)
+					printf(" (every %s s, last fetch %s)",
+					    bp_get(&rep, "refresh_s"),
+					    strcmp(bp_get(&rep, "api_age"),
+					    "-1") == 0 ? "never" :
+					    bp_get(&rep, "api_age"));
+				printf("\n");
+				if (bp_get(&rep, "api_error") != NULL)
+					printf("API error: %s\n",
+					    bp_get(&rep, "api_error"));
+				printf("qos multipliers: %s\n",
+				    *bp_get(&rep, "qos") ? bp_get(&rep, "qos")
+				    : "(none: every QoS x1)");
+				printf("%-16s %10s %10s %-20s %8s %-7s %s\n",
+				    "PARTITION", "CPU", "GPU", "GPU TYPES",
+				    "MEM_GB", "BILLING", "SOURCE");
+			}
+		}
+		bp_get_u64(&rep, "total", &total);
+		for (i = 1; i <= BP_QUEUE_PAGE; i++) {
+			snprintf(key, sizeof(key), "p%d", i);
+			if (bp_get(&rep, key) == NULL || (line = strdup(
+			    bp_get(&rep, key))) == NULL)
+				break;
+			save = NULL;
+			for (k = 0; k < 7; k++)
+				if ((col[k] = strtok_r(k ? NULL : line, "\t",
+				    &save)) == NULL)
+					col[k] = "";
+			if (json_out) {
+				printf("%s{", n++ ? ", " : "");
+				for (k = 0; k < 7; k++) {
+					printf("%s\"%s\": ", k ? ", " : "",
+					    cols[k]);
+					json_str(col[k]);
+				}
+				printf("}");
+			} else {
+				n++;
+				printf("%-16s %10s %10s %-20s %8s %-7s %s\n",
+				    col[0], col[1], col[2], col[3], col[4],
+				    col[5], col[6]);
+			}
+			free(line);
+		}
+		off += (uint64_t)(i - 1);
+		bp_free(&rep);
+	} while (i > BP_QUEUE_PAGE && off < total);
+	if (json_out)
+		printf("]}\n");
+	else
+		printf("-- %d priced partition(s); any other: the default\n", n);
+	return 0;
 }
 
 static const char *const queue_cols[] = { "seq", "job", "kind", "amount",
@@ -458,6 +698,8 @@ main(int argc, char **argv)
 		    NULL : argv[1]);
 	if (strcmp(argv[0], "drop") == 0 && argc == 2)
 		return simple(sock, BP_T_DROP, argv[1]);
+	if (strcmp(argv[0], "prices") == 0 && argc == 1)
+		return cmd_prices(sock);
 	if (strcmp(argv[0], "holds") == 0)
 		return cmd_holds(sock, argc, argv);
 	if (strcmp(argv[0], "check") == 0 && argc == 4)

@@ -4,7 +4,8 @@
  *	check	  price the job; free partitions pass at once, priced ones
  *		  ask the API's can_submit_job; no answer means the
  *		  configured policy (allow or deny), logged with the job
- *	estimate  price only (bankctl)
+ *	estimate  price only (bankctl), with the breakdown
+ *	prices	  the effective price table and where each price came from
  *	start	  once per job: queue POST /jobs/ with the estimate
  *	end	  queue PUT /jobs/{id}/ with the actual cost
  *	status	  how bankd, the API and the queue are doing
@@ -18,6 +19,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "apiprices.h"
 #include "bankd.h"
 #include "cache.h"
 #include "holds.h"
@@ -59,32 +61,105 @@ estimate_of(struct bankd *bd, const struct bp_msg *m, struct estimate *est)
 	price_request(&bd->conf, m, est);
 }
 
-static void
-reply_decision(struct conn *c, uint8_t type, uint32_t id, const char *status,
-    const struct estimate *est, const char *message)
-{
-	struct bp_msg rep;
-	char amount[MONEY_FMT_LEN];
-
-	bp_init(&rep, type | BP_REPLY, id);
-	bp_add(&rep, "status", status);
-	bp_add(&rep, "estimate", money_format(est->cents, amount));
-	bp_add(&rep, "partition", est->partition);
-	bp_addf(&rep, "cpus", "%" PRIu32, est->cpus);
-	bp_addf(&rep, "minutes", "%" PRIu32, est->minutes);
-	if (message != NULL)
-		bp_add(&rep, "message", message);
-	conn_reply(c, &rep);
-	bp_free(&rep);
-}
-
+/*
+ * The estimate and its breakdown: what each part of the price rule took
+ * (docs/pricing.md), so that `bankctl estimate` shows how the amount
+ * was reached.
+ */
 static void
 handle_estimate(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 {
 	struct estimate est;
+	struct bp_msg rep;
+	const struct conf_price *pr;
+	char buf[MONEY_FMT_LEN], why[512];
 
 	estimate_of(bd, m, &est);
-	reply_decision(c, m->type, m->id, "ok", &est, NULL);
+	bp_init(&rep, m->type | BP_REPLY, m->id);
+	bp_add(&rep, "status", "ok");
+	bp_addf(&rep, "estimate", "%s", money_format(est.cents, buf));
+	bp_addf(&rep, "partition", "%s", est.partition);
+	bp_addf(&rep, "cpus", "%" PRIu32, est.cpus);
+	bp_addf(&rep, "minutes", "%" PRIu32, est.minutes);
+	bp_addf(&rep, "price", "%s", money_format_price(est.price, buf));
+	pr = conf_price_entry(&bd->conf, est.partition[0] ? est.partition :
+	    NULL);
+	bp_add(&rep, "price_source", pr == NULL ? "default" :
+	    pr->source == PRICE_API ? "api" : "local");
+	bp_addf(&rep, "gpus", "%" PRIu64, est.gpus);
+	bp_addf(&rep, "mem_mb", "%" PRIu64, est.mem_mb);
+	bp_addf(&rep, "billed_cpus", "%" PRIu32, est.billing_max ?
+	    est.billed_cpus : est.cpus);
+	bp_addf(&rep, "qos", "%s", bp_get(m, "qos") ? bp_get(m, "qos") : "");
+	bp_addf(&rep, "qos_multiplier", "%s", money_format_price(
+	    est.qos_micro ? est.qos_micro : 1000000, buf));
+	bp_addf(&rep, "tasks", "%" PRIu32, est.tasks ? est.tasks : 1);
+	bp_addf(&rep, "task_estimate", "%s", money_format(est.task_cents,
+	    buf));
+	price_describe(&est, why, sizeof(why));
+	bp_addf(&rep, "message", "%s", why);
+	conn_reply(c, &rep);
+	bp_free(&rep);
+}
+
+/*
+ * BP_T_PRICES: the effective price table, one partition per "p<i>"
+ * (tab-separated: partition, cpu, gpu, gpu types "a100=8,v100=6", mem_gb,
+ * billing, source), BP_QUEUE_PAGE at a time from `offset`; the QoS
+ * multipliers as "qos" ("high=1.5,low=0.5"); where API prices stand.
+ */
+static void
+handle_prices(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+{
+	const struct bank_conf *cf = &bd->conf;
+	struct bp_msg rep;
+	uint64_t off = 0;
+	size_t i, j, k, n = 0;
+	char cpu[MONEY_FMT_LEN], gpu[MONEY_FMT_LEN], mem[MONEY_FMT_LEN];
+	char types[512], qos[1024], t[MONEY_FMT_LEN], key[8];
+	size_t o;
+	time_t fetched;
+	const char *err;
+
+	bp_get_u64(m, "offset", &off);
+	bp_init(&rep, m->type | BP_REPLY, m->id);
+	bp_add(&rep, "status", "ok");
+	bp_addf(&rep, "default", "%s", money_format_price(cf->default_price,
+	    cpu));
+	bp_add(&rep, "billing", cf->billing == BILLING_MAX ? "max" : "sum");
+	bp_add(&rep, "from_api", cf->prices_from_api ? "1" : "0");
+	bp_addf(&rep, "refresh_s", "%d", cf->prices_refresh_s);
+	apiprices_state(&fetched, &err);
+	bp_addf(&rep, "api_age", "%lld", fetched ? (long long)(time(NULL) -
+	    fetched) : -1LL);
+	if (err != NULL && *err != '\0')
+		bp_addf(&rep, "api_error", "%s", err);
+	for (i = 0, o = 0, qos[0] = '\0'; i < cf->nqos && o < sizeof(qos);
+	    i++)
+		o += snprintf(qos + o, sizeof(qos) - o, "%s%s=%s", i ? "," : "",
+		    cf->qos[i].name, money_format_price(cf->qos[i].micro, t));
+	bp_addf(&rep, "qos", "%s", qos);
+	bp_addf(&rep, "total", "%zu", cf->nprices);
+	for (i = off; i < cf->nprices && n < BP_QUEUE_PAGE; i++) {
+		const struct conf_price *pr = &cf->prices[i];
+
+		for (j = 0, o = 0, types[0] = '\0'; j < pr->ngpu_types &&
+		    o < sizeof(types); j++)
+			o += snprintf(types + o, sizeof(types) - o, "%s%s=%s",
+			    j ? "," : "", pr->gpu_types[j].type,
+			    money_format_price(pr->gpu_types[j].micro, t));
+		k = ++n;
+		snprintf(key, sizeof(key), "p%zu", k);
+		bp_addf(&rep, key, "%s\t%s\t%s\t%s\t%s\t%s\t%s",
+		    pr->partition, money_format_price(pr->micro, cpu),
+		    money_format_price(pr->gpu, gpu), types[0] ? types : "-",
+		    money_format_price(pr->mem_gb, mem), pr->billing_max < 0 ?
+		    (cf->billing == BILLING_MAX ? "max" : "sum") :
+		    pr->billing_max ? "max" : "sum", pr->source == PRICE_API ?
+		    "api" : pr->source == PRICE_DEFAULT ? "default" : "local");
+	}
+	conn_reply(c, &rep);
+	bp_free(&rep);
 }
 
 /* "2 CPUs x 1h30m on normal at 1.5 SU/CPU-hour" */
@@ -302,6 +377,9 @@ handle_request(struct bankd *bd, struct conn *c, struct bp_msg *m)
 		break;
 	case BP_T_ESTIMATE:
 		handle_estimate(bd, c, m);
+		break;
+	case BP_T_PRICES:
+		handle_prices(bd, c, m);
 		break;
 	case BP_T_START:
 		handle_report(bd, c, m, REPORT_START);

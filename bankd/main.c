@@ -27,6 +27,7 @@
 #include <slurm/slurm.h>
 
 #include "api.h"
+#include "apiprices.h"
 #include "bankd.h"
 #include "cache.h"
 #include "holds.h"
@@ -260,6 +261,8 @@ bankd_start(struct bankd *bd, const char *path)
 	    reconcile_start(bd) != 0)
 		return -1;
 	probe_start(bd);
+	if (apiprices_start(bd) != 0)
+		return -1;
 	sd_notify_str("READY=1");
 	log_info("started: API %s, %zu priced partitions, default price "
 	    "applies elsewhere, on_api_unavailable=%s", bd->conf.api_url,
@@ -275,6 +278,7 @@ bankd_stop(struct bankd *bd)
 	listen_stop(bd);
 	intake_stop(bd);
 	reconcile_stop(bd);
+	apiprices_stop(bd);
 	if (bd->dq != NULL) {
 		deliver_stats(bd->dq, &st);
 		if (st.queued > 0)

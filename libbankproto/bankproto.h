@@ -39,7 +39,10 @@
  *	                none known), plugin ("job_submit" or "bankctl")
  *	  reply: status (allow|deny|error), estimate, partition, cpus, message
  *	BP_T_ESTIMATE	as BP_T_CHECK; prices only, never asks the API
- *	  reply: status, estimate, partition, cpus, message
+ *	  reply: status, estimate, partition, cpus, minutes, price,
+ *	         price_source (local|api|default), gpus, mem_mb,
+ *	         billed_cpus, qos, qos_multiplier, tasks, task_estimate,
+ *	         message (the breakdown in words)
  *	BP_T_START	job_id, uid, account, partition, qos, cpus, nodes
  *	                (Slurm hostlist expression), num_nodes, submit, start,
  *	                time_limit
@@ -67,6 +70,12 @@
  *	  reply: status, count, total, h1..hN (at most BP_QUEUE_PAGE) as
  *	         tab-separated token, job (0: not bound yet), uid, account,
  *	         amount, age (s)
+ *	BP_T_PRICES	offset (optional; BP_QUEUE_PAGE partitions per reply)
+ *	  reply: status, default, billing, from_api, refresh_s, api_age (s
+ *	         since the last good /partitions/ fetch, -1 never),
+ *	         api_error, qos ("high=1.5,low=0.5"), total, p1..pN as
+ *	         tab-separated partition, cpu, gpu, gpu types ("a100=8,..."
+ *	         or "-"), mem_gb, billing (sum|max), source (local|api)
  *
  * BP_T_CHECK also takes: cost (cents: skip pricing, as bankctl check does),
  * dry_run (1: decide but place no hold).  Its reply adds: source (cache,
@@ -105,6 +114,7 @@ enum bp_type {
 	BP_T_PAUSE = 10,
 	BP_T_RESUME = 11,
 	BP_T_HOLDS = 12,
+	BP_T_PRICES = 13,
 };
 #define BP_QUEUE_PAGE	50
 #define BP_REPLY	0x80

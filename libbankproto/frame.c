@@ -251,6 +251,7 @@ bp_type_name(uint8_t type)
 	case BP_T_PAUSE:	return "pause";
 	case BP_T_RESUME:	return "resume";
 	case BP_T_HOLDS:	return "holds";
+	case BP_T_PRICES:	return "prices";
 	}
 	return "unknown";
 }
