@@ -15,9 +15,10 @@
  *
  * A failed fetch keeps the last good prices and is logged.  Requests go
  * through api_request(), so the event loop never waits for the API.
- * SIGHUP replaces the configuration (main.c); shortly after it, the last
- * fetched prices are applied again to the new one, and a fetch starts at
- * once if from_api was just switched on.
+ * SIGHUP replaces the configuration (main.c's handler for the same
+ * signal); on the next turn of the loop the last fetched prices are
+ * applied again to the new one, and a fetch starts at once if from_api
+ * was just switched on.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -396,7 +397,7 @@ static void
 on_sighup(evutil_socket_t fd, short what, void *arg)
 {
 	struct apiprices *a = arg;
-	struct timeval tv = { 0, 200000 };
+	struct timeval tv = { 0, 0 };	/* the next loop turn */
 
 	(void)fd;
 	(void)what;

@@ -90,7 +90,7 @@ class Cluster:
     def __init__(self, build_dir, fixture=None, keep=False,
                  submit_deadline_ms=1000, decision_ms=300, fsync=True,
                  cache_ttl=0, probe_factor=1, reconcile_s=60, grace_s=30,
-                 policy="allow"):
+                 policy="allow", extra=None):
         self.build = os.path.abspath(build_dir)
         self.fixture = fixture or default_fixture()
         self.keep = keep
@@ -102,6 +102,14 @@ class Cluster:
         self.reconcile_s = reconcile_s
         self.grace_s = grace_s
         self.policy = policy
+        # Additions for one suite, all optional (defaults: none):
+        #   slurm: lines appended to slurm.conf (partitions, GresTypes)
+        #   node: appended to the NodeName line ("Gres=gpu:tesla:2")
+        #   gres: the contents of gres.conf (beside slurm.conf)
+        #   prices: lines inside bank.yaml's prices map (2-space indent)
+        #   partitions: lines inside prices.partitions (4-space indent)
+        #   bank: lines appended to bank.yaml (top level)
+        self.extra = dict(extra or {})
         self.dir = None
         self.procs = {}         # name -> Popen, for what we run in front
         self.pidfiles = {}      # name -> pid file, for self-daemonizing ones
@@ -188,8 +196,10 @@ api:
   retry_max_ms: 2000
 prices:
   default: "{DEFAULT_PRICE}"
+{self.extra.get("prices", "")}
   partitions:
 {prices}
+{self.extra.get("partitions", "")}
 default_time_limit: 60
 deadlines:
   submit_ms: {self.submit_deadline_ms}
@@ -203,6 +213,7 @@ holds:
 cache:
   ttl_s: {self.cache_ttl}
   probe_factor: {self.probe_factor}
+{self.extra.get("bank", "")}
 """)
 
     def start_bankd(self, extra_env=None):
@@ -278,10 +289,14 @@ PlugStackConfig={self.path("plugstack.conf")}
 AccountingStorageType=accounting_storage/none
 ReturnToService=2
 MinJobAge=600
-NodeName={self.host} NodeAddr=127.0.0.1 NodeHostname={self.host} CPUs={os.cpu_count()} RealMemory={mem} State=UNKNOWN
+NodeName={self.host} NodeAddr=127.0.0.1 NodeHostname={self.host} CPUs={os.cpu_count()} RealMemory={mem} {self.extra.get("node", "")} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=normal Nodes=ALL MaxTime=60 State=UP
+{self.extra.get("slurm", "")}
 """)
+        if "gres" in self.extra:
+            with open(self.path("gres.conf"), "w") as f:
+                f.write(self.extra["gres"])
 
     def _start_slurm(self):
         self.pidfiles["slurmctld"] = self.path("slurmctld.pid")
