@@ -207,6 +207,13 @@ price_usage(const struct bank_conf *cf, const struct bp_msg *m,
 	    price_parse_mem(tres);
 	price_parse_gpus(tres, 1, &u);
 	price_parse_gpus(bp_get(m, "gpus"), 1, &u);
+	/*
+	 * Without gres/gpu in AccountingStorageTRES (no slurmdbd) the
+	 * allocation lists no GPUs: what the job requested is what it got.
+	 */
+	if (gpus_total(&u) == 0)
+		gpus_of(m, field_u64(m, "num_nodes", 1) ? field_u64(m,
+		    "num_nodes", 1) : 1, field_u64(m, "num_tasks", 1), &u);
 	u.node_cpus = field_u32(m, "node_cpus");
 	u.node_mem_mb = field_u64(m, "node_mem_mb", 0);
 	if (part != NULL && (u.node_cpus == 0 || u.node_mem_mb == 0)) {

@@ -65,6 +65,13 @@ jobcomp_p_set_location(char *location)
 }
 
 static void
+add_tres(struct bp_msg *m, const char *key, const char *v)
+{
+	if (v != NULL && *v != '\0' && strchr(v, '\n') == NULL)
+		bp_addf(m, key, "%s", v);
+}
+
+static void
 build_end(struct bp_msg *m, const job_record_t *job)
 {
 	const struct job_details *d = job->details;
@@ -96,6 +103,17 @@ build_end(struct bp_msg *m, const job_record_t *job)
 	if (job->tres_fmt_alloc_str != NULL &&
 	    strchr(job->tres_fmt_alloc_str, '\n') == NULL)
 		bp_addf(m, "tres_alloc", "%s", job->tres_fmt_alloc_str);
+	/*
+	 * What the job asked for and got: GPUs are in the allocated TRES only
+	 * when AccountingStorageTRES tracks gres/gpu (slurmdbd), so bankd
+	 * falls back to these.
+	 */
+	add_tres(m, "tres_per_job", job->tres_per_job);
+	add_tres(m, "tres_per_node", job->tres_per_node);
+	add_tres(m, "tres_per_task", job->tres_per_task);
+	add_tres(m, "tres_per_socket", job->tres_per_socket);
+	if (d != NULL && d->num_tasks != NO_VAL && d->num_tasks != 0)
+		bp_addf(m, "num_tasks", "%" PRIu32, d->num_tasks);
 	if (job->part_ptr != NULL) {
 		/* A node's size, for billing by memory share. */
 		uint64_t mem = 0;

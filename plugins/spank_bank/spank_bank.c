@@ -72,6 +72,14 @@ build_start(struct bp_msg *m, const slurm_job_info_t *j)
 	if (j->time_limit != NO_VAL && j->time_limit != INFINITE)
 		bp_addf(m, "time_limit", "%" PRIu32, j->time_limit);
 	/* GPUs and memory held: "cpu=2,mem=1000M,node=1,gres/gpu=1" */
+	if (j->tres_per_node != NULL && strchr(j->tres_per_node, '\n') == NULL)
+		bp_addf(m, "tres_per_node", "%s", j->tres_per_node);
+	if (j->tres_per_job != NULL && strchr(j->tres_per_job, '\n') == NULL)
+		bp_addf(m, "tres_per_job", "%s", j->tres_per_job);
+	if (j->tres_per_task != NULL && strchr(j->tres_per_task, '\n') == NULL)
+		bp_addf(m, "tres_per_task", "%s", j->tres_per_task);
+	if (j->num_tasks != 0 && j->num_tasks != NO_VAL)
+		bp_addf(m, "num_tasks", "%" PRIu32, j->num_tasks);
 	if (j->tres_alloc_str != NULL && strchr(j->tres_alloc_str, '\n') ==
 	    NULL)
 		bp_addf(m, "tres_alloc", "%s", j->tres_alloc_str);

@@ -193,17 +193,20 @@ class Pricing(unittest.TestCase):
                                        "2")["estimate"], "66.00")
 
     def test_a_gpu_job_runs_and_is_charged(self):
-        # Without slurmdbd Slurm refuses AccountingStorageTRES=gres/gpu,
-        # so the allocated TRES jobcomp sends carry no GPUs: the charge is
-        # the CPUs' (docs/pricing.md, Limitations).
+        # Without slurmdbd Slurm refuses AccountingStorageTRES=gres/gpu, so
+        # the allocated TRES carry no GPUs; jobcomp also sends the job's
+        # GRES request, which is what it was given, and bankd prices that.
         acct, job, r = self.submit(["-p", "gpu", "-t", "1",
                                     "--gres=gpu:tesla:2"], held=False)
         self.assertIsNotNone(job, r.stderr)
         j = self.c.wait_state(job, ("COMPLETED",))
         charged = self.c.wait_charged(job)
         self.assertNotIn("gres/gpu", j.get("TRES", ""))
+        # 360 SU per CPU-hour + 3600 per tesla-hour x 2, for the elapsed
+        # time, rounded once.
+        per_hour = Decimal(360) * int(j["NumCPUs"]) + Decimal(3600) * 2
         self.assertEqual(Decimal(charged["amount"]),
-                         money(Decimal(360) * self.c.elapsed(j) / 3600))
+                         money(per_hour * self.c.elapsed(j) / 3600))
 
     # (d) prices from the API --------------------------------------------
     def test_api_prices_fill_partitions_not_priced_locally(self):
