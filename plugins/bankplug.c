@@ -2,6 +2,7 @@
  * bankplug.c - configuration lookup shared by the plugins.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bankplug.h"
@@ -27,4 +28,21 @@ bankplug_conf_load(const char *path, struct bank_conf *cf, char *err,
 	if (found != NULL)
 		slurm_xfree((void **)&found);
 	return rc;
+}
+
+void
+bankplug_add_str(struct bp_msg *m, const char *key, const char *v)
+{
+	if (v != NULL && *v != '\0' && strchr(v, '\n') == NULL)
+		bp_addf(m, key, "%s", v);
+}
+
+void
+bankplug_add_hold(struct bp_msg *m, const char *admin_comment)
+{
+	const char *p;
+
+	if (admin_comment != NULL &&
+	    (p = strstr(admin_comment, "bank_hold=")) != NULL)
+		bp_addf(m, "hold", "%llu", strtoull(p + 10, NULL, 10));
 }

@@ -5,6 +5,7 @@
 #ifndef BANKPLUG_H
 #define BANKPLUG_H
 
+#include "bankproto.h"
 #include "conf.h"
 
 /*
@@ -13,5 +14,11 @@
  */
 int	 bankplug_conf_load(const char *path, struct bank_conf *, char *err,
 	    size_t errlen);
+
+/* Add key=v when v is a usable value (set, non-empty, one line); copied. */
+void	 bankplug_add_str(struct bp_msg *, const char *key, const char *v);
+
+/* Add hold=<token> from an AdminComment holding "bank_hold=<token>". */
+void	 bankplug_add_hold(struct bp_msg *, const char *admin_comment);
 
 #endif /* BANKPLUG_H */

@@ -107,13 +107,6 @@ add_u16(struct bp_msg *m, const char *key, uint16_t v)
 		bp_addf(m, key, "%u", (unsigned)v);
 }
 
-static void
-add_str(struct bp_msg *m, const char *key, const char *v)
-{
-	if (v != NULL && *v != '\0' && strchr(v, '\n') == NULL)
-		bp_addf(m, key, "%s", v);
-}
-
 /*
  * "name:cpus_per_node:mem_mb_per_node:exclusive" for each partition the
  * job may run in, from slurmctld's records (read locks are held): the
@@ -171,11 +164,11 @@ add_pricing(struct bp_msg *m, const job_desc_msg_t *jd, const char *parts)
 			bp_addf(m, "mem_per_node", "%" PRIu64,
 			    (uint64_t)jd->pn_min_memory);
 	}
-	add_str(m, "tres_per_job", jd->tres_per_job);
-	add_str(m, "tres_per_node", jd->tres_per_node);
-	add_str(m, "tres_per_task", jd->tres_per_task);
-	add_str(m, "tres_per_socket", jd->tres_per_socket);
-	add_str(m, "qos", jd->qos);
+	bankplug_add_str(m, "tres_per_job", jd->tres_per_job);
+	bankplug_add_str(m, "tres_per_node", jd->tres_per_node);
+	bankplug_add_str(m, "tres_per_task", jd->tres_per_task);
+	bankplug_add_str(m, "tres_per_socket", jd->tres_per_socket);
+	bankplug_add_str(m, "qos", jd->qos);
 	if (jd->array_inx != NULL &&
 	    (tasks = price_array_tasks(jd->array_inx)) > 1)
 		bp_addf(m, "array_tasks", "%" PRIu32, tasks);

@@ -65,13 +65,6 @@ jobcomp_p_set_location(char *location)
 }
 
 static void
-add_tres(struct bp_msg *m, const char *key, const char *v)
-{
-	if (v != NULL && *v != '\0' && strchr(v, '\n') == NULL)
-		bp_addf(m, key, "%s", v);
-}
-
-static void
 build_end(struct bp_msg *m, const job_record_t *job)
 {
 	const struct job_details *d = job->details;
@@ -108,10 +101,10 @@ build_end(struct bp_msg *m, const job_record_t *job)
 	 * when AccountingStorageTRES tracks gres/gpu (slurmdbd), so bankd
 	 * falls back to these.
 	 */
-	add_tres(m, "tres_per_job", job->tres_per_job);
-	add_tres(m, "tres_per_node", job->tres_per_node);
-	add_tres(m, "tres_per_task", job->tres_per_task);
-	add_tres(m, "tres_per_socket", job->tres_per_socket);
+	bankplug_add_str(m, "tres_per_job", job->tres_per_job);
+	bankplug_add_str(m, "tres_per_node", job->tres_per_node);
+	bankplug_add_str(m, "tres_per_task", job->tres_per_task);
+	bankplug_add_str(m, "tres_per_socket", job->tres_per_socket);
 	if (d != NULL && d->num_tasks != NO_VAL && d->num_tasks != 0)
 		bp_addf(m, "num_tasks", "%" PRIu32, d->num_tasks);
 	if (job->part_ptr != NULL) {
@@ -129,17 +122,6 @@ build_end(struct bp_msg *m, const job_record_t *job)
 		bp_addf(m, "node_cpus", "%" PRIu32, job->part_ptr->max_cpu_cnt);
 		bp_addf(m, "node_mem_mb", "%" PRIu64, mem);
 	}
-}
-
-/* The hold token job_submit/bank put in the AdminComment, if any. */
-static void
-add_hold(struct bp_msg *m, const char *admin_comment)
-{
-	const char *p;
-
-	if (admin_comment != NULL &&
-	    (p = strstr(admin_comment, "bank_hold=")) != NULL)
-		bp_addf(m, "hold", "%llu", strtoull(p + 10, NULL, 10));
 }
 
 /* bankd did not take the report: leave it in the spool for later. */
@@ -168,7 +150,7 @@ jobcomp_p_log_record(job_record_t *job)
 	if (!conf_ok || !bconf.jobcomp_enabled || job == NULL)
 		return SLURM_SUCCESS;
 	build_end(&req, job);
-	add_hold(&req, job->admin_comment);
+	bankplug_add_hold(&req, job->admin_comment);
 	rc = bp_call(bconf.socket, bconf.report_deadline_ms, &req, &rep);
 	if (rc != BP_OK) {
 		rc = spool(&req, job->job_id, bp_strerror(rc));

@@ -72,17 +72,13 @@ build_start(struct bp_msg *m, const slurm_job_info_t *j)
 	if (j->time_limit != NO_VAL && j->time_limit != INFINITE)
 		bp_addf(m, "time_limit", "%" PRIu32, j->time_limit);
 	/* GPUs and memory held: "cpu=2,mem=1000M,node=1,gres/gpu=1" */
-	if (j->tres_per_node != NULL && strchr(j->tres_per_node, '\n') == NULL)
-		bp_addf(m, "tres_per_node", "%s", j->tres_per_node);
-	if (j->tres_per_job != NULL && strchr(j->tres_per_job, '\n') == NULL)
-		bp_addf(m, "tres_per_job", "%s", j->tres_per_job);
-	if (j->tres_per_task != NULL && strchr(j->tres_per_task, '\n') == NULL)
-		bp_addf(m, "tres_per_task", "%s", j->tres_per_task);
+	bankplug_add_str(m, "tres_alloc", j->tres_alloc_str);
+	/* and asked for, for GPUs the allocation may not list (no slurmdbd) */
+	bankplug_add_str(m, "tres_per_node", j->tres_per_node);
+	bankplug_add_str(m, "tres_per_job", j->tres_per_job);
+	bankplug_add_str(m, "tres_per_task", j->tres_per_task);
 	if (j->num_tasks != 0 && j->num_tasks != NO_VAL)
 		bp_addf(m, "num_tasks", "%" PRIu32, j->num_tasks);
-	if (j->tres_alloc_str != NULL && strchr(j->tres_alloc_str, '\n') ==
-	    NULL)
-		bp_addf(m, "tres_alloc", "%s", j->tres_alloc_str);
 }
 
 static int
@@ -90,7 +86,6 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 {
 	job_info_msg_t *info = NULL;
 	struct bp_msg req, rep;
-	const char *tok;
 	int rc;
 
 	if (slurm_load_job(&info, job_id, SHOW_DETAIL) != 0 || info == NULL ||
@@ -102,10 +97,7 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 		return -1;
 	}
 	build_start(&req, &info->job_array[0]);
-	if (info->job_array[0].admin_comment != NULL &&
-	    (tok = strstr(info->job_array[0].admin_comment, "bank_hold=")) !=
-	    NULL)
-		bp_addf(&req, "hold", "%llu", strtoull(tok + 10, NULL, 10));
+	bankplug_add_hold(&req, info->job_array[0].admin_comment);
 	/* req points into info (bp_add copies no values): free it last. */
 	rc = bp_call(cf->socket, cf->report_deadline_ms, &req, &rep);
 	if (rc != BP_OK) {
