@@ -134,7 +134,7 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 		    amount, what, onto, reason);
 	if (allow && !ck->dry_run && ck->bd->conf.holds_enabled)
 		hold = hold_place(ck->bd->holds, ck->uid, ck->account,
-		    ck->est.cents);
+		    ck->est.cents, ck->est.tasks, ck->est.task_cents);
 	log_info("check uid %" PRIu32 " account %s partitions %s: %s by %s "
 	    "(%s SU, %s held): %s", ck->uid, ck->account, ck->partitions,
 	    allow ? "allow" : "deny", source, amount, money_format(

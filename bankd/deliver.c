@@ -276,12 +276,12 @@ entry_remove(struct deliver *dq, struct entry *e)
 static json_t *
 add_record(const struct entry *e)
 {
-	return json_pack("{s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:I, s:I}",
+	return json_pack("{s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I}",
 	    "op", "add", "seq", (json_int_t)e->seq, "job",
 	    (json_int_t)e->r.job_id, "kind", kind_name(&e->r), "cents",
 	    (json_int_t)e->r.cents, "account", e->r.account, "body",
 	    e->r.body, "t", (json_int_t)e->accepted, "uid",
-	    (json_int_t)e->r.uid);
+	    (json_int_t)e->r.uid, "hold", (json_int_t)e->r.hold);
 }
 
 static void
@@ -370,14 +370,14 @@ static void
 replay_add(struct deliver *dq, json_t *rec)
 {
 	struct report r;
-	json_int_t seq, job, cents, t = 0, uid = 0;
+	json_int_t seq, job, cents, t = 0, uid = 0, hold = 0;
 	const char *kind, *acct, *body;
 	struct entry *e;
 
 	memset(&r, 0, sizeof(r));
-	if (json_unpack(rec, "{s:I, s:I, s:s, s:I, s:s, s:s, s?I, s?I}", "seq",
-	    &seq, "job", &job, "kind", &kind, "cents", &cents, "account", &acct,
-	    "body", &body, "t", &t, "uid", &uid) != 0) {
+	if (json_unpack(rec, "{s:I, s:I, s:s, s:I, s:s, s:s, s?I, s?I, s?I}",
+	    "seq", &seq, "job", &job, "kind", &kind, "cents", &cents, "account",
+	    &acct, "body", &body, "t", &t, "uid", &uid, "hold", &hold) != 0) {
 		log_err("journal: an 'add' record lacks fields; skipped");
 		return;
 	}
@@ -389,6 +389,7 @@ replay_add(struct deliver *dq, json_t *rec)
 	r.kind = strcmp(kind, "start") == 0 ? REPORT_START : REPORT_END;
 	r.job_id = (uint32_t)job;
 	r.uid = (uint32_t)uid;
+	r.hold = (uint64_t)hold;
 	r.cents = cents;
 	snprintf(r.account, sizeof(r.account), "%s", acct);
 	if ((r.body = strdup(body)) == NULL ||

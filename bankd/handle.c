@@ -252,8 +252,7 @@ ledger_delivered(struct bankd *bd, const struct report *r)
 	int64_t *prev, delta = r->cents;
 
 	if (bd->holds != NULL)
-		hold_release_job(bd->holds, r->job_id, r->kind == REPORT_START ?
-		    "its start was delivered" : "its completion was delivered");
+		hold_delivered(bd->holds, r->hold, r->job_id);
 	prev = idmap_get(bd->charged, r->job_id);
 	if (r->kind == REPORT_START) {
 		if (prev == NULL && (prev = malloc(sizeof(*prev))) != NULL &&

@@ -26,6 +26,10 @@ struct hold {
 	uint32_t		 uid;
 	int64_t			 cents;
 	time_t			 created;
+	uint32_t		 tasks;		/* array tasks still held; 0/1 */
+	int64_t			 task_cents;
+	uint32_t		*counted;	/* array tasks already charged */
+	uint32_t		 ncounted;
 	char			 account[128];
 };
 
@@ -60,6 +64,7 @@ hold_free(struct holds *h, struct hold *o)
 	if (o->job_id != 0 && idmap_get(&h->by_job, o->job_id) == o)
 		idmap_del(&h->by_job, o->job_id);
 	h->len--;
+	free(o->counted);
 	free(o);
 }
 
@@ -98,6 +103,29 @@ do_bind(struct holds *h, struct hold *o, uint32_t job_id)
 	idmap_put(&h->by_job, job_id, o);
 }
 
+static void	 release(struct holds *, struct hold *, const char *);
+
+/* An array task's first delivered report: its share is no longer held. */
+static int
+task_counted(struct hold *o, uint32_t job_id)
+{
+	uint32_t i, *c;
+
+	for (i = 0; i < o->ncounted; i++)
+		if (o->counted[i] == job_id)
+			return 0;
+	if ((c = realloc(o->counted, (o->ncounted + 1) * sizeof(*c))) == NULL)
+		return 0;
+	o->counted = c;
+	o->counted[o->ncounted++] = job_id;
+	o->cents -= o->task_cents;
+	if (o->cents < 0)
+		o->cents = 0;
+	if (o->tasks > 0)
+		o->tasks--;
+	return 1;
+}
+
 /* ---- journal ---------------------------------------------------------- */
 
 static void
@@ -117,11 +145,12 @@ emit_live(struct journal *jr, void *arg)
 	json_t *rec;
 
 	TAILQ_FOREACH(o, &h->all, link) {
-		rec = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I}", "op",
-		    "hold", "token", (json_int_t)o->token, "uid",
+		rec = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}",
+		    "op", "hold", "token", (json_int_t)o->token, "uid",
 		    (json_int_t)o->uid, "account", o->account, "cents",
 		    (json_int_t)o->cents, "t", (json_int_t)o->created, "job",
-		    (json_int_t)o->job_id);
+		    (json_int_t)o->job_id, "tasks", (json_int_t)o->tasks,
+		    "task_cents", (json_int_t)o->task_cents);
 		if (rec == NULL || journal_append(jr, rec) < 0) {
 			json_decref(rec);
 			return -1;
@@ -168,7 +197,13 @@ on_replay(json_t *rec, void *arg)
 		    json_object_get(rec, "uid")), acct, json_integer_value(
 		    json_object_get(rec, "cents")), (time_t)json_integer_value(
 		    json_object_get(rec, "t")));
-		if (o != NULL && job != 0)
+		if (o == NULL)
+			return;
+		o->tasks = (uint32_t)json_integer_value(json_object_get(rec,
+		    "tasks"));
+		o->task_cents = json_integer_value(json_object_get(rec,
+		    "task_cents"));
+		if (job != 0)
 			do_bind(h, o, (uint32_t)job);
 		return;
 	}
@@ -178,6 +213,8 @@ on_replay(json_t *rec, void *arg)
 		do_bind(h, o, (uint32_t)job);
 	else if (strcmp(op, "release") == 0)
 		hold_free(h, o);
+	else if (strcmp(op, "task") == 0)
+		task_counted(o, (uint32_t)job);
 }
 
 struct holds *
@@ -229,17 +266,43 @@ holds_close(struct holds *h)
 /* ---- placing and ending holds ------------------------------------- */
 
 uint64_t
-hold_place(struct holds *h, uint32_t uid, const char *account, int64_t cents)
+hold_place(struct holds *h, uint32_t uid, const char *account, int64_t cents,
+    uint32_t tasks, int64_t task_cents)
 {
 	struct hold *o;
 
 	if ((o = hold_new(h, h->next_token, uid, account, cents,
 	    time(NULL))) == NULL)
 		return 0;
-	record(h, json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "op", "hold",
-	    "token", (json_int_t)o->token, "uid", (json_int_t)uid, "account",
-	    account, "cents", (json_int_t)cents, "t", (json_int_t)o->created));
+	o->tasks = tasks > 1 ? tasks : 0;
+	o->task_cents = tasks > 1 ? task_cents : 0;
+	record(h, json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I}", "op",
+	    "hold", "token", (json_int_t)o->token, "uid", (json_int_t)uid,
+	    "account", account, "cents", (json_int_t)cents, "t",
+	    (json_int_t)o->created, "tasks", (json_int_t)o->tasks,
+	    "task_cents", (json_int_t)o->task_cents));
 	return o->token;
+}
+
+int64_t
+hold_delivered(struct holds *h, uint64_t token, uint32_t job_id)
+{
+	struct hold *o = token ? idmap_get(&h->by_token, token) : NULL;
+	int64_t before;
+
+	if (o == NULL || o->tasks == 0)		/* one job: as before */
+		return hold_release_job(h, job_id, "a report of the job was "
+		    "delivered");
+	before = o->cents;
+	if (!task_counted(o, job_id))
+		return 0;
+	record(h, json_pack("{s:s, s:I, s:I}", "op", "task", "token",
+	    (json_int_t)token, "job", (json_int_t)job_id));
+	if (o->tasks == 0) {
+		release(h, o, "every task of the array was delivered");
+		return before;
+	}
+	return before - o->cents;
 }
 
 void
@@ -247,7 +310,8 @@ hold_bind(struct holds *h, uint64_t token, uint32_t job_id)
 {
 	struct hold *o = idmap_get(&h->by_token, token);
 
-	if (o == NULL || o->job_id == job_id)
+	/* An array's tasks share one token: it is settled task by task. */
+	if (o == NULL || o->job_id == job_id || o->tasks > 0)
 		return;
 	do_bind(h, o, job_id);
 	record(h, json_pack("{s:s, s:I, s:I}", "op", "bind", "token",

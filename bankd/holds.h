@@ -35,9 +35,16 @@ typedef void	 (*hold_view_fn)(const struct hold_view *, void *arg);
 struct holds	*holds_open(struct bankd *, char *err, size_t errlen);
 void		 holds_close(struct holds *);
 
-/* A new hold; its token, or 0 when it could not be recorded. */
+/*
+ * A new hold; its token, or 0 when it could not be recorded.  A job array
+ * of `tasks` tasks holds task_cents for each; every task's first
+ * delivered report ends that task's share (all tasks carry one token).
+ */
 uint64_t	 hold_place(struct holds *, uint32_t uid, const char *account,
-		    int64_t cents);
+		    int64_t cents, uint32_t tasks, int64_t task_cents);
+/* A report of job_id, carrying token, was delivered: end its (share of
+ * the) hold.  Returns the amount no longer held. */
+int64_t		 hold_delivered(struct holds *, uint64_t token, uint32_t job_id);
 void		 hold_bind(struct holds *, uint64_t token, uint32_t job_id);
 /* End the hold of a job (by job id); its amount, or 0 if it had none. */
 int64_t		 hold_release_job(struct holds *, uint32_t job_id,

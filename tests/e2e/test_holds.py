@@ -197,6 +197,25 @@ class Holds(unittest.TestCase):
         for job in [first] + jobs:
             self.c.run(["scancel", str(job)], check=True)
 
+    def test_array_holds_every_task_until_each_is_counted(self):
+        args = ["-A", "fc_cache"] + JOB + ["--hold", "--array=0-2"]
+        job, r, _ = self.c.sbatch("bankalice", args, "sleep 1")
+        self.assertIsNotNone(job, r.stderr)
+        # The check and the hold cover the whole array: 3 x 6.00.
+        self.assertEqual(self.holds("fc_cache")["total"], "18.00")
+        self.c.run(["scontrol", "release", str(job)], check=True)
+        end = time.time() + 60
+        while self.holds("fc_cache")["total"] != "0.00":
+            # Each task's share ends when that task is counted, not the
+            # whole array at the first task.
+            total = Decimal(self.holds("fc_cache")["total"])
+            self.assertIn(total, (Decimal("18.00"), Decimal("12.00"),
+                                  Decimal("6.00")))
+            self.assertLess(time.time(), end, self.holds("fc_cache"))
+            time.sleep(0.1)
+        self.assertIn("every task of the array was delivered",
+                      self.c.log("bankd.log"))
+
     def test_cached_policy_answers_an_outage_from_what_is_known(self):
         self.c.stop_bankd()
         with open(self.c.path("bank.yaml")) as f:
