@@ -48,7 +48,7 @@ struct entry {
 	int64_t			 next_ms;
 	time_t			 accepted;
 	long			 rec_bytes;
-	char			 last_error[256];
+	char			*last_error;	/* NULL until a try fails */
 };
 
 TAILQ_HEAD(entryq, entry);
@@ -98,6 +98,24 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Most reports never fail: their error costs nothing until one does. */
+static void
+set_error(struct entry *e, const char *why)
+{
+	char *s = strndup(why ? why : "", 255);
+
+	if (s == NULL)
+		return;
+	free(e->last_error);
+	e->last_error = s;
+}
+
+static const char *
+error_of(const struct entry *e)
+{
+	return e->last_error ? e->last_error : "";
 }
 
 static const char *
@@ -268,6 +286,7 @@ entry_remove(struct deliver *dq, struct entry *e)
 		free(s);
 	}
 	report_clear(&e->r);
+	free(e->last_error);
 	free(e);
 }
 
@@ -321,7 +340,7 @@ emit_live(struct journal *jr, void *arg)
 		if (e->state != E_DEAD)
 			continue;
 		rec = json_pack("{s:s, s:I, s:s}", "op", "dead", "seq",
-		    (json_int_t)e->seq, "error", e->last_error);
+		    (json_int_t)e->seq, "error", error_of(e));
 		if (rec == NULL || journal_append(jr, rec) < 0) {
 			json_decref(rec);
 			return -1;
@@ -427,7 +446,7 @@ on_replay(json_t *rec, void *arg)
 	} else if (strcmp(op, "dead") == 0 && e->state != E_DEAD) {
 		e->state = E_DEAD;
 		dq->dead++;
-		snprintf(e->last_error, sizeof(e->last_error), "%s",
+		set_error(e,
 		    json_string_value(json_object_get(rec, "error")) ?
 		    json_string_value(json_object_get(rec, "error")) : "");
 	} else if (strcmp(op, "retry") == 0 && e->state == E_DEAD) {
@@ -629,7 +648,7 @@ retry_later(struct deliver *dq, struct entry *e, const char *why)
 	e->next_ms = now_ms() + delay;
 	e->state = E_QUEUED;
 	dq->retries++;
-	snprintf(e->last_error, sizeof(e->last_error), "%s", why);
+	set_error(e, why);
 	log_warn("job %" PRIu32 ": %s report not delivered (attempt %u): %s; "
 	    "next try in %" PRId64 " ms", e->r.job_id, kind_name(&e->r),
 	    e->attempts, why, delay);
@@ -667,7 +686,7 @@ dead_letter(struct deliver *dq, struct entry *e, const char *why)
 {
 	e->state = E_DEAD;
 	dq->dead++;
-	snprintf(e->last_error, sizeof(e->last_error), "%s", why);
+	set_error(e, why);
 	journal_op(dq, "dead", e, why);
 	log_err("job %" PRIu32 ": %s report refused by the API, kept as dead "
 	    "letter %" PRIu64 ": %s (bankctl retry %" PRIu64 " once fixed)",
@@ -771,7 +790,7 @@ view_of(const struct entry *e, struct deliver_view *v)
 	v->account = e->r.account;
 	v->attempts = e->attempts;
 	v->accepted = e->accepted;
-	v->last_error = e->last_error;
+	v->last_error = error_of(e);
 	v->body = e->r.body;
 	v->next_in_ms = e->next_ms > now ? e->next_ms - now : 0;
 	if (e->state == E_DEAD)
@@ -883,7 +902,7 @@ deliver_drop(struct deliver *dq, uint64_t seq, char *err, size_t errlen)
 	}
 	log_warn("operator: dropped dead letter %" PRIu64 " (job %" PRIu32
 	    " %s, %s): it will never be charged", seq, e->r.job_id,
-	    kind_name(&e->r), e->last_error);
+	    kind_name(&e->r), error_of(e));
 	journal_op(dq, "drop", e, NULL);
 	entry_remove(dq, e);
 	return 1;
