@@ -184,7 +184,7 @@ on_durable(void *arg, int ok)
 {
 	struct pending_report *p = arg;
 
-	p->fn(p->arg, ok ? "ok" : "error", ok ? NULL : "bankd could not "
+	p->fn(p->arg, ok ? "ok" : "later", ok ? NULL : "bankd could not "
 	    "store the report durably (see its log)", p->amount);
 	free(p);
 }
@@ -223,7 +223,7 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 		hold_bind(bd->holds, r.hold, r.job_id);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		report_clear(&r);
-		fn(arg, "error", "bankd is out of memory", NULL);
+		fn(arg, "later", "bankd is out of memory", NULL);
 		return 0;
 	}
 	p->fn = fn;
@@ -235,7 +235,7 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 	if (deliver_enqueue(bd->dq, &r, on_durable, p) != 0) {
 		report_clear(&r);
 		free(p);
-		fn(arg, "error", "bankd could not queue the report", NULL);
+		fn(arg, "later", "bankd could not queue the report", NULL);
 	}
 	return 0;
 }

@@ -58,7 +58,7 @@ on_taken(void *arg, const char *status, const char *message,
 			    strerror(errno));
 		else
 			log_info("spool: took in %s", sp->path);
-	} else if (message != NULL && strstr(message, "durably") != NULL) {
+	} else if (strcmp(status, "later") == 0) {
 		log_warn("spool: %s stays for the next pass: %s", sp->path,
 		    message);
 	} else

@@ -46,12 +46,16 @@
  *	BP_T_START	job_id, uid, account, partition, qos, cpus, nodes
  *	                (Slurm hostlist expression), num_nodes, submit, start,
  *	                time_limit
- *	  reply: status (ok|dup|error), estimate, message
+ *	  reply: status (ok|dup|later|error), estimate, message
  *	BP_T_END	job_id, uid, account, partition, qos, state, cpus, nodes,
  *	                num_nodes, req_nodes, submit, start, end, suspended,
  *	                time_limit
- *	  reply: status (ok|error), amount, message
- *	  START and END are acknowledged "ok" only once journaled.
+ *	  reply: status (ok|later|error), amount, message
+ *	  START and END are acknowledged "ok" only once journaled.  "later"
+ *	  means bankd could not store it (disk, memory): the sender keeps it
+ *	  (spools it) and nothing is lost.  "error" means the report itself
+ *	  is wrong (a missing field, an account-less priced job) and sending
+ *	  it again would not help.
  *
  * Queue administration (bankctl; all but QUEUE and SHOW need root or the
  * SlurmUser):

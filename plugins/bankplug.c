@@ -10,6 +10,9 @@
 /* Exported by libslurm but declared only in Slurm's internal headers. */
 extern char	*slurm_get_extra_conf_path(char *conf_name);
 extern void	 slurm_xfree(void **);
+extern void	 slurm_info(const char *, ...);
+extern void	 slurm_error(const char *, ...);
+extern void	 slurm_debug(const char *, ...);
 
 int
 bankplug_conf_load(const char *path, struct bank_conf *cf, char *err,
@@ -45,4 +48,48 @@ bankplug_add_hold(struct bp_msg *m, const char *admin_comment)
 	if (admin_comment != NULL &&
 	    (p = strstr(admin_comment, "bank_hold=")) != NULL)
 		bp_addf(m, "hold", "%llu", strtoull(p + 10, NULL, 10));
+}
+
+static int
+spool(const struct bank_conf *cf, const struct bp_msg *req, const char *who,
+    uint32_t job_id, const char *why)
+{
+	char err[512];
+
+	if (bp_spool_write(cf->spool_dir, req, err, sizeof(err)) == 0) {
+		slurm_info("%s: job %u: bankd could not take the report (%s): "
+		    "spooled in %s", who, job_id, why, cf->spool_dir);
+		return 0;
+	}
+	slurm_error("%s: job %u: report NOT recorded: bankd could not take "
+	    "it (%s) and the spool failed: %s", who, job_id, why, err);
+	return -1;
+}
+
+int
+bankplug_report(const struct bank_conf *cf, const struct bp_msg *req,
+    const char *who, uint32_t job_id)
+{
+	struct bp_msg rep;
+	const char *status, *msg;
+	int rc;
+
+	if ((rc = bp_call(cf->socket, cf->report_deadline_ms, req, &rep)) !=
+	    BP_OK)
+		return spool(cf, req, who, job_id, bp_strerror(rc));
+	status = bp_get(&rep, "status");
+	msg = bp_get(&rep, "message");
+	if (status != NULL && strcmp(status, "later") == 0)
+		rc = spool(cf, req, who, job_id, msg ? msg : "later");
+	else if (status == NULL || (strcmp(status, "ok") != 0 &&
+	    strcmp(status, "dup") != 0)) {
+		slurm_error("%s: job %u: bankd refused the report: %s", who,
+		    job_id, msg ? msg : "no reason given");
+		rc = -1;
+	} else
+		slurm_debug("%s: job %u: reported (%s SU)", who, job_id,
+		    bp_get(&rep, "amount") ? bp_get(&rep, "amount") :
+		    bp_get(&rep, "estimate") ? bp_get(&rep, "estimate") : "?");
+	bp_free(&rep);
+	return rc;
 }

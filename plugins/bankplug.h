@@ -15,6 +15,16 @@
 int	 bankplug_conf_load(const char *path, struct bank_conf *, char *err,
 	    size_t errlen);
 
+/*
+ * Hand a start or completion report to bankd within report_ms; when bankd
+ * cannot take it (unreachable, or answers "later"), leave it in the spool
+ * for bankd to take in.  Logs the outcome once, as "<who>: job <id> ...".
+ * 0 when bankd or the spool holds the report, -1 when it is lost (logged
+ * as an error) or bankd refused it as wrong.
+ */
+int	 bankplug_report(const struct bank_conf *, const struct bp_msg *req,
+	    const char *who, uint32_t job_id);
+
 /* Add key=v when v is a usable value (set, non-empty, one line); copied. */
 void	 bankplug_add_str(struct bp_msg *, const char *key, const char *v);
 

@@ -124,58 +124,19 @@ build_end(struct bp_msg *m, const job_record_t *job)
 	}
 }
 
-/* bankd did not take the report: leave it in the spool for later. */
-static int
-spool(const struct bp_msg *req, uint32_t job_id, const char *why)
-{
-	char err[512];
-
-	if (bp_spool_write(bconf.spool_dir, req, err, sizeof(err)) == 0) {
-		info("jobcomp/bank: job %u: bankd unavailable (%s): completion "
-		    "spooled in %s", job_id, why, bconf.spool_dir);
-		return SLURM_SUCCESS;
-	}
-	error("jobcomp/bank: job %u completion NOT reported: bankd "
-	    "unavailable (%s) and the spool failed: %s", job_id, why, err);
-	return SLURM_ERROR;
-}
-
 extern int
 jobcomp_p_log_record(job_record_t *job)
 {
-	struct bp_msg req, rep;
-	const char *status;
+	struct bp_msg req;
 	int rc;
 
 	if (!conf_ok || !bconf.jobcomp_enabled || job == NULL)
 		return SLURM_SUCCESS;
 	build_end(&req, job);
 	bankplug_add_hold(&req, job->admin_comment);
-	rc = bp_call(bconf.socket, bconf.report_deadline_ms, &req, &rep);
-	if (rc != BP_OK) {
-		rc = spool(&req, job->job_id, bp_strerror(rc));
-		bp_free(&req);
-		return rc;
-	}
-	status = bp_get(&rep, "status");
-	if (status != NULL && strcmp(status, "error") == 0 &&
-	    bp_get(&rep, "message") != NULL &&
-	    strstr(bp_get(&rep, "message"), "durably") != NULL) {
-		/* bankd is up but cannot store it: the spool can. */
-		rc = spool(&req, job->job_id, bp_get(&rep, "message"));
-	} else if (status == NULL || strcmp(status, "ok") != 0) {
-		error("jobcomp/bank: job %u completion refused by bankd: %s",
-		    job->job_id, bp_get(&rep, "message") ?
-		    bp_get(&rep, "message") : "no reason given");
-		rc = SLURM_ERROR;
-	} else {
-		debug("jobcomp/bank: job %u reported, %s SU", job->job_id,
-		    bp_get(&rep, "amount"));
-		rc = SLURM_SUCCESS;
-	}
+	rc = bankplug_report(&bconf, &req, "jobcomp/bank", job->job_id);
 	bp_free(&req);
-	bp_free(&rep);
-	return rc;
+	return rc == 0 ? SLURM_SUCCESS : SLURM_ERROR;
 }
 
 extern List

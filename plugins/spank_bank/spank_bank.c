@@ -85,7 +85,7 @@ static int
 report_start(const struct bank_conf *cf, uint32_t job_id)
 {
 	job_info_msg_t *info = NULL;
-	struct bp_msg req, rep;
+	struct bp_msg req;
 	int rc;
 
 	if (slurm_load_job(&info, job_id, SHOW_DETAIL) != 0 || info == NULL ||
@@ -99,35 +99,10 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 	build_start(&req, &info->job_array[0]);
 	bankplug_add_hold(&req, info->job_array[0].admin_comment);
 	/* req points into info (bp_add copies no values): free it last. */
-	rc = bp_call(cf->socket, cf->report_deadline_ms, &req, &rep);
-	if (rc != BP_OK) {
-		char err[512];
-
-		/* bankd is away: the spool keeps the report for it. */
-		if (bp_spool_write(cf->spool_dir, &req, err, sizeof(err)) == 0)
-			slurm_info("spank_bank: job %u: bankd unavailable (%s): "
-			    "start spooled", job_id, bp_strerror(rc));
-		else
-			slurm_error("spank_bank: job %u: start not reported: "
-			    "%s; spool failed: %s", job_id, bp_strerror(rc),
-			    err);
-		bp_free(&req);
-		slurm_free_job_info_msg(info);
-		return -1;
-	}
+	rc = bankplug_report(cf, &req, "spank_bank", job_id);
 	bp_free(&req);
 	slurm_free_job_info_msg(info);
-	if (bp_get(&rep, "status") && strcmp(bp_get(&rep, "status"),
-	    "error") == 0)
-		slurm_error("spank_bank: job %u: bankd refused the start "
-		    "report: %s", job_id, bp_get(&rep, "message") ?
-		    bp_get(&rep, "message") : "no reason given");
-	else
-		slurm_debug("spank_bank: job %u start reported (estimate %s)",
-		    job_id, bp_get(&rep, "estimate") ? bp_get(&rep,
-		    "estimate") : "?");
-	bp_free(&rep);
-	return 0;
+	return rc;
 }
 
 int
