@@ -44,6 +44,7 @@ struct bankd {
 	struct event		*reconcile;
 	int			 reconcile_busy;
 	struct evconnlistener	*listener;
+	size_t			 clients;	/* open connections */
 	time_t			 started;
 	uid_t			 slurm_uid;	/* may send reports, with root */
 	/* What the last API exchange told us, for `bankctl status`. */
@@ -62,6 +63,7 @@ struct bankd {
 /* listen.c */
 int	 listen_start(struct bankd *);
 void	 listen_stop(struct bankd *);
+void	 listen_close_clients(struct bankd *);
 void	 conn_reply(struct conn *, struct bp_msg *);
 uid_t	 conn_uid(const struct conn *);
 void	 conn_hold(struct conn *);

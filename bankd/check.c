@@ -92,20 +92,21 @@ reply(struct check *ck, const char *status, const char *source,
     uint64_t hold, const char *msg)
 {
 	struct bp_msg rep;
-	char amount[MONEY_FMT_LEN], held[MONEY_FMT_LEN];
+	char amount[MONEY_FMT_LEN], held_a[MONEY_FMT_LEN];
+	char held_u[MONEY_FMT_LEN];
 
 	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
 	bp_add(&rep, "status", status);
 	bp_add(&rep, "estimate", money_format(ck->est.cents, amount));
 	bp_add(&rep, "partition", ck->est.partition);
-	bp_addf(&rep, "cpus", "%" PRIu32, ck->est.cpus);
-	bp_addf(&rep, "minutes", "%" PRIu32, ck->est.minutes);
+	bp_add_u64(&rep, "cpus", ck->est.cpus);
+	bp_add_u64(&rep, "minutes", ck->est.minutes);
 	bp_add(&rep, "source", source);
-	bp_add(&rep, "held_account", money_format(ck->held_account, held));
-	bp_addf(&rep, "held_user", "%s", money_format(ck->held_user, held));
-	bp_addf(&rep, "held_jobs", "%zu", ck->held_jobs);
+	bp_add(&rep, "held_account", money_format(ck->held_account, held_a));
+	bp_add(&rep, "held_user", money_format(ck->held_user, held_u));
+	bp_add_u64(&rep, "held_jobs", ck->held_jobs);
 	if (hold != 0)
-		bp_addf(&rep, "hold", "%" PRIu64, hold);
+		bp_add_u64(&rep, "hold", hold);
 	bp_add(&rep, "message", msg);
 	conn_reply(ck->conn, &rep);
 	bp_free(&rep);
@@ -139,10 +140,15 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 	if (allow && !ck->dry_run && ck->bd->conf.holds_enabled)
 		hold = hold_place(ck->bd->holds, ck->uid, ck->account,
 		    ck->est.cents, ck->est.tasks, ck->est.task_cents);
-	log_info("check uid %" PRIu32 " account %s partitions %s: %s by %s "
-	    "(%s SU, %s held): %s", ck->uid, ck->account, ck->partitions,
-	    allow ? "allow" : "deny", source, amount, money_format(
-	    ck->held_account, held), reason);
+	/*
+	 * A refusal is news; an allow is the common case, and slurmctld
+	 * logs the job anyway: at the rate jobs arrive, an info line per
+	 * allow would cost more than the decision (docs/performance.md).
+	 */
+	(allow ? log_debug : log_info)("check uid %" PRIu32 " account %s "
+	    "partitions %s: %s by %s (%s SU, %s held): %s", ck->uid,
+	    ck->account, ck->partitions, allow ? "allow" : "deny", source,
+	    amount, money_format(ck->held_account, held), reason);
 	reply(ck, allow ? "allow" : "deny", source, hold, allow ? reason : msg);
 	conn_release(ck->conn);
 	ck->conn = NULL;

@@ -358,6 +358,8 @@ handle_status(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	bp_addf(&rep, "holds", "%zu", bd->holds ? holds_count(bd->holds) : 0);
 	bp_addf(&rep, "cache_entries", "%zu", bd->cache ?
 	    cache_entries(bd->cache) : 0);
+	/* job_submit keeps one open; bankctl's own is counted too. */
+	bp_addf(&rep, "clients", "%zu", bd->clients);
 	conn_reply(c, &rep);
 	bp_free(&rep);
 }

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "log.h"
 #include "money.h"
+#include "tally.h"
 
 #define HOLDS_COMPACT_MIN	(256 * 1024)
 
@@ -41,6 +42,7 @@ struct holds {
 	struct holdq		 all;
 	struct idmap		 by_token;
 	struct idmap		 by_job;
+	struct tally		*tally;		/* sums per account and user */
 	struct event		*commit_ev;
 	uint64_t		 next_token;
 	size_t			 len;
@@ -60,6 +62,7 @@ static void
 hold_free(struct holds *h, struct hold *o)
 {
 	TAILQ_REMOVE(&h->all, o, link);
+	tally_add(h->tally, o->account, o->uid, -o->cents, -1);
 	idmap_del(&h->by_token, o->token);
 	if (o->job_id != 0 && idmap_get(&h->by_job, o->job_id) == o)
 		idmap_del(&h->by_job, o->job_id);
@@ -81,7 +84,12 @@ hold_new(struct holds *h, uint64_t token, uint32_t uid, const char *account,
 	o->cents = cents;
 	o->created = created;
 	snprintf(o->account, sizeof(o->account), "%s", account);
+	if (tally_add(h->tally, o->account, uid, cents, 1) != 0) {
+		free(o);
+		return NULL;
+	}
 	if (idmap_put(&h->by_token, token, o) != 0) {
+		tally_add(h->tally, o->account, uid, -cents, -1);
 		free(o);
 		return NULL;
 	}
@@ -107,9 +115,10 @@ static void	 release(struct holds *, struct hold *, const char *);
 
 /* An array task's first delivered report: its share is no longer held. */
 static int
-task_counted(struct hold *o, uint32_t job_id)
+task_counted(struct holds *h, struct hold *o, uint32_t job_id)
 {
 	uint32_t i, *c;
+	int64_t before = o->cents;
 
 	for (i = 0; i < o->ncounted; i++)
 		if (o->counted[i] == job_id)
@@ -121,6 +130,7 @@ task_counted(struct hold *o, uint32_t job_id)
 	o->cents -= o->task_cents;
 	if (o->cents < 0)
 		o->cents = 0;
+	tally_add(h->tally, o->account, o->uid, o->cents - before, 0);
 	if (o->tasks > 0)
 		o->tasks--;
 	return 1;
@@ -214,7 +224,7 @@ on_replay(json_t *rec, void *arg)
 	else if (strcmp(op, "release") == 0)
 		hold_free(h, o);
 	else if (strcmp(op, "task") == 0)
-		task_counted(o, (uint32_t)job);
+		task_counted(h, o, (uint32_t)job);
 }
 
 struct holds *
@@ -230,6 +240,7 @@ holds_open(struct bankd *bd, char *err, size_t errlen)
 	h->next_token = 1;
 	TAILQ_INIT(&h->all);
 	if (idmap_init(&h->by_token) != 0 || idmap_init(&h->by_job) != 0 ||
+	    (h->tally = tally_new()) == NULL ||
 	    (h->commit_ev = event_new(bd->base, -1, 0, on_commit, h)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		holds_close(h);
@@ -260,6 +271,7 @@ holds_close(struct holds *h)
 		event_free(h->commit_ev);
 	idmap_free(&h->by_token);
 	idmap_free(&h->by_job);
+	tally_free(h->tally);
 	free(h);
 }
 
@@ -294,7 +306,7 @@ hold_delivered(struct holds *h, uint64_t token, uint32_t job_id)
 		return hold_release_job(h, job_id, "a report of the job was "
 		    "delivered");
 	before = o->cents;
-	if (!task_counted(o, job_id))
+	if (!task_counted(h, o, job_id))
 		return 0;
 	record(h, json_pack("{s:s, s:I, s:I}", "op", "task", "token",
 	    (json_int_t)token, "job", (json_int_t)job_id));
@@ -359,18 +371,7 @@ void
 holds_sum(struct holds *h, const char *account, uint32_t uid,
     int64_t *acct, int64_t *user, size_t *njobs)
 {
-	struct hold *o;
-
-	*acct = *user = 0;
-	*njobs = 0;
-	TAILQ_FOREACH(o, &h->all, link) {
-		if (strcmp(o->account, account) != 0)
-			continue;
-		*acct += o->cents;
-		(*njobs)++;
-		if (o->uid == uid)
-			*user += o->cents;
-	}
+	tally_get(h->tally, account, uid, acct, user, njobs);
 }
 
 size_t

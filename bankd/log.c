@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -19,6 +20,28 @@ log_init(int to_syslog, int verbose)
 		openlog("bankd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/*
+ * One write per line: stderr is unbuffered, and three writes per line
+ * would let lines from a crash or another writer interleave.
+ */
+static void
+line_write(const char *tag, const char *fmt, va_list ap)
+{
+	char line[2048];
+	size_t len;
+	int n;
+
+	n = snprintf(line, sizeof(line), "bankd: %s", tag);
+	len = n < 0 ? 0 : (size_t)n;
+	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	if (n > 0)
+		len += (size_t)n;
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;		/* cut, still one line */
+	line[len++] = '\n';
+	(void)!write(STDERR_FILENO, line, len);
+}
+
 static void
 vlog(int pri, const char *tag, const char *fmt, va_list ap)
 {
@@ -26,9 +49,7 @@ vlog(int pri, const char *tag, const char *fmt, va_list ap)
 		vsyslog(pri, fmt, ap);
 		return;
 	}
-	fprintf(stderr, "bankd: %s", tag);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	line_write(tag, fmt, ap);
 }
 
 #define LOG_FN(name, pri, tag, cond)			\

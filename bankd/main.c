@@ -276,6 +276,7 @@ bankd_stop(struct bankd *bd)
 	struct deliver_stats st;
 
 	listen_stop(bd);
+	listen_close_clients(bd);
 	intake_stop(bd);
 	reconcile_stop(bd);
 	apiprices_stop(bd);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bankproto.h"
 #include "money.h"
 
 int
@@ -58,9 +59,17 @@ char *
 money_format(int64_t cents, char buf[MONEY_FMT_LEN])
 {
 	uint64_t a = cents < 0 ? -(uint64_t)cents : (uint64_t)cents;
+	char *p = buf;
 
-	snprintf(buf, MONEY_FMT_LEN, "%s%" PRIu64 ".%02" PRIu64,
-	    cents < 0 ? "-" : "", a / 100, a % 100);
+	/* Every decision formats a few amounts: no printf here. */
+	if (cents < 0)
+		*p++ = '-';
+	bp_u64toa(a / 100, p);
+	p += strlen(p);
+	*p++ = '.';
+	*p++ = (char)('0' + a % 100 / 10);
+	*p++ = (char)('0' + a % 10);
+	*p = '\0';
 	return buf;
 }
 

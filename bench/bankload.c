@@ -2,11 +2,13 @@
  * bankload - a load generator for bankd.
  *
  *	bankload -S SOCKET -c CLIENTS -n TOTAL [-j FIRST_JOB_ID] [-a ACCOUNT]
- *	    [-u UID] [-p PARTITION] [-d DEADLINE_MS] [--type end|status|estimate|check]
+ *	    [-u UID] [-p PARTITION] [-d DEADLINE_MS] [--persist]
+ *	    [--type end|status|estimate|check]
  *
  * CLIENTS processes (fork) each send their share of TOTAL requests one
- * after another with bp_call(), one connection per request, as the Slurm
- * plugins do.  Completion (END) reports carry a unique job id (FIRST_JOB_ID
+ * after another with bp_call(), one connection per request, as jobcomp and
+ * spank do; with --persist each client keeps one connection for all its
+ * requests (bp_conn_call), as job_submit/bank does inside slurmctld.  Completion (END) reports carry a unique job id (FIRST_JOB_ID
  * + request index) and realistic fields: 2 CPUs on one node for exactly one
  * hour, ending a minute ago.
  *
@@ -52,6 +54,7 @@ static const char *partition = "normal";
 static uint64_t first_job = 1;
 static uint64_t uid = 47001;
 static int deadline_ms = 10000;
+static int persist;
 static enum kind kind = K_END;
 
 static void
@@ -59,7 +62,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: bankload -S socket -c clients -n total "
 	    "[-j first_job_id] [-a account] [-u uid] [-p partition]\n"
-	    "                [-d deadline_ms] [--type end|status|estimate|check]\n");
+	    "                [-d deadline_ms] [--persist] "
+	    "[--type end|status|estimate|check]\n");
 	exit(2);
 }
 
@@ -134,17 +138,30 @@ static void
 run_child(uint64_t lo, uint64_t hi, uint64_t *lat, struct child_stat *st)
 {
 	struct bp_msg req, rep;
+	struct bp_conn bc;
 	const char *status, *msg;
 	uint64_t i, t0;
 	int rc;
 
+	bp_conn_init(&bc, sock_path);
+	/*
+	 * Checks, estimates and status requests are the same question each
+	 * time: build it once, so the load generator's own work does not
+	 * crowd bankd off the CPUs it shares with it.
+	 */
+	if (kind != K_END)
+		build(&req, lo, time(NULL));
 	for (i = lo; i < hi; i++) {
 		/* bp_addf copies; the request owns what it formatted. */
-		build(&req, i, time(NULL));
+		if (kind == K_END)
+			build(&req, i, time(NULL));
+		req.id = (uint32_t)i + 1;
 		t0 = now_ns();
-		rc = bp_call(sock_path, deadline_ms, &req, &rep);
+		rc = persist ? bp_conn_call(&bc, deadline_ms, &req, &rep) :
+		    bp_call(sock_path, deadline_ms, &req, &rep);
 		lat[i] = now_ns() - t0;
-		bp_free(&req);
+		if (kind == K_END)
+			bp_free(&req);
 		if (rc != BP_OK) {
 			lat[i] = FAILED;
 			note_error(st, i, "%s%s", "bp_call: ",
@@ -161,6 +178,9 @@ run_child(uint64_t lo, uint64_t hi, uint64_t *lat, struct child_stat *st)
 		}
 		bp_free(&rep);
 	}
+	if (kind != K_END)
+		bp_free(&req);
+	bp_conn_close(&bc);
 }
 
 static int
@@ -192,6 +212,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "type", required_argument, NULL, 'T' },
+		{ "persist", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	uint64_t total = 0, i, lo, hi, errors = 0, *lat, *ok;
@@ -215,6 +236,7 @@ main(int argc, char **argv)
 		case 'u': uid = strtoull(optarg, NULL, 10); break;
 		case 'p': partition = optarg; break;
 		case 'd': deadline_ms = (int)strtol(optarg, NULL, 10); break;
+		case 'P': persist = 1; break;
 		case 'T':
 			if (strcmp(optarg, "end") == 0)
 				kind = K_END;

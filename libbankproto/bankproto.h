@@ -4,7 +4,8 @@
  *
  * Transport: a Unix-domain stream socket (bankd's `socket:` setting).  A
  * client connects, sends one or more requests and reads one reply for each,
- * in order.  Nothing on the wire refers to the local host (no file
+ * in order.  A connection may stay open for as long as the client likes
+ * (job_submit keeps one: bp_conn_call()); bankd never closes an idle one.  Nothing on the wire refers to the local host (no file
  * descriptors, no paths, no pids), so the same frames can later be carried
  * over TCP from compute nodes.
  *
@@ -31,8 +32,10 @@
  * Requests and the keys they carry (see docs/protocol.md for meanings):
  *
  *	BP_T_STATUS	(none)
- *	  reply: status, version, uptime, api, api_error, queue, inflight,
- *	         delivered, failed
+ *	  reply: status, version, uptime, api_url, api (reachable|
+ *	         unreachable|unknown), api_age, api_error, queue, inflight,
+ *	         dead, delivered, retries, delivery, journal_bytes, spool,
+ *	         holds, cache_entries, clients (open connections)
  *	BP_T_CHECK	uid, account, partitions (comma list), cpus fields
  *	                (min_cpus, num_tasks, cpus_per_task, min_nodes,
  *	                ntasks_per_node, pn_min_cpus), time_limit (minutes, 0 if
@@ -139,10 +142,13 @@ enum bp_result {
 	BP_ENOMEM = -10,
 };
 
+#define BP_NUM_LEN	21	/* UINT64_MAX in decimal, and a NUL */
+
 struct bp_field {
 	const char	*key;
 	const char	*val;
 	char		 kbuf[BP_MAX_KEY + 1];	/* bp_add() copies keys here */
+	char		 nbuf[BP_NUM_LEN];	/* bp_add_u64()'s digits */
 };
 
 /*
@@ -164,6 +170,10 @@ void		 bp_free(struct bp_msg *);
 int		 bp_add(struct bp_msg *, const char *key, const char *val);
 int		 bp_addf(struct bp_msg *, const char *key, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
+/* A number, kept in the field itself: no allocation, no printf. */
+int		 bp_add_u64(struct bp_msg *, const char *key, uint64_t val);
+/* Decimal digits of v into buf; returns buf. */
+char		*bp_u64toa(uint64_t v, char buf[BP_NUM_LEN]);
 const char	*bp_get(const struct bp_msg *, const char *key);
 int		 bp_get_u64(const struct bp_msg *, const char *key,
 		    uint64_t *out);
@@ -189,6 +199,28 @@ const char	*bp_type_name(uint8_t type);
  */
 int		 bp_call(const char *path, int deadline_ms,
 		    const struct bp_msg *req, struct bp_msg *rep);
+
+/*
+ * A kept-open connection, for a long-lived caller that asks often
+ * (job_submit inside slurmctld): it pays for connect and bankd's
+ * per-connection set-up once instead of on every call.  Same deadline
+ * rules as bp_call().  Not thread-safe: the caller serialises its calls.
+ *
+ * A call that fails or times out closes the connection, so a late reply
+ * can never be read as the answer to the next call; the next call
+ * reconnects.  A call that finds the kept connection closed by bankd (a
+ * restart) before anything was sent reconnects once, within the same
+ * deadline.
+ */
+struct bp_conn {
+	char		 path[108];	/* sizeof(sun_path) */
+	int		 fd;		/* -1: not connected */
+};
+
+void		 bp_conn_init(struct bp_conn *, const char *path);
+int		 bp_conn_call(struct bp_conn *, int deadline_ms,
+		    const struct bp_msg *req, struct bp_msg *rep);
+void		 bp_conn_close(struct bp_conn *);
 
 /*
  * When bankd cannot be reached, leave the report in `dir` for bankd to take

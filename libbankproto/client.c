@@ -90,17 +90,21 @@ fail:
 	return BP_ECONNECT;
 }
 
+/* *sent: how many bytes went out, so a caller knows if bankd saw any. */
 static int
-send_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
+send_all(int fd, const uint8_t *p, size_t len, int64_t deadline,
+    size_t *sent)
 {
 	ssize_t n;
 	int rc;
 
+	*sent = 0;
 	while (len > 0) {
 		n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			p += n;
 			len -= n;
+			*sent += n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -113,21 +117,39 @@ send_all(int fd, const uint8_t *p, size_t len, int64_t deadline)
 	return BP_OK;
 }
 
+/* Most replies fit on the stack; a larger one gets a buffer its size. */
+#define RECV_STACK	4096
+
 static int
 recv_reply(int fd, int64_t deadline, struct bp_msg *rep)
 {
-	uint8_t *buf;
-	size_t cap = BP_HDR_LEN + BP_MAX_BODY, len = 0, used;
+	uint8_t stack[RECV_STACK], *buf = stack, *big;
+	size_t cap = sizeof(stack), len = 0, used;
 	ssize_t n;
-	int rc;
+	int rc, wait = 1;
 
-	if ((buf = malloc(cap)) == NULL)
-		return BP_ENOMEM;
 	for (;;) {
 		rc = bp_parse(buf, len, rep, &used);
 		if (rc != BP_MORE)
 			break;
+		if (len == cap) {
+			/* Full, so the header is in and names the size. */
+			cap = BP_HDR_LEN + ((size_t)buf[8] << 24 |
+			    (size_t)buf[9] << 16 | (size_t)buf[10] << 8 |
+			    buf[11]);
+			if ((big = malloc(cap)) == NULL) {
+				rc = BP_ENOMEM;
+				break;
+			}
+			memcpy(big, buf, len);
+			buf = big;
+		}
+		/* bankd takes some microseconds: wait, then read. */
+		if (wait && (rc = wait_fd(fd, POLLIN, deadline,
+		    BP_ETIMEOUT)) != 0)
+			break;
 		n = recv(fd, buf + len, cap - len, 0);
+		wait = n == -1 && errno == EAGAIN;
 		if (n > 0) {
 			len += n;
 			continue;
@@ -136,43 +158,108 @@ recv_reply(int fd, int64_t deadline, struct bp_msg *rep)
 			rc = BP_EIO;
 			break;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
+		if (errno != EINTR && errno != EAGAIN) {
 			rc = BP_EIO;
 			break;
 		}
-		if ((rc = wait_fd(fd, POLLIN, deadline, BP_ETIMEOUT)) != 0)
-			break;
 	}
-	free(buf);
+	if (buf != stack)
+		free(buf);
 	return rc;
+}
+
+/* One request and its reply on a connected socket. */
+static int
+exchange(int fd, const uint8_t *frame, size_t len, int64_t deadline,
+    const struct bp_msg *req, struct bp_msg *rep, size_t *sent)
+{
+	int rc;
+
+	if ((rc = send_all(fd, frame, len, deadline, sent)) != BP_OK)
+		return rc;
+	if ((rc = recv_reply(fd, deadline, rep)) != BP_OK)
+		return rc;
+	if (rep->id != req->id || rep->type != (req->type | BP_REPLY)) {
+		bp_free(rep);
+		return BP_EREPLY;
+	}
+	return BP_OK;
+}
+
+static int64_t
+deadline_of(int deadline_ms)
+{
+	return now_ms() + (deadline_ms > 0 ? deadline_ms : 1);
 }
 
 int
 bp_call(const char *path, int deadline_ms, const struct bp_msg *req,
     struct bp_msg *rep)
 {
-	int64_t deadline = now_ms() + (deadline_ms > 0 ? deadline_ms : 1);
+	int64_t deadline = deadline_of(deadline_ms);
 	uint8_t *frame;
+	size_t sent;
 	long len;
 	int fd, rc;
 
 	if ((len = bp_encode(req, &frame)) < 0)
 		return (int)len;
-	if ((rc = connect_by(path, deadline, &fd)) != BP_OK) {
-		free(frame);
-		return rc;
+	if ((rc = connect_by(path, deadline, &fd)) == BP_OK) {
+		rc = exchange(fd, frame, (size_t)len, deadline, req, rep,
+		    &sent);
+		close(fd);
 	}
-	rc = send_all(fd, frame, (size_t)len, deadline);
 	free(frame);
-	if (rc == BP_OK)
-		rc = recv_reply(fd, deadline, rep);
-	close(fd);
-	if (rc == BP_OK && (rep->id != req->id ||
-	    rep->type != (req->type | BP_REPLY))) {
-		bp_free(rep);
-		rc = BP_EREPLY;
+	return rc;
+}
+
+void
+bp_conn_init(struct bp_conn *bc, const char *path)
+{
+	/* A path that does not fit fails at connect, as in bp_call(). */
+	if (strlen(path) >= sizeof(bc->path))
+		bc->path[0] = '\0';
+	else
+		strcpy(bc->path, path);
+	bc->fd = -1;
+}
+
+void
+bp_conn_close(struct bp_conn *bc)
+{
+	if (bc->fd != -1)
+		close(bc->fd);
+	bc->fd = -1;
+}
+
+int
+bp_conn_call(struct bp_conn *bc, int deadline_ms, const struct bp_msg *req,
+    struct bp_msg *rep)
+{
+	int64_t deadline = deadline_of(deadline_ms);
+	uint8_t *frame;
+	size_t sent;
+	long len;
+	int rc, reused;
+
+	if ((len = bp_encode(req, &frame)) < 0)
+		return (int)len;
+	for (;;) {
+		reused = bc->fd != -1;
+		if (!reused && (rc = connect_by(bc->path, deadline,
+		    &bc->fd)) != BP_OK) {
+			bc->fd = -1;
+			break;
+		}
+		rc = exchange(bc->fd, frame, (size_t)len, deadline, req, rep,
+		    &sent);
+		if (rc == BP_OK)
+			break;
+		bp_conn_close(bc);
+		/* bankd closed the kept connection and saw nothing: again. */
+		if (!(reused && sent == 0 && rc == BP_EIO))
+			break;
 	}
+	free(frame);
 	return rc;
 }

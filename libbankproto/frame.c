@@ -1,7 +1,6 @@
 /*
  * frame.c - encoding and decoding of bankproto frames (see bankproto.h).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,9 +12,12 @@
 void
 bp_init(struct bp_msg *m, uint8_t type, uint32_t id)
 {
-	memset(m, 0, sizeof(*m));
+	/* Fields are written before they are read: skip the 6 KiB. */
 	m->type = type;
 	m->id = id;
+	m->nfields = 0;
+	m->body = NULL;
+	m->owned = 0;
 }
 
 void
@@ -81,13 +83,40 @@ bp_addf(struct bp_msg *m, const char *key, const char *fmt, ...)
 	return BP_OK;
 }
 
+char *
+bp_u64toa(uint64_t v, char buf[BP_NUM_LEN])
+{
+	char tmp[BP_NUM_LEN];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+bp_add_u64(struct bp_msg *m, const char *key, uint64_t val)
+{
+	if (m->nfields >= BP_MAX_FIELDS)
+		return BP_ETOOMANY;
+	/* The field's own buffer: valid as long as the message. */
+	return bp_add(m, key, bp_u64toa(val, m->fields[m->nfields].nbuf));
+}
+
+/* Messages have a dozen fields: a first-byte test spares most strcmp()s. */
 const char *
 bp_get(const struct bp_msg *m, const char *key)
 {
 	size_t i;
 
 	for (i = 0; i < m->nfields; i++)
-		if (strcmp(m->fields[i].key, key) == 0)
+		if (m->fields[i].key[0] == key[0] &&
+		    strcmp(m->fields[i].key, key) == 0)
 			return m->fields[i].val;
 	return NULL;
 }
@@ -96,15 +125,18 @@ int
 bp_get_u64(const struct bp_msg *m, const char *key, uint64_t *out)
 {
 	const char *v = bp_get(m, key);
-	char *end;
-	unsigned long long n;
+	uint64_t n = 0, d;
 
-	if (v == NULL || *v < '0' || *v > '9')
+	if (v == NULL || *v == '\0')
 		return -1;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return -1;
+		d = (uint64_t)(*v - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return -1;	/* out of range */
+		n = n * 10 + d;
+	}
 	*out = n;
 	return 0;
 }
@@ -125,6 +157,15 @@ get_u32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
+static size_t
+put_str(uint8_t *buf, size_t off, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(buf + off, s, n);
+	return off + n;
+}
+
 long
 bp_encode(const struct bp_msg *m, uint8_t **out)
 {
@@ -135,8 +176,7 @@ bp_encode(const struct bp_msg *m, uint8_t **out)
 		len += strlen(m->fields[i].key) + strlen(m->fields[i].val) + 2;
 	if (len > BP_MAX_BODY)
 		return BP_ETOOBIG;
-	/* +1: sprintf() ends every line with a NUL we then overwrite. */
-	if ((buf = malloc(BP_HDR_LEN + len + 1)) == NULL)
+	if ((buf = malloc(BP_HDR_LEN + len)) == NULL)
 		return BP_ENOMEM;
 	buf[0] = BP_MAGIC0;
 	buf[1] = BP_MAGIC1;
@@ -146,8 +186,10 @@ bp_encode(const struct bp_msg *m, uint8_t **out)
 	put_u32(buf + 8, len);
 	off = BP_HDR_LEN;
 	for (i = 0; i < m->nfields; i++) {
-		off += sprintf((char *)buf + off, "%s=%s\n",
-		    m->fields[i].key, m->fields[i].val);
+		off = put_str(buf, off, m->fields[i].key);
+		buf[off++] = '=';
+		off = put_str(buf, off, m->fields[i].val);
+		buf[off++] = '\n';
 	}
 	*out = buf;
 	return (long)off;

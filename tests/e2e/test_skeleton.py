@@ -122,6 +122,38 @@ class Skeleton(unittest.TestCase):
         self.c.wait_state(job, ("COMPLETED",))
 
 
+    def status_json(self):
+        import json
+        r = self.c.bankctl("--json", "status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_job_submit_keeps_one_connection_across_a_bankd_restart(self):
+        # Held jobs: no start or completion report opens a connection.
+        args = ["-A", "fc_alpha", "-p", "normal", "-t", "2", "--hold"]
+        for _ in range(3):
+            job, r, _ = self.c.sbatch("bankbob", args, "true")
+            self.assertIsNotNone(job, r.stderr)
+            self.c.run(["scancel", str(job)], check=True)
+        # job_submit's kept connection, and bankctl's own.
+        self.assertEqual(self.status_json()["clients"], "2")
+        self.c.stop_bankd()
+        self.c.start_bankd()
+        policy = self.c.log("slurmctld.log").count("without a check")
+        mark = len(self.c.log("bankd.log"))
+        job, r, took = self.c.sbatch("bankbob", args, "true")
+        self.assertIsNotNone(job, r.stderr)
+        self.c.run(["scancel", str(job)], check=True)
+        # The stale connection was noticed and replaced: bankd decided
+        # (no policy fallback), and quickly.
+        self.assertLess(took, 2.0)
+        self.assertEqual(self.c.log("slurmctld.log").count("without a check"),
+                         policy)
+        self.assertRegex(self.c.log("bankd.log")[mark:],
+                         r"check uid 47002 account fc_alpha partitions "
+                         r"normal: allow by")
+        self.assertEqual(self.status_json()["clients"], "2")
+
     def test_several_partitions_are_priced_at_the_dearest(self):
         job, r, _ = self.c.sbatch("bankbob", ["-A", "fc_alpha", "-p",
                                               "debug,normal", "-n", "2",
@@ -165,6 +197,38 @@ class Skeleton(unittest.TestCase):
         self.assertEqual(st.returncode, 0, st.stderr)
         self.assertRegex(st.stdout, r"api\s+reachable")
         self.assertRegex(st.stdout, r"queue\s+0")
+
+    def test_pipelined_requests_get_every_reply_in_order(self):
+        # 3000 status requests in one write, read only after bankd has
+        # filled the socket: replies wait in bankd, none lost or reordered.
+        import socket as so
+        import struct
+        n = 3000
+        s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        s.connect(self.c.path("bankd.sock"))
+        s.sendall(b"".join(struct.pack(">2sBBII", b"BK", 1, 1, i, 0)
+                           for i in range(1, n + 1)))
+        time.sleep(1)
+        s.settimeout(10)
+        buf, ids, total = b"", [], 0
+        while len(ids) < n:
+            chunk = s.recv(65536)
+            self.assertTrue(chunk, "bankd closed after %d replies" % len(ids))
+            buf += chunk
+            while len(buf) >= 12:
+                magic, ver, typ, rid, blen = struct.unpack(">2sBBII",
+                                                           buf[:12])
+                if len(buf) < 12 + blen:
+                    break
+                self.assertEqual((magic, typ), (b"BK", 0x81))
+                self.assertIn(b"status=ok\n", buf[12:12 + blen])
+                ids.append(rid)
+                total += 12 + blen
+                buf = buf[12 + blen:]
+        s.close()
+        self.assertEqual(ids, list(range(1, n + 1)))
+        # More than a Unix socket holds (net.core.wmem_default, 208 KiB).
+        self.assertGreater(total, 2 * 212992)
 
     def test_sighup_reloads_prices_and_refuses_a_broken_file(self):
         import signal

@@ -388,6 +388,40 @@ START_TEST(get_u64)
 }
 END_TEST
 
+START_TEST(add_u64)
+{
+	struct bp_msg m;
+	char buf[BP_NUM_LEN];
+	uint64_t v;
+	uint8_t *f;
+	long n;
+
+	ck_assert_str_eq(bp_u64toa(0, buf), "0");
+	ck_assert_str_eq(bp_u64toa(7, buf), "7");
+	ck_assert_str_eq(bp_u64toa(1000, buf), "1000");
+	ck_assert_str_eq(bp_u64toa(UINT64_MAX, buf), "18446744073709551615");
+	bp_init(&m, BP_T_CHECK | BP_REPLY, 1);
+	ck_assert_int_eq(bp_add_u64(&m, "cpus", 48), BP_OK);
+	ck_assert_int_eq(bp_add_u64(&m, "hold", UINT64_MAX), BP_OK);
+	ck_assert_int_eq(bp_add_u64(&m, "Bad", 1), BP_ESYNTAX);
+	ck_assert_int_eq(bp_get_u64(&m, "cpus", &v), 0);
+	ck_assert_uint_eq(v, 48);
+	ck_assert_int_eq(bp_get_u64(&m, "hold", &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	/* Each number lives in its own field: the first is intact. */
+	ck_assert_int_gt(n = bp_encode(&m, &f), 0);
+	ck_assert_int_eq(memcmp(f + BP_HDR_LEN, "cpus=48\nhold="
+	    "18446744073709551615\n", (size_t)n - BP_HDR_LEN), 0);
+	free(f);
+	bp_free(&m);
+	bp_init(&m, BP_T_CHECK, 1);
+	while (m.nfields < BP_MAX_FIELDS)
+		ck_assert_int_eq(bp_add_u64(&m, "k", m.nfields), BP_OK);
+	ck_assert_int_eq(bp_add_u64(&m, "k", 1), BP_ETOOMANY);
+	bp_free(&m);
+}
+END_TEST
+
 START_TEST(names)
 {
 	ck_assert_str_eq(bp_type_name(BP_T_CHECK), "check");
@@ -449,6 +483,8 @@ enum answer {
 	A_GARBAGE,	/* not bankproto at all */
 	A_BAD_BODY,	/* a valid header over a broken body */
 	A_CLOSE,	/* hang up without answering */
+	A_BIG,		/* a reply of 20 KB */
+	A_SILENT,	/* read the request, never answer */
 };
 
 static void
@@ -487,11 +523,16 @@ answer(int fd, const struct bp_msg *req, enum answer a)
 	uint8_t *f;
 	long n;
 	size_t cut;
+	static char big[20000];
 
 	bp_init(&rep, a == A_WRONG_TYPE ? req->type : req->type | BP_REPLY,
 	    a == A_WRONG_ID ? req->id + 1 : req->id);
 	bp_add(&rep, "status", "allow");
 	bp_add(&rep, "estimate", "12.50");
+	if (a == A_BIG) {
+		memset(big, 'b', sizeof(big) - 1);
+		bp_add(&rep, "message", big);
+	}
 	if ((n = bp_encode(&rep, &f)) < 0)
 		_exit(3);
 	switch (a) {
@@ -510,6 +551,9 @@ answer(int fd, const struct bp_msg *req, enum answer a)
 		send_raw(fd, f, n);
 		break;
 	case A_CLOSE:
+		break;
+	case A_SILENT:
+		usleep(500 * 1000);
 		break;
 	default:
 		send_raw(fd, f, n);
@@ -680,6 +724,113 @@ START_TEST(call_deadline)
 }
 END_TEST
 
+START_TEST(call_big_reply)
+{
+	struct bp_msg rep;
+
+	ck_assert_int_eq(call_server(A_BIG, &rep), BP_OK);
+	ck_assert_uint_eq(strlen(bp_get(&rep, "message")), 19999);
+	bp_free(&rep);
+}
+END_TEST
+
+/* One accept, n requests answered on it; exits 0 if all were right. */
+static pid_t
+serve_kept(int lfd, int n)
+{
+	struct bp_msg req;
+	pid_t pid;
+	int fd, i;
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid != 0)
+		return pid;
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(4);
+	for (i = 0; i < n; i++) {
+		if (read_request(fd, &req) != 0)
+			_exit(5);
+		answer(fd, &req, A_OK);
+		bp_free(&req);
+	}
+	close(fd);
+	close(lfd);
+	_exit(0);
+}
+
+static int
+conn_call(struct bp_conn *bc, uint32_t id, int deadline_ms)
+{
+	struct bp_msg req, rep;
+	int rc;
+
+	request(&req);
+	req.id = id;
+	if ((rc = bp_conn_call(bc, deadline_ms, &req, &rep)) == BP_OK) {
+		ck_assert_uint_eq(rep.id, id);
+		ck_assert_str_eq(bp_get(&rep, "status"), "allow");
+		bp_free(&rep);
+	}
+	return rc;
+}
+
+/*
+ * Three calls ride one connection (the server accepts once); when that
+ * server goes, the next call notices the dead connection and reconnects.
+ */
+START_TEST(conn_kept_and_renewed)
+{
+	struct bp_conn bc;
+	pid_t pid;
+	int lfd;
+
+	lfd = listen_at(sock);
+	pid = serve_kept(lfd, 3);
+	bp_conn_init(&bc, sock);
+	ck_assert_int_eq(conn_call(&bc, 1, 2000), BP_OK);
+	ck_assert_int_eq(conn_call(&bc, 2, 2000), BP_OK);
+	ck_assert_int_eq(conn_call(&bc, 3, 2000), BP_OK);
+	reap(pid);			/* it closed the connection */
+	ck_assert_int_ne(bc.fd, -1);	/* we have not noticed yet */
+	pid = serve_kept(lfd, 1);
+	ck_assert_int_eq(conn_call(&bc, 4, 2000), BP_OK);
+	reap(pid);
+	bp_conn_close(&bc);
+	ck_assert_int_eq(bc.fd, -1);
+	close(lfd);
+}
+END_TEST
+
+/* A call that times out drops the connection: no late reply is misread. */
+START_TEST(conn_timeout_drops)
+{
+	struct bp_msg req;
+	struct bp_conn bc;
+	pid_t pid;
+	int lfd;
+
+	lfd = listen_at(sock);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd == -1 || read_request(fd, &req) != 0)
+			_exit(5);
+		answer(fd, &req, A_SILENT);
+		_exit(0);
+	}
+	bp_conn_init(&bc, sock);
+	ck_assert_int_eq(conn_call(&bc, 1, 100), BP_ETIMEOUT);
+	ck_assert_int_eq(bc.fd, -1);
+	reap(pid);
+	/* Nobody listens any more: refused at once, no stale fd kept. */
+	close(lfd);
+	unlink(sock);
+	ck_assert_int_eq(conn_call(&bc, 2, 2000), BP_ECONNECT);
+	ck_assert_int_eq(bc.fd, -1);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -701,6 +852,7 @@ proto_suite(void)
 	tcase_add_test(tc, too_many_fields);
 	tcase_add_test(tc, add_rules);
 	tcase_add_test(tc, get_u64);
+	tcase_add_test(tc, add_u64);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
 
@@ -715,6 +867,9 @@ proto_suite(void)
 	tcase_add_test(tc, call_hangup);
 	tcase_add_test(tc, call_no_listener);
 	tcase_add_test(tc, call_deadline);
+	tcase_add_test(tc, call_big_reply);
+	tcase_add_test(tc, conn_kept_and_renewed);
+	tcase_add_test(tc, conn_timeout_drops);
 	suite_add_tcase(s, tc);
 	return s;
 }
