@@ -2,13 +2,15 @@
  * bankload - a load generator for bankd.
  *
  *	bankload -S SOCKET -c CLIENTS -n TOTAL [-j FIRST_JOB_ID] [-a ACCOUNT]
- *	    [-u UID] [-p PARTITION] [-d DEADLINE_MS] [--persist]
+ *	    [-u UID] [-p PARTITION] [-d DEADLINE_MS] [--persist] [--window K]
  *	    [--type end|status|estimate|check]
  *
  * CLIENTS processes (fork) each send their share of TOTAL requests one
  * after another with bp_call(), one connection per request, as jobcomp and
  * spank do; with --persist each client keeps one connection for all its
- * requests (bp_conn_call), as job_submit/bank does inside slurmctld.  Completion (END) reports carry a unique job id (FIRST_JOB_ID
+ * requests (bp_conn_call), as job_submit/bank does inside slurmctld.
+ * --window K (checks, estimates, status) keeps K requests in flight on
+ * one connection per client: bankd's capacity rather than a plugin's view.  Completion (END) reports carry a unique job id (FIRST_JOB_ID
  * + request index) and realistic fields: 2 CPUs on one node for exactly one
  * hour, ending a minute ago.
  *
@@ -23,6 +25,8 @@
  * successful requests (nearest rank).  Exit status 1 if any failed.
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -55,6 +59,7 @@ static uint64_t first_job = 1;
 static uint64_t uid = 47001;
 static int deadline_ms = 10000;
 static int persist;
+static long window = 1;		/* requests in flight per client */
 static enum kind kind = K_END;
 
 static void
@@ -62,7 +67,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: bankload -S socket -c clients -n total "
 	    "[-j first_job_id] [-a account] [-u uid] [-p partition]\n"
-	    "                [-d deadline_ms] [--persist] "
+	    "                [-d deadline_ms] [--persist] [--window K] "
 	    "[--type end|status|estimate|check]\n");
 	exit(2);
 }
@@ -134,6 +139,102 @@ note_error(struct child_stat *st, uint64_t index, const char *fmt,
 	}
 }
 
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return -1;
+	strcpy(sun.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A reply taken off the stream: its round trip, and is it right? */
+static void
+window_reply(const struct bp_msg *rep, uint64_t lo, uint64_t hi,
+    const uint64_t *sent_at, uint64_t *lat, struct child_stat *st)
+{
+	const char *status = bp_get(rep, "status");
+	uint64_t i = (uint64_t)rep->id - 1;
+
+	if (i < lo || i >= hi) {
+		note_error(st, lo, "%s%s", "reply with an unknown id", "");
+		return;
+	}
+	if (status == NULL || (strcmp(status, "ok") != 0 &&
+	    strcmp(status, "allow") != 0)) {
+		note_error(st, i, "status %s%s", status ? status : "(none)",
+		    "");
+		return;
+	}
+	lat[i] = now_ns() - sent_at[i - lo];
+}
+
+/*
+ * --window K: K requests in flight on one kept connection, the next sent
+ * as each reply comes back.  Not what a plugin does (its calls wait for
+ * their answer); it shows what bankd itself sustains when the kernel is
+ * not waking a sleeping client for every decision (docs/performance.md).
+ */
+static void
+run_window(uint64_t lo, uint64_t hi, uint64_t *lat, struct child_stat *st)
+{
+	static uint8_t in[1 << 16];
+	uint64_t next = lo, done = 0, *sent_at;
+	size_t len = 0, used;
+	struct bp_msg req, rep;
+	uint8_t *frame;
+	long flen;
+	ssize_t n;
+	int fd;
+
+	build(&req, lo, time(NULL));
+	flen = bp_encode(&req, &frame);
+	bp_free(&req);
+	sent_at = calloc(hi - lo, sizeof(*sent_at));
+	if (flen < 0 || sent_at == NULL || (fd = connect_to(sock_path)) == -1) {
+		note_error(st, lo, "%s%s", "cannot connect or encode", "");
+		return;
+	}
+	while (done < hi - lo) {
+		while (next < hi && next - lo - done < (uint64_t)window) {
+			/* The id is bytes 4..7 of the header, big-endian. */
+			frame[4] = (uint8_t)((next + 1) >> 24);
+			frame[5] = (uint8_t)((next + 1) >> 16);
+			frame[6] = (uint8_t)((next + 1) >> 8);
+			frame[7] = (uint8_t)(next + 1);
+			sent_at[next - lo] = now_ns();
+			if (write(fd, frame, (size_t)flen) != flen)
+				goto broken;
+			next++;
+		}
+		if ((n = read(fd, in + len, sizeof(in) - len)) <= 0)
+			goto broken;
+		len += (size_t)n;
+		while (bp_parse(in, len, &rep, &used) == BP_OK) {
+			window_reply(&rep, lo, hi, sent_at, lat, st);
+			bp_free(&rep);
+			memmove(in, in + used, len - used);
+			len -= used;
+			done++;
+		}
+	}
+	goto out;
+broken:
+	note_error(st, next, "%s%s", "connection to bankd broke", "");
+out:
+	close(fd);
+	free(frame);
+	free(sent_at);
+}
+
 static void
 run_child(uint64_t lo, uint64_t hi, uint64_t *lat, struct child_stat *st)
 {
@@ -143,6 +244,10 @@ run_child(uint64_t lo, uint64_t hi, uint64_t *lat, struct child_stat *st)
 	uint64_t i, t0;
 	int rc;
 
+	if (window > 1) {
+		run_window(lo, hi, lat, st);
+		return;
+	}
 	bp_conn_init(&bc, sock_path);
 	/*
 	 * Checks, estimates and status requests are the same question each
@@ -213,6 +318,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "type", required_argument, NULL, 'T' },
 		{ "persist", no_argument, NULL, 'P' },
+		{ "window", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	uint64_t total = 0, i, lo, hi, errors = 0, *lat, *ok;
@@ -237,6 +343,7 @@ main(int argc, char **argv)
 		case 'p': partition = optarg; break;
 		case 'd': deadline_ms = (int)strtol(optarg, NULL, 10); break;
 		case 'P': persist = 1; break;
+		case 'W': window = strtol(optarg, NULL, 10); break;
 		case 'T':
 			if (strcmp(optarg, "end") == 0)
 				kind = K_END;
@@ -254,7 +361,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (sock_path == NULL || clients < 1 || clients > 4096 || total == 0 ||
-	    optind != argc || deadline_ms < 1)
+	    optind != argc || deadline_ms < 1 || window < 1 ||
+	    (window > 1 && kind == K_END))
 		usage();
 	if (kind == K_END && (first_job == 0 ||
 	    first_job + total - 1 > UINT32_MAX)) {
