@@ -27,6 +27,8 @@
 
 #define IN_CHUNK	4096
 #define IN_MAX		(BP_HDR_LEN + BP_MAX_BODY)
+/* A client that sends without reading is not read until it catches up. */
+#define OUT_HIGH	(256 * 1024)
 
 struct conn {
 	TAILQ_ENTRY(conn)	 link;		/* while open */
@@ -38,6 +40,7 @@ struct conn {
 	size_t			 in_len;
 	size_t			 in_cap;
 	struct evbuffer		*out;
+	int			 stalled;	/* rev off: `out` too full */
 	uid_t			 uid;
 	pid_t			 pid;
 	int			 refs;
@@ -102,6 +105,13 @@ on_writable(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);		/* the client went away */
 		return;
 	}
+	if (c->stalled && evbuffer_get_length(c->out) < OUT_HIGH / 2) {
+		c->stalled = 0;
+		if (event_add(c->rev, NULL) != 0) {
+			conn_close(c);
+			return;
+		}
+	}
 	if (evbuffer_get_length(c->out) == 0)
 		event_del(c->wev);
 }
@@ -149,6 +159,13 @@ conn_reply(struct conn *c, struct bp_msg *rep)
 	if (n < len && queue_rest(c, frame + n, (size_t)(len - n)) != 0) {
 		log_err("cannot queue a reply to pid %ld", (long)c->pid);
 		conn_close(c);
+	} else if (n < len && !c->stalled &&
+	    evbuffer_get_length(c->out) > OUT_HIGH) {
+		c->stalled = 1;
+		event_del(c->rev);
+		log_debug("pid %ld has %zu bytes of replies unread; not reading "
+		    "its requests until it catches up", (long)c->pid,
+		    evbuffer_get_length(c->out));
 	}
 	free(frame);
 }

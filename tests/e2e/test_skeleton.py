@@ -227,8 +227,10 @@ class Skeleton(unittest.TestCase):
                 buf = buf[12 + blen:]
         s.close()
         self.assertEqual(ids, list(range(1, n + 1)))
-        # More than a Unix socket holds (net.core.wmem_default, 208 KiB).
+        # More than a Unix socket holds (net.core.wmem_default, 208 KiB):
+        # bankd stopped reading until the client caught up.
         self.assertGreater(total, 2 * 212992)
+        self.assertIn("bytes of replies unread", self.c.log("bankd.log"))
 
     def test_sighup_reloads_prices_and_refuses_a_broken_file(self):
         import signal
