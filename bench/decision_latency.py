@@ -11,11 +11,17 @@ the same question).  Two bankd configurations, measured in one run:
           simulator (answering at once, over a kept-alive connection)
 
 for 1, 8 and 64 concurrent clients (one connection per request, as the
-plugin does).  Prints p50/p99/p99.9 and the rate, the simulator's count of
-can_submit_job calls for each case (the cache case must show 1), and the
-ratios.  Stops everything it started by PID.
+plugin did so far).  If bankload knows `--persist` (each client keeps one
+connection open for all its requests, as job_submit/bank does inside
+slurmctld), the cache case is also run that way ("cache-persist"); without
+the flag those rows are left out.  Prints p50/p99/p99.9 and the rate, the
+simulator's count of can_submit_job calls for each case (the cache cases
+must show at most 1), and the ratios.  Stops everything it started by PID.
 
     python3 bench/decision_latency.py [--build build] [-n 20000]
+        [--json FILE] [--no-persist]
+
+--json FILE also writes the results as JSON (for bench/run).
 """
 
 import argparse
@@ -75,7 +81,10 @@ def reset(ctl):
     urllib.request.urlopen(req, timeout=5).read()
 
 
-def start_bankd(build, d, name, api, ttl):
+def start_bankd(build, d, name, api, ttl, prefix=(), extra="",
+                timeout=10):
+    """bankd with its own bank.yaml and socket in d; prefix: a wrapper
+    command (valgrind); extra: more top-level bank.yaml lines."""
     sock = os.path.join(d, name + ".sock")
     conf = os.path.join(d, name + ".yaml")
     with open(conf, "w") as f:
@@ -96,32 +105,62 @@ holds:
   reconcile_s: 0
 cache:
   ttl_s: {ttl}
-""")
+{extra}""")
     log = open(os.path.join(d, name + ".log"), "w")
-    p = subprocess.Popen([os.path.join(build, "bankd/bankd"), "-f", conf],
+    p = subprocess.Popen(list(prefix) + [os.path.join(build, "bankd/bankd"),
+                                         "-f", conf],
                          stdout=log, stderr=log)
-    end = time.time() + 10
+    log.close()
+    end = time.time() + timeout
     while not os.path.exists(sock):
         if time.time() > end or p.poll() is not None:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
             raise SystemExit("bankd did not start: see %s.log" % name)
         time.sleep(0.05)
     return p, sock
 
 
-def bankload(build, sock, clients, n):
-    out = subprocess.run([os.path.join(build, "bench/bankload"), "-S", sock,
-                          "-c", str(clients), "-n", str(n), "-a", "fc_bench",
-                          "-u", "47001", "-p", "normal", "--type", "check"],
-                         capture_output=True, text=True, check=True).stdout
-    return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)", out)}
+def bankload(build, sock, clients, n, extra=()):
+    r = subprocess.run([os.path.join(build, "bench/bankload"), "-S", sock,
+                        "-c", str(clients), "-n", str(n), "-a", "fc_bench",
+                        "-u", "47001", "-p", "normal", "--type", "check"] +
+                       list(extra), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("bankload failed (%d): %s %s" % (
+            r.returncode, r.stdout.strip(), r.stderr.strip()))
+    return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)", r.stdout)}
+
+
+def knows_persist(build):
+    """Does this bankload have --persist?  Its usage (no arguments, on
+    stderr) or --help names it if so."""
+    exe = os.path.join(build, "bench/bankload")
+    text = ""
+    for argv in ([exe], [exe, "--help"]):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        text += r.stdout + r.stderr
+    return "--persist" in text
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("-n", type=int, default=20000)
+    ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--no-persist", action="store_true",
+                    help="leave out the cache-persist rows")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
+    persist = not a.no_persist and knows_persist(build)
+    if not persist and not a.no_persist:
+        print("note: bankload has no --persist; the cache-persist rows are "
+              "left out", file=sys.stderr)
     d = tempfile.mkdtemp(prefix="bank-bench.")
     procs = []
     try:
@@ -132,16 +171,19 @@ def main():
         direct, dsock = start_bankd(build, d, "api", api, 0)
         procs.append(direct)
         rows = []
+        cases = [("cache", csock, ()), ("api", dsock, ())]
+        if persist:
+            cases.insert(1, ("cache-persist", csock, ("--persist",)))
         for clients in (1, 8, 64):
-            for name, sock in (("cache", csock), ("api", dsock)):
+            for name, sock, extra in cases:
                 reset(ctl)
-                n = a.n if name == "cache" else max(a.n // 4, clients * 10)
-                r = bankload(build, sock, clients, n)
+                n = a.n if name != "api" else max(a.n // 4, clients * 10)
+                r = bankload(build, sock, clients, n, extra)
                 rows.append((name, clients, r, stats(ctl)))
-        print("%-6s %7s %9s %9s %9s %10s %10s" % ("source", "clients",
+        print("%-13s %7s %9s %9s %9s %10s %10s" % ("source", "clients",
               "p50_us", "p99_us", "p999_us", "checks/s", "API calls"))
         for name, clients, r, calls in rows:
-            print("%-6s %7d %9.1f %9.1f %9.1f %10.0f %10d" % (
+            print("%-13s %7d %9.1f %9.1f %9.1f %10.0f %10d" % (
                 name, clients, r["p50_us"], r["p99_us"], r["p999_us"],
                 r["rate"], calls))
         print("\nratios (api / cache), same run:")
@@ -151,7 +193,21 @@ def main():
                 c, by[("api", c)]["p50_us"] / by[("cache", c)]["p50_us"],
                 by[("api", c)]["p99_us"] / by[("cache", c)]["p99_us"],
                 by[("cache", c)]["rate"] / by[("api", c)]["rate"]))
-        bad = [calls for n, c, r, calls in rows if n == "cache" and calls > 1]
+        if persist:
+            print("\nratios (cache, fresh connection / persistent):")
+            for c in (1, 8, 64):
+                f, p = by[("cache", c)], by[("cache-persist", c)]
+                print("  %2d clients: p50 %.1fx, p99 %.1fx, rate %.2fx" % (
+                    c, f["p50_us"] / p["p50_us"], f["p99_us"] / p["p99_us"],
+                    p["rate"] / f["rate"]))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"n": a.n, "persist": persist,
+                           "rows": [{"source": n, "clients": c,
+                                     "api_calls": calls, **r}
+                                    for n, c, r, calls in rows]}, f,
+                          indent=1)
+        bad = [calls for n, c, r, calls in rows if n != "api" and calls > 1]
         if bad:
             print("error: the cache case asked the API", bad)
             return 1

@@ -20,6 +20,9 @@ here is stopped by PID in `finally`.
     python3 bench/durable_reports.py [--build build] [--drain-n 100000]
         [--lat-n 3000] [--lat-n32 20000] [--rounds 2] [--cap 60]
         [--no-new-keys] [--keep] [--dir PARENT] [--bankload PATH]
+        [--json FILE]
+
+--json FILE also writes the results as JSON (for bench/run).
 
 --no-new-keys leaves state_dir/fsync/spool_dir out of bank.yaml (for a bankd
 without the journal); without it they are left out automatically, with a
@@ -415,6 +418,7 @@ def main():
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-drain", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--dir", help="parent of the temporary folder (the "
                     "journal's file system matters for fsync); default "
                     "$TMPDIR or /tmp")
@@ -464,6 +468,9 @@ def main():
                                 "state_dir/fsync/spool_dir NOT set"))
     print("binary: %s/bankd/bankd built %s" % (b.build, built))
     ok = True
+    js = {"rounds": a.rounds, "drain_n": a.drain_n, "fstype": fstype,
+          "journal_settings": b.new_keys, "rev": rev, "latency": [],
+          "drain": None}
     if lat:
         print("completion report round trip (bankload, %d rounds "
               "interleaved; median of rounds)" % a.rounds)
@@ -476,6 +483,7 @@ def main():
             med = {k: statistics.median(r[k] for r in rs)
                    for k in ("p50_us", "p99_us", "p999_us", "rate")}
             base.setdefault(c, {})[fs] = med
+            js["latency"].append(dict(med, fsync=fs, clients=c))
             print("%-8s %8d %10.1f %10.1f %10.1f %12.0f" % (
                 str(fs).lower() if b.new_keys else "(unset)", c,
                 med["p50_us"], med["p99_us"], med["p999_us"], med["rate"]))
@@ -487,6 +495,9 @@ def main():
     if drains:
         d8, d1 = drains
         n = a.drain_n
+        js["drain"] = {k: {f: (str(v) if isinstance(v, Decimal) else v)
+                           for f, v in d.items() if f != "samples"}
+                       for k, d in (("inflight8", d8), ("inflight1", d1))}
         print()
         print("backlog of %d completion reports (enqueued with the API "
               "refusing connections)" % n)
@@ -531,8 +542,14 @@ def main():
             pr("  max_inflight 8 over the same first %d reports" % k,
                "%.1f s = %.0f reports/s: ratio %.2fx" % (
                    t8, k / t8, (k / t8) / d1["rate"]))
+            js["drain"]["same_first"] = {"reports": k, "s": t8,
+                                         "rate": k / t8}
     print("(journal on %s; one shared machine, %d CPUs; compare rows of "
           "this run only)" % (fstype or "?", os.cpu_count()))
+    js["ok"] = ok
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(js, f, indent=1)
     return 0 if ok else 1
 
 

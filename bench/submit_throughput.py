@@ -17,12 +17,18 @@ Each batch submits N held jobs one after another (as root, to keep a
 runuser start-up out of every submission; sbatch's own start-up is
 included), then cancels them.  Prints the median rate of each
 case and the ratios to `none` (targets: warm >= 0.95, api50 >= 0.9,
-down >= 0.9) and of warm and api50 to inline.
+down >= 0.9) and of warm and api50 to inline, both as ratios of the
+medians and as the median over rounds of each round's ratio (steadier
+when the machine's load changes between rounds).
 
     python3 bench/submit_throughput.py [--build build] [-n 100] [--rounds 5]
+        [--json FILE]
+
+--json FILE also writes the rates as JSON (for bench/run).
 """
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -101,6 +107,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--json", help="also write the results to this file")
     a = ap.parse_args()
     c = BenchCluster(os.path.abspath(a.build), fixture=fixture(),
                      cache_ttl=600, probe_factor=1000).start()
@@ -122,15 +129,31 @@ def main():
     finally:
         c.stop()
     med = {k: statistics.median(v) for k, v in rates.items()}
-    print("\n%-8s %12s %10s %10s" % ("case", "median /s", "vs none",
-                                      "vs inline"))
+    # The cases of one round ran within a minute of each other: the median
+    # of per-round ratios is steadier than a ratio of medians when the
+    # shared machine's load changes between rounds.
+    rmed = {b: {k: statistics.median(x / y for x, y in zip(v, rates[b]))
+                for k, v in rates.items()} for b in ("none", "inline")}
+    print("\n%-8s %12s %10s %10s %14s %14s" % (
+        "case", "median /s", "vs none", "vs inline", "vs none/round",
+        "vs inline/rnd"))
     for k, v in med.items():
-        print("%-8s %12.1f %10.2f %10.2f" % (k, v, v / med["none"],
-                                            v / med["inline"]))
+        print("%-8s %12.1f %10.2f %10.2f %14.2f %14.2f" % (
+            k, v, v / med["none"], v / med["inline"], rmed["none"][k],
+            rmed["inline"][k]))
+    print("(vs .../round: the median over rounds of the ratio within "
+          "each round)")
     print("\ntargets: warm/none >= 0.95 (%.2f), api50/none >= 0.9 (%.2f), "
-          "down/none >= 0.9 (%.2f)" % (med["warm"] / med["none"],
-                                       med["api50"] / med["none"],
-                                       med["down"] / med["none"]))
+          "down/none >= 0.9 (%.2f)  [ratios of medians; per round: %.2f, "
+          "%.2f, %.2f]" % (med["warm"] / med["none"],
+                          med["api50"] / med["none"],
+                          med["down"] / med["none"], rmed["none"]["warm"],
+                          rmed["none"]["api50"], rmed["none"]["down"]))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"n": a.n, "rounds": a.rounds, "median": med,
+                       "round_ratio_median": rmed, "rates": rates}, f,
+                      indent=1)
 
 
 if __name__ == "__main__":
