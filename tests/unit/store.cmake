@@ -1,14 +1,24 @@
-# Unit tests of bankd's store: the id hash map (idmap.c) and the durable
-# report journal (journal.c).  Neither has a library target, so the tests
-# build straight from the sources.  Included from tests/unit/CMakeLists.txt.
+# Unit tests of bankd's store: the id hash map (idmap.c), interned names
+# (names.c) and the durable report journal (journal.c, with its sync
+# thread).  None has a library target, so the tests build straight from
+# the sources.  Included from tests/unit/CMakeLists.txt.
+find_package(Threads REQUIRED)
+
 add_executable(check_idmap ${CMAKE_CURRENT_LIST_DIR}/check_idmap.c
     ${CMAKE_SOURCE_DIR}/bankd/idmap.c)
 target_include_directories(check_idmap PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_idmap PRIVATE PkgConfig::CHECK)
 add_test(NAME unit_idmap COMMAND check_idmap)
 
+add_executable(check_names ${CMAKE_CURRENT_LIST_DIR}/check_names.c
+    ${CMAKE_SOURCE_DIR}/bankd/names.c)
+target_include_directories(check_names PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_names PRIVATE PkgConfig::CHECK)
+add_test(NAME unit_names COMMAND check_names)
+
 add_executable(check_journal ${CMAKE_CURRENT_LIST_DIR}/check_journal.c
     ${CMAKE_SOURCE_DIR}/bankd/journal.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
 target_include_directories(check_journal PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
-target_link_libraries(check_journal PRIVATE PkgConfig::JANSSON PkgConfig::CHECK)
+target_link_libraries(check_journal PRIVATE PkgConfig::JANSSON PkgConfig::CHECK
+    Threads::Threads)
 add_test(NAME unit_journal COMMAND check_journal)
