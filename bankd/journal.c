@@ -65,6 +65,9 @@ struct replay_cb {
 };
 
 static uint32_t crc_table[256];
+#if defined(__x86_64__) && defined(__GNUC__)
+static int crc_hw;		/* the CPU has CRC-32C */
+#endif
 
 static void
 crc_init(void)
@@ -74,6 +77,9 @@ crc_init(void)
 
 	if (crc_table[1] != 0)
 		return;
+#if defined(__x86_64__) && defined(__GNUC__)
+	crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
 	for (i = 0; i < 256; i++) {
 		c = (uint32_t)i;
 		for (k = 0; k < 8; k++)
@@ -83,7 +89,7 @@ crc_init(void)
 }
 
 static uint32_t
-crc32c(const unsigned char *p, size_t n)
+crc32c_table(const unsigned char *p, size_t n)
 {
 	uint32_t c = 0xffffffffu;
 
@@ -91,6 +97,31 @@ crc32c(const unsigned char *p, size_t n)
 		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
 	return c ^ 0xffffffffu;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* SSE 4.2 has CRC-32C itself: about ten times the table's speed. */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_sse42(const unsigned char *p, size_t n)
+{
+	uint64_t c = 0xffffffffu, w;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		c = __builtin_ia32_crc32di(c, w);
+	}
+	while (n--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return (uint32_t)c ^ 0xffffffffu;
+}
+
+static uint32_t
+crc32c(const unsigned char *p, size_t n)
+{
+	return crc_hw ? crc32c_sse42(p, n) : crc32c_table(p, n);
+}
+#else
+#define crc32c	crc32c_table
+#endif
 
 static void
 put32(unsigned char *p, uint32_t v)
