@@ -474,8 +474,8 @@ commit_failed(struct journal *j, const char *what, int err)
 static int
 reap(struct journal *j);
 
-int
-journal_commit(struct journal *j)
+static int
+commit(struct journal *j, int sync)
 {
 	if (j->busy)
 		(void)reap(j);		/* logged there */
@@ -485,12 +485,24 @@ journal_commit(struct journal *j)
 	if (pwrite_all(j->fd, j->fbuf, j->flen, j->size) != 0 ||
 	    pwrite_all(j->fd, j->buf, j->len, j->size + j->flen) != 0)
 		return commit_failed(j, "write", errno);
-	if (j->do_fsync && fdatasync(j->fd) != 0)
+	if (sync && fdatasync(j->fd) != 0)
 		return commit_failed(j, "fdatasync", errno);
 	j->size += j->flen + j->len;
 	j->flen = 0;
 	j->len = 0;
 	return 0;
+}
+
+int
+journal_commit(struct journal *j)
+{
+	return commit(j, j->do_fsync);
+}
+
+int
+journal_write(struct journal *j)
+{
+	return commit(j, 0);
 }
 
 /* ---- the sync thread ------------------------------------------------ */

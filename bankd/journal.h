@@ -55,6 +55,9 @@ long		 journal_append_raw(struct journal *, const char *payload,
 int		 journal_pending(const struct journal *);
 /* Write and sync what is buffered; 0 or -1 (logged). */
 int		 journal_commit(struct journal *);
+/* Write it without a sync, for records nobody waits on; the next sync
+   covers them.  0 or -1 (logged; they stay buffered). */
+int		 journal_write(struct journal *);
 
 /*
  * Commit on the sync thread.  journal_commit_fd() is readable once a

@@ -1130,6 +1130,29 @@ START_TEST(positions_after_compaction)
 }
 END_TEST
 
+/* journal_write: on disk at once (unsynced), replayed like the rest. */
+START_TEST(write_without_sync)
+{
+	static const int two[] = { 1, 2 };
+	char *dir = new_dir(), *p = jpath(dir);
+	json_t *got;
+	struct journal *j = open_j(dir, 1, &got);
+
+	append(j, 1);
+	ck_assert_int_eq(journal_write(j), 0);
+	ck_assert_int_eq(journal_pending(j), 0);
+	ck_assert_uint_eq(file_size(p), rec_size(1));
+	append(j, 2);
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, two, 2, 0);
+	free(p);
+	free(dir);
+}
+END_TEST
+
 /* Wait for the sync thread and reap its commit. */
 static int
 end_commit(struct journal *j)
@@ -1269,6 +1292,7 @@ journal_suite(void)
 	tcase_add_test(tc, read_back_at_position);
 	tcase_add_test(tc, read_back_damaged);
 	tcase_add_test(tc, positions_after_compaction);
+	tcase_add_test(tc, write_without_sync);
 	tcase_add_test(tc, async_commit);
 	tcase_add_test(tc, async_commit_failure);
 	suite_add_tcase(s, tc);
