@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,6 +547,9 @@ sync_main(void *arg)
 int
 journal_commit_fd(struct journal *j)
 {
+	sigset_t all, old;
+	int rc;
+
 	if (j->has_thread)
 		return j->efd;
 	if ((j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
@@ -555,9 +559,14 @@ journal_commit_fd(struct journal *j)
 	}
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
-	if ((errno = pthread_create(&j->thread, NULL, sync_main, j)) != 0) {
+	/* Signals are the event loop's business: the thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, sync_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		log_err("journal: cannot start the sync thread: %s; "
-		    "committing on the main thread", strerror(errno));
+		    "committing on the main thread", strerror(rc));
 		pthread_cond_destroy(&j->cv);
 		pthread_mutex_destroy(&j->mu);
 		close(j->efd);
