@@ -22,3 +22,13 @@ target_include_directories(check_journal PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_journal PRIVATE PkgConfig::JANSSON PkgConfig::CHECK
     Threads::Threads)
 add_test(NAME unit_journal COMMAND check_journal)
+
+# Report bodies against the jansson builder they replaced.
+add_executable(check_report ${CMAKE_CURRENT_LIST_DIR}/check_report.c
+    ${CMAKE_SOURCE_DIR}/bankd/report.c)
+target_include_directories(check_report PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_report PRIVATE bankcore Slurm::slurm
+    PkgConfig::JANSSON PkgConfig::CHECK)
+target_compile_definitions(check_report PRIVATE
+    CONF_DIR="${CMAKE_CURRENT_LIST_DIR}/conf")
+add_test(NAME unit_report COMMAND check_report)
