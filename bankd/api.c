@@ -11,6 +11,9 @@
 #include "api.h"
 #include "log.h"
 
+/* Easy handles kept for the next requests (each is some kilobytes). */
+#define API_SPARE	16
+
 struct api {
 	struct event_base	*base;
 	CURLM			*multi;
@@ -19,6 +22,8 @@ struct api {
 	struct curl_slist	*headers;
 	int			 timeout_ms;
 	int			 inflight;
+	CURL			*spare[API_SPARE];
+	int			 nspare;
 };
 
 struct api_call {
@@ -109,6 +114,30 @@ on_timer_change(CURLM *multi, long timeout_ms, void *userp)
 	return evtimer_add(api->timer, &tv);
 }
 
+/* A handle for a new request: a spare one, reset, or a new one. */
+static CURL *
+get_easy(struct api *api)
+{
+	if (api->nspare > 0)
+		return api->spare[--api->nspare];
+	return curl_easy_init();
+}
+
+/*
+ * Keep a finished handle: setting one up again costs less than a new one
+ * (a delivery backlog makes one request per report).
+ */
+static void
+put_easy(struct api *api, CURL *easy)
+{
+	if (api->nspare == API_SPARE) {
+		curl_easy_cleanup(easy);
+		return;
+	}
+	curl_easy_reset(easy);
+	api->spare[api->nspare++] = easy;
+}
+
 /* Hand every finished transfer to its callback. */
 static void
 api_reap(struct api *api)
@@ -135,7 +164,7 @@ api_reap(struct api *api)
 		curl_multi_remove_handle(api->multi, call->easy);
 		api->inflight--;
 		call->cb(&rep, call->arg);
-		curl_easy_cleanup(call->easy);
+		put_easy(api, call->easy);
 		free(call->req_body);
 		free(call->resp);
 		free(call);
@@ -211,6 +240,8 @@ api_free(struct api *api)
 		curl_multi_cleanup(api->multi);
 	if (api->timer != NULL)
 		event_free(api->timer);
+	while (api->nspare > 0)
+		curl_easy_cleanup(api->spare[--api->nspare]);
 	curl_slist_free_all(api->headers);
 	free(api->base_url);
 	free(api);
@@ -226,21 +257,31 @@ int
 api_request(struct api *api, const char *method, const char *path,
     const char *body, api_cb cb, void *arg)
 {
+	char *copy = NULL;
+
+	if (body != NULL && (copy = strdup(body)) == NULL)
+		return -1;
+	return api_request_take(api, method, path, copy, cb, arg);
+}
+
+int
+api_request_take(struct api *api, const char *method, const char *path,
+    char *body, api_cb cb, void *arg)
+{
 	struct api_call *call;
 	char url[2048];
 
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", api->base_url, path) >=
-	    sizeof(url))
+	    sizeof(url) || (call = calloc(1, sizeof(*call))) == NULL) {
+		free(body);
 		return -1;
-	if ((call = calloc(1, sizeof(*call))) == NULL)
-		return -1;
+	}
 	call->api = api;
 	call->cb = cb;
 	call->arg = arg;
-	if ((call->easy = curl_easy_init()) == NULL ||
-	    (body != NULL && (call->req_body = strdup(body)) == NULL)) {
-		if (call->easy)
-			curl_easy_cleanup(call->easy);
+	call->req_body = body;
+	if ((call->easy = get_easy(api)) == NULL) {
+		free(body);
 		free(call);
 		return -1;
 	}

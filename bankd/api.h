@@ -32,6 +32,9 @@ void		 api_free(struct api *);
  */
 int		 api_request(struct api *, const char *method, const char *path,
 		    const char *body, api_cb, void *arg);
+/* The same with a malloc'd body, which it takes (freed even on error). */
+int		 api_request_take(struct api *, const char *method,
+		    const char *path, char *body, api_cb, void *arg);
 
 int		 api_inflight(const struct api *);
 

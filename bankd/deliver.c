@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,31 +25,43 @@
 #include "journal.h"
 #include "log.h"
 #include "money.h"
+#include "names.h"
 
 #define BACKOFF_MIN_MS		500
 #define COMPACT_MIN_BYTES	(1024 * 1024)
 #define SEEN_MAX		(1 << 20)
+#define COMPACT_RETRY_MS	60000
 
 enum estate { E_QUEUED, E_SENDING, E_DEAD };
 
 struct jobslot;
 
+/*
+ * What scheduling needs, and no more: the body stays in the journal, at
+ * `pos`, and is read back when it is sent, shown or compacted.
+ */
 struct entry {
 	TAILQ_ENTRY(entry)	 all_link;
 	TAILQ_ENTRY(entry)	 job_link;
 	TAILQ_ENTRY(entry)	 ready_link;
 	struct jobslot		*slot;
 	struct deliver		*dq;
-	uint64_t		 seq;
-	struct report		 r;
-	enum estate		 state;
-	int			 in_ready;
-	size_t			 heap_idx;	/* 0: not in the heap */
-	unsigned		 attempts;
-	int64_t			 next_ms;
-	time_t			 accepted;
-	long			 rec_bytes;
+	const char		*account;	/* interned in dq->names */
 	char			*last_error;	/* NULL until a try fails */
+	uint64_t		 seq;
+	uint64_t		 hold;		/* the job's hold token, if any */
+	int64_t			 cents;
+	int64_t			 next_ms;
+	int64_t			 accepted;
+	uint64_t		 pos;		/* of its add record */
+	uint32_t		 rec_bytes;	/* the add record's size */
+	uint32_t		 job_id;
+	uint32_t		 uid;
+	uint32_t		 heap_idx;	/* 0: not in the heap */
+	uint32_t		 attempts;
+	uint8_t			 kind;		/* enum report_kind */
+	uint8_t			 state;		/* enum estate */
+	uint8_t			 in_ready;
 };
 
 TAILQ_HEAD(entryq, entry);
@@ -76,8 +89,15 @@ struct deliver {
 	struct idmap		 jobs;
 	struct idmap		 seen;
 	struct event		*timer;
-	struct event		*commit_ev;
-	STAILQ_HEAD(, ack)	 acks;
+	struct event		*commit_ev;	/* end of this loop turn */
+	struct event		*synced_ev;	/* the sync thread is done */
+	STAILQ_HEAD(, ack)	 acks;		/* the batch forming */
+	STAILQ_HEAD(, ack)	 flushing;	/* the batch being synced */
+	struct names		 names;		/* account names */
+	char			*scratch;	/* an add record being made */
+	size_t			 scratch_cap;
+	int64_t			 compact_after;	/* ms; 0: any time */
+	int			 must_sync;	/* a buffered record needs it */
 	uint64_t		 next_seq;
 	size_t			 len;
 	size_t			 inflight;
@@ -119,9 +139,9 @@ error_of(const struct entry *e)
 }
 
 static const char *
-kind_name(const struct report *r)
+kind_name(const struct entry *e)
 {
-	return r->kind == REPORT_START ? "start" : "end";
+	return e->kind == REPORT_START ? "start" : "end";
 }
 
 /* ---- the retry heap ---------------------------------------------- */
@@ -240,21 +260,25 @@ slot_get(struct deliver *dq, uint32_t job_id)
 }
 
 static struct entry *
-entry_new(struct deliver *dq, uint64_t seq, struct report *r)
+entry_new(struct deliver *dq, uint64_t seq, const struct report *r)
 {
 	struct entry *e;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	if ((e->slot = slot_get(dq, r->job_id)) == NULL ||
+	if ((e->account = names_get(&dq->names, r->account)) == NULL ||
+	    (e->slot = slot_get(dq, r->job_id)) == NULL ||
 	    idmap_put(&dq->seqs, seq, e) != 0) {
 		free(e);
 		return NULL;
 	}
 	e->dq = dq;
 	e->seq = seq;
-	e->r = *r;
-	memset(r, 0, sizeof(*r));
+	e->kind = r->kind;
+	e->job_id = r->job_id;
+	e->uid = r->uid;
+	e->hold = r->hold;
+	e->cents = r->cents;
 	e->state = E_QUEUED;
 	TAILQ_INSERT_TAIL(&dq->all, e, all_link);
 	TAILQ_INSERT_TAIL(&e->slot->q, e, job_link);
@@ -285,58 +309,296 @@ entry_remove(struct deliver *dq, struct entry *e)
 		idmap_del(&dq->jobs, s->job_id);
 		free(s);
 	}
-	report_clear(&e->r);
 	free(e->last_error);
 	free(e);
 }
 
 /* ---- the journal ---------------------------------------------------- */
 
-static json_t *
-add_record(const struct entry *e)
+/* Room for n more bytes of scratch after the first `used`. */
+static char *
+scratch(struct deliver *dq, size_t used, size_t n)
 {
-	return json_pack("{s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I}",
-	    "op", "add", "seq", (json_int_t)e->seq, "job",
-	    (json_int_t)e->r.job_id, "kind", kind_name(&e->r), "cents",
-	    (json_int_t)e->r.cents, "account", e->r.account, "body",
-	    e->r.body, "t", (json_int_t)e->accepted, "uid",
-	    (json_int_t)e->r.uid, "hold", (json_int_t)e->r.hold);
+	size_t cap;
+	char *p;
+
+	if (used + n <= dq->scratch_cap)
+		return dq->scratch;
+	cap = (used + n) * 2;
+	if ((p = realloc(dq->scratch, cap)) == NULL)
+		return NULL;
+	dq->scratch = p;
+	dq->scratch_cap = cap;
+	return p;
+}
+
+/*
+ * Append s as a JSON string at dq->scratch + *used, escaped as jansson
+ * does.  s is valid UTF-8: the account passed json_pack in report_build,
+ * and the body is jansson's own output.
+ */
+static int
+put_json_string(struct deliver *dq, size_t *used, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s), i, need = n + 2;
+	unsigned char c;
+	char *p;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		need += c == '"' || c == '\\' ? 1 : c < 0x20 ? 5 : 0;
+	}
+	if ((p = scratch(dq, *used, need)) == NULL)
+		return -1;
+	p += *used;
+	*p++ = '"';
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			*p++ = '\\';
+			*p++ = 'u';
+			*p++ = '0';
+			*p++ = '0';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 0xf];
+		} else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	*used = p - dq->scratch;
+	return 0;
+}
+
+static int
+put_fmt(struct deliver *dq, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+put_fmt(struct deliver *dq, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	if ((p = scratch(dq, *used, 128)) == NULL)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(p + *used, 128, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= 128)
+		return -1;
+	*used += n;
+	return 0;
+}
+
+/*
+ * An entry's add record, made by hand rather than with json_pack and
+ * json_dumps: it is the largest part of a report's CPU cost, and the
+ * body needs only escaping.  Replay reads it as any JSON object.
+ */
+static long
+append_add(struct deliver *dq, struct entry *e, const char *body)
+{
+	size_t n = 0;
+	uint64_t pos;
+	long size;
+
+	if (put_fmt(dq, &n, "{\"op\":\"add\",\"seq\":%" PRIu64 ",\"job\":%"
+	    PRIu32 ",\"kind\":\"%s\",\"cents\":%" PRId64 ",\"account\":",
+	    e->seq, e->job_id, kind_name(e), e->cents) != 0 ||
+	    put_json_string(dq, &n, e->account) != 0 ||
+	    put_fmt(dq, &n, ",\"body\":") != 0 ||
+	    put_json_string(dq, &n, body) != 0 ||
+	    put_fmt(dq, &n, ",\"t\":%" PRId64 ",\"uid\":%" PRIu32 ",\"hold\":%"
+	    PRId64 "}", e->accepted, e->uid, (int64_t)e->hold) != 0)
+		return -1;
+	if ((size = journal_append_raw(dq->jr, dq->scratch, n, &pos)) < 0)
+		return -1;
+	e->pos = pos;
+	e->rec_bytes = (uint32_t)size;
+	return size;
 }
 
 static void
 journal_op(struct deliver *dq, const char *op, const struct entry *e,
     const char *error)
 {
-	json_t *rec = json_pack("{s:s, s:I}", "op", op, "seq",
-	    (json_int_t)e->seq);
+	json_t *rec;
+	char s[64];
+	int n;
+	long rc;
 
-	if (rec != NULL && error != NULL)
-		json_object_set_new(rec, "error", json_string(error));
-	if (rec == NULL || journal_append(dq->jr, rec) < 0)
+	if (error == NULL) {
+		n = snprintf(s, sizeof(s), "{\"op\":\"%s\",\"seq\":%" PRIu64
+		    "}", op, e->seq);
+		rc = journal_append_raw(dq->jr, s, (size_t)n, NULL);
+	} else {
+		rec = json_pack("{s:s, s:I, s:s}", "op", op, "seq",
+		    (json_int_t)e->seq, "error", error);
+		rc = rec != NULL ? journal_append(dq->jr, rec) : -1;
+		json_decref(rec);
+	}
+	if (rc < 0)
 		log_err("journal: cannot record '%s' of report %" PRIu64, op,
 		    e->seq);
-	json_decref(rec);
+	/* An operator's change is synced; see commit_next for "done". */
+	if (strcmp(op, "done") != 0)
+		dq->must_sync = 1;
 	event_active(dq->commit_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * The add record of e, read back and checked: 0, -1 (an I/O error, which
+ * may pass) or -2 (the bytes there are not this report: damage).
+ */
+static int
+read_add(struct deliver *dq, const struct entry *e, json_t **rec, char *err,
+    size_t errlen)
+{
+	json_int_t seq;
+	char *payload;
+	int rc;
+
+	*rec = NULL;
+	if ((rc = journal_read(dq->jr, e->pos, e->rec_bytes, &payload, err,
+	    errlen)) != 0)
+		return rc;
+	*rec = json_loads(payload, 0, NULL);
+	free(payload);
+	if (*rec != NULL && json_unpack(*rec, "{s:I, s:s}", "seq", &seq,
+	    "body", &payload) == 0 && (uint64_t)seq == e->seq)
+		return 0;
+	json_decref(*rec);
+	*rec = NULL;
+	snprintf(err, errlen, "journal offset %" PRIu64 " does not hold "
+	    "report %" PRIu64, e->pos, e->seq);
+	return -2;
+}
+
+/* A JSON string's escape at p (after the backslash); -1 if not simple. */
+static int
+unescape_one(const char *p, char *out, size_t *used)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *c;
+	unsigned v;
+
+	*used = 1;
+	if (*p != '\0' && *p != 'u' && (c = strchr(from, *p)) != NULL) {
+		*out = to[c - from];
+		return 0;
+	}
+	/* bankd escapes only control characters as \u00XX. */
+	if (*p != 'u' || sscanf(p + 1, "%4x", &v) != 1 || v == 0 || v > 0x7f)
+		return -1;
+	*out = (char)v;
+	*used = 5;
+	return 0;
+}
+
+/*
+ * The body of an add record as bankd writes it ({"op":"add","seq":N,...
+ * ,"body":"..."...), unescaped in place at the start of rec; NULL when
+ * the record is not like that, and jansson decides.  Inside a JSON
+ * string every '"' follows a backslash, so the first `,"body":"` is the
+ * key.  This spares a JSON parse per delivery.
+ */
+static char *
+body_in_place(char *rec, uint64_t seq)
+{
+	char want[64], *p, *q;
+	size_t used;
+	int n;
+
+	n = snprintf(want, sizeof(want), "{\"op\":\"add\",\"seq\":%" PRIu64
+	    ",", seq);
+	if (strncmp(rec, want, (size_t)n) != 0 ||
+	    (p = strstr(rec, ",\"body\":\"")) == NULL)
+		return NULL;
+	for (p += 9, q = rec; *p != '"'; q++) {
+		if (*p == '\0')
+			return NULL;
+		if (*p != '\\') {
+			*q = *p++;
+			continue;
+		}
+		if (unescape_one(p + 1, q, &used) != 0)
+			return NULL;
+		p += 1 + used;
+	}
+	if (p[1] != ',' && p[1] != '}')
+		return NULL;
+	*q = '\0';
+	return rec;
+}
+
+/* The API body of e, from the journal (to free); see read_add. */
+static int
+read_body(struct deliver *dq, const struct entry *e, char **body, char *err,
+    size_t errlen)
+{
+	json_t *rec;
+	char *payload;
+	int rc;
+
+	*body = NULL;
+	if ((rc = journal_read(dq->jr, e->pos, e->rec_bytes, &payload, err,
+	    errlen)) != 0)
+		return rc;
+	if ((*body = body_in_place(payload, e->seq)) != NULL)
+		return 0;
+	free(payload);
+	if ((rc = read_add(dq, e, &rec, err, errlen)) != 0)
+		return rc;
+	*body = strdup(json_string_value(json_object_get(rec, "body")));
+	json_decref(rec);
+	if (*body != NULL)
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+struct compaction {
+	struct deliver	*dq;
+	uint64_t	*pos;		/* new positions, in `all` order */
+};
+
+/* Copy the add record of e from the old file, as it is. */
+static int
+copy_add(struct journal *jr, struct entry *e, uint64_t *pos)
+{
+	char err[256], *payload;
+
+	if (journal_read(jr, e->pos, e->rec_bytes, &payload, err,
+	    sizeof(err)) != 0) {
+		log_err("journal: cannot compact: report %" PRIu64 " (job %"
+		    PRIu32 ") cannot be read back: %s", e->seq, e->job_id,
+		    err);
+		return -1;
+	}
+	if (journal_append_raw(jr, payload, e->rec_bytes - 12, pos) < 0) {
+		free(payload);
+		return -1;
+	}
+	free(payload);
+	return 0;
 }
 
 static int
 emit_live(struct journal *jr, void *arg)
 {
-	struct deliver *dq = arg;
+	struct compaction *c = arg;
 	struct entry *e;
 	json_t *rec;
-	long n;
+	size_t i = 0;
 
-	dq->live_bytes = 0;
-	TAILQ_FOREACH(e, &dq->all, all_link) {
-		if ((rec = add_record(e)) == NULL ||
-		    (n = journal_append(jr, rec)) < 0) {
-			json_decref(rec);
+	TAILQ_FOREACH(e, &c->dq->all, all_link) {
+		if (copy_add(jr, e, &c->pos[i++]) != 0)
 			return -1;
-		}
-		json_decref(rec);
-		e->rec_bytes = n;
-		dq->live_bytes += n;
 		if (e->state != E_DEAD)
 			continue;
 		rec = json_pack("{s:s, s:I, s:s}", "op", "dead", "seq",
@@ -350,43 +612,139 @@ emit_live(struct journal *jr, void *arg)
 	return 0;
 }
 
+/*
+ * Rewrite the journal with the live reports only.  Entries learn their
+ * new positions once the new file is in place; until then (and if it
+ * never is) the old ones stay right.
+ */
+static int
+compact(struct deliver *dq)
+{
+	struct compaction c = { dq, NULL };
+	struct entry *e;
+	size_t i = 0;
+
+	if ((c.pos = calloc(dq->len + 1, sizeof(*c.pos))) == NULL ||
+	    journal_rewrite(dq->jr, emit_live, &c) != 0) {
+		free(c.pos);
+		dq->compact_after = now_ms() + COMPACT_RETRY_MS;
+		return -1;
+	}
+	TAILQ_FOREACH(e, &dq->all, all_link)
+		e->pos = c.pos[i++];
+	free(c.pos);
+	dq->compact_after = 0;
+	return 0;
+}
+
 static void
 maybe_compact(struct deliver *dq)
 {
 	size_t size = journal_size(dq->jr), before = size;
 
-	if (size < COMPACT_MIN_BYTES || size < 4 * (size_t)dq->live_bytes)
+	if (size < COMPACT_MIN_BYTES || size < 4 * (size_t)dq->live_bytes ||
+	    now_ms() < dq->compact_after)
 		return;
-	if (journal_rewrite(dq->jr, emit_live, dq) == 0)
+	if (compact(dq) == 0)
 		log_info("journal compacted: %zu -> %zu bytes, %zu reports",
 		    before, journal_size(dq->jr), dq->len);
+	else
+		log_err("journal: compaction failed (see above); next attempt "
+		    "in %d s", COMPACT_RETRY_MS / 1000);
 }
 
-/* Group commit: one write and one sync for everything this turn. */
 static void
-on_commit(evutil_socket_t fd, short what, void *arg)
+ack_all(struct deliver *dq, int ok, int flushing)
 {
-	struct deliver *dq = arg;
 	struct ack *a;
-	int ok;
 
-	(void)fd;
-	(void)what;
-	ok = journal_commit(dq->jr) == 0;
-	while ((a = STAILQ_FIRST(&dq->acks)) != NULL) {
-		STAILQ_REMOVE_HEAD(&dq->acks, link);
+	for (;;) {
+		a = flushing ? STAILQ_FIRST(&dq->flushing) :
+		    STAILQ_FIRST(&dq->acks);
+		if (a == NULL)
+			break;
+		if (flushing)
+			STAILQ_REMOVE_HEAD(&dq->flushing, link);
+		else
+			STAILQ_REMOVE_HEAD(&dq->acks, link);
 		a->fn(a->arg, ok);
 		free(a);
 	}
+}
+
+/*
+ * Group commit: everything buffered goes in one write and one sync.  With
+ * fsync on, the sync thread does it, and the loop goes on accepting the
+ * next batch meanwhile; the acks wait for on_synced.
+ */
+static void
+commit_next(struct deliver *dq)
+{
+	int ok;
+
+	if (journal_busy(dq->jr))
+		return;		/* on_synced will come back here */
+	if (!journal_pending(dq->jr)) {
+		/* Their records went out with a compaction's commit. */
+		ack_all(dq, 1, 0);
+		return;
+	}
+	/*
+	 * Only "done" records: written, not synced on their own.  A power
+	 * cut that loses one makes bankd send that report again, which the
+	 * API takes as a repeat (see docs/delivery.md); a drain would
+	 * otherwise pay a sync per turn of the loop.
+	 */
+	if (!dq->must_sync && STAILQ_EMPTY(&dq->acks)) {
+		if (journal_write(dq->jr) == 0)
+			maybe_compact(dq);
+		return;
+	}
+	dq->must_sync = 0;
+	if (journal_fsync(dq->jr) && journal_commit_begin(dq->jr) == 0) {
+		STAILQ_CONCAT(&dq->flushing, &dq->acks);
+		return;
+	}
+	ok = journal_commit(dq->jr) == 0;
+	if (!ok)
+		dq->must_sync = 1;	/* its records are still buffered */
+	ack_all(dq, ok, 0);
 	if (ok)
 		maybe_compact(dq);
+	kick(dq);
+}
+
+static void
+on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	commit_next(arg);
+}
+
+static void
+on_synced(evutil_socket_t fd, short what, void *arg)
+{
+	struct deliver *dq = arg;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if ((rc = journal_commit_end(dq->jr)) == 1)
+		return;
+	if (rc != 0)
+		dq->must_sync = 1;	/* its records are buffered again */
+	ack_all(dq, rc == 0, 1);
+	if (rc == 0)
+		maybe_compact(dq);
+	commit_next(dq);
 	kick(dq);
 }
 
 /* ---- replay ---------------------------------------------------------- */
 
 static void
-replay_add(struct deliver *dq, json_t *rec)
+replay_add(struct deliver *dq, json_t *rec, uint64_t pos, uint32_t size)
 {
 	struct report r;
 	json_int_t seq, job, cents, t = 0, uid = 0, hold = 0;
@@ -411,20 +769,21 @@ replay_add(struct deliver *dq, json_t *rec)
 	r.hold = (uint64_t)hold;
 	r.cents = cents;
 	snprintf(r.account, sizeof(r.account), "%s", acct);
-	if ((r.body = strdup(body)) == NULL ||
-	    (e = entry_new(dq, (uint64_t)seq, &r)) == NULL) {
+	if ((e = entry_new(dq, (uint64_t)seq, &r)) == NULL) {
 		log_err("journal: out of memory replaying report %lld",
 		    (long long)seq);
-		free(r.body);
 		return;
 	}
 	e->accepted = (time_t)t;
+	e->pos = pos;
+	e->rec_bytes = size;
+	dq->live_bytes += size;
 	if (r.kind == REPORT_START)
 		deliver_seen_start(dq, r.job_id);
 }
 
 static void
-on_replay(json_t *rec, void *arg)
+on_replay(json_t *rec, uint64_t pos, uint32_t size, void *arg)
 {
 	struct deliver *dq = arg;
 	const char *op = json_string_value(json_object_get(rec, "op"));
@@ -436,7 +795,7 @@ on_replay(json_t *rec, void *arg)
 		return;
 	}
 	if (strcmp(op, "add") == 0) {
-		replay_add(dq, rec);
+		replay_add(dq, rec, pos, size);
 		return;
 	}
 	if ((e = idmap_get(&dq->seqs, (uint64_t)seq)) == NULL)
@@ -465,11 +824,24 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	kick(arg);
 }
 
+/* Without a sync thread, commits simply happen on the loop. */
+static void
+start_sync_thread(struct deliver *dq)
+{
+	int fd = journal_commit_fd(dq->jr);
+
+	if (fd < 0)
+		return;
+	if ((dq->synced_ev = event_new(dq->bd->base, fd, EV_READ | EV_PERSIST,
+	    on_synced, dq)) == NULL || event_add(dq->synced_ev, NULL) != 0)
+		log_err("cannot watch the journal's sync thread: committing "
+		    "on the main loop");
+}
+
 struct deliver *
 deliver_open(struct bankd *bd, char *err, size_t errlen)
 {
 	struct deliver *dq;
-	struct entry *e;
 	struct jobslot *s;
 	size_t i;
 
@@ -482,8 +854,9 @@ deliver_open(struct bankd *bd, char *err, size_t errlen)
 	TAILQ_INIT(&dq->all);
 	TAILQ_INIT(&dq->ready);
 	STAILQ_INIT(&dq->acks);
+	STAILQ_INIT(&dq->flushing);
 	if (idmap_init(&dq->seqs) != 0 || idmap_init(&dq->jobs) != 0 ||
-	    idmap_init(&dq->seen) != 0 ||
+	    idmap_init(&dq->seen) != 0 || names_init(&dq->names) != 0 ||
 	    (dq->timer = evtimer_new(bd->base, on_timer, dq)) == NULL ||
 	    (dq->commit_ev = event_new(bd->base, -1, 0, on_commit, dq)) ==
 	    NULL) {
@@ -491,28 +864,18 @@ deliver_open(struct bankd *bd, char *err, size_t errlen)
 		deliver_close(dq);
 		return NULL;
 	}
-	dq->jr = journal_open(bd->conf.state_dir, bd->conf.fsync, on_replay,
-	    dq, err, errlen);
+	dq->jr = journal_open_at(bd->conf.state_dir, bd->conf.fsync,
+	    on_replay, dq, err, errlen);
 	if (dq->jr == NULL) {
 		deliver_close(dq);
 		return NULL;
 	}
-	/* Sizes are not in the journal: recount them, then compact if torn. */
-	TAILQ_FOREACH(e, &dq->all, all_link) {
-		json_t *rec = add_record(e);
-		char *str = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-
-		e->rec_bytes = str ? (long)strlen(str) + 12 : 0;
-		dq->live_bytes += e->rec_bytes;
-		free(str);
-		json_decref(rec);
-	}
 	for (i = 0; i < dq->jobs.cap; i++)
 		if ((s = dq->jobs.slots[i].val) != NULL)
 			schedule(dq, TAILQ_FIRST(&s->q));
-	if (journal_corrupt(dq->jr) &&
-	    journal_rewrite(dq->jr, emit_live, dq) == 0)
+	if (journal_corrupt(dq->jr) && compact(dq) == 0)
 		log_info("journal rewritten without its damaged records");
+	start_sync_thread(dq);
 	log_info("journal %s/journal: %zu reports to deliver (%zu dead "
 	    "letters)", bd->conf.state_dir, dq->len, dq->dead);
 	kick(dq);
@@ -523,15 +886,15 @@ void
 deliver_close(struct deliver *dq)
 {
 	struct entry *e;
-	struct ack *a;
 
 	if (dq == NULL)
 		return;
-	while ((a = STAILQ_FIRST(&dq->acks)) != NULL) {
-		STAILQ_REMOVE_HEAD(&dq->acks, link);
-		a->fn(a->arg, dq->jr && journal_commit(dq->jr) == 0);
-		free(a);
-	}
+	if (dq->jr != NULL && journal_busy(dq->jr))
+		ack_all(dq, journal_commit_end(dq->jr) == 0, 1);
+	if (!STAILQ_EMPTY(&dq->acks))
+		ack_all(dq, dq->jr && journal_commit(dq->jr) == 0, 0);
+	if (dq->synced_ev)
+		event_free(dq->synced_ev);
 	journal_close(dq->jr);
 	while ((e = TAILQ_FIRST(&dq->all)) != NULL) {
 		e->state = E_QUEUED;
@@ -542,9 +905,11 @@ deliver_close(struct deliver *dq)
 	if (dq->commit_ev)
 		event_free(dq->commit_ev);
 	free(dq->heap);
+	free(dq->scratch);
 	idmap_free(&dq->seqs);
 	idmap_free(&dq->jobs);
 	idmap_free(&dq->seen);
+	names_free(&dq->names);
 	free(dq);
 }
 
@@ -584,7 +949,7 @@ replace_unsent_start(struct deliver *dq, uint32_t job_id)
 		return;
 	for (e = TAILQ_FIRST(&s->q); e != NULL; e = next) {
 		next = TAILQ_NEXT(e, job_link);
-		if (e->r.kind != REPORT_START || e->state == E_SENDING)
+		if (e->kind != REPORT_START || e->state == E_SENDING)
 			continue;
 		log_info("job %" PRIu32 ": completion replaces its unsent "
 		    "start report", job_id);
@@ -600,7 +965,6 @@ deliver_enqueue(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 {
 	struct entry *e;
 	struct ack *a;
-	json_t *rec;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return -1;
@@ -611,17 +975,17 @@ deliver_enqueue(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 		return -1;
 	}
 	e->accepted = time(NULL);
-	if ((rec = add_record(e)) == NULL ||
-	    (e->rec_bytes = journal_append(dq->jr, rec)) < 0) {
-		json_decref(rec);
+	if (append_add(dq, e, r->body) < 0) {
 		log_err("job %" PRIu32 ": cannot journal the %s report",
-		    e->r.job_id, kind_name(&e->r));
+		    e->job_id, kind_name(e));
 		e->rec_bytes = 0;
 		entry_remove(dq, e);
 		free(a);
 		return -1;
 	}
-	json_decref(rec);
+	/* From now on the journal holds the body. */
+	report_clear(r);
+	dq->must_sync = 1;
 	dq->live_bytes += e->rec_bytes;
 	a->fn = fn;
 	a->arg = arg;
@@ -650,7 +1014,7 @@ retry_later(struct deliver *dq, struct entry *e, const char *why)
 	dq->retries++;
 	set_error(e, why);
 	log_warn("job %" PRIu32 ": %s report not delivered (attempt %u): %s; "
-	    "next try in %" PRId64 " ms", e->r.job_id, kind_name(&e->r),
+	    "next try in %" PRId64 " ms", e->job_id, kind_name(e),
 	    e->attempts, why, delay);
 	schedule(dq, e);
 }
@@ -666,31 +1030,72 @@ static void
 delivered(struct deliver *dq, struct entry *e)
 {
 	char amount[MONEY_FMT_LEN];
+	struct report r;
+
+	/* What the ledger needs of the report; it takes no body. */
+	memset(&r, 0, sizeof(r));
+	r.kind = e->kind;
+	r.job_id = e->job_id;
+	r.uid = e->uid;
+	r.hold = e->hold;
+	r.cents = e->cents;
+	snprintf(r.account, sizeof(r.account), "%s", e->account);
 
 	log_info("job %" PRIu32 ": %s report delivered (%s SU, account %s)",
-	    e->r.job_id, kind_name(&e->r), money_format(e->r.cents, amount),
-	    e->r.account);
+	    e->job_id, kind_name(e), money_format(e->cents, amount),
+	    e->account);
 	if (dq->auth_blocked) {
 		log_info("the API accepts our token again: delivery resumed");
 		dq->auth_blocked = 0;
 	}
 	api_note(dq->bd, 1, NULL);
 	dq->delivered++;
-	ledger_delivered(dq->bd, &e->r);
+	ledger_delivered(dq->bd, &r);
 	journal_op(dq, "done", e, NULL);
 	entry_remove(dq, e);
 }
 
 static void
-dead_letter(struct deliver *dq, struct entry *e, const char *why)
+mark_dead(struct deliver *dq, struct entry *e, const char *why)
 {
 	e->state = E_DEAD;
 	dq->dead++;
 	set_error(e, why);
 	journal_op(dq, "dead", e, why);
+}
+
+static void
+dead_letter(struct deliver *dq, struct entry *e, const char *why)
+{
+	mark_dead(dq, e, why);
 	log_err("job %" PRIu32 ": %s report refused by the API, kept as dead "
 	    "letter %" PRIu64 ": %s (bankctl retry %" PRIu64 " once fixed)",
-	    e->r.job_id, kind_name(&e->r), e->seq, why, e->seq);
+	    e->job_id, kind_name(e), e->seq, why, e->seq);
+}
+
+/*
+ * The journal holds the only copy of a body.  An I/O error may pass: the
+ * report is retried with the usual backoff.  Damage will not: the report
+ * becomes a dead letter, so that it shows in `bankctl queue --dead` with
+ * its job, account and amount, to be charged by hand and dropped.
+ */
+static void
+unreadable(struct deliver *dq, struct entry *e, int rc, const char *err)
+{
+	char why[384];
+
+	snprintf(why, sizeof(why), "cannot read report %" PRIu64 " back from "
+	    "the journal: %s", e->seq, err);
+	if (rc == -1) {
+		log_err("job %" PRIu32 ": %s; will retry", e->job_id, why);
+		retry_later(dq, e, why);
+		return;
+	}
+	mark_dead(dq, e, why);
+	log_err("job %" PRIu32 ": %s report (%s, %" PRId64 " cents) lost its "
+	    "body: %s; kept as dead letter %" PRIu64 ": charge the job by "
+	    "hand, then bankctl drop %" PRIu64, e->job_id, kind_name(e),
+	    e->account, e->cents, why, e->seq, e->seq);
 }
 
 static void
@@ -702,11 +1107,15 @@ on_reply(const struct api_reply *rep, void *arg)
 
 	dq->inflight--;
 	e->state = E_QUEUED;
-	api_describe(rep, why, sizeof(why));
 	if ((rep->status >= 200 && rep->status < 300) ||
-	    (e->r.kind == REPORT_START && already_exists(rep)))
+	    (e->kind == REPORT_START && already_exists(rep))) {
 		delivered(dq, e);
-	else if (rep->status == 401 || rep->status == 403) {
+		kick(dq);
+		return;
+	}
+	/* Only a failure needs its answer summarised (a JSON parse). */
+	api_describe(rep, why, sizeof(why));
+	if (rep->status == 401 || rep->status == 403) {
 		if (!dq->auth_blocked)
 			log_err("the API refuses bankd's token (%s): delivery "
 			    "narrowed to one report at a time until it is "
@@ -728,15 +1137,20 @@ on_reply(const struct api_reply *rep, void *arg)
 static void
 send_entry(struct deliver *dq, struct entry *e)
 {
-	char path[64];
+	char path[64], err[256], *body;
+	int rc;
 
-	if (e->r.kind == REPORT_START)
+	if (e->kind == REPORT_START)
 		snprintf(path, sizeof(path), "/jobs/");
 	else
-		snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", e->r.job_id);
+		snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", e->job_id);
 	e->attempts++;
-	if (api_request(dq->bd->api, e->r.kind == REPORT_START ? "POST" :
-	    "PUT", path, e->r.body, on_reply, e) != 0) {
+	if ((rc = read_body(dq, e, &body, err, sizeof(err))) != 0) {
+		unreadable(dq, e, rc, err);
+		return;
+	}
+	if (api_request_take(dq->bd->api, e->kind == REPORT_START ? "POST" :
+	    "PUT", path, body, on_reply, e) != 0) {
 		retry_later(dq, e, "cannot start an HTTP request");
 		return;
 	}
@@ -784,14 +1198,14 @@ view_of(const struct entry *e, struct deliver_view *v)
 
 	memset(v, 0, sizeof(*v));
 	v->seq = e->seq;
-	v->job_id = e->r.job_id;
-	v->kind = kind_name(&e->r);
-	v->cents = e->r.cents;
-	v->account = e->r.account;
+	v->job_id = e->job_id;
+	v->kind = kind_name(e);
+	v->cents = e->cents;
+	v->account = e->account;
 	v->attempts = e->attempts;
 	v->accepted = e->accepted;
 	v->last_error = error_of(e);
-	v->body = e->r.body;
+	v->body = "";		/* deliver_show reads it */
 	v->next_in_ms = e->next_ms > now ? e->next_ms - now : 0;
 	if (e->state == E_DEAD)
 		v->state = "dead";
@@ -843,11 +1257,21 @@ deliver_show(struct deliver *dq, uint64_t seq, deliver_view_fn fn, void *arg)
 {
 	struct entry *e = idmap_get(&dq->seqs, seq);
 	struct deliver_view v;
+	char err[256], shown[384], *body;
 
 	if (e == NULL)
 		return -1;
 	view_of(e, &v);
+	if (read_body(dq, e, &body, err, sizeof(err)) != 0) {
+		log_err("bankctl show %" PRIu64 ": cannot read the report back "
+		    "from the journal: %s", seq, err);
+		snprintf(shown, sizeof(shown), "(cannot read it back from the "
+		    "journal: %s)", err);
+		v.body = shown;
+	} else
+		v.body = body;
 	fn(&v, arg);
+	free(body);
 	return 0;
 }
 
@@ -901,8 +1325,8 @@ deliver_drop(struct deliver *dq, uint64_t seq, char *err, size_t errlen)
 		return -1;
 	}
 	log_warn("operator: dropped dead letter %" PRIu64 " (job %" PRIu32
-	    " %s, %s): it will never be charged", seq, e->r.job_id,
-	    kind_name(&e->r), error_of(e));
+	    " %s, %s): it will never be charged", seq, e->job_id,
+	    kind_name(e), error_of(e));
 	journal_op(dq, "drop", e, NULL);
 	entry_remove(dq, e);
 	return 1;

@@ -51,7 +51,8 @@ struct deliver_view {
 	int64_t		 next_in_ms;	/* until the next try, 0 if due */
 	time_t		 accepted;
 	const char	*last_error;
-	const char	*body;
+	const char	*body;		/* deliver_show only; "" in lists;
+					   valid during the callback only */
 };
 
 typedef void	 (*deliver_ack_fn)(void *arg, int ok);
@@ -62,8 +63,9 @@ struct deliver	*deliver_open(struct bankd *, char *err, size_t errlen);
 void		 deliver_close(struct deliver *);
 
 /*
- * Take a report (its body is moved out of r).  ack(arg, ok) runs once the
- * report is durable (ok = 1) or could not be made so (ok = 0).
+ * Take a report: its body goes to the journal and is freed (on failure, r
+ * is left to the caller).  ack(arg, ok) runs once the report is durable
+ * (ok = 1) or could not be made so (ok = 0).
  */
 int		 deliver_enqueue(struct deliver *, struct report *,
 		    deliver_ack_fn, void *arg);

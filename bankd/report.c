@@ -2,13 +2,13 @@
  * report.c - Job bodies for POST /jobs/ (start) and PUT /jobs/{id}/ (end),
  * carrying the fields the original plugins sent.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <slurm/slurm.h>
 
 #include "money.h"
@@ -34,25 +34,226 @@ report_clear(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* [{"name": "n1"}, ...] from a Slurm hostlist expression. */
-static json_t *
-nodes_array(const char *expr)
+/*
+ * The body is written straight into a string, in the bytes jansson's
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(8))
+ * made of the same object (tests/unit/check_report.c holds them side by
+ * side): building and dumping a json_t was most of a report's CPU.
+ */
+struct out {
+	char		*p;
+	size_t		 len;
+	size_t		 cap;
+	int		 nomem;
+	int		 first;		/* no member written yet */
+};
+
+static void
+out_add(struct out *o, const char *s, size_t n)
 {
-	json_t *a = json_array();
+	size_t cap;
+	char *p;
+
+	if (o->nomem)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		cap = (o->len + n + 1) * 2;
+		if ((p = realloc(o->p, cap)) == NULL) {
+			o->nomem = 1;
+			return;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+static void
+out_s(struct out *o, const char *s)
+{
+	out_add(o, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at s (jansson's rules), or 0. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	uint32_t c = s[0];
+	size_t n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	c &= n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	return n;
+}
+
+int
+report_utf8_valid(const char *s)
+{
+	size_t n;
+
+	for (; *s != '\0'; s += n)
+		if ((n = utf8_seq((const unsigned char *)s)) == 0)
+			return 0;
+	return 1;
+}
+
+/* A JSON string, escaped as jansson does; s must be valid UTF-8. */
+static void
+out_str(struct out *o, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *run = s;
+	char esc[8];
+	unsigned char c;
+
+	out_add(o, "\"", 1);
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		out_add(o, run, s - run);
+		run = s + 1;
+		esc[0] = '\\';
+		esc[2] = '\0';
+		switch (c) {
+		case '"': case '\\': esc[1] = (char)c; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			esc[6] = '\0';
+		}
+		out_s(o, esc);
+	}
+	out_add(o, run, s - run);
+	out_add(o, "\"", 1);
+}
+
+static void
+out_key(struct out *o, const char *key)
+{
+	if (!o->first)
+		out_add(o, ",", 1);
+	o->first = 0;
+	out_str(o, key);
+	out_add(o, ":", 1);
+}
+
+/* An optional string member; jansson left out one that is not UTF-8. */
+static void
+member_str(struct out *o, const char *key, const char *v)
+{
+	if (v == NULL || !report_utf8_valid(v))
+		return;
+	out_key(o, key);
+	out_str(o, v);
+}
+
+static void
+member_int(struct out *o, const char *key, int64_t v)
+{
+	char buf[24];
+
+	out_key(o, key);
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	out_s(o, buf);
+}
+
+/* jansson's real: %.8g, always a '.' or an 'e', no '+' or 0s after 'e'. */
+static void
+member_real(struct out *o, const char *key, double v)
+{
+	char buf[40], *start, *end;
+
+	snprintf(buf, sizeof(buf) - 2, "%.8g", v);
+	if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL)
+		strcat(buf, ".0");
+	if ((start = strchr(buf, 'e')) != NULL) {
+		end = ++start + 1;
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		memmove(start, end, strlen(end) + 1);
+	}
+	out_key(o, key);
+	out_s(o, buf);
+}
+
+static void
+member_date(struct out *o, const char *key, uint64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return;
+	report_date((int64_t)t, buf);
+	out_key(o, key);
+	out_str(o, buf);
+}
+
+/* A plain host name needs no hostlist. */
+static int
+plain_host(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.')
+			return 0;
+	return 1;
+}
+
+static void
+node(struct out *o, const char *name, int *first)
+{
+	if (!report_utf8_valid(name))
+		return;
+	out_s(o, *first ? "{\"name\":" : ",{\"name\":");
+	out_str(o, name);
+	out_add(o, "}", 1);
+	*first = 0;
+}
+
+/* [{"name": "n1"}, ...] from a Slurm hostlist expression. */
+static void
+member_nodes(struct out *o, const char *expr)
+{
 	hostlist_t hl;
 	char *h;
-	int n = 0;
+	int n = 0, first = 1;
 
-	if (a == NULL || expr == NULL || *expr == '\0')
-		return a;
-	if ((hl = slurm_hostlist_create(expr)) == NULL)
-		return a;
-	while (n++ < REPORT_MAX_NODES && (h = slurm_hostlist_shift(hl))) {
-		json_array_append_new(a, json_pack("{s:s}", "name", h));
-		free(h);
+	out_key(o, "nodes");
+	out_add(o, "[", 1);
+	if (expr != NULL && *expr != '\0' && plain_host(expr))
+		node(o, expr, &first);
+	else if (expr != NULL && *expr != '\0' &&
+	    (hl = slurm_hostlist_create(expr)) != NULL) {
+		while (n++ < REPORT_MAX_NODES &&
+		    (h = slurm_hostlist_shift(hl)) != NULL) {
+			node(o, h, &first);
+			free(h);
+		}
+		slurm_hostlist_destroy(hl);
 	}
-	slurm_hostlist_destroy(hl);
-	return a;
+	out_add(o, "]", 1);
 }
 
 static int
@@ -74,154 +275,165 @@ opt_str(const struct bp_msg *m, const char *key)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
-static void
-set_date(json_t *job, const char *key, uint64_t t)
-{
-	char buf[32];
+/* What the body is made of. */
+struct job {
+	uint64_t	 job_id;
+	uint64_t	 uid;
+	uint64_t	 cpus;
+	uint64_t	 nn;		/* allocated nodes */
+	uint64_t	 req;		/* requested nodes */
+	uint64_t	 submit;	/* dates, 0: none */
+	uint64_t	 start;
+	uint64_t	 end;
+	uint64_t	 elapsed;	/* seconds charged */
+	const char	*acct;
+	const char	*status;
+	char		 amount[MONEY_FMT_LEN];
+};
 
-	if (t == 0)
-		return;
-	report_date((int64_t)t, buf);
-	json_object_set_new(job, key, json_string(buf));
-}
-
-static void
-set_str(json_t *job, const char *key, const char *v)
-{
-	if (v != NULL)
-		json_object_set_new(job, key, json_string(v));
-}
-
-/* Fields common to both reports; NULL with err on a bad message. */
-static json_t *
-job_common(const struct bp_msg *m, struct report *r, uint64_t *cpus,
+/* Fields common to both reports; -1 with err on a bad message. */
+static int
+job_common(const struct bp_msg *m, struct report *r, struct job *j,
     char *err, size_t errlen)
 {
-	uint64_t job_id, uid, submit = 0, start = 0, nn = 0;
-	const char *acct = opt_str(m, "account");
-	json_t *job;
-	char id[16], uidstr[16];
-
-	if (need_u64(m, "job_id", &job_id, err, errlen) != 0 ||
-	    need_u64(m, "uid", &uid, err, errlen) != 0 ||
-	    need_u64(m, "cpus", cpus, err, errlen) != 0)
-		return NULL;
-	if (job_id == 0 || job_id > UINT32_MAX) {
+	if (need_u64(m, "job_id", &j->job_id, err, errlen) != 0 ||
+	    need_u64(m, "uid", &j->uid, err, errlen) != 0 ||
+	    need_u64(m, "cpus", &j->cpus, err, errlen) != 0)
+		return -1;
+	if (j->job_id == 0 || j->job_id > UINT32_MAX) {
 		snprintf(err, errlen, "job_id %" PRIu64 " is out of range",
-		    job_id);
-		return NULL;
+		    j->job_id);
+		return -1;
 	}
-	if (acct == NULL) {
+	if ((j->acct = opt_str(m, "account")) == NULL) {
 		snprintf(err, errlen, "job %" PRIu64 " has no account: the API "
-		    "cannot charge it", job_id);
-		r->job_id = (uint32_t)job_id;
-		return NULL;
+		    "cannot charge it", j->job_id);
+		r->job_id = (uint32_t)j->job_id;
+		return -1;
 	}
-	bp_get_u64(m, "submit", &submit);
-	bp_get_u64(m, "start", &start);
-	bp_get_u64(m, "num_nodes", &nn);
-	r->job_id = (uint32_t)job_id;
-	r->uid = (uint32_t)uid;
+	if (!report_utf8_valid(j->acct)) {
+		snprintf(err, errlen, "job %" PRIu64 ": its account is not "
+		    "valid UTF-8", j->job_id);
+		return -1;
+	}
+	bp_get_u64(m, "submit", &j->submit);
+	bp_get_u64(m, "start", &j->start);
+	bp_get_u64(m, "num_nodes", &j->nn);
+	r->job_id = (uint32_t)j->job_id;
+	r->uid = (uint32_t)j->uid;
 	bp_get_u64(m, "hold", &r->hold);
-	snprintf(r->account, sizeof(r->account), "%s", acct);
-	snprintf(id, sizeof(id), "%" PRIu64, job_id);
-	snprintf(uidstr, sizeof(uidstr), "%" PRIu64, uid);
-	job = json_pack("{s:s, s:s, s:s, s:I, s:I}", "jobslurmid", id,
-	    "userid", uidstr, "accountid", acct, "num_cpus", (json_int_t)*cpus,
-	    "num_alloc_nodes", (json_int_t)nn);
-	if (job == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	set_str(job, "partition", opt_str(m, "partition"));
-	set_str(job, "qos", opt_str(m, "qos"));
+	snprintf(r->account, sizeof(r->account), "%s", j->acct);
 	/* The server refuses a start date before the submit date. */
-	set_date(job, "submitdate", submit ? submit : start);
-	set_date(job, "startdate", start);
-	json_object_set_new(job, "nodes", nodes_array(bp_get(m, "nodes")));
-	return job;
+	if (j->submit == 0)
+		j->submit = j->start;
+	return 0;
 }
 
-static int
+static void
 build_start(const struct bank_conf *cf, const struct bp_msg *m,
-    struct report *r, json_t *job, uint64_t cpus)
+    struct report *r, struct job *j)
 {
 	uint64_t tl = 0;
-	char amount[MONEY_FMT_LEN];
 
-	(void)cpus;		/* price_usage() reads the message's cpus */
 	bp_get_u64(m, "time_limit", &tl);
 	if (tl == 0 || tl > UINT32_MAX)
 		tl = cf->default_time_limit;
 	r->cents = price_usage(cf, m, tl * 60);
-	json_object_set_new(job, "amount",
-	    json_string(money_format(r->cents, amount)));
-	json_object_set_new(job, "jobstatus", json_string("RUNNING"));
-	return 0;
+	money_format(r->cents, j->amount);
+	j->status = "RUNNING";
 }
 
 static int
 build_end(const struct bank_conf *cf, const struct bp_msg *m,
-    struct report *r, json_t *job, uint64_t cpus, char *err, size_t errlen)
+    struct report *r, struct job *j, char *err, size_t errlen)
 {
-	uint64_t start = 0, end, elapsed, req = 0, susp = 0;
-	char amount[MONEY_FMT_LEN];
-	const char *state = opt_str(m, "state");
+	uint64_t susp = 0;
 
-	if (need_u64(m, "end", &end, err, errlen) != 0)
+	if (need_u64(m, "end", &j->end, err, errlen) != 0)
 		return -1;
-	bp_get_u64(m, "start", &start);
-	bp_get_u64(m, "req_nodes", &req);
+	bp_get_u64(m, "req_nodes", &j->req);
 	bp_get_u64(m, "suspended", &susp);
 	/* A job cancelled while pending never started and costs nothing. */
-	elapsed = start != 0 && end > start ? end - start : 0;
-	elapsed = elapsed > susp ? elapsed - susp : 0;
-	r->cents = price_usage(cf, m, elapsed);
-	if (start == 0)
-		set_date(job, "startdate", end);
-	if (json_object_get(job, "submitdate") == NULL)
-		set_date(job, "submitdate", end);
-	set_date(job, "enddate", end);
-	json_object_set_new(job, "amount",
-	    json_string(money_format(r->cents, amount)));
-	set_str(job, "jobstatus", state ? state : "COMPLETED");
-	json_object_set_new(job, "num_req_nodes", json_integer(req));
-	/* Hours, informational: not money, so a float is what the API wants. */
-	json_object_set_new(job, "raw_time", json_real(elapsed / 3600.0));
-	json_object_set_new(job, "cpu_time",
-	    json_real((double)elapsed * cpus / 3600.0));
+	j->elapsed = j->start != 0 && j->end > j->start ? j->end - j->start :
+	    0;
+	j->elapsed = j->elapsed > susp ? j->elapsed - susp : 0;
+	r->cents = price_usage(cf, m, j->elapsed);
+	if (j->start == 0)
+		j->start = j->end;
+	if (j->submit == 0)
+		j->submit = j->end;
+	money_format(r->cents, j->amount);
+	j->status = opt_str(m, "state") ? opt_str(m, "state") : "COMPLETED";
 	return 0;
+}
+
+/* The members in key order, as JSON_SORT_KEYS put them. */
+static char *
+body(const struct bp_msg *m, enum report_kind kind, const struct job *j)
+{
+	struct out o = { NULL, 0, 0, 0, 1 };
+	char id[24];
+
+	out_add(&o, "{", 1);
+	member_str(&o, "accountid", j->acct);
+	member_str(&o, "amount", j->amount);
+	if (kind == REPORT_END) {
+		/* Hours, informational: not money, so a float is fine. */
+		member_real(&o, "cpu_time", (double)j->elapsed * j->cpus /
+		    3600.0);
+		member_date(&o, "enddate", j->end);
+	}
+	snprintf(id, sizeof(id), "%" PRIu64, j->job_id);
+	member_str(&o, "jobslurmid", id);
+	member_str(&o, "jobstatus", j->status);
+	member_nodes(&o, bp_get(m, "nodes"));
+	member_int(&o, "num_alloc_nodes", (int64_t)j->nn);
+	member_int(&o, "num_cpus", (int64_t)j->cpus);
+	if (kind == REPORT_END)
+		member_int(&o, "num_req_nodes", (int64_t)j->req);
+	member_str(&o, "partition", opt_str(m, "partition"));
+	member_str(&o, "qos", opt_str(m, "qos"));
+	if (kind == REPORT_END)
+		member_real(&o, "raw_time", j->elapsed / 3600.0);
+	member_date(&o, "startdate", j->start);
+	member_date(&o, "submitdate", j->submit);
+	snprintf(id, sizeof(id), "%" PRIu64, j->uid);
+	member_str(&o, "userid", id);
+	out_add(&o, "}", 1);
+	if (o.nomem) {
+		free(o.p);
+		return NULL;
+	}
+	return o.p;
 }
 
 int
 report_build(const struct bank_conf *cf, enum report_kind kind,
     const struct bp_msg *m, struct report *r, char *err, size_t errlen)
 {
-	uint64_t cpus;
+	struct job j;
+	uint64_t id;
 	int64_t price;
-	json_t *job;
-	int rc;
 
 	memset(r, 0, sizeof(*r));
+	memset(&j, 0, sizeof(j));
 	r->kind = kind;
 	/* Jobs in free partitions need no account: nothing to charge. */
 	conf_price(cf, bp_get(m, "partition"), &price);
 	if (price == 0 && opt_str(m, "account") == NULL) {
-		bp_get_u64(m, "job_id", &cpus);
-		r->job_id = (uint32_t)cpus;
+		bp_get_u64(m, "job_id", &id);
+		r->job_id = (uint32_t)id;
 		return 1;
 	}
-	if ((job = job_common(m, r, &cpus, err, errlen)) == NULL)
+	if (job_common(m, r, &j, err, errlen) != 0)
 		return -1;
 	if (kind == REPORT_START)
-		rc = build_start(cf, m, r, job, cpus);
-	else
-		rc = build_end(cf, m, r, job, cpus, err, errlen);
-	if (rc == 0 && (r->body = json_dumps(job, JSON_COMPACT |
-	    JSON_SORT_KEYS | JSON_REAL_PRECISION(8))) == NULL) {
+		build_start(cf, m, r, &j);
+	else if (build_end(cf, m, r, &j, err, errlen) != 0)
+		return -1;
+	if ((r->body = body(m, kind, &j)) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		rc = -1;
+		return -1;
 	}
-	json_decref(job);
-	return rc;
+	return 0;
 }

@@ -32,6 +32,8 @@ struct report {
 int	 report_build(const struct bank_conf *, enum report_kind,
 	    const struct bp_msg *, struct report *, char *err, size_t errlen);
 void	 report_clear(struct report *);
+/* 1 when s is UTF-8 as jansson takes it (the body's strings must be). */
+int	 report_utf8_valid(const char *s);
 
 /* RFC 3339 UTC, as the server writes dates. */
 void	 report_date(int64_t t, char buf[32]);

@@ -2,19 +2,21 @@
 
 Outages of the API, a slow API, bankd killed with SIGKILL mid-stream,
 bankd stopped while jobs run, dead letters, a start report overtaken by
-its completion, a torn journal, and who may talk to bankd.  Every scenario
-ends by comparing the simulator's balances with the jobs' actual costs,
-computed independently from Slurm's own records.
+its completion, a torn journal, a damaged report body, and who may talk
+to bankd.  Every scenario ends by comparing the simulator's balances with
+the jobs' actual costs, computed independently from Slurm's own records.
 
     python3 tests/e2e/test_delivery.py BUILD_DIR
 """
 
 import glob
+import json
 import os
 import random
 import re
 import signal
 import socket
+import struct
 import sys
 import time
 import unittest
@@ -212,6 +214,44 @@ class Delivery(unittest.TestCase):
         self.assertIn("torn or corrupt tail", self.c.log("bankd.log"))
         self.c.ctl("POST", "/faults/clear")
         self.assert_charged_exactly(costs)
+
+    def test_unreadable_report_body_is_a_dead_letter(self):
+        # A queued report's body lives only in the journal: damage under
+        # it must show as a dead letter naming the report, not vanish.
+        self.c.ctl("POST", "/faults", {"refuse": True})
+        jobs = self.submit(1, script="true")
+        self.actual_costs(jobs)
+        q = self.wait_queued_ends(jobs)
+        seq = [ln.split()[0] for ln in q if " %d " % jobs[0] in ln][0]
+        self.assertIn('"jobslurmid":"%d"' % jobs[0],        # read back
+                      self.c.bankctl("show", seq).stdout)
+        with open(self.c.path("bankd-state/journal"), "r+b") as f:
+            data, off, hit = f.read(), 0, None
+            while off + 12 <= len(data):
+                n = struct.unpack(">I", data[off + 4:off + 8])[0]
+                rec = json.loads(data[off + 12:off + 12 + n])
+                if (rec.get("op") == "add" and rec.get("job") == jobs[0]
+                        and rec.get("kind") == "end"):
+                    hit = off + 12 + n // 2
+                off += 12 + n
+            self.assertIsNotNone(hit, "no add record for job %d" % jobs[0])
+            f.seek(hit)
+            f.write(bytes([data[hit] ^ 0x01]))      # a flipped bit
+        self.c.ctl("POST", "/faults/clear")
+        self.c.bankctl("retry", "--all")
+        end = time.time() + 30
+        while self.c.status()["dead"] != "1":
+            self.assertLess(time.time(), end, self.c.bankctl("queue").stdout)
+            time.sleep(0.2)
+        dead = self.c.bankctl("queue", "--dead").stdout
+        self.assertIn("%s " % seq, dead)
+        self.assertIn("back from the journal", dead)
+        self.assertIn("cannot read it back",
+                      self.c.bankctl("show", seq).stdout)
+        self.assertIn("charge the job by hand", self.c.log("bankd.log"))
+        r = self.c.bankctl("drop", seq)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.c.wait_drained()
 
     # ---- who may speak -------------------------------------------------
     def test_only_root_and_slurmuser_may_report_or_steer(self):

@@ -3,7 +3,9 @@
  * append-only log of JSON records ("BKJ1" | u32 length | u32 CRC-32C |
  * payload, big-endian): round trip, group commit, torn tails, corruption
  * and garbage skipped on replay, records with a good CRC but no JSON
- * object, compaction by journal_rewrite, fsync on and off, file modes.
+ * object, compaction by journal_rewrite, fsync on and off, file modes;
+ * reading a record back at its position (buffer, file, after compaction,
+ * damaged), and commits on the sync thread, failed ones included.
  *
  * Every test works in its own mkdtemp directory under one top directory
  * that main() creates and removes, so nothing is left behind even when a
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -918,6 +921,349 @@ START_TEST(commit_retry_after_short_write)
 }
 END_TEST
 
+/* ---- positions, reading back, the sync thread ------------------------ */
+
+/* Append "{"seq":N,"pad":"..."}" raw; its position and size. */
+static void
+append_at(struct journal *j, int seq, uint64_t *pos, uint32_t *size)
+{
+	char s[128];
+	int n = snprintf(s, sizeof(s), "{\"seq\":%d,\"pad\":\"%0*d\"}", seq,
+	    seq % 40 + 1, seq);
+	long got;
+
+	ck_assert_int_gt(got = journal_append_raw(j, s, (size_t)n, pos), 0);
+	ck_assert_int_eq(got, HDR + n);
+	*size = (uint32_t)got;
+}
+
+/* The record at pos holds seq. */
+static void
+expect_at(struct journal *j, uint64_t pos, uint32_t size, int seq)
+{
+	char *s, err[256] = "";
+	json_t *r;
+
+	ck_assert_msg(journal_read(j, pos, size, &s, err, sizeof(err)) == 0,
+	    "read at %llu: %s", (unsigned long long)pos, err);
+	ck_assert_ptr_nonnull(r = json_loads(s, 0, NULL));
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "seq")), seq);
+	ck_assert_uint_eq(strlen(s), size - HDR);
+	json_decref(r);
+	free(s);
+}
+
+struct where {
+	uint64_t	 pos[64];
+	uint32_t	 size[64];
+	int		 n;
+};
+
+static void
+collect_at(json_t *r, uint64_t pos, uint32_t size, void *arg)
+{
+	struct where *w = arg;
+
+	ck_assert_int_lt(w->n, 64);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "seq")), w->n);
+	w->pos[w->n] = pos;
+	w->size[w->n++] = size;
+}
+
+/* Records read back from the buffer, then the file; replay agrees. */
+START_TEST(read_back_at_position)
+{
+	char *dir = new_dir(), *p = jpath(dir), err[256], *s;
+	struct where w = { { 0 }, { 0 }, 0 };
+	uint64_t pos[8];
+	uint32_t size[8];
+	struct journal *j;
+	int i;
+
+	ck_assert_ptr_nonnull(j = journal_open_at(dir, 0, collect_at, &w, err,
+	    sizeof(err)));
+	for (i = 0; i < 4; i++)
+		append_at(j, i, &pos[i], &size[i]);
+	ck_assert_uint_eq(pos[0], 0);
+	for (i = 1; i < 4; i++)
+		ck_assert_uint_eq(pos[i], pos[i - 1] + size[i - 1]);
+	for (i = 0; i < 4; i++)
+		expect_at(j, pos[i], size[i], i);	/* from the buffer */
+	ck_assert_int_eq(journal_commit(j), 0);
+	for (i = 4; i < 6; i++)
+		append_at(j, i, &pos[i], &size[i]);
+	for (i = 0; i < 6; i++)
+		expect_at(j, pos[i], size[i], i);	/* file and buffer */
+	/* Not a record boundary, a wrong size, past the end. */
+	ck_assert_int_eq(journal_read(j, pos[1] + 1, size[1], &s, err,
+	    sizeof(err)), -2);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(journal_read(j, pos[1], size[1] - 1, &s, err,
+	    sizeof(err)), -2);
+	ck_assert_int_eq(journal_read(j, pos[5], size[5] + 1, &s, err,
+	    sizeof(err)), -2);
+	ck_assert_int_eq(journal_read(j, pos[3], 5, &s, err, sizeof(err)), -2);
+	journal_close(j);
+
+	ck_assert_ptr_nonnull(j = journal_open_at(dir, 0, collect_at, &w, err,
+	    sizeof(err)));
+	ck_assert_int_eq(w.n, 6);
+	for (i = 0; i < 6; i++) {
+		ck_assert_uint_eq(w.pos[i], pos[i]);
+		ck_assert_uint_eq(w.size[i], size[i]);
+		expect_at(j, pos[i], size[i], i);
+	}
+	journal_close(j);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/* A flipped byte on disk is a CRC mismatch, told apart from I/O errors. */
+START_TEST(read_back_damaged)
+{
+	char *dir = new_dir(), *p = jpath(dir), err[256], *s;
+	uint64_t pos[3];
+	uint32_t size[3];
+	json_t *got;
+	struct journal *j = open_j(dir, 0, &got);
+	unsigned char *b;
+	size_t len;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		append_at(j, i, &pos[i], &size[i]);
+	ck_assert_int_eq(journal_commit(j), 0);
+	b = read_file(p, &len);
+	b[pos[1] + HDR + 3] ^= 0x20;
+	write_file(p, b, len);
+	free(b);
+	ck_assert_int_eq(journal_read(j, pos[1], size[1], &s, err,
+	    sizeof(err)), -2);
+	ck_assert_ptr_nonnull(strstr(err, "CRC"));
+	expect_at(j, pos[0], size[0], 0);
+	expect_at(j, pos[2], size[2], 2);
+	journal_close(j);
+	json_decref(got);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+struct copy_arg {
+	uint64_t	*pos;
+	uint32_t	*size;
+	uint64_t	 newpos[8];
+	int		 n;
+	int		 fail_at;	/* -1: never */
+};
+
+/* Copy records from the old file as they are, noting where they land. */
+static int
+emit_copy(struct journal *j, void *arg)
+{
+	struct copy_arg *c = arg;
+	char *s, err[256];
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		if (i == c->fail_at)
+			return -1;
+		if (journal_read(j, c->pos[i], c->size[i], &s, err,
+		    sizeof(err)) != 0)
+			return -1;
+		ck_assert_int_eq(journal_append_raw(j, s, c->size[i] - HDR,
+		    &c->newpos[i]), (long)c->size[i]);
+		free(s);
+	}
+	return 0;
+}
+
+/* Compaction: copies land at new positions; a failure keeps the old. */
+START_TEST(positions_after_compaction)
+{
+	char *dir = new_dir(), *p = jpath(dir), err[256];
+	uint64_t pos[6], keep_pos[3];
+	uint32_t size[6], keep_size[3];
+	struct copy_arg c;
+	json_t *got;
+	struct journal *j = open_j(dir, 1, &got);
+	int i;
+
+	for (i = 0; i < 6; i++)
+		append_at(j, i, &pos[i], &size[i]);
+	ck_assert_int_eq(journal_commit(j), 0);
+	/* Keep 1, 3 and 5; one more is still buffered when we start. */
+	for (i = 0; i < 3; i++) {
+		keep_pos[i] = pos[2 * i + 1];
+		keep_size[i] = size[2 * i + 1];
+	}
+	append_at(j, 6, &pos[0], &size[0]);
+	memset(&c, 0, sizeof(c));
+	c.pos = keep_pos;
+	c.size = keep_size;
+	c.n = 3;
+	c.fail_at = 2;
+	ck_assert_int_eq(journal_rewrite(j, emit_copy, &c), -1);
+	/* Failed: every old position still holds its record. */
+	for (i = 0; i < 3; i++)
+		expect_at(j, keep_pos[i], keep_size[i], 2 * i + 1);
+	expect_at(j, pos[0], size[0], 6);	/* committed by the rewrite */
+	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+
+	c.fail_at = -1;
+	ck_assert_int_eq(journal_rewrite(j, emit_copy, &c), 0);
+	ck_assert_uint_eq(c.newpos[0], 0);
+	for (i = 0; i < 3; i++)
+		expect_at(j, c.newpos[i], keep_size[i], 2 * i + 1);
+	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	/* Appends go on after the copies. */
+	append_at(j, 7, &pos[1], &size[1]);
+	ck_assert_uint_eq(pos[1], c.newpos[2] + keep_size[2]);
+	ck_assert_int_eq(journal_commit(j), 0);
+	expect_at(j, pos[1], size[1], 7);
+	journal_close(j);
+	json_decref(got);
+	free(p);
+	free(dir);
+	(void)err;
+}
+END_TEST
+
+/* journal_write: on disk at once (unsynced), replayed like the rest. */
+START_TEST(write_without_sync)
+{
+	static const int two[] = { 1, 2 };
+	char *dir = new_dir(), *p = jpath(dir);
+	json_t *got;
+	struct journal *j = open_j(dir, 1, &got);
+
+	append(j, 1);
+	ck_assert_int_eq(journal_write(j), 0);
+	ck_assert_int_eq(journal_pending(j), 0);
+	ck_assert_uint_eq(file_size(p), rec_size(1));
+	append(j, 2);
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, two, 2, 0);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/* Wait for the sync thread and reap its commit. */
+static int
+end_commit(struct journal *j)
+{
+	struct pollfd pfd = { journal_commit_fd(j), POLLIN, 0 };
+
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	return journal_commit_end(j);
+}
+
+/* The sync thread: one batch in flight, the next one forming. */
+START_TEST(async_commit)
+{
+	static const int seqs[] = { 0, 1, 2, 3, 4 };
+	char *dir = new_dir(), *p = jpath(dir);
+	uint64_t pos[5];
+	uint32_t size[5];
+	json_t *got;
+	struct journal *j = open_j(dir, 1, &got);
+	int i;
+
+	ck_assert_int_ge(journal_commit_fd(j), 0);
+	ck_assert_int_eq(journal_commit_begin(j), 1);	/* nothing to do */
+	for (i = 0; i < 3; i++)
+		append_at(j, i, &pos[i], &size[i]);
+	ck_assert_int_eq(journal_commit_begin(j), 0);
+	ck_assert_int_eq(journal_busy(j), 1);
+	ck_assert_int_eq(journal_pending(j), 1);
+	/* The next batch forms while the first is in flight. */
+	append_at(j, 3, &pos[3], &size[3]);
+	ck_assert_int_eq(journal_commit_begin(j), 1);	/* one at a time */
+	for (i = 0; i < 4; i++)
+		expect_at(j, pos[i], size[i], i);
+	ck_assert_int_eq(end_commit(j), 0);
+	ck_assert_int_eq(journal_busy(j), 0);
+	ck_assert_int_eq(journal_commit_end(j), 1);	/* already reaped */
+	ck_assert_uint_eq(file_size(p), pos[3]);
+	ck_assert_int_eq(journal_commit_begin(j), 0);
+	append_at(j, 4, &pos[4], &size[4]);
+	ck_assert_int_eq(end_commit(j), 0);
+	ck_assert_uint_eq(file_size(p), pos[4]);
+	for (i = 0; i < 5; i++)
+		expect_at(j, pos[i], size[i], i);
+	/* Closing while a commit is in flight waits for it. */
+	ck_assert_int_eq(journal_commit_begin(j), 0);
+	journal_close(j);
+	json_decref(got);
+	j = open_j(dir, 0, &got);
+	ck_assert_uint_eq(json_array_size(got), 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(json_integer_value(json_object_get(
+		    json_array_get(got, i), "seq")), seqs[i]);
+	journal_close(j);
+	json_decref(got);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A failed commit on the sync thread: cut back, its records buffered
+ * again in front of the next batch, at the positions they were given.
+ */
+START_TEST(async_commit_failure)
+{
+	char *dir = new_dir(), *p = jpath(dir);
+	uint64_t pos[5];
+	uint32_t size[5];
+	struct rlimit old, lim;
+	void (*oldsig)(int);
+	json_t *got;
+	struct journal *j = open_j(dir, 0, &got);
+	int i;
+
+	ck_assert_int_ge(journal_commit_fd(j), 0);
+	append_at(j, 0, &pos[0], &size[0]);
+	ck_assert_int_eq(journal_commit(j), 0);
+	for (i = 1; i < 4; i++)
+		append_at(j, i, &pos[i], &size[i]);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = pos[2] + size[2] / 2;	/* half of record 2 */
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	ck_assert_int_eq(journal_commit_begin(j), 0);
+	append_at(j, 4, &pos[4], &size[4]);
+	ck_assert_int_eq(end_commit(j), -1);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	ck_assert_uint_eq(file_size(p), pos[1]);	/* cut back */
+	ck_assert_int_eq(journal_pending(j), 1);
+	for (i = 0; i < 5; i++)
+		expect_at(j, pos[i], size[i], i);
+	/* The retry writes every record once, where it was promised. */
+	ck_assert_int_eq(journal_commit_begin(j), 0);
+	ck_assert_int_eq(end_commit(j), 0);
+	ck_assert_uint_eq(file_size(p), pos[4] + size[4]);
+	for (i = 0; i < 5; i++)
+		expect_at(j, pos[i], size[i], i);
+	journal_close(j);
+	json_decref(got);
+	j = open_j(dir, 0, &got);
+	ck_assert_uint_eq(json_array_size(got), 5);
+	ck_assert_int_eq(journal_corrupt(j), 0);
+	journal_close(j);
+	json_decref(got);
+	free(p);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 journal_suite(void)
 {
@@ -943,6 +1289,12 @@ journal_suite(void)
 	tcase_add_test(tc, many_records);
 	tcase_add_test(tc, too_big);
 	tcase_add_test(tc, commit_retry_after_short_write);
+	tcase_add_test(tc, read_back_at_position);
+	tcase_add_test(tc, read_back_damaged);
+	tcase_add_test(tc, positions_after_compaction);
+	tcase_add_test(tc, write_without_sync);
+	tcase_add_test(tc, async_commit);
+	tcase_add_test(tc, async_commit_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
