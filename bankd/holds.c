@@ -44,6 +44,7 @@ struct holds {
 	struct idmap		 by_job;
 	struct tally		*tally;		/* sums per account and user */
 	struct event		*commit_ev;
+	struct event		*synced_ev;	/* the sync thread is done */
 	uint64_t		 next_token;
 	size_t			 len;
 };
@@ -171,19 +172,53 @@ emit_live(struct journal *jr, void *arg)
 }
 
 static void
-on_commit(evutil_socket_t fd, short what, void *arg)
+maybe_compact(struct holds *h)
 {
-	struct holds *h = arg;
-	size_t size;
+	size_t size = journal_size(h->jr);
 
-	(void)fd;
-	(void)what;
-	if (journal_commit(h->jr) != 0)
-		return;
-	size = journal_size(h->jr);
 	/* Each live hold is one ~150-byte record after compaction. */
 	if (size > HOLDS_COMPACT_MIN && size > h->len * 600)
 		journal_rewrite(h->jr, emit_live, h);
+}
+
+/*
+ * Nobody waits for a hold's commit (the submission was answered), so with
+ * fsync on it runs on the journal's sync thread: a disk sync must not
+ * stall the decisions queued behind it on the loop.
+ */
+static void
+commit_next(struct holds *h)
+{
+	if (journal_busy(h->jr) || !journal_pending(h->jr))
+		return;
+	if (journal_fsync(h->jr) && h->synced_ev != NULL &&
+	    journal_commit_begin(h->jr) == 0)
+		return;			/* on_synced goes on */
+	if (journal_commit(h->jr) == 0)
+		maybe_compact(h);
+}
+
+static void
+on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	commit_next(arg);
+}
+
+static void
+on_synced(evutil_socket_t fd, short what, void *arg)
+{
+	struct holds *h = arg;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if ((rc = journal_commit_end(h->jr)) == 1)
+		return;
+	if (rc == 0)
+		maybe_compact(h);
+	commit_next(h);		/* what was recorded meanwhile */
 }
 
 static void
@@ -227,6 +262,24 @@ on_replay(json_t *rec, void *arg)
 		task_counted(h, o, (uint32_t)job);
 }
 
+/* Without the thread, commits simply happen on the loop. */
+static void
+start_sync_thread(struct holds *h)
+{
+	int fd;
+
+	if ((fd = journal_commit_fd(h->jr)) < 0)
+		return;
+	if ((h->synced_ev = event_new(h->bd->base, fd, EV_READ | EV_PERSIST,
+	    on_synced, h)) == NULL || event_add(h->synced_ev, NULL) != 0) {
+		log_err("holds: cannot watch the journal's sync thread: "
+		    "committing on the main loop");
+		if (h->synced_ev != NULL)
+			event_free(h->synced_ev);
+		h->synced_ev = NULL;
+	}
+}
+
 struct holds *
 holds_open(struct bankd *bd, char *err, size_t errlen)
 {
@@ -254,6 +307,7 @@ holds_open(struct bankd *bd, char *err, size_t errlen)
 	}
 	if (journal_corrupt(h->jr))
 		journal_rewrite(h->jr, emit_live, h);
+	start_sync_thread(h);
 	log_info("holds: %zu held from before", h->len);
 	return h;
 }
@@ -263,6 +317,8 @@ holds_close(struct holds *h)
 {
 	if (h == NULL)
 		return;
+	if (h->synced_ev != NULL)
+		event_free(h->synced_ev);
 	if (h->jr != NULL)
 		journal_close(h->jr);
 	while (!TAILQ_EMPTY(&h->all))
