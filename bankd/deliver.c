@@ -49,7 +49,7 @@ struct entry {
 	const char		*account;	/* interned in dq->names */
 	char			*last_error;	/* NULL until a try fails */
 	uint64_t		 seq;
-	uint64_t		 hold;		/* the job's hold token, if any */
+	uint64_t		 hold;		/* the job's hold token */
 	int64_t			 cents;
 	int64_t			 next_ms;
 	int64_t			 accepted;

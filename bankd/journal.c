@@ -698,8 +698,8 @@ check_record(const unsigned char *p, uint32_t size, uint64_t pos, char *err,
 		why = "a CRC mismatch";
 	if (why == NULL)
 		return 0;
-	snprintf(err, errlen, "journal offset %llu: %s", (unsigned long long)pos,
-	    why);
+	snprintf(err, errlen, "journal offset %llu: %s",
+	    (unsigned long long)pos, why);
 	return -2;
 }
 
@@ -806,8 +806,8 @@ journal_rewrite(struct journal *j, journal_emit_fn emit, void *arg)
 		what = install(j, fd, tmp);
 	j->rewriting = 0;
 	if (what != NULL) {
-		log_err("journal: compaction failed at %s (%s); keeping the old "
-		    "file", what, errno ? strerror(errno) : "no detail");
+		log_err("journal: compaction failed at %s (%s); keeping the "
+		    "old file", what, errno ? strerror(errno) : "no detail");
 		close(fd);
 		unlink(tmp);
 		j->len = 0;
