@@ -66,16 +66,46 @@ spool(const struct bank_conf *cf, const struct bp_msg *req, const char *who,
 	return -1;
 }
 
+void
+bankplug_conn_set(struct bankplug_conn *k, const char *socket)
+{
+	pthread_mutex_lock(&k->mu);
+	bp_conn_close(&k->c);
+	bp_conn_init(&k->c, socket);
+	pthread_mutex_unlock(&k->mu);
+}
+
+void
+bankplug_conn_close(struct bankplug_conn *k)
+{
+	pthread_mutex_lock(&k->mu);
+	bp_conn_close(&k->c);
+	pthread_mutex_unlock(&k->mu);
+}
+
 int
-bankplug_report(const struct bank_conf *cf, const struct bp_msg *req,
-    const char *who, uint32_t job_id)
+bankplug_call(struct bankplug_conn *k, const char *socket, int deadline_ms,
+    const struct bp_msg *req, struct bp_msg *rep)
+{
+	int rc;
+
+	if (k == NULL || pthread_mutex_trylock(&k->mu) != 0)
+		return bp_call(socket, deadline_ms, req, rep);
+	rc = bp_conn_call(&k->c, deadline_ms, req, rep);
+	pthread_mutex_unlock(&k->mu);
+	return rc;
+}
+
+int
+bankplug_report(const struct bank_conf *cf, struct bankplug_conn *kept,
+    const struct bp_msg *req, const char *who, uint32_t job_id)
 {
 	struct bp_msg rep;
 	const char *status, *msg;
 	int rc;
 
-	if ((rc = bp_call(cf->socket, cf->report_deadline_ms, req, &rep)) !=
-	    BP_OK)
+	if ((rc = bankplug_call(kept, cf->socket, cf->report_deadline_ms, req,
+	    &rep)) != BP_OK)
 		return spool(cf, req, who, job_id, bp_strerror(rc));
 	status = bp_get(&rep, "status");
 	msg = bp_get(&rep, "message");

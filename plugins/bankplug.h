@@ -5,6 +5,8 @@
 #ifndef BANKPLUG_H
 #define BANKPLUG_H
 
+#include <pthread.h>
+
 #include "bankproto.h"
 #include "conf.h"
 
@@ -16,14 +18,35 @@ int	 bankplug_conf_load(const char *path, struct bank_conf *, char *err,
 	    size_t errlen);
 
 /*
- * Hand a start or completion report to bankd within report_ms; when bankd
- * cannot take it (unreachable, or answers "later"), leave it in the spool
- * for bankd to take in.  Logs the outcome once, as "<who>: job <id> ...".
+ * A connection to bankd kept open by a plugin living in slurmctld, so
+ * that a call costs no connect and no set-up in bankd
+ * (docs/performance.md).  The mutex makes one caller at a time our own
+ * guarantee (slurmctld serialises each plugin type already); a caller that
+ * finds it taken makes a one-off connection rather than wait.
+ */
+struct bankplug_conn {
+	struct bp_conn		 c;
+	pthread_mutex_t		 mu;
+};
+#define BANKPLUG_CONN_INIT	{ { "", -1 }, PTHREAD_MUTEX_INITIALIZER }
+
+/* Aim at `socket` (closing any connection to the previous one). */
+void	 bankplug_conn_set(struct bankplug_conn *, const char *socket);
+void	 bankplug_conn_close(struct bankplug_conn *);
+/* bp_call() over the kept connection; the same results. */
+int	 bankplug_call(struct bankplug_conn *, const char *socket,
+	    int deadline_ms, const struct bp_msg *req, struct bp_msg *rep);
+
+/*
+ * Hand a start or completion report to bankd within report_ms (over `kept`
+ * if not NULL, else a connection of its own); when bankd cannot take it
+ * (unreachable, or answers "later"), leave it in the spool for bankd to
+ * take in.  Logs the outcome once, as "<who>: job <id> ...".
  * 0 when bankd or the spool holds the report, -1 when it is lost (logged
  * as an error) or bankd refused it as wrong.
  */
-int	 bankplug_report(const struct bank_conf *, const struct bp_msg *req,
-	    const char *who, uint32_t job_id);
+int	 bankplug_report(const struct bank_conf *, struct bankplug_conn *,
+	    const struct bp_msg *req, const char *who, uint32_t job_id);
 
 /* Add key=v when v is a usable value (set, non-empty, one line); copied. */
 void	 bankplug_add_str(struct bp_msg *, const char *key, const char *v);

@@ -8,7 +8,6 @@
  * policy decides, and the decision is logged.
  */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,15 +29,8 @@ static int		 conf_ok;
 static char		 conf_err[512];
 static uint32_t		 next_id;
 
-/*
- * One connection to bankd, kept open: a new one per submission would cost
- * a connect and bankd's set-up each time (docs/performance.md).  Slurm
- * already serialises job_submit calls (its g_context_lock); the mutex makes
- * that our own guarantee, and a caller that finds it taken makes a
- * one-off connection rather than wait.
- */
-static struct bp_conn	 bconn = { .fd = -1 };
-static pthread_mutex_t	 bconn_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One connection to bankd, kept open (bankplug.h). */
+static struct bankplug_conn	 kept = BANKPLUG_CONN_INIT;
 
 extern int
 init(void)
@@ -53,19 +45,14 @@ init(void)
 		    "on_api_unavailable=%s", bconf.socket,
 		    bconf.submit_deadline_ms,
 		    conf_policy_name(bconf.on_api_unavailable));
-	pthread_mutex_lock(&bconn_lock);
-	bp_conn_close(&bconn);
-	bp_conn_init(&bconn, conf_ok ? bconf.socket : "");
-	pthread_mutex_unlock(&bconn_lock);
+	bankplug_conn_set(&kept, conf_ok ? bconf.socket : "");
 	return SLURM_SUCCESS;
 }
 
 extern int
 fini(void)
 {
-	pthread_mutex_lock(&bconn_lock);
-	bp_conn_close(&bconn);
-	pthread_mutex_unlock(&bconn_lock);
+	bankplug_conn_close(&kept);
 	if (conf_ok)
 		conf_free(&bconf);
 	conf_ok = 0;
@@ -250,18 +237,6 @@ tag_hold(job_desc_msg_t *jd, const char *hold)
 	}
 }
 
-static int
-ask_bankd(const struct bp_msg *req, struct bp_msg *rep)
-{
-	int rc;
-
-	if (pthread_mutex_trylock(&bconn_lock) != 0)
-		return bp_call(bconf.socket, bconf.submit_deadline_ms, req, rep);
-	rc = bp_conn_call(&bconn, bconf.submit_deadline_ms, req, rep);
-	pthread_mutex_unlock(&bconn_lock);
-	return rc;
-}
-
 extern int
 job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 {
@@ -280,7 +255,8 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 	parts = jd->partition ? jd->partition :
 	    default_part_loc ? default_part_loc->name : "";
 	build_check(&req, jd, uid, parts);
-	rc = ask_bankd(&req, &rep);
+	rc = bankplug_call(&kept, bconf.socket, bconf.submit_deadline_ms,
+	    &req, &rep);
 	bp_free(&req);
 	if (rc != BP_OK)
 		return unavailable(uid, bp_strerror(rc), err_msg);

@@ -27,6 +27,7 @@ const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 static struct bank_conf	 bconf;
 static int		 conf_ok;
 static uint32_t		 next_id;
+static struct bankplug_conn	 kept = BANKPLUG_CONN_INIT;
 
 extern int
 init(void)
@@ -37,6 +38,7 @@ init(void)
 extern int
 fini(void)
 {
+	bankplug_conn_close(&kept);
 	if (conf_ok)
 		conf_free(&bconf);
 	conf_ok = 0;
@@ -61,6 +63,7 @@ jobcomp_p_set_location(char *location)
 	}
 	info("jobcomp/bank: reporting to bankd at %s, deadline %d ms",
 	    bconf.socket, bconf.report_deadline_ms);
+	bankplug_conn_set(&kept, bconf.socket);
 	return SLURM_SUCCESS;
 }
 
@@ -134,7 +137,7 @@ jobcomp_p_log_record(job_record_t *job)
 		return SLURM_SUCCESS;
 	build_end(&req, job);
 	bankplug_add_hold(&req, job->admin_comment);
-	rc = bankplug_report(&bconf, &req, "jobcomp/bank", job->job_id);
+	rc = bankplug_report(&bconf, &kept, &req, "jobcomp/bank", job->job_id);
 	bp_free(&req);
 	return rc == 0 ? SLURM_SUCCESS : SLURM_ERROR;
 }

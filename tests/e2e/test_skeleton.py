@@ -128,31 +128,40 @@ class Skeleton(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return json.loads(r.stdout)
 
-    def test_job_submit_keeps_one_connection_across_a_bankd_restart(self):
-        # Held jobs: no start or completion report opens a connection.
+    def test_plugins_keep_their_connection_across_a_bankd_restart(self):
+        # Held jobs: no start report; each ends only when cancelled below.
         args = ["-A", "fc_alpha", "-p", "normal", "-t", "2", "--hold"]
+        jobs = []
         for _ in range(3):
             job, r, _ = self.c.sbatch("bankbob", args, "true")
             self.assertIsNotNone(job, r.stderr)
-            self.c.run(["scancel", str(job)], check=True)
-        # job_submit's kept connection, and bankctl's own.
-        self.assertEqual(self.status_json()["clients"], "2")
+            jobs.append(job)
         self.c.stop_bankd()
         self.c.start_bankd()
         policy = self.c.log("slurmctld.log").count("without a check")
         mark = len(self.c.log("bankd.log"))
         job, r, took = self.c.sbatch("bankbob", args, "true")
         self.assertIsNotNone(job, r.stderr)
-        self.c.run(["scancel", str(job)], check=True)
-        # The stale connection was noticed and replaced: bankd decided
-        # (no policy fallback), and quickly.
+        jobs.append(job)
+        # job_submit noticed its stale connection and made a new one:
+        # bankd decided (no policy fallback), quickly.
         self.assertLess(took, 2.0)
         self.assertEqual(self.c.log("slurmctld.log").count("without a check"),
                          policy)
         self.assertRegex(self.c.log("bankd.log")[mark:],
                          r"check uid 47002 account fc_alpha partitions "
                          r"normal: allow by")
+        # Open now: job_submit's kept connection and bankctl's own (no job
+        # has ended since the restart, so jobcomp has not come back yet).
         self.assertEqual(self.status_json()["clients"], "2")
+        for j in jobs:
+            self.c.run(["scancel", str(j)], check=True)
+        # Four completions later, jobcomp holds one more, and only one.
+        end = time.time() + 10
+        while time.time() < end and self.status_json()["clients"] != "3":
+            time.sleep(0.2)
+        self.assertEqual(self.status_json()["clients"], "3")
+        self.c.wait_drained()
 
     def test_several_partitions_are_priced_at_the_dearest(self):
         job, r, _ = self.c.sbatch("bankbob", ["-A", "fc_alpha", "-p",
