@@ -95,6 +95,7 @@ class Bench:
             shutil.copy2(src, dst)
             setattr(self, attr, dst)
         self.sim = None
+        self.paused_lat = []
         self.bankd = None
         self.new_keys = not args.no_new_keys
         self.ncase = 0
@@ -319,8 +320,37 @@ policy:
                 res[(fs, c)].append(r)
                 print("  round %d fsync=%s clients=%d: %s" %
                       (rnd + 1, fs, c, r), file=sys.stderr)
+            job = self.latency_paused(job)
         self.stop_bankd()
         return res, job
+
+    def latency_paused(self, job):
+        """fsync on, 32 clients, with delivery paused while they report:
+        the acknowledgement alone, without the simulator (which in
+        production runs on another host) taking CPU from the same two
+        cores.  Resumed afterwards, and every report must be charged."""
+        n = self.a.lat_n32
+        self.ncase += 1
+        self.stop_bankd()
+        self.start_sim()
+        self.start_bankd("lat%d" % self.ncase, fsync=True)
+        before = self.usage("bench_lat")
+        subprocess.run([self.bankctl_bin, "-S", self.sock, "pause"],
+                       check=True, capture_output=True)
+        r = self.load(32, n, job, "bench_lat")
+        subprocess.run([self.bankctl_bin, "-S", self.sock, "resume"],
+                       check=True, capture_output=True)
+        if not self.wait_queue_empty(300):
+            raise RuntimeError("paused case never drained: %s" %
+                               self.status())
+        got = self.usage("bench_lat") - before
+        if got != PER_REPORT * n:
+            raise RuntimeError("paused case lost reports: usage +%s, "
+                               "expected +%s" % (got, PER_REPORT * n))
+        self.paused_lat.append(r)
+        print("  fsync=True clients=32 delivery paused: %s" % r,
+              file=sys.stderr)
+        return job + n
 
     def drain(self, name, account, first_job, max_inflight, cap):
         n = self.a.drain_n
@@ -487,6 +517,13 @@ def main():
             print("%-8s %8d %10.1f %10.1f %10.1f %12.0f" % (
                 str(fs).lower() if b.new_keys else "(unset)", c,
                 med["p50_us"], med["p99_us"], med["p999_us"], med["rate"]))
+        if b.paused_lat:
+            med = {k: statistics.median(r[k] for r in b.paused_lat)
+                   for k in ("p50_us", "p99_us", "p999_us", "rate")}
+            js["latency_paused"] = dict(med, fsync=True, clients=32)
+            print("%-8s %8d %10.1f %10.1f %10.1f %12.0f  (delivery paused)"
+                  % ("true", 32, med["p50_us"], med["p99_us"],
+                     med["p999_us"], med["rate"]))
         for c, v in sorted(base.items()):
             if True in v and False in v and v[False]["p50_us"] > 0:
                 print("  %d client(s): p50 fsync/no-fsync %.2fx, p99 %.2fx"
