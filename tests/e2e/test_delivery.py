@@ -227,7 +227,8 @@ class Delivery(unittest.TestCase):
                       self.c.bankctl("show", seq).stdout)
         with open(self.c.path("bankd-state/journal"), "r+b") as f:
             data, off, hit = f.read(), 0, None
-            while off + 12 <= len(data):
+            while off + 12 <= len(data) and data[off:off + 4] == b"BKJ1":
+                # (past the records: the zeros bankd writes ahead)
                 n = struct.unpack(">I", data[off + 4:off + 8])[0]
                 rec = json.loads(data[off + 12:off + 12 + n])
                 if (rec.get("op") == "add" and rec.get("job") == jobs[0]

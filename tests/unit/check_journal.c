@@ -200,6 +200,24 @@ expect_seqs(json_t *got, const int *seqs, size_t n)
 	}
 }
 
+static unsigned char *read_file(const char *, size_t *);
+
+/*
+ * The journal's data: with fsync on, bankd keeps zeros written ahead of
+ * its records (journal.c, zero_ahead), which are not data.
+ */
+static off_t
+data_size(const char *path)
+{
+	size_t len;
+	unsigned char *b = read_file(path, &len);
+
+	while (len > 0 && b[len - 1] == 0)
+		len--;
+	free(b);
+	return (off_t)len;
+}
+
 /* Open dir, check the replay and the flags, close. */
 static void
 reopen_expect(const char *dir, const int *seqs, size_t n, int corrupt)
@@ -212,7 +230,7 @@ reopen_expect(const char *dir, const int *seqs, size_t n, int corrupt)
 	expect_seqs(got, seqs, n);
 	ck_assert_int_eq(journal_corrupt(j), corrupt);
 	ck_assert_int_eq(stat(p, &st), 0);
-	ck_assert_uint_eq(journal_size(j), (size_t)st.st_size);
+	ck_assert_uint_eq(journal_size(j), (size_t)data_size(p));
 	ck_assert_int_eq(journal_pending(j), 0);
 	journal_close(j);
 	json_decref(got);
@@ -324,15 +342,17 @@ START_TEST(round_trip)
 	ck_assert_int_eq(journal_commit(j), 0);
 	ck_assert_int_eq(journal_pending(j), 0);
 	ck_assert_uint_eq(journal_size(j), total);
-	ck_assert_uint_eq(file_size(p), total);
+	ck_assert_uint_eq(data_size(p), total);
 	/* Nothing pending: a commit is a no-op. */
 	ck_assert_int_eq(journal_commit(j), 0);
-	ck_assert_uint_eq(file_size(p), total);
+	ck_assert_uint_eq(data_size(p), total);
 	journal_close(j);
 	json_decref(got);
 
 	/* Exactly the documented format, record after record. */
 	disk = read_file(p, &dlen);
+	while (dlen > total && disk[dlen - 1] == 0)
+		dlen--;			/* zeros written ahead: no data */
 	ck_assert_uint_eq(dlen, total);
 	for (i = 1; i <= 3; i++) {
 		want = rec_bytes(i, &wlen);
@@ -348,7 +368,7 @@ START_TEST(round_trip)
 
 	reopen_expect(dir, seqs, 3, 0);
 	/* Replay does not change the file. */
-	ck_assert_uint_eq(file_size(p), total);
+	ck_assert_uint_eq(data_size(p), total);
 	reopen_expect(dir, seqs, 3, 0);
 	free(p);
 	free(dir);
@@ -372,11 +392,13 @@ START_TEST(uncommitted_not_on_disk)
 	committed = rec_size(1) + rec_size(2);
 	append(j, 3);
 	ck_assert_int_eq(journal_pending(j), 1);
-	ck_assert_uint_eq(file_size(p), committed);
+	ck_assert_uint_eq(data_size(p), committed);
 	ck_assert_uint_eq(journal_size(j), committed + rec_size(3));
 
 	/* The file as a crash right now would leave it. */
 	b = read_file(p, &len);
+	while (len > committed && b[len - 1] == 0)
+		len--;			/* zeros written ahead: no data */
 	ck_assert_uint_eq(len, committed);
 	write_file(cp, b, len);
 	free(b);
@@ -386,7 +408,7 @@ START_TEST(uncommitted_not_on_disk)
 	append(j, 4);
 	journal_close(j);
 	json_decref(got);
-	ck_assert_uint_eq(file_size(p), committed + rec_size(3) +
+	ck_assert_uint_eq(data_size(p), committed + rec_size(3) +
 	    rec_size(4));
 	reopen_expect(dir, four, 4, 0);
 	free(p);
@@ -623,7 +645,7 @@ START_TEST(rewrite_compacts)
 	/* Later appends land in the new file, after the kept record. */
 	append(j, 4);
 	ck_assert_int_eq(journal_commit(j), 0);
-	ck_assert_uint_eq(file_size(p), rec_size(2) + rec_size(4));
+	ck_assert_uint_eq(data_size(p), rec_size(2) + rec_size(4));
 	ck_assert_uint_eq(journal_size(j), rec_size(2) + rec_size(4));
 	reopen_expect(dir, two_four, 2, 0);
 	append(j, 5);
@@ -659,7 +681,7 @@ START_TEST(rewrite_commits_pending_first)
 	/* An emit() that keeps nothing leaves an empty file. */
 	ea.fail = 0;
 	ck_assert_int_eq(journal_rewrite(j, emit_some, &ea), 0);
-	ck_assert_uint_eq(file_size(p), 0);
+	ck_assert_uint_eq(data_size(p), 0);
 	ck_assert_uint_eq(journal_size(j), 0);
 	journal_close(j);
 	json_decref(got);
@@ -695,7 +717,7 @@ START_TEST(rewrite_failure_keeps_old)
 	append(j, 4);
 	append(j, 5);
 	ck_assert_int_eq(journal_commit(j), 0);
-	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	ck_assert_uint_eq(journal_size(j), (size_t)data_size(p));
 	journal_close(j);
 	json_decref(got);
 	reopen_expect(dir, five, 5, 0);
@@ -718,14 +740,14 @@ START_TEST(fsync_modes)
 		append(j, 1);
 		append(j, 2);
 		ck_assert_int_eq(journal_commit(j), 0);
-		ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+		ck_assert_uint_eq(journal_size(j), (size_t)data_size(p));
 		journal_set_fsync(j, !on);
 		append(j, 3);
 		ck_assert_int_eq(journal_commit(j), 0);
 		journal_set_fsync(j, on);
 		append(j, 4);
 		ck_assert_int_eq(journal_commit(j), 0);
-		ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+		ck_assert_uint_eq(journal_size(j), (size_t)data_size(p));
 		journal_close(j);
 		json_decref(got);
 		reopen_expect(dir, four, 4, 0);
@@ -821,9 +843,9 @@ START_TEST(many_records)
 		total += n;
 		json_decref(r);
 	}
-	ck_assert_uint_eq(file_size(p), 0);
+	ck_assert_uint_eq(data_size(p), 0);
 	ck_assert_int_eq(journal_commit(j), 0);
-	ck_assert_uint_eq(file_size(p), total);
+	ck_assert_uint_eq(data_size(p), total);
 	ck_assert_uint_eq(journal_size(j), total);
 	journal_close(j);
 	json_decref(got);
@@ -903,11 +925,11 @@ START_TEST(commit_retry_after_short_write)
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, oldsig);
 	/* The partial write was cut back to the last good commit. */
-	ck_assert_uint_eq(file_size(p), base);
+	ck_assert_uint_eq(data_size(p), base);
 	/* The space is back: retry. */
 	ck_assert_int_eq(journal_commit(j), 0);
 	jsize = journal_size(j);
-	fsize = (size_t)file_size(p);
+	fsize = (size_t)data_size(p);
 	journal_close(j);
 	json_decref(got);
 	/* Each record exactly once, nothing torn. */
@@ -1109,14 +1131,14 @@ START_TEST(positions_after_compaction)
 	for (i = 0; i < 3; i++)
 		expect_at(j, keep_pos[i], keep_size[i], 2 * i + 1);
 	expect_at(j, pos[0], size[0], 6);	/* committed by the rewrite */
-	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	ck_assert_uint_eq(journal_size(j), (size_t)data_size(p));
 
 	c.fail_at = -1;
 	ck_assert_int_eq(journal_rewrite(j, emit_copy, &c), 0);
 	ck_assert_uint_eq(c.newpos[0], 0);
 	for (i = 0; i < 3; i++)
 		expect_at(j, c.newpos[i], keep_size[i], 2 * i + 1);
-	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	ck_assert_uint_eq(journal_size(j), (size_t)data_size(p));
 	/* Appends go on after the copies. */
 	append_at(j, 7, &pos[1], &size[1]);
 	ck_assert_uint_eq(pos[1], c.newpos[2] + keep_size[2]);
@@ -1141,10 +1163,10 @@ START_TEST(write_without_sync)
 	append(j, 1);
 	ck_assert_int_eq(journal_write(j), 0);
 	ck_assert_int_eq(journal_pending(j), 0);
-	ck_assert_uint_eq(file_size(p), rec_size(1));
+	ck_assert_uint_eq(data_size(p), rec_size(1));
 	append(j, 2);
 	ck_assert_int_eq(journal_commit(j), 0);
-	ck_assert_uint_eq(journal_size(j), (size_t)file_size(p));
+	ck_assert_uint_eq(journal_size(j), (size_t)data_size(p));
 	journal_close(j);
 	json_decref(got);
 	reopen_expect(dir, two, 2, 0);
@@ -1164,6 +1186,57 @@ end_commit(struct journal *j)
 }
 
 /* The sync thread: one batch in flight, the next one forming. */
+/*
+ * With fsync on, zeros are written ahead of the records (so a sync need
+ * not grow the file): they are no data, a reopen sees just the records,
+ * and a record torn over them is still a torn tail.
+ */
+START_TEST(zeros_ahead)
+{
+	static const int two[] = { 1, 2 }, three[] = { 1, 2, 3 };
+	char *dir = new_dir(), *p = jpath(dir);
+	size_t len, i, data = rec_size(1) + rec_size(2);
+	unsigned char *b, *r;
+	struct journal *j;
+	json_t *got;
+
+	j = open_j(dir, 1, &got);
+	append(j, 1);
+	append(j, 2);
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_int_gt(file_size(p), (off_t)data);	/* zeros past them */
+	ck_assert_uint_eq(data_size(p), data);
+	b = read_file(p, &len);
+	for (i = data; i < len; i++)
+		ck_assert_uint_eq(b[i], 0);
+	free(b);
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, two, 2, 0);
+
+	/* Appends after a reopen go right after the records. */
+	j = open_j(dir, 1, &got);
+	append(j, 3);
+	ck_assert_int_eq(journal_commit(j), 0);
+	ck_assert_uint_eq(journal_size(j), data + rec_size(3));
+	journal_close(j);
+	json_decref(got);
+	reopen_expect(dir, three, 3, 0);
+
+	/* A crash mid-write: half a record, then the zeros. */
+	r = rec_bytes(4, &len);
+	b = read_file(p, &i);
+	memcpy(b + data + rec_size(3), r, len / 2);
+	write_file(p, b, i);
+	free(b);
+	free(r);
+	ck_assert_int_gt(file_size(p), (off_t)(data + rec_size(3) + len));
+	reopen_expect(dir, three, 3, 1);
+	free(p);
+	free(dir);
+}
+END_TEST
+
 START_TEST(async_commit)
 {
 	static const int seqs[] = { 0, 1, 2, 3, 4 };
@@ -1189,11 +1262,11 @@ START_TEST(async_commit)
 	ck_assert_int_eq(end_commit(j), 0);
 	ck_assert_int_eq(journal_busy(j), 0);
 	ck_assert_int_eq(journal_commit_end(j), 1);	/* already reaped */
-	ck_assert_uint_eq(file_size(p), pos[3]);
+	ck_assert_uint_eq(data_size(p), pos[3]);
 	ck_assert_int_eq(journal_commit_begin(j), 0);
 	append_at(j, 4, &pos[4], &size[4]);
 	ck_assert_int_eq(end_commit(j), 0);
-	ck_assert_uint_eq(file_size(p), pos[4]);
+	ck_assert_uint_eq(data_size(p), pos[4]);
 	for (i = 0; i < 5; i++)
 		expect_at(j, pos[i], size[i], i);
 	/* Closing while a commit is in flight waits for it. */
@@ -1242,14 +1315,14 @@ START_TEST(async_commit_failure)
 	ck_assert_int_eq(end_commit(j), -1);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, oldsig);
-	ck_assert_uint_eq(file_size(p), pos[1]);	/* cut back */
+	ck_assert_uint_eq(data_size(p), pos[1]);	/* cut back */
 	ck_assert_int_eq(journal_pending(j), 1);
 	for (i = 0; i < 5; i++)
 		expect_at(j, pos[i], size[i], i);
 	/* The retry writes every record once, where it was promised. */
 	ck_assert_int_eq(journal_commit_begin(j), 0);
 	ck_assert_int_eq(end_commit(j), 0);
-	ck_assert_uint_eq(file_size(p), pos[4] + size[4]);
+	ck_assert_uint_eq(data_size(p), pos[4] + size[4]);
 	for (i = 0; i < 5; i++)
 		expect_at(j, pos[i], size[i], i);
 	journal_close(j);
@@ -1293,6 +1366,7 @@ journal_suite(void)
 	tcase_add_test(tc, read_back_damaged);
 	tcase_add_test(tc, positions_after_compaction);
 	tcase_add_test(tc, write_without_sync);
+	tcase_add_test(tc, zeros_ahead);
 	tcase_add_test(tc, async_commit);
 	tcase_add_test(tc, async_commit_failure);
 	suite_add_tcase(s, tc);
