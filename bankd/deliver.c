@@ -23,6 +23,7 @@
 #include "deliver.h"
 #include "idmap.h"
 #include "journal.h"
+#include "jwatch.h"
 #include "log.h"
 #include "money.h"
 #include "names.h"
@@ -701,7 +702,8 @@ commit_next(struct deliver *dq)
 		return;
 	}
 	dq->must_sync = 0;
-	if (journal_fsync(dq->jr) && journal_commit_begin(dq->jr) == 0) {
+	if (journal_fsync(dq->jr) && dq->synced_ev != NULL &&
+	    journal_commit_begin(dq->jr) == 0) {
 		STAILQ_CONCAT(&dq->flushing, &dq->acks);
 		return;
 	}
@@ -824,20 +826,6 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	kick(arg);
 }
 
-/* Without a sync thread, commits simply happen on the loop. */
-static void
-start_sync_thread(struct deliver *dq)
-{
-	int fd = journal_commit_fd(dq->jr);
-
-	if (fd < 0)
-		return;
-	if ((dq->synced_ev = event_new(dq->bd->base, fd, EV_READ | EV_PERSIST,
-	    on_synced, dq)) == NULL || event_add(dq->synced_ev, NULL) != 0)
-		log_err("cannot watch the journal's sync thread: committing "
-		    "on the main loop");
-}
-
 struct deliver *
 deliver_open(struct bankd *bd, char *err, size_t errlen)
 {
@@ -875,7 +863,9 @@ deliver_open(struct bankd *bd, char *err, size_t errlen)
 			schedule(dq, TAILQ_FIRST(&s->q));
 	if (journal_corrupt(dq->jr) && compact(dq) == 0)
 		log_info("journal rewritten without its damaged records");
-	start_sync_thread(dq);
+	/* Without the thread, commits simply happen on the loop. */
+	dq->synced_ev = journal_watch(bd->base, dq->jr, on_synced, dq,
+	    "reports");
 	log_info("journal %s/journal: %zu reports to deliver (%zu dead "
 	    "letters)", bd->conf.state_dir, dq->len, dq->dead);
 	kick(dq);

@@ -14,6 +14,7 @@
 #include "holds.h"
 #include "idmap.h"
 #include "journal.h"
+#include "jwatch.h"
 #include "log.h"
 #include "money.h"
 #include "tally.h"
@@ -262,24 +263,6 @@ on_replay(json_t *rec, void *arg)
 		task_counted(h, o, (uint32_t)job);
 }
 
-/* Without the thread, commits simply happen on the loop. */
-static void
-start_sync_thread(struct holds *h)
-{
-	int fd;
-
-	if ((fd = journal_commit_fd(h->jr)) < 0)
-		return;
-	if ((h->synced_ev = event_new(h->bd->base, fd, EV_READ | EV_PERSIST,
-	    on_synced, h)) == NULL || event_add(h->synced_ev, NULL) != 0) {
-		log_err("holds: cannot watch the journal's sync thread: "
-		    "committing on the main loop");
-		if (h->synced_ev != NULL)
-			event_free(h->synced_ev);
-		h->synced_ev = NULL;
-	}
-}
-
 struct holds *
 holds_open(struct bankd *bd, char *err, size_t errlen)
 {
@@ -307,7 +290,8 @@ holds_open(struct bankd *bd, char *err, size_t errlen)
 	}
 	if (journal_corrupt(h->jr))
 		journal_rewrite(h->jr, emit_live, h);
-	start_sync_thread(h);
+	/* Without the thread, commits simply happen on the loop. */
+	h->synced_ev = journal_watch(bd->base, h->jr, on_synced, h, "holds");
 	log_info("holds: %zu held from before", h->len);
 	return h;
 }
