@@ -122,6 +122,20 @@ cache:
     return p, sock
 
 
+def stop_all(procs, timeout=20):
+    """Stop what a benchmark started, by PID, last started first."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p.stdout:
+            p.stdout.close()
+
+
 def bankload(build, sock, clients, n, extra=()):
     r = subprocess.run([os.path.join(build, "bench/bankload"), "-S", sock,
                         "-c", str(clients), "-n", str(n), "-a", "fc_bench",
@@ -228,12 +242,7 @@ def main():
             return 1
         return 0
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(d, ignore_errors=True)
 
 

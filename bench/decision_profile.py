@@ -33,7 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from decision_latency import (start_sim, start_bankd, bankload,  # noqa: E402
-                              stats, reset)
+                              stats, reset, stop_all)
 
 
 def control(args, pid):
@@ -141,16 +141,7 @@ def main():
         total = total_ir(dump)
         top = top_inclusive(dump, total, a.top)
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            if p.stdout:
-                p.stdout.close()
+        stop_all(procs, 30)
         if a.keep:
             print("kept: " + d, file=sys.stderr)
         else:

@@ -34,7 +34,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decision_latency import start_sim, start_bankd, bankload  # noqa: E402
+from decision_latency import (start_sim, start_bankd, bankload,  # noqa: E402
+                              stop_all)
 
 BP_T_STATUS = 1
 BP_T_CHECK = 2
@@ -139,16 +140,7 @@ def main():
         res["held_account"] = r.get("held_account")
         res["check_after"] = bankload(build, sock, 1, a.check_n)
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            if p.stdout:
-                p.stdout.close()
+        stop_all(procs)
         if a.keep:
             print("kept: " + d, file=sys.stderr)
         else:
