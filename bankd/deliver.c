@@ -673,6 +673,16 @@ ack_all(struct deliver *dq, int ok, int flushing)
 	}
 }
 
+/* A commit failed: its records wait, buffered, for one more try. */
+static void
+commit_later(struct deliver *dq)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (event_add(dq->commit_ev, &tv) != 0)
+		log_err("journal: cannot schedule another commit");
+}
+
 /*
  * Group commit: everything buffered goes in one write and one sync.  With
  * fsync on, the sync thread does it, and the loop goes on accepting the
@@ -699,6 +709,8 @@ commit_next(struct deliver *dq)
 	if (!dq->must_sync && STAILQ_EMPTY(&dq->acks)) {
 		if (journal_write(dq->jr) == 0)
 			maybe_compact(dq);
+		else
+			commit_later(dq);
 		return;
 	}
 	dq->must_sync = 0;
@@ -708,8 +720,10 @@ commit_next(struct deliver *dq)
 		return;
 	}
 	ok = journal_commit(dq->jr) == 0;
-	if (!ok)
+	if (!ok) {
 		dq->must_sync = 1;	/* its records are still buffered */
+		commit_later(dq);
+	}
 	ack_all(dq, ok, 0);
 	if (ok)
 		maybe_compact(dq);

@@ -190,6 +190,8 @@ maybe_compact(struct holds *h)
 static void
 commit_next(struct holds *h)
 {
+	struct timeval retry = { 1, 0 };	/* after a failed commit */
+
 	if (journal_busy(h->jr) || !journal_pending(h->jr))
 		return;
 	if (journal_fsync(h->jr) && h->synced_ev != NULL &&
@@ -197,6 +199,8 @@ commit_next(struct holds *h)
 		return;			/* on_synced goes on */
 	if (journal_commit(h->jr) == 0)
 		maybe_compact(h);
+	else if (event_add(h->commit_ev, &retry) != 0)
+		log_err("holds: cannot schedule another commit");
 }
 
 static void

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -26,6 +27,7 @@
 #define J_HDR		12
 #define J_MAX_REC	(1024 * 1024)
 #define ZERO_AHEAD	(1024 * 1024)	/* zeros kept past the records */
+#define RETRY_MS	1000		/* after a failed commit */
 
 struct journal {
 	char		*dir;
@@ -37,6 +39,7 @@ struct journal {
 	int		 rewriting;	/* appends go to a new file, from 0 */
 	uint64_t	 size;		/* bytes on disk, durable */
 	uint64_t	 zeroed;	/* the file's length: zeros past size */
+	int64_t		 retry_at;	/* after a failed commit: not before */
 	char		*buf;		/* appended, not yet handed over */
 	size_t		 len;
 	size_t		 cap;
@@ -500,9 +503,33 @@ zero_ahead(int fd, uint64_t *zeroed, uint64_t from, uint64_t need)
  * did reach the file, so that a crash before the retry replays no torn
  * record (the retry writes at the same position anyway).
  */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A disk that failed a commit (full, or broken) is not asked again for
+ * RETRY_MS: asking at once would spin the loop and flood the log.  The
+ * records stay buffered meanwhile.
+ */
+static int
+held_off(const struct journal *j)
+{
+	if (j->retry_at == 0 || now_ms() >= j->retry_at)
+		return 0;
+	errno = EAGAIN;
+	return 1;
+}
+
 static int
 commit_failed(struct journal *j, const char *what, int err)
 {
+	j->retry_at = now_ms() + RETRY_MS;
 	log_err("journal %s: %s failed: %s", j->path, what, strerror(err));
 	if (ftruncate(j->fd, (off_t)j->size) != 0)
 		log_err("journal %s: cannot cut back the failed commit: %s "
@@ -542,12 +569,16 @@ commit(struct journal *j, int sync)
 int
 journal_commit(struct journal *j)
 {
+	if (held_off(j))
+		return -1;
 	return commit(j, j->do_fsync);
 }
 
 int
 journal_write(struct journal *j)
 {
+	if (held_off(j))
+		return -1;
 	return commit(j, 0);
 }
 
@@ -644,7 +675,7 @@ journal_commit_begin(struct journal *j)
 {
 	if (j->busy)
 		return 1;
-	if (!j->has_thread || j->rewriting || j->flen > 0)
+	if (!j->has_thread || j->rewriting || j->flen > 0 || held_off(j))
 		return -1;
 	if (j->len == 0)
 		return 1;

@@ -53,7 +53,11 @@ long		 journal_append(struct journal *, json_t *rec);
 long		 journal_append_raw(struct journal *, const char *payload,
 		    size_t len, uint64_t *pos);
 int		 journal_pending(const struct journal *);
-/* Write and sync what is buffered; 0 or -1 (logged). */
+/*
+ * Write and sync what is buffered; 0 or -1 (logged).  For a second after
+ * a failed commit, -1 at once (errno EAGAIN), the records still buffered:
+ * the caller tries again later, not in a loop.
+ */
 int		 journal_commit(struct journal *);
 /* Write it without a sync, for records nobody waits on; the next sync
    covers them.  0 or -1 (logged; they stay buffered). */
@@ -65,7 +69,8 @@ int		 journal_write(struct journal *);
  * journal_commit_end(): 0 (durable), -1 (failed, logged: the records stay
  * buffered for the next commit, as with journal_commit) or 1 (nothing was
  * in flight).  Only one commit is in flight: begin returns 1 while busy
- * or with nothing buffered, 0 once handed over, -1 without a thread.
+ * or with nothing buffered, 0 once handed over, -1 without a thread (or
+ * within a second of a failed commit).
  */
 int		 journal_commit_fd(struct journal *);
 int		 journal_commit_begin(struct journal *);
