@@ -21,6 +21,7 @@
  * was just switched on.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,10 +115,17 @@ list_get(const struct price_list *l, const char *name)
 	return NULL;
 }
 
+static void	set_error(struct apiprices *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 static void
-set_error(struct apiprices *a, const char *fmt, const char *what)
+set_error(struct apiprices *a, const char *fmt, ...)
 {
-	snprintf(a->error, sizeof(a->error), fmt, what);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->error, sizeof(a->error), fmt, ap);
+	va_end(ap);
 	log_warn("prices from the API: %s; keeping the last prices",
 	    a->error);
 }

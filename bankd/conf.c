@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,23 @@ struct cload {
 	size_t		 errlen;
 };
 
-static int
-bad(struct cload *c, const struct ynode *n, const char *fmt, const char *a)
-{
-	char what[256];
+/*
+ * "FILE:LINE: what".  The format is always a literal of ours: what the
+ * file says only ever goes in as an argument (a price written as
+ * "%s%n" once crashed the loader, which also runs inside slurmctld).
+ */
+static int	 bad(struct cload *, const struct ynode *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
-	snprintf(what, sizeof(what), fmt, a);
+static int
+bad(struct cload *c, const struct ynode *n, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	snprintf(c->err, c->errlen, "%s:%d: %s", c->path, n ? n->line : 1,
 	    what);
 	return -1;
@@ -85,7 +97,7 @@ get_int(struct cload *c, const struct ynode *map, const char *key, long lo,
     long hi, long *out)
 {
 	const struct ynode *n = ytree_get(map, key);
-	char *end, what[128];
+	char *end;
 	long v;
 
 	if (n == NULL)
@@ -93,11 +105,9 @@ get_int(struct cload *c, const struct ynode *map, const char *key, long lo,
 	errno = 0;
 	v = n->kind == YN_SCALAR ? strtol(n->str, &end, 10) : 0;
 	if (n->kind != YN_SCALAR || errno != 0 || end == n->str ||
-	    *end != '\0' || v < lo || v > hi) {
-		snprintf(what, sizeof(what), "'%%s' must be a whole number "
-		    "from %ld to %ld", lo, hi);
-		return bad(c, n, what, key);
-	}
+	    *end != '\0' || v < lo || v > hi)
+		return bad(c, n, "'%s' must be a whole number from %ld to %ld",
+		    key, lo, hi);
 	*out = v;
 	return 0;
 }
@@ -127,14 +137,11 @@ parse_price(struct cload *c, const struct ynode *n, const char *what,
     int64_t *out)
 {
 	const char *why;
-	char msg[200];
 
 	if (n->kind != YN_SCALAR)
 		return bad(c, n, "price of %s must be a decimal number", what);
-	if (money_parse(n->str, MONEY_PRICE_SCALE, out, &why) != 0) {
-		snprintf(msg, sizeof(msg), "price of %%s '%s': %s", n->str, why);
-		return bad(c, n, msg, what);
-	}
+	if (money_parse(n->str, MONEY_PRICE_SCALE, out, &why) != 0)
+		return bad(c, n, "price of %s '%s': %s", what, n->str, why);
 	return 0;
 }
 
@@ -227,7 +234,6 @@ load_qos(struct cload *c, const struct ynode *q, struct bank_conf *cf)
 {
 	const struct ynode *e;
 	const char *why;
-	char msg[200];
 	size_t n = 0;
 
 	if (q->kind != YN_MAP)
@@ -244,11 +250,9 @@ load_qos(struct cload *c, const struct ynode *q, struct bank_conf *cf)
 			return bad(c, e, "multiplier of QoS %s must be a "
 			    "decimal number", e->str);
 		if (money_parse(e->value->str, MONEY_PRICE_SCALE, &qq->micro,
-		    &why) != 0) {
-			snprintf(msg, sizeof(msg), "multiplier of QoS %%s "
-			    "'%s': %s", e->value->str, why);
-			return bad(c, e->value, msg, e->str);
-		}
+		    &why) != 0)
+			return bad(c, e->value, "multiplier of QoS %s '%s': %s",
+			    e->str, e->value->str, why);
 		if ((qq->name = strdup(e->str)) == NULL)
 			return bad(c, e, "%s", "out of memory");
 		cf->nqos++;

@@ -24,6 +24,11 @@ log_init(int to_syslog, int verbose)
  * One write per line: stderr is unbuffered, and three writes per line
  * would let lines from a crash or another writer interleave.
  */
+static void	line_write(const char *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+static void	vlog(int, const char *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 line_write(const char *tag, const char *fmt, va_list ap)
 {

@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,13 +130,19 @@ build(struct bp_msg *m, uint64_t index, time_t now)
 	}
 }
 
+static void	note_error(struct child_stat *, uint64_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static void
-note_error(struct child_stat *st, uint64_t index, const char *fmt,
-    const char *a, const char *b)
+note_error(struct child_stat *st, uint64_t index, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (st->errors++ == 0) {
 		st->first_index = index;
-		snprintf(st->first_error, sizeof(st->first_error), fmt, a, b);
+		va_start(ap, fmt);
+		vsnprintf(st->first_error, sizeof(st->first_error), fmt, ap);
+		va_end(ap);
 	}
 }
 

@@ -50,15 +50,14 @@ reply_json(struct reply *r, int status, json_t *body)
 void
 reply_html(struct reply *r, int status)
 {
-	const char	*fmt = "<!doctype html>\n<html lang=\"en\">\n<head>\n"
-	    "  <title>Server Error (%d)</title>\n</head>\n<body>\n"
-	    "  <h1>Server Error (%d)</h1><p></p>\n</body>\n</html>\n";
-
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 	r->status = status;
 	r->ctype = "text/html; charset=utf-8";
-	if (asprintf(&r->body, fmt, status, status) == -1)
+	if (asprintf(&r->body, "<!doctype html>\n<html lang=\"en\">\n"
+	    "<head>\n  <title>Server Error (%d)</title>\n</head>\n<body>\n"
+	    "  <h1>Server Error (%d)</h1><p></p>\n</body>\n</html>\n",
+	    status, status) == -1)
 		r->body = NULL;
 }
 

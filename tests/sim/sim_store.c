@@ -28,6 +28,9 @@ sim_vec_grow(void *v, size_t *cap, size_t n, size_t size)
 	return nv;
 }
 
+static int	fail(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t len, const char *fmt, ...)
 {

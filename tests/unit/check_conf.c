@@ -143,6 +143,18 @@ static const struct broken broken[] = {
 	    "submit_ms" },
 	{ "bad-state-relative.yaml", 4, "state_dir and spool_dir must be "
 	    "absolute paths" },
+	/* Input is quoted, never used as a format (the attack run). */
+	{ "bad-price-format.yaml", 7, "price of debug '%s%s%s%s%s%s%s%s%n': "
+	    "not a non-negative decimal number" },
+	{ "bad-price-pointer.yaml", 6, "price of p%s%n '%p.%p': not a "
+	    "non-negative decimal number" },
+	{ "bad-qos-format.yaml", 6, "multiplier of QoS %n%n '%s%s%s': not a "
+	    "non-negative decimal number" },
+	{ "bad-key-format.yaml", 4, "unknown setting '%s%s%s%s%n'" },
+	{ "bad-url-format.yaml", 2, "api.url '%s%s%s%s%s%n' must start with "
+	    "http:// or https://" },
+	{ "bad-socket-format.yaml", 4, "socket '%s%s%s%s%n' must be an "
+	    "absolute path" },
 };
 
 /* One fixture per loop iteration, so a failure names the file. */
