@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "money.h"
@@ -485,6 +488,52 @@ load_holds_cache(struct cload *c, const struct ynode *root,
 	return 0;
 }
 
+/* limits: what one caller may take of bankd (docs/reliability.md). */
+static int
+load_limits(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	static const char *const keys[] = { "connections", "user_connections",
+	    "user_idle_s", "user_checks", "user_checks_per_s", "api_checks",
+	    NULL };
+	static const struct {
+		const char	*key;
+		long		 lo, hi;
+		size_t		 off;
+	} ints[] = {
+		{ "connections", 16, 1048576,
+		    offsetof(struct bank_conf, max_connections) },
+		{ "user_connections", 1, 65536,
+		    offsetof(struct bank_conf, user_connections) },
+		{ "user_idle_s", 1, 86400,
+		    offsetof(struct bank_conf, user_idle_s) },
+		{ "user_checks", 1, 1024,
+		    offsetof(struct bank_conf, user_checks) },
+		{ "user_checks_per_s", 1, 100000,
+		    offsetof(struct bank_conf, user_checks_per_s) },
+		{ "api_checks", 1, 4096,
+		    offsetof(struct bank_conf, api_checks) },
+	};
+	const struct ynode *l;
+	size_t i;
+	long v;
+	int *f;
+
+	if (get_map(c, root, "limits", &l) != 0)
+		return -1;
+	if (l == NULL)
+		return 0;
+	if (check_keys(c, l, keys) != 0)
+		return -1;
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		f = (int *)((char *)cf + ints[i].off);
+		v = *f;
+		if (get_int(c, l, ints[i].key, ints[i].lo, ints[i].hi, &v) != 0)
+			return -1;
+		*f = (int)v;
+	}
+	return 0;
+}
+
 static void
 conf_defaults(struct bank_conf *cf)
 {
@@ -510,6 +559,12 @@ conf_defaults(struct bank_conf *cf)
 	cf->holds_enabled = 1;
 	cf->reconcile_s = 60;
 	cf->hold_grace_s = 30;
+	cf->max_connections = 4096;
+	cf->user_connections = 32;
+	cf->user_idle_s = 60;
+	cf->user_checks = 4;
+	cf->user_checks_per_s = 10;
+	cf->api_checks = 32;
 }
 
 static int
@@ -525,7 +580,8 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "socket", "slurm_user", "api",
 	    "state_dir", "spool_dir", "fsync", "holds", "cache", "plugins",
-	    "prices", "default_time_limit", "deadlines", "policy", NULL };
+	    "prices", "default_time_limit", "deadlines", "policy", "limits",
+	    NULL };
 	long v = cf->default_time_limit;
 
 	if (check_keys(c, root, keys) != 0 ||
@@ -540,7 +596,8 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    get_int(c, root, "default_time_limit", 1, 525600, &v) != 0 ||
 	    load_deadlines(c, root, cf) != 0 ||
 	    load_policy(c, root, cf) != 0 ||
-	    load_holds_cache(c, root, cf) != 0)
+	    load_holds_cache(c, root, cf) != 0 ||
+	    load_limits(c, root, cf) != 0)
 		return -1;
 	cf->default_time_limit = (uint32_t)v;
 	if (set_default(&cf->socket, CONF_DEFAULT_SOCKET) != 0 ||
@@ -675,32 +732,71 @@ token_clean(char *t, char **out, const char *src, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The staff token moves money: only root or bankd's own user may own its
+ * file, and nobody else may read or change it.  A symbolic link is
+ * refused too (open's O_NOFOLLOW), so the file checked is the file read.
+ */
+static int
+token_file_safe(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "token file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "token file %s is not a regular file",
+		    path);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "token file %s belongs to uid %lu: it must "
+		    "belong to root or to bankd's user (uid %lu)", path,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "token file %s has mode %04o: no one but "
+		    "its owner may read or write it (chmod 600)", path,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 int
 conf_read_token(const struct bank_conf *cf, char **token, char *err,
     size_t errlen)
 {
 	char buf[512];
-	struct stat st;
-	size_t n;
-	FILE *fp;
+	ssize_t n;
+	int fd;
 
 	if (cf->api_token != NULL) {
 		snprintf(buf, sizeof(buf), "%s", cf->api_token);
 		return token_clean(buf, token, cf->path, err, errlen);
 	}
-	if ((fp = fopen(cf->api_token_file, "r")) == NULL) {
+	if ((fd = open(cf->api_token_file, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC | O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "token file %s: %s", cf->api_token_file,
+		    errno == ELOOP ? "is a symbolic link: name the file itself"
+		    : strerror(errno));
+		return -1;
+	}
+	if (token_file_safe(fd, cf->api_token_file, err, errlen) != 0) {
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
 		snprintf(err, errlen, "token file %s: %s", cf->api_token_file,
 		    strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & S_IROTH)) {
-		fclose(fp);
-		snprintf(err, errlen, "token file %s is readable by everyone: "
-		    "chmod o-r it", cf->api_token_file);
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
 	buf[n] = '\0';
 	return token_clean(buf, token, cf->api_token_file, err, errlen);
 }

@@ -93,6 +93,16 @@ struct bank_conf {
 	int		 holds_enabled;
 	int		 reconcile_s;	/* 0: no reconciliation */
 	int		 hold_grace_s;
+	/*
+	 * What one caller may take (limits:).  "user" is any uid but root
+	 * and slurm_user: the socket is open to every local user.
+	 */
+	int		 max_connections;	/* in all */
+	int		 user_connections;	/* per user */
+	int		 user_idle_s;	/* a user's idle connection closes */
+	int		 user_checks;	/* a user's checks waiting on the API */
+	int		 user_checks_per_s;	/* a user's API checks per second */
+	int		 api_checks;	/* can_submit_job in flight, in all */
 };
 
 /* 0, or -1 with "FILE:LINE: what is wrong" in err. */

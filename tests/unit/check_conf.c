@@ -53,6 +53,12 @@ START_TEST(load_good)
 	ck_assert_int_eq(cf.report_deadline_ms, 1500);
 	ck_assert_int_eq(cf.on_api_unavailable, POLICY_DENY);
 	ck_assert_str_eq(conf_policy_name(cf.on_api_unavailable), "deny");
+	ck_assert_int_eq(cf.max_connections, 2000);
+	ck_assert_int_eq(cf.user_connections, 8);
+	ck_assert_int_eq(cf.user_idle_s, 30);
+	ck_assert_int_eq(cf.user_checks, 2);
+	ck_assert_int_eq(cf.user_checks_per_s, 3);
+	ck_assert_int_eq(cf.api_checks, 16);
 }
 END_TEST
 
@@ -78,6 +84,12 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.default_price, 1000000);
 	ck_assert_uint_eq(cf.nprices, 0);
 	ck_assert_uint_eq(cf.default_time_limit, 1440);
+	ck_assert_int_eq(cf.max_connections, 4096);
+	ck_assert_int_eq(cf.user_connections, 32);
+	ck_assert_int_eq(cf.user_idle_s, 60);
+	ck_assert_int_eq(cf.user_checks, 4);
+	ck_assert_int_eq(cf.user_checks_per_s, 10);
+	ck_assert_int_eq(cf.api_checks, 32);
 	ck_assert_int_eq(cf.submit_deadline_ms, 500);
 	ck_assert_int_eq(cf.report_deadline_ms, 500);
 	ck_assert_int_eq(cf.on_api_unavailable, POLICY_ALLOW);
@@ -143,6 +155,8 @@ static const struct broken broken[] = {
 	    "submit_ms" },
 	{ "bad-state-relative.yaml", 4, "state_dir and spool_dir must be "
 	    "absolute paths" },
+	{ "bad-limits.yaml", 5, "'user_connections' must be a whole number "
+	    "from 1 to 65536" },
 	/* Input is quoted, never used as a format (the attack run). */
 	{ "bad-price-format.yaml", 7, "price of debug '%s%s%s%s%s%s%s%s%n': "
 	    "not a non-negative decimal number" },
@@ -279,7 +293,58 @@ START_TEST(token_file_world_readable)
 	ck_assert_int_eq(read_token(&c, &tok), -1);
 	ck_assert_ptr_null(tok);
 	ck_assert_msg(strstr(err, tpath) != NULL, "%s", err);
-	ck_assert_msg(strstr(err, "readable by everyone") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "has mode 0644") != NULL, "%s", err);
+}
+END_TEST
+
+/* Group bits too: a site's "slurm" group is not the bank's (0640). */
+START_TEST(token_file_group_readable)
+{
+	struct bank_conf c = { .path = "bank.yaml" };
+	char *tok;
+
+	token_file("0123abcd\n", 0640);
+	c.api_token_file = tpath;
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	ck_assert_ptr_null(tok);
+	ck_assert_msg(strstr(err, "has mode 0640: no one but its owner may "
+	    "read or write it") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(token_file_symlink)
+{
+	struct bank_conf c = { .path = "bank.yaml" };
+	char link[80], *tok;
+
+	token_file("0123abcd\n", 0600);
+	snprintf(link, sizeof(link), "%s.link", tpath);
+	ck_assert_int_eq(symlink(tpath, link), 0);
+	c.api_token_file = link;
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	unlink(link);
+	ck_assert_ptr_null(tok);
+	ck_assert_msg(strstr(err, "is a symbolic link") != NULL, "%s", err);
+}
+END_TEST
+
+/* Owned by another user: refused even at mode 0600 (needs root). */
+START_TEST(token_file_foreign_owner)
+{
+	struct bank_conf c = { .path = "bank.yaml" };
+	char *tok;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "token_file_foreign_owner: needs root to "
+		    "chown; not run\n");
+		return;
+	}
+	token_file("0123abcd\n", 0600);
+	ck_assert_int_eq(chown(tpath, 54321, 54321), 0);
+	c.api_token_file = tpath;
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	ck_assert_ptr_null(tok);
+	ck_assert_msg(strstr(err, "belongs to uid 54321") != NULL, "%s", err);
 }
 END_TEST
 
@@ -332,6 +397,9 @@ conf_suite(void)
 	tcase_add_test(tc, token_inline_two_words);
 	tcase_add_test(tc, token_file_ok);
 	tcase_add_test(tc, token_file_world_readable);
+	tcase_add_test(tc, token_file_group_readable);
+	tcase_add_test(tc, token_file_symlink);
+	tcase_add_test(tc, token_file_foreign_owner);
 	tcase_add_test(tc, token_file_empty);
 	tcase_add_test(tc, token_file_missing);
 	suite_add_tcase(s, tc);
