@@ -1,7 +1,8 @@
 /*
  * admin.c - bankctl's view of the queue and its levers (the postqueue /
- * postsuper of bankd).  Looking is open to anyone who may connect;
- * changing anything needs root or the SlurmUser.
+ * postsuper of bankd).  The queue holds every account's charges, so
+ * seeing it and changing it need root or the SlurmUser (SO_PEERCRED);
+ * anyone else may list the holds on their own jobs only.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -171,6 +172,16 @@ do_holds(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	uint64_t uid = 0;
 	long u = bp_get_u64(m, "uid", &uid) == 0 ? (long)uid : -1;
 
+	/* A user sees their own holds, not other people's figures. */
+	if (!conn_privileged(c)) {
+		if (u >= 0 && u != (long)conn_uid(c)) {
+			reply_simple(c, m, "error", "permission denied: a user "
+			    "may list only their own holds");
+			return;
+		}
+		u = (long)conn_uid(c);
+	}
+
 	bp_init(&rep, m->type | BP_REPLY, m->id);
 	bp_add(&rep, "status", "ok");
 	holds_list(bd->holds, acct && *acct ? acct : NULL, u, add_hold, &pg);
@@ -188,10 +199,17 @@ admin_request(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		do_holds(bd, c, m);
 		return 0;
 	case BP_T_QUEUE:
-		do_queue(bd, c, m);
-		return 0;
 	case BP_T_SHOW:
-		do_show(bd, c, m);
+		if (!conn_privileged(c)) {
+			reply_simple(c, m, "error", "permission denied: the "
+			    "queue holds every account's charges; only root "
+			    "and the SlurmUser may see it");
+			return 0;
+		}
+		if (m->type == BP_T_QUEUE)
+			do_queue(bd, c, m);
+		else
+			do_show(bd, c, m);
 		return 0;
 	case BP_T_RETRY:
 	case BP_T_DROP:

@@ -28,6 +28,7 @@
 
 struct api;
 struct cache;
+struct checks;
 struct deliver;
 struct holds;
 struct conn;
@@ -40,6 +41,7 @@ struct bankd {
 	struct deliver		*dq;
 	struct holds		*holds;
 	struct cache		*cache;
+	struct checks		*checks;	/* check.c's */
 	struct idmap		*charged;	/* job -> cents delivered at start */
 	struct event		*reconcile;
 	int			 reconcile_busy;
@@ -64,11 +66,26 @@ struct bankd {
 int	 listen_start(struct bankd *);
 void	 listen_stop(struct bankd *);
 void	 listen_close_clients(struct bankd *);
+void	 listen_limits(struct bankd *);	/* after a reload */
 void	 conn_reply(struct conn *, struct bp_msg *);
 uid_t	 conn_uid(const struct conn *);
+/* root or slurm_user, by the caller's credentials (SO_PEERCRED) */
+int	 conn_privileged(const struct conn *);
 void	 conn_hold(struct conn *);
 void	 conn_release(struct conn *);
 int	 conn_alive(const struct conn *);
+/* An answer is due on c: a user's connection is not idle meanwhile. */
+void	 conn_wait_begin(struct conn *);
+void	 conn_wait_end(struct conn *);
+/*
+ * A user's checks that ask the API: one of the user_checks_per_s (0 when
+ * none is left this second), and the user_checks that may wait at once
+ * (begin, then listen_check_end by uid, since the connection may be gone
+ * by the time the API answers).  Root and slurm_user are not counted.
+ */
+int	 conn_take_api_check(struct conn *);
+void	 conn_check_begin(struct conn *);
+void	 listen_check_end(struct bankd *, uid_t);
 
 /* handle.c */
 typedef void (*accept_fn)(void *arg, const char *status, const char *message,
@@ -78,6 +95,8 @@ void	 estimate_of(struct bankd *, const struct bp_msg *, struct estimate *);
 void	 describe_estimate(const struct estimate *, char *buf, size_t len);
 
 /* check.c */
+int	 check_init(struct bankd *);
+void	 check_fini(struct bankd *);
 void	 handle_check(struct bankd *, struct conn *, const struct bp_msg *);
 void	 reply_simple(struct conn *, const struct bp_msg *, const char *status,
 	    const char *message);

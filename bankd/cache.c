@@ -12,6 +12,7 @@ struct centry {
 	char			 account[128];
 	long			 uid;		/* -1: the account's limit */
 	struct cache_limit	 lim;
+	time_t			 member_t;	/* the API said: a member; 0 */
 	struct centry		*next;		/* same hash */
 };
 
@@ -171,4 +172,22 @@ size_t
 cache_entries(const struct cache *c)
 {
 	return c->len;
+}
+
+void
+cache_note_member(struct cache *c, const char *account, long uid, time_t now)
+{
+	struct centry *e = find(c, account, uid, 1);
+
+	if (e != NULL)
+		e->member_t = now;
+}
+
+int
+cache_is_member(struct cache *c, const char *account, long uid, time_t now,
+    long max_age)
+{
+	struct centry *e = find(c, account, uid, 0);
+
+	return e != NULL && e->member_t != 0 && now - e->member_t <= max_age;
 }

@@ -49,6 +49,16 @@ void		 cache_charged(struct cache *, const char *account, long uid,
 		    int64_t delta);
 
 void		 cache_forget(struct cache *, const char *account);
+
+/*
+ * What the API's answers tell of membership: a pass, or a refusal that
+ * names a balance, is given only to a member of the account.  A user who
+ * is not known to be one is told no figures of the account (check.c).
+ */
+void		 cache_note_member(struct cache *, const char *account,
+		    long uid, time_t now);
+int		 cache_is_member(struct cache *, const char *account, long uid,
+		    time_t now, long max_age);
 size_t		 cache_entries(const struct cache *);
 
 #endif /* CACHE_H */

@@ -15,7 +15,19 @@
  * is made without the API.  When the API does not answer within
  * decision_ms, the policy decides: allow, deny, or cached (what is known,
  * of any age, else on_unknown).  An accepted job gets a hold (holds.c).
+ *
+ * Who asks matters (the socket is open to every local user).  Root and
+ * slurm_user (job_submit) ask for any uid and their accepted checks hold.
+ * Anyone else asks about their own uid only, never holds, is told the
+ * figures of an account only once the API has shown them a member of it,
+ * and has their API checks counted (listen.c: user_checks in flight,
+ * user_checks_per_s).  Whoever asks, checks about the same (account, uid)
+ * share one API request at a time: the rest wait for its answer, which
+ * the cache then applies to each of them; and at most api_checks requests
+ * are in flight in all (users' at most half of them), the rest queued.
  */
+#include <sys/queue.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +39,10 @@
 #include "api.h"
 #include "bankd.h"
 #include "cache.h"
+#include "fields.h"
 #include "holds.h"
+#include "idmap.h"
+#include "limits.h"
 #include "log.h"
 #include "money.h"
 #include "price.h"
@@ -37,22 +52,41 @@ enum stage {
 	ASK_USER,		/* cost Cu: the account's limit passed already */
 };
 
+/* Where a check that is not answered yet is. */
+enum place {
+	P_NONE,
+	P_ASKING,		/* its own API request is in flight */
+	P_WAITING,		/* on another check's request, same key */
+	P_QUEUED,		/* for a free API slot */
+};
+
+struct ask;
+
 /*
  * A check in progress.  Answered once: by the cache, the API, or the
- * policy at the deadline; the API request runs on in the background and
+ * policy at the deadline; its API request runs on in the background and
  * the check is freed when both are done with it.
  */
 struct check {
+	TAILQ_ENTRY(check)	 link;		/* on an ask or a queue */
+	TAILQ_ENTRY(check)	 all_link;	/* every live check */
 	struct bankd		*bd;
 	struct conn		*conn;		/* NULL once answered */
 	struct event		*deadline;
+	struct ask		*on;		/* P_ASKING, P_WAITING */
+	enum place		 place;
 	int			 api_pending;
 	enum stage		 stage;
 	uint32_t		 id;
-	uint32_t		 uid;
-	int			 dry_run;	/* bankctl check: no hold */
+	uint32_t		 uid;		/* whose job: see check_new */
+	uid_t			 caller;	/* who asks (SO_PEERCRED) */
+	int			 privileged;	/* root or slurm_user */
+	int			 member;	/* may see the account's figures */
+	int			 counted;	/* in the caller's user_checks */
+	int			 asked_before;	/* took its API check already */
+	int			 dry_run;	/* no hold */
 	int			 exact;		/* ask the cost itself, no probe */
-	char			 account[128];
+	char			 account[LIM_ACCOUNT_LEN + 1];
 	char			 partitions[128];
 	struct estimate		 est;
 	int64_t			 asked;		/* the cost in the request */
@@ -61,13 +95,32 @@ struct check {
 	size_t			 held_jobs;
 };
 
-static void	 ask(struct check *, enum stage);
+TAILQ_HEAD(checkq, check);
 
-#define COST_MAX	INT64_C(99999999999)	/* the API's 11 digits */
+/* One can_submit_job in flight for (account, uid), and who waits on it. */
+struct ask {
+	struct ask		*next;		/* same hash */
+	uint64_t		 key;
+	uint32_t		 uid;
+	char			 account[LIM_ACCOUNT_LEN + 1];
+	struct checkq		 waiters;
+};
+
+struct checks {
+	struct checkq		 all;
+	struct idmap		 asks;		/* key -> chain of struct ask */
+	struct checkq		 queue[2];	/* [0] root/slurm_user, [1] users */
+	int			 inflight;	/* API requests, all */
+	int			 user_inflight;	/* of them, users' */
+};
+
+static void	 ask(struct check *, enum stage);
+static void	 start_queued(struct bankd *);
 
 static int64_t
 cost_account(const struct check *ck)
 {
+	/* Both bounded (limits.h, LIM_HOLDS): no overflow. */
 	return ck->est.cents + ck->held_account;
 }
 
@@ -77,13 +130,151 @@ cost_user(const struct check *ck)
 	return ck->est.cents + ck->held_user;
 }
 
+static int64_t
+cost_of(const struct check *ck, enum stage stage)
+{
+	return stage == ASK_ACCOUNT ? cost_account(ck) : cost_user(ck);
+}
+
+/* ---- the module ------------------------------------------------------- */
+
+int
+check_init(struct bankd *bd)
+{
+	struct checks *cs;
+
+	if ((cs = calloc(1, sizeof(*cs))) == NULL ||
+	    idmap_init(&cs->asks) != 0) {
+		free(cs);
+		return -1;
+	}
+	TAILQ_INIT(&cs->all);
+	TAILQ_INIT(&cs->queue[0]);
+	TAILQ_INIT(&cs->queue[1]);
+	bd->checks = cs;
+	return 0;
+}
+
+/*
+ * At exit, after api_free(): the checks still waiting on the API will
+ * never hear from it (their connections are closed already).
+ */
+void
+check_fini(struct bankd *bd)
+{
+	struct checks *cs = bd->checks;
+	struct ask *a, *next;
+	struct check *ck;
+	size_t i;
+
+	if (cs == NULL)
+		return;
+	while ((ck = TAILQ_FIRST(&cs->all)) != NULL) {
+		TAILQ_REMOVE(&cs->all, ck, all_link);
+		if (ck->deadline != NULL)
+			event_free(ck->deadline);
+		if (ck->conn != NULL)
+			conn_release(ck->conn);
+		free(ck);
+	}
+	for (i = 0; i < cs->asks.cap; i++)
+		for (a = cs->asks.slots[i].val; a != NULL; a = next) {
+			next = a->next;
+			free(a);
+		}
+	idmap_free(&cs->asks);
+	free(cs);
+	bd->checks = NULL;
+}
+
+static uint64_t
+key_of(const char *account, uint32_t uid)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*account)
+		h = (h ^ (unsigned char)*account++) * 1099511628211ULL;
+	h = (h ^ uid) * 1099511628211ULL;
+	return h;
+}
+
+static struct ask *
+ask_find(struct checks *cs, const char *account, uint32_t uid)
+{
+	struct ask *a = idmap_get(&cs->asks, key_of(account, uid));
+
+	for (; a != NULL; a = a->next)
+		if (a->uid == uid && strcmp(a->account, account) == 0)
+			return a;
+	return NULL;
+}
+
+static struct ask *
+ask_new(struct checks *cs, const char *account, uint32_t uid)
+{
+	struct ask *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->key = key_of(account, uid);
+	a->uid = uid;
+	snprintf(a->account, sizeof(a->account), "%s", account);
+	TAILQ_INIT(&a->waiters);
+	a->next = idmap_get(&cs->asks, a->key);
+	if (idmap_put(&cs->asks, a->key, a) != 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void
+ask_unlink(struct checks *cs, struct ask *a)
+{
+	struct ask *head = idmap_get(&cs->asks, a->key), **pp;
+
+	if (head == a) {
+		if (a->next != NULL)
+			idmap_put(&cs->asks, a->key, a->next);
+		else
+			idmap_del(&cs->asks, a->key);
+		return;
+	}
+	for (pp = &head->next; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			return;
+		}
+}
+
+/* ---- answering -------------------------------------------------------- */
+
+/* Out of a queue or off an ask's waiters, if on one. */
+static void
+unplace(struct check *ck)
+{
+	struct checks *cs = ck->bd->checks;
+
+	if (ck->place == P_WAITING)
+		TAILQ_REMOVE(&ck->on->waiters, ck, link);
+	else if (ck->place == P_QUEUED)
+		TAILQ_REMOVE(&cs->queue[!ck->privileged], ck, link);
+	if (ck->place != P_ASKING)
+		ck->on = NULL;
+	if (ck->place != P_ASKING)
+		ck->place = P_NONE;
+}
+
 static void
 check_free_if_done(struct check *ck)
 {
-	if (ck->conn != NULL || ck->api_pending)
+	if (ck->conn != NULL || ck->api_pending || ck->place != P_NONE)
 		return;
 	if (ck->deadline != NULL)
 		event_free(ck->deadline);
+	if (ck->counted)
+		listen_check_end(ck->bd, ck->caller);
+	TAILQ_REMOVE(&ck->bd->checks->all, ck, all_link);
 	free(ck);
 }
 
@@ -102,14 +293,30 @@ reply(struct check *ck, const char *status, const char *source,
 	bp_add_u64(&rep, "cpus", ck->est.cpus);
 	bp_add_u64(&rep, "minutes", ck->est.minutes);
 	bp_add(&rep, "source", source);
-	bp_add(&rep, "held_account", money_format(ck->held_account, held_a));
-	bp_add(&rep, "held_user", money_format(ck->held_user, held_u));
-	bp_add_u64(&rep, "held_jobs", ck->held_jobs);
+	/* What others hold is the account's business, and its members'. */
+	if (ck->privileged || ck->member) {
+		bp_add(&rep, "held_account", money_format(ck->held_account,
+		    held_a));
+		bp_add(&rep, "held_user", money_format(ck->held_user, held_u));
+		bp_add_u64(&rep, "held_jobs", ck->held_jobs);
+	}
 	if (hold != 0)
 		bp_add_u64(&rep, "hold", hold);
 	bp_add(&rep, "message", msg);
 	conn_reply(ck->conn, &rep);
 	bp_free(&rep);
+}
+
+/* The check is over for its caller: no more waiting, no more answers. */
+static void
+let_go(struct check *ck)
+{
+	conn_wait_end(ck->conn);
+	conn_release(ck->conn);
+	ck->conn = NULL;
+	if (ck->deadline != NULL)
+		event_del(ck->deadline);
+	unplace(ck);
 }
 
 /* Answer the plugin; an accepted job gets its hold. */
@@ -128,7 +335,7 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 	 */
 	if (!allow) {
 		describe_estimate(&ck->est, what, sizeof(what));
-		if (ck->held_account > 0)
+		if (ck->held_account > 0 && (ck->privileged || ck->member))
 			snprintf(onto, sizeof(onto), ", on top of %s SU held "
 			    "for %zu queued job(s) of this account",
 			    money_format(ck->held_account, held),
@@ -137,7 +344,9 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 		    "charged the estimated %s SU (%s)%s: %s", ck->account,
 		    amount, what, onto, reason);
 	}
-	if (allow && !ck->dry_run && ck->bd->conf.holds_enabled)
+	/* Holds are placed for submissions: job_submit's, never a user's. */
+	if (allow && !ck->dry_run && ck->privileged &&
+	    ck->bd->conf.holds_enabled)
 		hold = hold_place(ck->bd->holds, ck->uid, ck->account,
 		    ck->est.cents, ck->est.tasks, ck->est.task_cents);
 	/*
@@ -150,11 +359,33 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 	    ck->account, ck->partitions, allow ? "allow" : "deny", source,
 	    amount, money_format(ck->held_account, held), reason);
 	reply(ck, allow ? "allow" : "deny", source, hold, allow ? reason : msg);
-	conn_release(ck->conn);
-	ck->conn = NULL;
-	if (ck->deadline != NULL)
-		event_del(ck->deadline);
+	let_go(ck);
 	/* The caller frees ck (check_free_if_done) when it is done with it. */
+}
+
+/* Not a decision: the check itself cannot be made (an "error" reply). */
+static void
+fail(struct check *ck, const char *why)
+{
+	struct bp_msg rep;
+
+	log_info("check uid %" PRIu32 " account %s from uid %ld: %s", ck->uid,
+	    ck->account, (long)ck->caller, why);
+	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
+	bp_add(&rep, "status", "error");
+	bp_add(&rep, "message", why);
+	conn_reply(ck->conn, &rep);
+	bp_free(&rep);
+	let_go(ck);
+}
+
+/* What is held now: other checks may have placed holds meanwhile. */
+static void
+take_holds(struct check *ck)
+{
+	if (ck->bd->conf.holds_enabled)
+		holds_sum(ck->bd->holds, ck->account, ck->uid,
+		    &ck->held_account, &ck->held_user, &ck->held_jobs);
 }
 
 /* 1 allow, 0 deny, -1 nothing known; max_age < 0: any age. */
@@ -166,6 +397,9 @@ from_cache(struct check *ck, long max_age, const char **why)
 	enum cache_verdict va, vu;
 	const char *msg = NULL;
 
+	/* The cache speaks of the account: to members only. */
+	if (!ck->privileged && !ck->member)
+		return -1;
 	va = cache_judge(c, ck->account, -1, cost_account(ck), now, max_age,
 	    &msg);
 	if (va == CACHE_FAIL) {
@@ -223,6 +457,8 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	by_policy(ck, why);
 	check_free_if_done(ck);
 }
+
+/* ---- the API's answer ------------------------------------------------- */
 
 static int
 scan_amount(const char *p, char *out, size_t len)
@@ -290,16 +526,20 @@ learn_room(struct check *ck, long lim, int64_t room)
 
 /* Decide from the cache now that it knows more; 0 when it cannot. */
 static int
-decide_known(struct check *ck)
+decide_known(struct check *ck, long max_age)
 {
 	const char *why;
 	int v;
 
-	if ((v = from_cache(ck, -1, &why)) < 0)
+	take_holds(ck);
+	if ((v = from_cache(ck, max_age, &why)) < 0)
 		return 0;
 	finish(ck, v, "api", why);
 	return 1;
 }
+
+/* An answer this fresh (this second) decides what the cache says of it. */
+#define FRESH	0
 
 static void
 learn_and_decide(struct check *ck, int64_t cost, int ok, const char *msg)
@@ -309,16 +549,26 @@ learn_and_decide(struct check *ck, int64_t cost, int ok, const char *msg)
 	long lim;
 
 	if (ok) {
+		cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
+		ck->member = 1;
 		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
 		cache_learn(ck->bd->cache, ck->account, ck->uid, cost, 1, msg,
 		    now);
-		finish(ck, 1, "api", msg);
+		/* Holds placed meanwhile may need more than was asked. */
+		take_holds(ck);
+		if (cost_of(ck, ck->stage) <= cost)
+			finish(ck, 1, "api", msg);
+		else if (!decide_known(ck, FRESH))
+			ask(ck, ck->stage);
 		return;
 	}
 	if ((lim = refused_limit(ck, msg, &room)) == -2) {
 		finish(ck, 0, "api", msg);
 		return;
 	}
+	/* Only a member is told of a balance. */
+	cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
+	ck->member = 1;
 	if (room >= 0)
 		learn_room(ck, lim, room);
 	else
@@ -326,8 +576,7 @@ learn_and_decide(struct check *ck, int64_t cost, int ok, const char *msg)
 	if (lim != -1)	/* the account's limit is checked first: it passed */
 		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
 	/* Asked for more than needed: the room decides, not the refusal. */
-	if (room >= 0 && cost > (ck->stage == ASK_ACCOUNT ? cost_account(ck) :
-	    cost_user(ck)) && decide_known(ck))
+	if (room >= 0 && cost > cost_of(ck, ck->stage) && decide_known(ck, -1))
 		return;
 	if (lim == -1 && room >= cost_account(ck)) {
 		/* The account has room; the user's limit is still open. */
@@ -338,8 +587,7 @@ learn_and_decide(struct check *ck, int64_t cost, int ok, const char *msg)
 		ask(ck, ASK_USER);
 		return;
 	}
-	if (room < 0 && !ck->exact && cost > (ck->stage == ASK_ACCOUNT ?
-	    cost_account(ck) : cost_user(ck))) {
+	if (room < 0 && !ck->exact && cost > cost_of(ck, ck->stage)) {
 		/* A refused probe without its numbers: ask the real cost. */
 		ck->exact = 1;
 		ask(ck, ck->stage);
@@ -348,20 +596,50 @@ learn_and_decide(struct check *ck, int64_t cost, int ok, const char *msg)
 	finish(ck, 0, "api", msg);
 }
 
+/* The leader's answer taught the cache: each waiter decides or asks. */
+static void
+wake_waiters(struct bankd *bd, struct checkq *w)
+{
+	struct check *ck;
+	long age = bd->conf.cache_ttl_s > 0 ? bd->conf.cache_ttl_s : FRESH;
+
+	while ((ck = TAILQ_FIRST(w)) != NULL) {
+		TAILQ_REMOVE(w, ck, link);
+		ck->place = P_NONE;
+		ck->on = NULL;
+		if (ck->conn != NULL && !decide_known(ck, age))
+			ask(ck, ck->stage);
+		check_free_if_done(ck);
+	}
+}
+
 static void
 on_answer(const struct api_reply *rep, void *arg)
 {
 	struct check *ck = arg;
+	struct bankd *bd = ck->bd;
+	struct checks *cs = bd->checks;
+	struct checkq waiters;
 	json_t *j = api_reply_json(rep), *ok, *msg;
 	int64_t cost = ck->asked;
 	char why[512];
 
 	ck->api_pending = 0;
+	cs->inflight--;
+	if (!ck->privileged)
+		cs->user_inflight--;
+	/* Off the ask: the waiters are woken once ck has learned. */
+	TAILQ_INIT(&waiters);
+	TAILQ_CONCAT(&waiters, &ck->on->waiters, link);
+	ask_unlink(cs, ck->on);
+	free(ck->on);
+	ck->on = NULL;
+	ck->place = P_NONE;
 	ok = json_object_get(j, "success");
 	msg = json_object_get(j, "message");
 	if ((rep->status == 200 || rep->status == 400) && json_is_boolean(ok) &&
 	    json_is_string(msg)) {
-		api_note(ck->bd, 1, NULL);
+		api_note(bd, 1, NULL);
 		if (ck->conn == NULL)	/* decided by policy already */
 			log_info("check uid %" PRIu32 " account %s: the API "
 			    "answered after the decision deadline (%.0f ms): "
@@ -375,7 +653,7 @@ on_answer(const struct api_reply *rep, void *arg)
 			    json_string_value(msg));
 	} else {
 		api_describe(rep, why, sizeof(why));
-		api_note(ck->bd, 0, why);
+		api_note(bd, 0, why);
 		if (ck->conn != NULL)
 			by_policy(ck, why);
 		else
@@ -383,8 +661,12 @@ on_answer(const struct api_reply *rep, void *arg)
 			    "failure: %s", ck->uid, ck->account, why);
 	}
 	json_decref(j);
+	wake_waiters(bd, &waiters);
 	check_free_if_done(ck);
+	start_queued(bd);
 }
+
+/* ---- asking ------------------------------------------------------------ */
 
 /*
  * Ask for more than is needed (cache.probe_factor times): a pass covers
@@ -396,15 +678,15 @@ on_answer(const struct api_reply *rep, void *arg)
 static int64_t
 probe_cost(struct check *ck, enum stage stage)
 {
-	int64_t need = stage == ASK_ACCOUNT ? cost_account(ck) : cost_user(ck);
+	int64_t need = cost_of(ck, stage);
 	int64_t p = need, room;
 	int f = ck->bd->conf.cache_ttl_s > 0 && !ck->exact ?
 	    ck->bd->conf.probe_factor : 1;
 	const char *msg;
 
-	if (f > 1 && need <= COST_MAX / f)
+	if (f > 1 && need <= LIM_COST_CENTS / f)
 		p = need * f;
-	if (p > COST_MAX)
+	if (p > LIM_COST_CENTS)
 		p = need;
 	if (stage == ASK_USER) {
 		/* The largest cost the account is known to pass. */
@@ -417,28 +699,132 @@ probe_cost(struct check *ck, enum stage stage)
 	return p;
 }
 
-static void
-ask(struct check *ck, enum stage stage)
+static int
+slot_free(const struct bankd *bd, int privileged)
 {
+	const struct checks *cs = bd->checks;
+
+	if (cs->inflight >= bd->conf.api_checks)
+		return 0;
+	/* Users may take half the slots: job_submit always finds one. */
+	return privileged || cs->user_inflight < (bd->conf.api_checks + 1) / 2;
+}
+
+/* The request itself; ck leads a new ask. */
+static void
+send_ask(struct check *ck)
+{
+	struct checks *cs = ck->bd->checks;
 	char path[512], amount[MONEY_FMT_LEN];
 
-	ck->stage = stage;
-	ck->asked = probe_cost(ck, stage);
+	if ((ck->on = ask_new(cs, ck->account, ck->uid)) == NULL) {
+		by_policy(ck, "bankd is out of memory");
+		return;
+	}
 	snprintf(path, sizeof(path), "/can_submit_job/%s/%" PRIu32 "/%s/",
 	    money_format(ck->asked, amount), ck->uid, ck->account);
 	if (api_request(ck->bd->api, "GET", path, NULL, on_answer, ck) != 0) {
+		ask_unlink(cs, ck->on);
+		free(ck->on);
+		ck->on = NULL;
 		by_policy(ck, "cannot start an HTTP request");
 		return;
 	}
+	ck->place = P_ASKING;
 	ck->api_pending = 1;
+	cs->inflight++;
+	if (!ck->privileged)
+		cs->user_inflight++;
 }
 
-/* Account names go into a URL path: keep to what Slurm accounts use. */
-static int
-account_valid(const char *a)
+static void
+ask(struct check *ck, enum stage stage)
 {
-	return strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_.-") == strlen(a);
+	struct checks *cs = ck->bd->checks;
+	struct ask *a;
+
+	ck->stage = stage;
+	ck->asked = probe_cost(ck, stage);
+	if (cost_of(ck, stage) > LIM_COST_CENTS) {
+		finish(ck, 0, "price", "the estimate and what is held come to "
+		    "more than the API can check (999999999.99 SU)");
+		return;
+	}
+	/* A user's check waits on the API from now: it counts (listen.c). */
+	if (!ck->privileged && !ck->counted) {
+		conn_check_begin(ck->conn);
+		ck->counted = 1;
+	}
+	/* The same question in flight: its answer will serve this one. */
+	if ((a = ask_find(cs, ck->account, ck->uid)) != NULL) {
+		ck->on = a;
+		ck->place = P_WAITING;
+		TAILQ_INSERT_TAIL(&a->waiters, ck, link);
+		return;
+	}
+	if (!ck->privileged && !ck->asked_before &&
+	    !conn_take_api_check(ck->conn)) {
+		fail(ck, "too many checks asking the API: a user may make "
+		    "limits.user_checks_per_s a second; try again in a moment");
+		return;
+	}
+	ck->asked_before = 1;
+	if (!slot_free(ck->bd, ck->privileged)) {
+		ck->place = P_QUEUED;
+		TAILQ_INSERT_TAIL(&cs->queue[!ck->privileged], ck, link);
+		return;
+	}
+	send_ask(ck);
+}
+
+/* API slots came free: the queued checks go, root's and slurm's first. */
+static void
+start_queued(struct bankd *bd)
+{
+	struct checks *cs = bd->checks;
+	struct check *ck;
+	int q;
+
+	for (q = 0; q < 2; q++)
+		while ((ck = TAILQ_FIRST(&cs->queue[q])) != NULL &&
+		    slot_free(bd, q == 0)) {
+			TAILQ_REMOVE(&cs->queue[q], ck, link);
+			ck->place = P_NONE;
+			/* Someone's answer may decide it now; else it asks. */
+			if (!decide_known(ck, bd->conf.cache_ttl_s > 0 ?
+			    bd->conf.cache_ttl_s : FRESH))
+				ask(ck, ck->stage);
+			check_free_if_done(ck);
+		}
+}
+
+/* ---- a new check ------------------------------------------------------ */
+
+/*
+ * Whose job this is.  Root and slurm_user (job_submit, for the
+ * submitter) name the uid; anyone else asks about themselves: a uid in
+ * the body that is not theirs is refused, and they never hold.
+ */
+static int
+check_who(struct check *ck, const struct bp_msg *m, const char **why)
+{
+	uint64_t v;
+
+	ck->privileged = conn_privileged(ck->conn);
+	ck->caller = conn_uid(ck->conn);
+	ck->uid = (uint32_t)ck->caller;
+	if (bp_get_u64(m, "uid", &v) == 0) {
+		if (!ck->privileged && v != (uint64_t)ck->caller) {
+			*why = "a user may only ask about their own jobs: the "
+			    "uid in the request is not the caller's";
+			return -1;
+		}
+		ck->uid = (uint32_t)v;
+	}
+	v = 0;
+	bp_get_u64(m, "dry_run", &v);
+	ck->dry_run = v != 0 || !ck->privileged;
+	return 0;
 }
 
 static struct check *
@@ -454,12 +840,9 @@ check_new(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	ck->bd = bd;
 	ck->conn = c;
 	ck->id = m->id;
+	TAILQ_INSERT_TAIL(&bd->checks->all, ck, all_link);
 	conn_hold(c);
-	bp_get_u64(m, "uid", &v);
-	ck->uid = (uint32_t)v;
-	v = 0;
-	bp_get_u64(m, "dry_run", &v);
-	ck->dry_run = v != 0;
+	conn_wait_begin(c);
 	snprintf(ck->account, sizeof(ck->account), "%s", acct ? acct : "");
 	snprintf(ck->partitions, sizeof(ck->partitions), "%s", parts && *parts ?
 	    parts : "(default)");
@@ -468,6 +851,41 @@ check_new(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	if (bp_get_u64(m, "cost", &v) == 0)
 		ck->est.cents = (int64_t)v;
 	return ck;
+}
+
+/* Decided before any hold or the API is looked at; 1 if so. */
+static int
+decided_early(struct check *ck, const struct bp_msg *m)
+{
+	struct bankd *bd = ck->bd;
+	const char *why;
+
+	if (check_who(ck, m, &why) != 0) {
+		fail(ck, why);
+		return 1;
+	}
+	if (!bd->conf.job_submit_enabled) {
+		finish(ck, 1, "config", "submission checks are disabled");
+		return 1;
+	}
+	if (ck->est.cents == 0 && ck->est.price == 0 && bp_get(m, "cost") ==
+	    NULL) {
+		finish(ck, 1, "price", "free partition, no charge");
+		return 1;
+	}
+	if (ck->account[0] == '\0' || !fields_account_ok(ck->account)) {
+		finish(ck, 0, "config", ck->account[0] == '\0' ? "partition is "
+		    "priced and no account was given: submit with "
+		    "-A/--account <project>" : "account name is invalid");
+		return 1;
+	}
+	if (ck->est.cents > LIM_COST_CENTS) {
+		finish(ck, 0, "price", "the estimate is more than the API can "
+		    "check (999999999.99 SU): ask for less time or fewer "
+		    "resources");
+		return 1;
+	}
+	return 0;
 }
 
 void
@@ -482,27 +900,13 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		reply_simple(c, m, "error", "bankd is out of memory");
 		return;
 	}
-	if (!bd->conf.job_submit_enabled) {
-		finish(ck, 1, "config", "submission checks are disabled");
+	if (decided_early(ck, m)) {
 		check_free_if_done(ck);
 		return;
 	}
-	if (ck->est.cents == 0 && ck->est.price == 0 && bp_get(m, "cost") ==
-	    NULL) {
-		finish(ck, 1, "price", "free partition, no charge");
-		check_free_if_done(ck);
-		return;
-	}
-	if (ck->account[0] == '\0' || !account_valid(ck->account)) {
-		finish(ck, 0, "config", ck->account[0] == '\0' ? "partition is "
-		    "priced and no account was given: submit with "
-		    "-A/--account <project>" : "account name is invalid");
-		check_free_if_done(ck);
-		return;
-	}
-	if (bd->conf.holds_enabled)
-		holds_sum(bd->holds, ck->account, ck->uid, &ck->held_account,
-		    &ck->held_user, &ck->held_jobs);
+	take_holds(ck);
+	ck->member = cache_is_member(bd->cache, ck->account, ck->uid,
+	    time(NULL), bd->conf.cache_ttl_s);
 	if (bd->conf.cache_ttl_s > 0 &&
 	    (v = from_cache(ck, bd->conf.cache_ttl_s, &why)) >= 0) {
 		finish(ck, v, "cache", why);
@@ -510,10 +914,11 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		return;
 	}
 	/* The account's limit known to pass at Ca: only the user's is open. */
-	ask(ck, bd->conf.cache_ttl_s > 0 && cache_judge(bd->cache, ck->account,
-	    -1, cost_account(ck), time(NULL), bd->conf.cache_ttl_s, &why) ==
-	    CACHE_PASS ? ASK_USER : ASK_ACCOUNT);
-	if (ck->conn == NULL) {		/* the policy answered already */
+	ask(ck, bd->conf.cache_ttl_s > 0 && (ck->privileged || ck->member) &&
+	    cache_judge(bd->cache, ck->account, -1, cost_account(ck),
+	    time(NULL), bd->conf.cache_ttl_s, &why) == CACHE_PASS ? ASK_USER :
+	    ASK_ACCOUNT);
+	if (ck->conn == NULL) {		/* answered already */
 		check_free_if_done(ck);
 		return;
 	}

@@ -23,6 +23,7 @@
 #include "deliver.h"
 #include "idmap.h"
 #include "journal.h"
+#include "limits.h"
 #include "jwatch.h"
 #include "log.h"
 #include "money.h"
@@ -45,6 +46,7 @@ struct entry {
 	TAILQ_ENTRY(entry)	 all_link;
 	TAILQ_ENTRY(entry)	 job_link;
 	TAILQ_ENTRY(entry)	 ready_link;
+	TAILQ_ENTRY(entry)	 sync_link;	/* on unsynced, until durable */
 	struct jobslot		*slot;
 	struct deliver		*dq;
 	const char		*account;	/* interned in dq->names */
@@ -63,6 +65,8 @@ struct entry {
 	uint8_t			 kind;		/* enum report_kind */
 	uint8_t			 state;		/* enum estate */
 	uint8_t			 in_ready;
+	uint8_t			 durable;	/* its add record is on disk */
+	uint8_t			 nodes_apart;	/* the record keeps a hostlist */
 };
 
 TAILQ_HEAD(entryq, entry);
@@ -78,6 +82,10 @@ struct ack {
 	void			*arg;
 };
 
+/* What the seen map tells of a job (its values; never 0). */
+#define SEEN_START	1	/* a start of the job is durable */
+#define SEEN_END	2	/* a completion of the job was taken */
+
 struct deliver {
 	struct bankd		*bd;
 	struct journal		*jr;
@@ -88,7 +96,9 @@ struct deliver {
 	size_t			 heap_cap;
 	struct idmap		 seqs;
 	struct idmap		 jobs;
-	struct idmap		 seen;
+	struct idmap		 seen;		/* job -> SEEN_* */
+	struct entryq		 unsynced;	/* not durable yet, by position */
+	size_t			 nunsynced;
 	struct event		*timer;
 	struct event		*commit_ev;	/* end of this loop turn */
 	struct event		*synced_ev;	/* the sync thread is done */
@@ -111,6 +121,8 @@ struct deliver {
 };
 
 static void	 kick(struct deliver *);
+static void	 settle(struct deliver *);
+static void	 mark_dead(struct deliver *, struct entry *, const char *);
 
 static int64_t
 now_ms(void)
@@ -125,10 +137,15 @@ now_ms(void)
 static void
 set_error(struct entry *e, const char *why)
 {
-	char *s = strndup(why ? why : "", 255);
+	size_t n = why != NULL ? strlen(why) : 0;
+	char *s;
 
-	if (s == NULL)
+	if (n > 255)
+		n = 255;
+	if ((s = malloc(n + 1)) == NULL)
 		return;
+	memcpy(s, why != NULL ? why : "", n);
+	s[n] = '\0';
 	free(e->last_error);
 	e->last_error = s;
 }
@@ -230,8 +247,9 @@ unschedule(struct deliver *dq, struct entry *e)
 static void
 schedule(struct deliver *dq, struct entry *e)
 {
+	/* Nothing goes out before it is durable: see settle(). */
 	if (e != TAILQ_FIRST(&e->slot->q) || e->state != E_QUEUED ||
-	    e->in_ready || e->heap_idx != 0)
+	    !e->durable || e->in_ready || e->heap_idx != 0)
 		return;
 	if (e->next_ms <= now_ms()) {
 		TAILQ_INSERT_TAIL(&dq->ready, e, ready_link);
@@ -261,7 +279,8 @@ slot_get(struct deliver *dq, uint32_t job_id)
 }
 
 static struct entry *
-entry_new(struct deliver *dq, uint64_t seq, const struct report *r)
+entry_new(struct deliver *dq, uint64_t seq, const struct report *r,
+    int durable)
 {
 	struct entry *e;
 
@@ -281,6 +300,12 @@ entry_new(struct deliver *dq, uint64_t seq, const struct report *r)
 	e->hold = r->hold;
 	e->cents = r->cents;
 	e->state = E_QUEUED;
+	e->durable = durable != 0;
+	e->nodes_apart = r->nodes_expr != NULL;
+	if (!e->durable) {
+		TAILQ_INSERT_TAIL(&dq->unsynced, e, sync_link);
+		dq->nunsynced++;
+	}
 	TAILQ_INSERT_TAIL(&dq->all, e, all_link);
 	TAILQ_INSERT_TAIL(&e->slot->q, e, job_link);
 	dq->len++;
@@ -297,6 +322,10 @@ entry_remove(struct deliver *dq, struct entry *e)
 	struct entry *next;
 
 	unschedule(dq, e);
+	if (!e->durable) {
+		TAILQ_REMOVE(&dq->unsynced, e, sync_link);
+		dq->nunsynced--;
+	}
 	TAILQ_REMOVE(&dq->all, e, all_link);
 	TAILQ_REMOVE(&s->q, e, job_link);
 	idmap_del(&dq->seqs, e->seq);
@@ -402,7 +431,7 @@ put_fmt(struct deliver *dq, size_t *used, const char *fmt, ...)
  * body needs only escaping.  Replay reads it as any JSON object.
  */
 static long
-append_add(struct deliver *dq, struct entry *e, const char *body)
+append_add(struct deliver *dq, struct entry *e, const struct report *r)
 {
 	size_t n = 0;
 	uint64_t pos;
@@ -413,10 +442,15 @@ append_add(struct deliver *dq, struct entry *e, const char *body)
 	    e->seq, e->job_id, kind_name(e), e->cents) != 0 ||
 	    put_json_string(dq, &n, e->account) != 0 ||
 	    put_fmt(dq, &n, ",\"body\":") != 0 ||
-	    put_json_string(dq, &n, body) != 0 ||
+	    put_json_string(dq, &n, r->body) != 0 ||
+	    (r->nodes_expr != NULL && (put_fmt(dq, &n, ",\"nodes\":") != 0 ||
+	    put_json_string(dq, &n, r->nodes_expr) != 0)) ||
 	    put_fmt(dq, &n, ",\"t\":%" PRId64 ",\"uid\":%" PRIu32 ",\"hold\":%"
 	    PRId64 "}", e->accepted, e->uid, (int64_t)e->hold) != 0)
 		return -1;
+	/* A record that can never be journaled is an error, not "later". */
+	if (n > JOURNAL_MAX_RECORD)
+		return -2;
 	if ((size = journal_append_raw(dq->jr, dq->scratch, n, &pos)) < 0)
 		return -1;
 	e->pos = pos;
@@ -537,30 +571,42 @@ body_in_place(char *rec, uint64_t seq)
 	return rec;
 }
 
-/* The API body of e, from the journal (to free); see read_add. */
+/*
+ * The API body of e, from the journal (to free); see read_add.  A body
+ * whose node list was kept apart (report.c: too many nodes to keep
+ * expanded) gets it back when `expand`, as it is sent.
+ */
 static int
-read_body(struct deliver *dq, const struct entry *e, char **body, char *err,
-    size_t errlen)
+read_body(struct deliver *dq, const struct entry *e, int expand, char **body,
+    char *err, size_t errlen)
 {
 	json_t *rec;
+	const char *nodes;
 	char *payload;
 	int rc;
 
 	*body = NULL;
-	if ((rc = journal_read(dq->jr, e->pos, e->rec_bytes, &payload, err,
-	    errlen)) != 0)
-		return rc;
-	if ((*body = body_in_place(payload, e->seq)) != NULL)
-		return 0;
-	free(payload);
+	if (!e->nodes_apart) {
+		if ((rc = journal_read(dq->jr, e->pos, e->rec_bytes, &payload,
+		    err, errlen)) != 0)
+			return rc;
+		if ((*body = body_in_place(payload, e->seq)) != NULL)
+			return 0;
+		free(payload);
+	}
 	if ((rc = read_add(dq, e, &rec, err, errlen)) != 0)
 		return rc;
-	*body = strdup(json_string_value(json_object_get(rec, "body")));
+	nodes = json_string_value(json_object_get(rec, "nodes"));
+	if (expand && nodes != NULL)
+		rc = report_nodes_expand(json_string_value(json_object_get(rec,
+		    "body")), nodes, body, err, errlen);
+	else if ((*body = strdup(json_string_value(json_object_get(rec,
+	    "body")))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+	}
 	json_decref(rec);
-	if (*body != NULL)
-		return 0;
-	snprintf(err, errlen, "out of memory");
-	return -1;
+	return rc;
 }
 
 struct compaction {
@@ -635,6 +681,8 @@ compact(struct deliver *dq)
 		e->pos = c.pos[i++];
 	free(c.pos);
 	dq->compact_after = 0;
+	/* The new file was synced whole: everything in it is durable. */
+	settle(dq);
 	return 0;
 }
 
@@ -673,6 +721,52 @@ ack_all(struct deliver *dq, int ok, int flushing)
 	}
 }
 
+static void
+seen_set(struct deliver *dq, uint32_t job_id, uintptr_t flag)
+{
+	uintptr_t v;
+
+	/*
+	 * Past SEEN_MAX, forget everything: a repeated start then costs one
+	 * POST answered "already exists", which is harmless.
+	 */
+	if (dq->seen.len >= SEEN_MAX) {
+		idmap_free(&dq->seen);
+		idmap_init(&dq->seen);
+	}
+	v = (uintptr_t)idmap_get(&dq->seen, job_id);
+	idmap_put(&dq->seen, job_id, (void *)(v | flag));
+}
+
+static uintptr_t
+seen_of(const struct deliver *dq, uint32_t job_id)
+{
+	return (uintptr_t)idmap_get(&dq->seen, job_id);
+}
+
+/*
+ * A commit went to disk: every report whose add record it covers is
+ * durable now, and may be sent.  Only now does a start count as seen: a
+ * repeat of one that was answered "later" (and spooled) must not be
+ * taken for a duplicate of something that may yet be lost.
+ */
+static void
+settle(struct deliver *dq)
+{
+	uint64_t durable = journal_durable(dq->jr);
+	struct entry *e;
+
+	while ((e = TAILQ_FIRST(&dq->unsynced)) != NULL &&
+	    e->pos + e->rec_bytes <= durable) {
+		TAILQ_REMOVE(&dq->unsynced, e, sync_link);
+		dq->nunsynced--;
+		e->durable = 1;
+		if (e->kind == REPORT_START)
+			seen_set(dq, e->job_id, SEEN_START);
+		schedule(dq, e);
+	}
+}
+
 /* A commit failed: its records wait, buffered, for one more try. */
 static void
 commit_later(struct deliver *dq)
@@ -698,6 +792,7 @@ commit_next(struct deliver *dq)
 	if (!journal_pending(dq->jr)) {
 		/* Their records went out with a compaction's commit. */
 		ack_all(dq, 1, 0);
+		settle(dq);
 		return;
 	}
 	/*
@@ -725,8 +820,10 @@ commit_next(struct deliver *dq)
 		commit_later(dq);
 	}
 	ack_all(dq, ok, 0);
-	if (ok)
+	if (ok) {
+		settle(dq);
 		maybe_compact(dq);
+	}
 	kick(dq);
 }
 
@@ -751,8 +848,10 @@ on_synced(evutil_socket_t fd, short what, void *arg)
 	if (rc != 0)
 		dq->must_sync = 1;	/* its records are buffered again */
 	ack_all(dq, rc == 0, 1);
-	if (rc == 0)
+	if (rc == 0) {
+		settle(dq);
 		maybe_compact(dq);
+	}
 	commit_next(dq);
 	kick(dq);
 }
@@ -774,6 +873,15 @@ replay_add(struct deliver *dq, json_t *rec, uint64_t pos, uint32_t size)
 		log_err("journal: an 'add' record lacks fields; skipped");
 		return;
 	}
+	/* What can never be a report of ours (a damaged, CRC-valid record). */
+	if (seq <= 0 || job <= 0 || job > (json_int_t)LIM_JOB_ID || uid < 0 ||
+	    uid > (json_int_t)LIM_UID || strlen(acct) > LIM_ACCOUNT_LEN ||
+	    (strcmp(kind, "start") != 0 && strcmp(kind, "end") != 0)) {
+		log_err("journal: report %lld at offset %llu (job %lld, uid "
+		    "%lld) is out of range; skipped", (long long)seq,
+		    (unsigned long long)pos, (long long)job, (long long)uid);
+		return;
+	}
 	if (idmap_get(&dq->seqs, (uint64_t)seq) != NULL) {
 		log_warn("journal: report %lld recorded twice; the repeat is "
 		    "ignored", (long long)seq);
@@ -784,8 +892,10 @@ replay_add(struct deliver *dq, json_t *rec, uint64_t pos, uint32_t size)
 	r.uid = (uint32_t)uid;
 	r.hold = (uint64_t)hold;
 	r.cents = cents;
+	if (json_is_string(json_object_get(rec, "nodes")))
+		r.nodes_expr = (char *)"";	/* entry_new only notes it */
 	snprintf(r.account, sizeof(r.account), "%s", acct);
-	if ((e = entry_new(dq, (uint64_t)seq, &r)) == NULL) {
+	if ((e = entry_new(dq, (uint64_t)seq, &r, 1)) == NULL) {
 		log_err("journal: out of memory replaying report %lld",
 		    (long long)seq);
 		return;
@@ -794,8 +904,11 @@ replay_add(struct deliver *dq, json_t *rec, uint64_t pos, uint32_t size)
 	e->pos = pos;
 	e->rec_bytes = size;
 	dq->live_bytes += size;
-	if (r.kind == REPORT_START)
-		deliver_seen_start(dq, r.job_id);
+	seen_set(dq, r.job_id, r.kind == REPORT_START ? SEEN_START : SEEN_END);
+	/* Kept, never sent: an amount no API takes is a person's job. */
+	if (cents < 0 || cents > LIM_AMOUNT_CENTS)
+		mark_dead(dq, e, "its amount is out of the API's range in the "
+		    "journal: charge the job by hand");
 }
 
 static void
@@ -855,6 +968,7 @@ deliver_open(struct bankd *bd, char *err, size_t errlen)
 	dq->next_seq = 1;
 	TAILQ_INIT(&dq->all);
 	TAILQ_INIT(&dq->ready);
+	TAILQ_INIT(&dq->unsynced);
 	STAILQ_INIT(&dq->acks);
 	STAILQ_INIT(&dq->flushing);
 	if (idmap_init(&dq->seqs) != 0 || idmap_init(&dq->jobs) != 0 ||
@@ -897,6 +1011,16 @@ deliver_close(struct deliver *dq)
 		ack_all(dq, journal_commit_end(dq->jr) == 0, 1);
 	if (!STAILQ_EMPTY(&dq->acks))
 		ack_all(dq, dq->jr && journal_commit(dq->jr) == 0, 0);
+	if (dq->jr != NULL)
+		settle(dq);
+	/* Only what is on disk stays; the rest was answered "later". */
+	if (dq->len > 0)
+		log_info("%zu report(s) stay journaled for the next start",
+		    dq->len - dq->nunsynced);
+	if (dq->nunsynced > 0)
+		log_warn("%zu report(s) could not be made durable (see above); "
+		    "their plugins were told to keep them and bankd takes them "
+		    "in from the spool", dq->nunsynced);
 	if (dq->synced_ev)
 		event_free(dq->synced_ev);
 	journal_close(dq->jr);
@@ -925,22 +1049,6 @@ deliver_set_fsync(struct deliver *dq, int on)
 
 /* ---- accepting reports --------------------------------------------- */
 
-int
-deliver_seen_start(struct deliver *dq, uint32_t job_id)
-{
-	/*
-	 * Past SEEN_MAX, forget everything: a repeated start then costs one
-	 * POST answered "already exists", which is harmless.
-	 */
-	if (dq->seen.len >= SEEN_MAX) {
-		idmap_free(&dq->seen);
-		idmap_init(&dq->seen);
-	}
-	if (idmap_get(&dq->seen, job_id) != NULL)
-		return 1;
-	idmap_put(&dq->seen, job_id, (void *)1);
-	return 0;
-}
 
 /* A completion makes an unsent start of the same job pointless. */
 static void
@@ -963,40 +1071,123 @@ replace_unsent_start(struct deliver *dq, uint32_t job_id)
 	}
 }
 
-int
-deliver_enqueue(struct deliver *dq, struct report *r, deliver_ack_fn fn,
-    void *arg)
+/* A new entry for r; its ack is due when its record is durable. */
+static enum deliver_take
+enqueue(struct deliver *dq, struct report *r, struct ack *a)
 {
+	char amount[MONEY_FMT_LEN];
 	struct entry *e;
-	struct ack *a;
+	long rc;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return -1;
 	if (r->kind == REPORT_END)
 		replace_unsent_start(dq, r->job_id);
-	if ((e = entry_new(dq, dq->next_seq, r)) == NULL) {
-		free(a);
-		return -1;
-	}
+	if ((e = entry_new(dq, dq->next_seq, r, 0)) == NULL)
+		return TAKE_LATER;
 	e->accepted = time(NULL);
-	if (append_add(dq, e, r->body) < 0) {
-		log_err("job %" PRIu32 ": cannot journal the %s report",
-		    e->job_id, kind_name(e));
+	if ((rc = append_add(dq, e, r)) < 0) {
+		log_err("job %" PRIu32 ": cannot journal the %s report%s",
+		    e->job_id, kind_name(e), rc == -2 ? ": its record would "
+		    "be larger than a journal record may be" : "");
 		e->rec_bytes = 0;
 		entry_remove(dq, e);
-		free(a);
-		return -1;
+		return rc == -2 ? TAKE_TOO_BIG : TAKE_LATER;
 	}
 	/* From now on the journal holds the body. */
 	report_clear(r);
 	dq->must_sync = 1;
 	dq->live_bytes += e->rec_bytes;
+	if (e->kind == REPORT_END)
+		seen_set(dq, e->job_id, SEEN_END);
+	if (e->cents > LIM_AMOUNT_CENTS) {
+		mark_dead(dq, e, "the amount is more than the API accepts "
+		    "(100000000.00): charge the job by hand");
+		log_err("job %" PRIu32 ": %s report of %s SU kept as dead letter "
+		    "%" PRIu64 ": more than the API accepts", e->job_id,
+		    kind_name(e), money_format(e->cents, amount), e->seq);
+	}
+	STAILQ_INSERT_TAIL(&dq->acks, a, link);
+	event_active(dq->commit_ev, EV_TIMEOUT, 0);
+	return TAKE_QUEUED;
+}
+
+/* 1 when e holds the same body as r (read back from the journal). */
+static int
+same_body(struct deliver *dq, const struct entry *e, const struct report *r)
+{
+	char err[256], *body;
+	int same;
+
+	if (e->nodes_apart != (r->nodes_expr != NULL) ||
+	    read_body(dq, e, 0, &body, err, sizeof(err)) != 0)
+		return 0;
+	same = strcmp(body, r->body) == 0;
+	free(body);
+	return same;
+}
+
+/*
+ * The job's queued report that r repeats: a start repeats any start (a
+ * job starts once), a completion one with the very same body.  NULL if
+ * none is queued.
+ */
+static struct entry *
+repeated(struct deliver *dq, const struct report *r)
+{
+	struct jobslot *s = idmap_get(&dq->jobs, r->job_id);
+	struct entry *e;
+
+	if (s == NULL)
+		return NULL;
+	TAILQ_FOREACH(e, &s->q, job_link)
+		if (e->kind == r->kind && (r->kind == REPORT_START ||
+		    same_body(dq, e, r)))
+			return e;
+	return NULL;
+}
+
+/* a waits for e's record: with the batch it is in. */
+static void
+join(struct deliver *dq, const struct entry *e, struct ack *a)
+{
+	if (e->pos + e->rec_bytes <= journal_inflight_end(dq->jr) &&
+	    journal_busy(dq->jr)) {
+		STAILQ_INSERT_TAIL(&dq->flushing, a, link);
+		return;
+	}
+	STAILQ_INSERT_TAIL(&dq->acks, a, link);
+	dq->must_sync = 1;
+	event_active(dq->commit_ev, EV_TIMEOUT, 0);
+}
+
+enum deliver_take
+deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
+    void *arg)
+{
+	uintptr_t seen = seen_of(dq, r->job_id);
+	enum deliver_take t;
+	struct entry *e;
+	struct ack *a;
+
+	/* A start after the job's completion would undo the charge. */
+	if (r->kind == REPORT_START && (seen & SEEN_END))
+		return TAKE_SUPERSEDED;
+	if (r->kind == REPORT_START && (seen & SEEN_START))
+		return TAKE_DUP;
+	e = repeated(dq, r);
+	if (e != NULL && e->durable)
+		return TAKE_DUP;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return TAKE_LATER;
 	a->fn = fn;
 	a->arg = arg;
-	STAILQ_INSERT_TAIL(&dq->acks, a, link);
-	schedule(dq, e);
-	event_active(dq->commit_ev, EV_TIMEOUT, 0);
-	return 0;
+	if (e != NULL) {
+		/* Not on disk yet (or its commit failed): share its fate. */
+		join(dq, e, a);
+		return TAKE_JOINED;
+	}
+	if ((t = enqueue(dq, r, a)) != TAKE_QUEUED)
+		free(a);
+	return t;
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -1149,7 +1340,7 @@ send_entry(struct deliver *dq, struct entry *e)
 	else
 		snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", e->job_id);
 	e->attempts++;
-	if ((rc = read_body(dq, e, &body, err, sizeof(err))) != 0) {
+	if ((rc = read_body(dq, e, 1, &body, err, sizeof(err))) != 0) {
 		unreadable(dq, e, rc, err);
 		return;
 	}
@@ -1225,6 +1416,7 @@ void
 deliver_stats(const struct deliver *dq, struct deliver_stats *st)
 {
 	st->queued = dq->len;
+	st->unsynced = dq->nunsynced;
 	st->inflight = dq->inflight;
 	st->dead = dq->dead;
 	st->delivered = dq->delivered;
@@ -1266,7 +1458,7 @@ deliver_show(struct deliver *dq, uint64_t seq, deliver_view_fn fn, void *arg)
 	if (e == NULL)
 		return -1;
 	view_of(e, &v);
-	if (read_body(dq, e, &body, err, sizeof(err)) != 0) {
+	if (read_body(dq, e, 0, &body, err, sizeof(err)) != 0) {
 		log_err("bankctl show %" PRIu64 ": cannot read the report back "
 		    "from the journal: %s", seq, err);
 		snprintf(shown, sizeof(shown), "(cannot read it back from the "

@@ -30,6 +30,7 @@ struct deliver;
 
 struct deliver_stats {
 	size_t		 queued;	/* live: waiting, in flight or dead */
+	size_t		 unsynced;	/* of them, not on disk yet */
 	size_t		 inflight;
 	size_t		 dead;
 	uint64_t	 delivered;
@@ -63,15 +64,28 @@ struct deliver	*deliver_open(struct bankd *, char *err, size_t errlen);
 void		 deliver_close(struct deliver *);
 
 /*
- * Take a report: its body goes to the journal and is freed (on failure, r
- * is left to the caller).  ack(arg, ok) runs once the report is durable
- * (ok = 1) or could not be made so (ok = 0).
+ * What became of a report handed to deliver_take().  For TAKE_QUEUED and
+ * TAKE_JOINED, ack(arg, ok) runs once the report is durable (ok = 1) or
+ * its commit failed (ok = 0: the sender keeps it, "later"); for the
+ * others it never runs.
  */
-int		 deliver_enqueue(struct deliver *, struct report *,
-		    deliver_ack_fn, void *arg);
+enum deliver_take {
+	TAKE_QUEUED,		/* a new report: in the journal once acked */
+	TAKE_JOINED,		/* the same report, not yet durable, is queued */
+	TAKE_DUP,		/* the same report is durable already */
+	TAKE_SUPERSEDED,	/* a start after the job's completion */
+	TAKE_LATER,		/* cannot take it now (memory): keep it */
+	TAKE_TOO_BIG,		/* can never be journaled */
+};
 
-/* 1 when a start for this job was accepted before (reports are once). */
-int		 deliver_seen_start(struct deliver *, uint32_t job_id);
+/*
+ * Take a report.  A repeat counts as a duplicate only of a report that
+ * is durable; a repeat of one that is not (answered "later", say, and
+ * spooled by its plugin) shares that report's commit.  When queued, the
+ * body goes to the journal and r's is freed; otherwise r is the caller's.
+ */
+enum deliver_take deliver_take(struct deliver *, struct report *,
+		    deliver_ack_fn, void *arg);
 
 void		 deliver_stats(const struct deliver *, struct deliver_stats *);
 size_t		 deliver_list(struct deliver *, size_t offset, size_t limit,

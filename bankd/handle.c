@@ -25,6 +25,7 @@
 #include "holds.h"
 #include "idmap.h"
 #include "deliver.h"
+#include "fields.h"
 #include "log.h"
 #include "money.h"
 #include "price.h"
@@ -195,7 +196,9 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 {
 	struct pending_report *p;
 	struct report r;
-	char err[256];
+	char err[256], account[sizeof(r.account)];
+	const char *what;
+	uint32_t job;
 
 	switch (report_build(&bd->conf, kind, m, &r, err, sizeof(err))) {
 	case 0:
@@ -211,16 +214,6 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 		fn(arg, "error", err, NULL);
 		return 0;
 	}
-	if (kind == REPORT_START && deliver_seen_start(bd->dq, r.job_id)) {
-		log_debug("job %" PRIu32 ": start already reported", r.job_id);
-		report_clear(&r);
-		fn(arg, "dup", NULL, NULL);
-		return 0;
-	}
-	if (kind == REPORT_END)
-		deliver_seen_start(bd->dq, r.job_id);
-	if (r.hold != 0 && bd->holds != NULL)
-		hold_bind(bd->holds, r.hold, r.job_id);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		report_clear(&r);
 		fn(arg, "later", "bankd is out of memory", NULL);
@@ -229,14 +222,40 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 	p->fn = fn;
 	p->arg = arg;
 	money_format(r.cents, p->amount);
-	log_info("job %" PRIu32 ": %s report accepted: account %s, %s SU",
-	    r.job_id, kind == REPORT_START ? "start" : "completion",
-	    r.account, p->amount);
-	if (deliver_enqueue(bd->dq, &r, on_durable, p) != 0) {
-		report_clear(&r);
+	if (r.hold != 0 && bd->holds != NULL)
+		hold_bind(bd->holds, r.hold, r.job_id);
+	/* deliver_take() clears r once it holds the report. */
+	job = r.job_id;
+	what = kind == REPORT_START ? "start" : "completion";
+	snprintf(account, sizeof(account), "%s", r.account);
+	switch (deliver_take(bd->dq, &r, on_durable, p)) {
+	case TAKE_QUEUED:
+		log_info("job %" PRIu32 ": %s report accepted: account %s, %s "
+		    "SU", job, what, account, p->amount);
+		return 0;
+	case TAKE_JOINED:
+		log_info("job %" PRIu32 ": the same %s report is queued, not yet "
+		    "on disk: this one waits for it", job, what);
+		break;
+	case TAKE_DUP:
+	case TAKE_SUPERSEDED:
+		log_debug("job %" PRIu32 ": %s", job, kind ==
+		    REPORT_START ? "start already reported, or the job "
+		    "completed" : "the same completion is journaled already");
+		fn(arg, "dup", NULL, NULL);
 		free(p);
+		break;
+	case TAKE_LATER:
 		fn(arg, "later", "bankd could not queue the report", NULL);
+		free(p);
+		break;
+	case TAKE_TOO_BIG:
+		fn(arg, "error", "the report is too large for bankd's journal "
+		    "(see bankd's log)", NULL);
+		free(p);
+		break;
 	}
+	report_clear(&r);
 	return 0;
 }
 
@@ -299,7 +318,8 @@ reply_report(void *arg, const char *status, const char *message,
 int
 conn_may_write(struct bankd *bd, struct conn *c)
 {
-	return conn_uid(c) == 0 || conn_uid(c) == bd->slurm_uid;
+	(void)bd;
+	return conn_privileged(c);
 }
 
 static void
@@ -367,8 +387,17 @@ handle_status(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 void
 handle_request(struct bankd *bd, struct conn *c, struct bp_msg *m)
 {
+	char err[256];
+
 	log_debug("request %s id %" PRIu32 " from uid %ld",
 	    bp_type_name(m->type), m->id, (long)conn_uid(c));
+	/* Decoded once, here: handlers read only values that are valid. */
+	if (fields_check(m, err, sizeof(err)) != 0) {
+		log_warn("refused a %s request from uid %ld: %s",
+		    bp_type_name(m->type), (long)conn_uid(c), err);
+		reply_simple(c, m, "error", err);
+		return;
+	}
 	switch (m->type) {
 	case BP_T_STATUS:
 		handle_status(bd, c, m);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bankd.h"
+#include "fields.h"
 #include "log.h"
 #include "report.h"
 
@@ -69,7 +70,7 @@ on_taken(void *arg, const char *status, const char *message,
 /* Read one spool file into a message; NULL with why on failure. */
 static int
 read_spooled(struct bankd *bd, const char *path, struct bp_msg *m,
-    const char **why)
+    const char **why, char *bad, size_t badlen)
 {
 	uint8_t buf[BP_HDR_LEN + BP_MAX_BODY];
 	struct stat st;
@@ -107,6 +108,12 @@ read_spooled(struct bankd *bd, const char *path, struct bp_msg *m,
 		*why = "not a single start or completion report";
 		return -1;
 	}
+	/* The same rules as a report from the socket (fields.c). */
+	if (fields_check(m, bad, badlen) != 0) {
+		bp_free(m);
+		*why = bad;
+		return -1;
+	}
 	return 0;
 }
 
@@ -116,13 +123,14 @@ take_one(struct bankd *bd, const char *name)
 	struct spooled *sp;
 	struct bp_msg m;
 	const char *why;
+	char bad[256];
 
 	if ((sp = calloc(1, sizeof(*sp))) == NULL)
 		return;
 	sp->bd = bd;
 	snprintf(sp->path, sizeof(sp->path), "%s/%s", bd->conf.spool_dir,
 	    name);
-	if (read_spooled(bd, sp->path, &m, &why) != 0) {
+	if (read_spooled(bd, sp->path, &m, &why, bad, sizeof(bad)) != 0) {
 		set_aside(bd, sp->path, why);
 		free(sp);
 		return;

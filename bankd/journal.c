@@ -25,7 +25,7 @@
 
 #define J_MAGIC		0x424b4a31u	/* "BKJ1" */
 #define J_HDR		12
-#define J_MAX_REC	(1024 * 1024)
+#define J_MAX_REC	JOURNAL_MAX_RECORD
 #define ZERO_AHEAD	(1024 * 1024)	/* zeros kept past the records */
 #define RETRY_MS	1000		/* after a failed commit */
 
@@ -930,4 +930,16 @@ int
 journal_fsync(const struct journal *j)
 {
 	return j->do_fsync;
+}
+
+uint64_t
+journal_durable(const struct journal *j)
+{
+	return j->rewriting ? 0 : j->size;
+}
+
+uint64_t
+journal_inflight_end(const struct journal *j)
+{
+	return j->busy ? j->size + j->flen : j->size;
 }

@@ -31,6 +31,9 @@
 
 struct journal;
 
+/* The largest payload of a record. */
+#define JOURNAL_MAX_RECORD	(1024 * 1024)
+
 typedef void	 (*journal_replay_fn)(json_t *rec, void *arg);
 /* The same, also told where the record is: its offset and whole size. */
 typedef void	 (*journal_replay_at_fn)(json_t *rec, uint64_t pos,
@@ -95,6 +98,13 @@ int		 journal_read(struct journal *, uint64_t pos, uint32_t size,
 int		 journal_rewrite(struct journal *, journal_emit_fn, void *arg);
 
 size_t		 journal_size(const struct journal *);
+/*
+ * Records wholly below journal_durable() are on disk (synced with fsync
+ * on); those below journal_inflight_end() will be once the commit on the
+ * sync thread succeeds.  Positions as journal_append_raw() gave them.
+ */
+uint64_t	 journal_durable(const struct journal *);
+uint64_t	 journal_inflight_end(const struct journal *);
 int		 journal_corrupt(const struct journal *);	/* seen at open */
 void		 journal_set_fsync(struct journal *, int);
 int		 journal_fsync(const struct journal *);

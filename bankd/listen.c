@@ -7,8 +7,20 @@
  * system calls (epoll_wait, read, send) instead of the seven a bufferevent
  * spent (docs/performance.md).  A frame that cannot be parsed ends the
  * connection, since the byte stream can no longer be trusted.
+ *
+ * The socket is open to every local user, so what one user may take is
+ * bounded (limits: in bank.yaml, docs/reliability.md).  A "user" here is
+ * any uid but root and slurm_user, whose connections (the plugins') are
+ * never capped or timed out.  A user has at most user_connections open;
+ * one idle for user_idle_s is closed; while user_checks of the user's
+ * checks wait on the API, the user's connections are not read (their
+ * requests wait in the kernel, nothing grows here).  Connections in all
+ * stay below max_connections and the descriptor limit, with room kept
+ * for root and slurm_user.  When accept(2) still runs out of descriptors,
+ * the listener rests for a moment instead of spinning, and says so once.
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +28,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -23,16 +36,38 @@
 #include <event2/listener.h>
 
 #include "bankd.h"
+#include "idmap.h"
 #include "log.h"
 
 #define IN_CHUNK	4096
 #define IN_MAX		(BP_HDR_LEN + BP_MAX_BODY)
 /* A client that sends without reading is not read until it catches up. */
 #define OUT_HIGH	(256 * 1024)
+/* Descriptors kept for the journal, the API, the spool, and for root. */
+#define FD_RESERVE	64
+#define PRIV_RESERVE	64
+#define ACCEPT_REST_MS	250		/* after EMFILE: not accepting */
+#define LOG_EVERY_S	10		/* a refusal is logged this often */
+#define SWEEP_S		1		/* idle connections are looked at */
+#define PEER_FORGET_S	60		/* a user's idle record is dropped */
+
+/* A uid other than root and slurm_user: what it holds of bankd. */
+struct peer {
+	uid_t			 uid;
+	int			 conns;
+	int			 checks;	/* waiting on the API */
+	TAILQ_HEAD(, conn)	 blocked;	/* not read: checks at the cap */
+	int64_t			 tokens;	/* API checks, x 1000 */
+	int64_t			 refilled_ms;
+	time_t			 last;		/* last activity */
+};
 
 struct conn {
 	TAILQ_ENTRY(conn)	 link;		/* while open */
+	TAILQ_ENTRY(conn)	 idle_link;	/* users': oldest first */
+	TAILQ_ENTRY(conn)	 block_link;	/* on peer->blocked */
 	struct bankd		*bd;
+	struct peer		*peer;		/* NULL: root or slurm_user */
 	int			 fd;		/* -1 once closed */
 	struct event		*rev;
 	struct event		*wev;		/* armed while `out` has bytes */
@@ -40,14 +75,33 @@ struct conn {
 	size_t			 in_len;
 	size_t			 in_cap;
 	struct evbuffer		*out;
-	int			 stalled;	/* rev off: `out` too full */
+	int			 stalled;	/* not read: `out` too full */
+	int			 blocked;	/* not read: checks at the cap */
+	int			 waiting;	/* its requests being answered */
+	time_t			 active;	/* last request */
 	uid_t			 uid;
 	pid_t			 pid;
 	int			 refs;
 };
 
+/* Rate-limited warnings: one line per LOG_EVERY_S, with a count. */
+struct rate {
+	time_t		 last;
+	unsigned long	 held;		/* not logged since */
+};
+
 /* Open connections, closed at exit (job_submit's stays open for good). */
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static TAILQ_HEAD(, conn) idleq = TAILQ_HEAD_INITIALIZER(idleq);
+static struct idmap	 peers;		/* uid + 1 -> struct peer */
+static size_t		 user_clients;	/* of them, users' */
+static size_t		 fd_limit;	/* connections the descriptors allow */
+static struct event	*sweep_ev;
+static struct event	*rest_ev;	/* the listener rests after EMFILE */
+static struct rate	 rate_emfile, rate_capped, rate_busy;
+
+static int	 rate_due(struct rate *, unsigned long *held);
+static void	 conn_read_on(struct conn *);
 
 uid_t
 conn_uid(const struct conn *c)
@@ -59,6 +113,12 @@ int
 conn_alive(const struct conn *c)
 {
 	return c->fd != -1;
+}
+
+int
+conn_privileged(const struct conn *c)
+{
+	return c->uid == 0 || c->uid == c->bd->slurm_uid;
 }
 
 void
@@ -78,6 +138,116 @@ conn_release(struct conn *c)
 	free(c);
 }
 
+/* ---- users ------------------------------------------------------------ */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct peer *
+peer_get(struct bankd *bd, uid_t uid)
+{
+	struct peer *p = idmap_get(&peers, (uint64_t)uid + 1);
+
+	if (p != NULL)
+		return p;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->uid = uid;
+	TAILQ_INIT(&p->blocked);
+	/* A new user starts with a full bucket: a burst of 2 seconds. */
+	p->tokens = (int64_t)bd->conf.user_checks_per_s * 2000;
+	p->refilled_ms = now_ms();
+	p->last = time(NULL);
+	if (idmap_put(&peers, (uint64_t)uid + 1, p) != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Users with nothing open for a while: a few at each sweep. */
+static void
+peer_forget_idle(time_t now)
+{
+	struct peer *p, *gone[64];
+	size_t i, n = 0;
+
+	/* Collected first: deleting moves entries about the table. */
+	for (i = 0; i < peers.cap && n < 64; i++)
+		if ((p = peers.slots[i].val) != NULL && p->conns == 0 &&
+		    p->checks == 0 && now - p->last >= PEER_FORGET_S)
+			gone[n++] = p;
+	for (i = 0; i < n; i++) {
+		idmap_del(&peers, (uint64_t)gone[i]->uid + 1);
+		free(gone[i]);
+	}
+}
+
+int
+conn_take_api_check(struct conn *c)
+{
+	struct peer *p = c->peer;
+	int64_t now = now_ms(), cap;
+
+	if (p == NULL)
+		return 1;
+	cap = (int64_t)c->bd->conf.user_checks_per_s * 2000;
+	p->tokens += (now - p->refilled_ms) * c->bd->conf.user_checks_per_s;
+	p->refilled_ms = now;
+	if (p->tokens > cap)
+		p->tokens = cap;
+	if (p->tokens < 1000)
+		return 0;
+	p->tokens -= 1000;
+	return 1;
+}
+
+void
+conn_check_begin(struct conn *c)
+{
+	if (c->peer != NULL)
+		c->peer->checks++;
+}
+
+/* A user's check no longer waits on the API: read one blocked again. */
+void
+listen_check_end(struct bankd *bd, uid_t uid)
+{
+	struct peer *p = idmap_get(&peers, (uint64_t)uid + 1);
+	struct conn *c;
+	int n;
+
+	if (p == NULL || p->checks == 0)
+		return;
+	p->checks--;
+	/* As many as there are free places; one that finds none waits again. */
+	for (n = bd->conf.user_checks - p->checks; n > 0 &&
+	    (c = TAILQ_FIRST(&p->blocked)) != NULL; n--) {
+		TAILQ_REMOVE(&p->blocked, c, block_link);
+		c->blocked = 0;
+		conn_read_on(c);
+		/* Its buffered requests are read on the next loop turn. */
+		if (c->rev != NULL)
+			event_active(c->rev, EV_READ, 0);
+	}
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static void
+conn_read_on(struct conn *c)
+{
+	if (c->fd != -1 && !c->stalled && !c->blocked &&
+	    event_add(c->rev, NULL) != 0)
+		log_err("cannot watch the connection of pid %ld", (long)c->pid);
+}
+
 static void
 conn_close(struct conn *c)
 {
@@ -91,6 +261,16 @@ conn_close(struct conn *c)
 	c->fd = -1;
 	TAILQ_REMOVE(&conns, c, link);
 	c->bd->clients--;
+	if (c->peer != NULL) {
+		TAILQ_REMOVE(&idleq, c, idle_link);
+		if (c->blocked)
+			TAILQ_REMOVE(&c->peer->blocked, c, block_link);
+		c->blocked = 0;
+		c->peer->conns--;
+		c->peer->last = time(NULL);
+		c->peer = NULL;
+		user_clients--;
+	}
 	conn_release(c);
 }
 
@@ -107,10 +287,7 @@ on_writable(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->stalled && evbuffer_get_length(c->out) < OUT_HIGH / 2) {
 		c->stalled = 0;
-		if (event_add(c->rev, NULL) != 0) {
-			conn_close(c);
-			return;
-		}
+		conn_read_on(c);
 	}
 	if (evbuffer_get_length(c->out) == 0)
 		event_del(c->wev);
@@ -170,6 +347,24 @@ conn_reply(struct conn *c, struct bp_msg *rep)
 	free(frame);
 }
 
+/*
+ * A user's check while user_checks of theirs wait on the API: the
+ * connection is not read until one is answered (listen_check_end).
+ */
+static int
+must_wait(struct conn *c, const uint8_t *frame)
+{
+	struct peer *p = c->peer;
+
+	if (p == NULL || frame[3] != BP_T_CHECK ||
+	    p->checks < c->bd->conf.user_checks)
+		return 0;
+	c->blocked = 1;
+	event_del(c->rev);
+	TAILQ_INSERT_TAIL(&p->blocked, c, block_link);
+	return 1;
+}
+
 /* Handle every whole frame in the input buffer; 0, or -1 to close. */
 static int
 take_frames(struct conn *c)
@@ -178,7 +373,7 @@ take_frames(struct conn *c)
 	size_t off = 0, used;
 	int rc;
 
-	while (c->fd != -1 && off < c->in_len) {
+	while (c->fd != -1 && !c->blocked && off < c->in_len) {
 		rc = bp_parse(c->in + off, c->in_len - off, &msg, &used);
 		if (rc == BP_MORE)
 			break;
@@ -186,6 +381,10 @@ take_frames(struct conn *c)
 			log_warn("closing connection from uid %ld pid %ld: %s",
 			    (long)c->uid, (long)c->pid, bp_strerror(rc));
 			return -1;
+		}
+		if (must_wait(c, c->in + off)) {
+			bp_free(&msg);
+			break;
 		}
 		off += used;
 		handle_request(c->bd, c, &msg);
@@ -215,10 +414,21 @@ in_reserve(struct conn *c)
 }
 
 static void
+touch(struct conn *c)
+{
+	c->active = time(NULL);
+	if (c->peer == NULL)
+		return;
+	c->peer->last = c->active;
+	TAILQ_REMOVE(&idleq, c, idle_link);
+	TAILQ_INSERT_TAIL(&idleq, c, idle_link);
+}
+
+static void
 on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	ssize_t n;
+	ssize_t n = 0;
 
 	(void)what;
 	if (in_reserve(c) != 0) {
@@ -226,18 +436,83 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 		return;
 	}
-	n = read(fd, c->in + c->in_len, c->in_cap - c->in_len);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(c);		/* EOF or a reset */
-		return;
+	if (c->in_cap > c->in_len) {
+		n = read(fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			conn_close(c);		/* a reset */
+			return;
+		}
+		if (n == 0) {
+			conn_close(c);		/* EOF */
+			return;
+		}
 	}
-	c->in_len += (size_t)n;
+	/* Woken after a block with nothing new: the buffer still counts. */
+	if (n <= 0 && c->in_len == 0)
+		return;
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		touch(c);
+	}
 	conn_hold(c);			/* a handler may close it */
 	if (take_frames(c) != 0)
 		conn_close(c);
 	conn_release(c);
+}
+
+/* Once a LOG_EVERY_S: 1, with *held the refusals not logged since. */
+static int
+rate_due(struct rate *r, unsigned long *held)
+{
+	time_t now = time(NULL);
+
+	if (r->last != 0 && now - r->last < LOG_EVERY_S) {
+		r->held++;
+		return 0;
+	}
+	*held = r->held;
+	r->held = 0;
+	r->last = now;
+	return 1;
+}
+
+/* Connections in all: bank.yaml's cap, within what descriptors allow. */
+static size_t
+max_clients(const struct bankd *bd)
+{
+	size_t m = (size_t)bd->conf.max_connections;
+
+	return fd_limit != 0 && fd_limit < m ? fd_limit : m;
+}
+
+/* A user over their share: refused at once, logged now and then. */
+static int
+user_refused(struct bankd *bd, struct peer *p, uid_t uid)
+{
+	size_t room = max_clients(bd);
+	unsigned long held;
+
+	room = room > PRIV_RESERVE ? room - PRIV_RESERVE : 0;
+	if (p != NULL && p->conns < bd->conf.user_connections &&
+	    user_clients < room)
+		return 0;
+	if (p == NULL) {
+		if (rate_due(&rate_busy, &held))
+			log_err("accept: out of memory for uid %ld's "
+			    "connection; refused (%lu more since)", (long)uid,
+			    held);
+	} else if (p->conns >= bd->conf.user_connections) {
+		if (rate_due(&rate_capped, &held))
+			log_warn("refused a connection from uid %ld: it has "
+			    "%d open, the most limits.user_connections "
+			    "allows (%lu more refused since the last such "
+			    "line)", (long)uid, p->conns, held);
+	} else if (rate_due(&rate_busy, &held))
+		log_warn("refused a connection from uid %ld: users hold %zu "
+		    "connections, all they may (limits.connections less %d "
+		    "kept for root and slurm_user; %lu more refused since)",
+		    (long)uid, user_clients, PRIV_RESERVE, held);
+	return 1;
 }
 
 static void
@@ -247,25 +522,41 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct bankd *bd = arg;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	struct peer *p = NULL;
 	struct conn *c;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
+	/* Who is calling decides what they may do (see handle.c). */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		cred.uid = (uid_t)-1;
+		cred.pid = 0;
+	}
+	if (cred.uid != 0 && cred.uid != bd->slurm_uid) {
+		p = peer_get(bd, cred.uid);
+		if (user_refused(bd, p, cred.uid)) {
+			close(fd);
+			return;
+		}
+	} else if (bd->clients >= max_clients(bd)) {
+		close(fd);
+		log_err("refused a connection from uid %ld: %zu connections "
+		    "open, limits.connections or the descriptor limit",
+		    (long)cred.uid, bd->clients);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_err("accept: out of memory");
 		close(fd);
 		return;
 	}
-	/* Who is calling decides what they may do (see handle.c). */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->uid = cred.uid;
-		c->pid = cred.pid;
-	} else
-		c->uid = (uid_t)-1;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
 	c->bd = bd;
 	c->refs = 1;
 	c->fd = fd;
+	c->active = time(NULL);
 	c->rev = event_new(bd->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	if (c->rev == NULL || event_add(c->rev, NULL) != 0) {
 		log_err("accept: cannot set up the connection");
@@ -277,12 +568,108 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	TAILQ_INSERT_TAIL(&conns, c, link);
 	bd->clients++;
+	if (p != NULL) {
+		c->peer = p;
+		p->conns++;
+		p->last = c->active;
+		user_clients++;
+		TAILQ_INSERT_TAIL(&idleq, c, idle_link);
+	}
+}
+
+static void
+on_rested(evutil_socket_t fd, short what, void *arg)
+{
+	struct bankd *bd = arg;
+
+	(void)fd;
+	(void)what;
+	if (bd->listener != NULL)
+		evconnlistener_enable(bd->listener);
+}
+
+/*
+ * accept(2) failed for want of descriptors (or memory): retrying at once
+ * would spin, the socket staying readable, and libevent would log every
+ * failure.  Rest a moment; say so once per LOG_EVERY_S.
+ */
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct bankd *bd = arg;
+	struct timeval tv = { 0, ACCEPT_REST_MS * 1000 };
+	unsigned long held;
+	int err = errno;
+
+	evconnlistener_disable(l);
+	if (rest_ev == NULL || event_add(rest_ev, &tv) != 0)
+		evconnlistener_enable(l);
+	if (rate_due(&rate_emfile, &held))
+		log_err("accept: %s with %zu connections open: not accepting "
+		    "for %d ms (%lu more such pauses since the last line); see "
+		    "LimitNOFILE and limits.connections", strerror(err),
+		    bd->clients, ACCEPT_REST_MS, held);
+}
+
+/* Users' connections idle past user_idle_s are closed. */
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct bankd *bd = arg;
+	time_t now = time(NULL), limit = bd->conf.user_idle_s;
+	struct conn *c;
+
+	(void)fd;
+	(void)what;
+	while ((c = TAILQ_FIRST(&idleq)) != NULL && now - c->active >= limit) {
+		if (c->waiting > 0 || c->blocked) {
+			touch(c);	/* answers still due: not idle */
+			if (TAILQ_FIRST(&idleq) == c)
+				break;
+			continue;
+		}
+		log_debug("closing uid %ld pid %ld's connection: idle for %lld "
+		    "s (limits.user_idle_s)", (long)c->uid, (long)c->pid,
+		    (long long)(now - c->active));
+		conn_close(c);
+	}
+	peer_forget_idle(now);
+}
+
+void
+conn_wait_begin(struct conn *c)
+{
+	c->waiting++;
+}
+
+void
+conn_wait_end(struct conn *c)
+{
+	if (c->waiting > 0)
+		c->waiting--;
+}
+
+/* What the descriptor limit leaves for connections. */
+void
+listen_limits(struct bankd *bd)
+{
+	struct rlimit rl;
+
+	fd_limit = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		fd_limit = rl.rlim_cur > FD_RESERVE + PRIV_RESERVE ?
+		    (size_t)rl.rlim_cur - FD_RESERVE : PRIV_RESERVE;
+	if (fd_limit != 0 && fd_limit < (size_t)bd->conf.max_connections)
+		log_info("connections: at most %zu (the descriptor limit %llu "
+		    "less %d for the journal and the API)", fd_limit,
+		    (unsigned long long)rl.rlim_cur, FD_RESERVE);
 }
 
 int
 listen_start(struct bankd *bd)
 {
 	const char *path = bd->conf.socket;
+	struct timeval sweep = { SWEEP_S, 0 };
 	struct sockaddr_un sun;
 	int fd;
 
@@ -292,6 +679,9 @@ listen_start(struct bankd *bd)
 		log_err("socket path %s is too long", path);
 		return -1;
 	}
+	if (idmap_init(&peers) != 0)
+		return -1;
+	listen_limits(bd);
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -315,6 +705,14 @@ listen_start(struct bankd *bd)
 		close(fd);
 		return -1;
 	}
+	evconnlistener_set_error_cb(bd->listener, on_accept_error);
+	rest_ev = evtimer_new(bd->base, on_rested, bd);
+	sweep_ev = event_new(bd->base, -1, EV_PERSIST, on_sweep, bd);
+	if (rest_ev == NULL || sweep_ev == NULL ||
+	    event_add(sweep_ev, &sweep) != 0) {
+		log_err("cannot schedule the connection sweep");
+		return -1;
+	}
 	log_info("listening on %s", path);
 	return 0;
 }
@@ -332,7 +730,17 @@ listen_stop(struct bankd *bd)
 void
 listen_close_clients(struct bankd *bd)
 {
+	size_t i;
+
 	(void)bd;
 	while (!TAILQ_EMPTY(&conns))
 		conn_close(TAILQ_FIRST(&conns));
+	if (sweep_ev != NULL)
+		event_free(sweep_ev);
+	if (rest_ev != NULL)
+		event_free(rest_ev);
+	sweep_ev = rest_ev = NULL;
+	for (i = 0; i < peers.cap; i++)
+		free(peers.slots[i].val);
+	idmap_free(&peers);
 }

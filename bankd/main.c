@@ -209,6 +209,7 @@ bankd_reload_conf(struct bankd *bd)
 	conf_free(&bd->conf);
 	bd->conf = cf;
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
+	listen_limits(bd);
 	log_info("reloaded %s: %zu priced partitions, on_api_unavailable=%s",
 	    bd->conf.path, bd->conf.nprices,
 	    conf_policy_name(bd->conf.on_api_unavailable));
@@ -244,7 +245,7 @@ bankd_start(struct bankd *bd, const char *path)
 		log_err("out of memory");
 		return -1;
 	}
-	if ((bd->cache = cache_new()) == NULL ||
+	if ((bd->cache = cache_new()) == NULL || check_init(bd) != 0 ||
 	    (bd->charged = calloc(1, sizeof(*bd->charged))) == NULL ||
 	    idmap_init(bd->charged) != 0) {
 		log_err("out of memory");
@@ -273,19 +274,11 @@ bankd_start(struct bankd *bd, const char *path)
 static void
 bankd_stop(struct bankd *bd)
 {
-	struct deliver_stats st;
-
 	listen_stop(bd);
 	listen_close_clients(bd);
 	intake_stop(bd);
 	reconcile_stop(bd);
 	apiprices_stop(bd);
-	if (bd->dq != NULL) {
-		deliver_stats(bd->dq, &st);
-		if (st.queued > 0)
-			log_info("%zu report(s) stay journaled for the next "
-			    "start", st.queued);
-	}
 	if (bd->probe)
 		event_free(bd->probe);
 	if (bd->drain)
@@ -302,6 +295,7 @@ bankd_stop(struct bankd *bd)
 		free(bd->charged);
 	}
 	api_free(bd->api);
+	check_fini(bd);
 	conf_free(&bd->conf);
 }
 

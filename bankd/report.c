@@ -12,25 +12,33 @@
 #include <slurm/slurm.h>
 
 #include "money.h"
+#include "limits.h"
 #include "price.h"
 #include "report.h"
+#include "utf8.h"
 
 #define REPORT_MAX_NODES	100000
 
-void
+int
 report_date(int64_t t, char buf[32])
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* gmtime_r fails for years it cannot hold: never format garbage. */
+	if (t < 0 || t > LIM_DATE || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 void
 report_clear(struct report *r)
 {
 	free(r->body);
+	free(r->nodes_expr);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -76,39 +84,10 @@ out_s(struct out *o, const char *s)
 	out_add(o, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (jansson's rules), or 0. */
-static size_t
-utf8_seq(const unsigned char *s)
-{
-	uint32_t c = s[0];
-	size_t n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	c &= n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	return n;
-}
-
 int
 report_utf8_valid(const char *s)
 {
-	size_t n;
-
-	for (; *s != '\0'; s += n)
-		if ((n = utf8_seq((const unsigned char *)s)) == 0)
-			return 0;
-	return 1;
+	return utf8_valid(s);
 }
 
 /* A JSON string, escaped as jansson does; s must be valid UTF-8. */
@@ -198,14 +177,14 @@ member_real(struct out *o, const char *key, double v)
 	out_s(o, buf);
 }
 
+/* t is within LIM_DATE (job_common): report_date cannot fail. */
 static void
 member_date(struct out *o, const char *key, uint64_t t)
 {
 	char buf[32];
 
-	if (t == 0)
+	if (t == 0 || report_date((int64_t)t, buf) != 0)
 		return;
-	report_date((int64_t)t, buf);
 	out_key(o, key);
 	out_str(o, buf);
 }
@@ -234,13 +213,12 @@ node(struct out *o, const char *name, int *first)
 
 /* [{"name": "n1"}, ...] from a Slurm hostlist expression. */
 static void
-member_nodes(struct out *o, const char *expr)
+nodes_array(struct out *o, const char *expr)
 {
 	hostlist_t hl;
 	char *h;
 	int n = 0, first = 1;
 
-	out_key(o, "nodes");
 	out_add(o, "[", 1);
 	if (expr != NULL && *expr != '\0' && plain_host(expr))
 		node(o, expr, &first);
@@ -254,6 +232,45 @@ member_nodes(struct out *o, const char *expr)
 		slurm_hostlist_destroy(hl);
 	}
 	out_add(o, "]", 1);
+}
+
+static void
+member_nodes(struct out *o, const char *expr)
+{
+	out_key(o, "nodes");
+	nodes_array(o, expr);
+}
+
+/* Where the body keeps its place for a node list kept apart. */
+#define NODES_APART	",\"nodes\":[]"
+
+int
+report_nodes_expand(const char *body, const char *expr, char **out,
+    char *err, size_t errlen)
+{
+	struct out o = { NULL, 0, 0, 0, 1 };
+	const char *at;
+
+	/*
+	 * Inside a JSON string every '"' is escaped, so the member is the
+	 * only place this sequence can stand.
+	 */
+	*out = NULL;
+	if ((at = strstr(body, NODES_APART)) == NULL) {
+		snprintf(err, errlen, "the journaled body has no place for "
+		    "its node list");
+		return -2;
+	}
+	out_add(&o, body, (size_t)(at - body) + strlen(NODES_APART) - 2);
+	nodes_array(&o, expr);
+	out_s(&o, at + strlen(NODES_APART));
+	if (o.nomem) {
+		free(o.p);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*out = o.p;
+	return 0;
 }
 
 static int
@@ -273,6 +290,25 @@ opt_str(const struct bp_msg *m, const char *key)
 	const char *v = bp_get(m, key);
 
 	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/*
+ * A date: absent is 0 (none); anything else is a time Slurm could hold
+ * and RFC 3339 can write.  fields.c refuses these before, from the
+ * socket and the spool; this keeps report_build safe on its own.
+ */
+static int
+opt_date(const struct bp_msg *m, const char *key, uint64_t *v, char *err,
+    size_t errlen)
+{
+	*v = 0;
+	if (bp_get(m, key) == NULL)
+		return 0;
+	if (bp_get_u64(m, key, v) == 0 && *v <= (uint64_t)LIM_DATE)
+		return 0;
+	snprintf(err, errlen, "field '%s' is not a date (seconds from 1970 "
+	    "to 9999)", key);
+	return -1;
 }
 
 /* What the body is made of. */
@@ -316,8 +352,9 @@ job_common(const struct bp_msg *m, struct report *r, struct job *j,
 		    "valid UTF-8", j->job_id);
 		return -1;
 	}
-	bp_get_u64(m, "submit", &j->submit);
-	bp_get_u64(m, "start", &j->start);
+	if (opt_date(m, "submit", &j->submit, err, errlen) != 0 ||
+	    opt_date(m, "start", &j->start, err, errlen) != 0)
+		return -1;
 	bp_get_u64(m, "num_nodes", &j->nn);
 	r->job_id = (uint32_t)j->job_id;
 	r->uid = (uint32_t)j->uid;
@@ -351,6 +388,11 @@ build_end(const struct bank_conf *cf, const struct bp_msg *m,
 
 	if (need_u64(m, "end", &j->end, err, errlen) != 0)
 		return -1;
+	if (j->end > (uint64_t)LIM_DATE) {
+		snprintf(err, errlen, "field 'end' is not a date (seconds from "
+		    "1970 to 9999)");
+		return -1;
+	}
 	bp_get_u64(m, "req_nodes", &j->req);
 	bp_get_u64(m, "suspended", &susp);
 	/* A job cancelled while pending never started and costs nothing. */
@@ -367,9 +409,13 @@ build_end(const struct bank_conf *cf, const struct bp_msg *m,
 	return 0;
 }
 
-/* The members in key order, as JSON_SORT_KEYS put them. */
+/*
+ * The members in key order, as JSON_SORT_KEYS put them.  nodes_apart:
+ * "nodes":[] in place of the list (report_nodes_expand).
+ */
 static char *
-body(const struct bp_msg *m, enum report_kind kind, const struct job *j)
+body(const struct bp_msg *m, enum report_kind kind, const struct job *j,
+    int nodes_apart)
 {
 	struct out o = { NULL, 0, 0, 0, 1 };
 	char id[24];
@@ -386,7 +432,7 @@ body(const struct bp_msg *m, enum report_kind kind, const struct job *j)
 	snprintf(id, sizeof(id), "%" PRIu64, j->job_id);
 	member_str(&o, "jobslurmid", id);
 	member_str(&o, "jobstatus", j->status);
-	member_nodes(&o, bp_get(m, "nodes"));
+	member_nodes(&o, nodes_apart ? NULL : bp_get(m, "nodes"));
 	member_int(&o, "num_alloc_nodes", (int64_t)j->nn);
 	member_int(&o, "num_cpus", (int64_t)j->cpus);
 	if (kind == REPORT_END)
@@ -431,9 +477,19 @@ report_build(const struct bank_conf *cf, enum report_kind kind,
 		build_start(cf, m, r, &j);
 	else if (build_end(cf, m, r, &j, err, errlen) != 0)
 		return -1;
-	if ((r->body = body(m, kind, &j)) == NULL) {
+	if ((r->body = body(m, kind, &j, 0)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	/* Thousands of nodes: kept as the expression, expanded when sent. */
+	if (strlen(r->body) > REPORT_INLINE_MAX && opt_str(m, "nodes")) {
+		free(r->body);
+		if ((r->body = body(m, kind, &j, 1)) == NULL ||
+		    (r->nodes_expr = strdup(opt_str(m, "nodes"))) == NULL) {
+			report_clear(r);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -22,7 +22,17 @@ struct report {
 	char			 account[128];
 	int64_t			 cents;		/* amount sent */
 	char			*body;		/* the Job, as JSON */
+	/*
+	 * The node list as a Slurm hostlist expression, when expanded it
+	 * would make the body too large to keep (a 60,000-node job): the
+	 * body then holds "nodes":[] and report_nodes_expand() fills it in
+	 * as the report is sent.  NULL otherwise.
+	 */
+	char			*nodes_expr;
 };
+
+/* A body larger than this keeps its node list apart (nodes_expr). */
+#define REPORT_INLINE_MAX	(48 * 1024)
 
 /*
  * Build a report from a plugin's message.  0; 1 when there is nothing to
@@ -35,7 +45,14 @@ void	 report_clear(struct report *);
 /* 1 when s is UTF-8 as jansson takes it (the body's strings must be). */
 int	 report_utf8_valid(const char *s);
 
-/* RFC 3339 UTC, as the server writes dates. */
-void	 report_date(int64_t t, char buf[32]);
+/*
+ * body with its empty "nodes" member filled from the hostlist expression
+ * expr, in *out (to free); 0, or -1 with err.
+ */
+int	 report_nodes_expand(const char *body, const char *expr, char **out,
+	    char *err, size_t errlen);
+
+/* RFC 3339 UTC, as the server writes dates; 0, or -1 past year 9999. */
+int	 report_date(int64_t t, char buf[32]);
 
 #endif /* REPORT_H */

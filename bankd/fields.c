@@ -1,0 +1,279 @@
+/*
+ * fields.c - the rules for each request's fields (see fields.h).
+ *
+ * A rule names a key and what its value must be: a decimal number no
+ * larger than its bound, a name of the kind it is, or printable text.
+ * The bounds are limits.h's, that is what Slurm and the API can express;
+ * before these rules a number that did not parse was silently taken as
+ * "unset" (`-n 99999999999999999999` priced one CPU).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fields.h"
+#include "limits.h"
+#include "utf8.h"
+
+enum kind {
+	K_NUM,		/* decimal, 0 .. max */
+	K_ACCOUNT,	/* goes into a URL: fields_account_ok() */
+	K_NAME,		/* a partition or QoS name, at most max bytes */
+	K_NAMES,	/* comma list of K_NAME */
+	K_PARTINFO,	/* "name:cpus:mem_mb:excl" comma list */
+	K_TEXT,		/* printable, at most max bytes (0: the frame's) */
+};
+
+struct rule {
+	const char	*key;
+	enum kind	 kind;
+	uint64_t	 max;
+};
+
+#define U16	UINT64_C(65535)
+
+/* What prices a job: CHECK and ESTIMATE. */
+static const struct rule job_rules[] = {
+	{ "uid",		K_NUM,		LIM_UID },
+	{ "account",		K_ACCOUNT,	LIM_ACCOUNT_LEN },
+	{ "partitions",		K_NAMES,	LIM_PARTITION_LEN },
+	{ "min_cpus",		K_NUM,		LIM_COUNT },
+	{ "num_tasks",		K_NUM,		LIM_COUNT },
+	{ "cpus_per_task",	K_NUM,		U16 },
+	{ "min_nodes",		K_NUM,		LIM_COUNT },
+	{ "ntasks_per_node",	K_NUM,		U16 },
+	{ "pn_min_cpus",	K_NUM,		U16 },
+	{ "time_limit",		K_NUM,		LIM_MINUTES },
+	{ "shared",		K_NUM,		U16 },
+	{ "part_info",		K_PARTINFO,	0 },
+	{ "mem_per_cpu",	K_NUM,		LIM_MEM_MB },
+	{ "mem_per_node",	K_NUM,		LIM_MEM_MB },
+	{ "tres_per_job",	K_TEXT,		0 },
+	{ "tres_per_node",	K_TEXT,		0 },
+	{ "tres_per_task",	K_TEXT,		0 },
+	{ "tres_per_socket",	K_TEXT,		0 },
+	{ "qos",		K_NAME,		LIM_QOS_LEN },
+	{ "array_tasks",	K_NUM,		LIM_ARRAY_TASKS },
+	{ "cost",		K_NUM,		LIM_COST_CENTS },
+	{ "dry_run",		K_NUM,		1 },
+	{ "plugin",		K_TEXT,		32 },
+	{ NULL,			0,		0 },
+};
+
+/*
+ * START and END.  The account is text here, not a URL name: a report is
+ * charged by its body, and one for an account the API does not know
+ * becomes a dead letter an operator can see, rather than vanishing.
+ */
+static const struct rule report_rules[] = {
+	{ "job_id",		K_NUM,		LIM_JOB_ID },
+	{ "uid",		K_NUM,		LIM_UID },
+	{ "account",		K_TEXT,		LIM_ACCOUNT_LEN },
+	{ "partition",		K_NAME,		LIM_PARTITION_LEN },
+	{ "qos",		K_NAME,		LIM_QOS_LEN },
+	{ "state",		K_TEXT,		64 },
+	{ "cpus",		K_NUM,		LIM_COUNT },
+	{ "nodes",		K_TEXT,		0 },
+	{ "num_nodes",		K_NUM,		LIM_COUNT },
+	{ "req_nodes",		K_NUM,		LIM_COUNT },
+	{ "submit",		K_NUM,		LIM_DATE },
+	{ "start",		K_NUM,		LIM_DATE },
+	{ "end",		K_NUM,		LIM_DATE },
+	{ "suspended",		K_NUM,		LIM_DATE },
+	{ "time_limit",		K_NUM,		LIM_MINUTES },
+	{ "hold",		K_NUM,		UINT64_MAX },
+	{ "tres_alloc",		K_TEXT,		0 },
+	{ "mem_mb",		K_NUM,		LIM_MEM_MB },
+	{ "gpus",		K_TEXT,		0 },
+	{ "tres_per_job",	K_TEXT,		0 },
+	{ "tres_per_node",	K_TEXT,		0 },
+	{ "tres_per_task",	K_TEXT,		0 },
+	{ "tres_per_socket",	K_TEXT,		0 },
+	{ "num_tasks",		K_NUM,		LIM_COUNT },
+	{ "node_cpus",		K_NUM,		LIM_COUNT },
+	{ "node_mem_mb",	K_NUM,		LIM_MEM_MB },
+	{ "part_info",		K_PARTINFO,	0 },
+	{ NULL,			0,		0 },
+};
+
+/* bankctl's queue and holds requests. */
+static const struct rule admin_rules[] = {
+	{ "offset",		K_NUM,		UINT64_MAX },
+	{ "limit",		K_NUM,		UINT64_MAX },
+	{ "dead",		K_NUM,		1 },
+	{ "seq",		K_NUM,		UINT64_MAX },
+	{ "account",		K_ACCOUNT,	LIM_ACCOUNT_LEN },
+	{ "uid",		K_NUM,		LIM_UID },
+	{ NULL,			0,		0 },
+};
+
+static const struct rule *
+rules_of(uint8_t type)
+{
+	switch (type) {
+	case BP_T_CHECK:
+	case BP_T_ESTIMATE:
+		return job_rules;
+	case BP_T_START:
+	case BP_T_END:
+		return report_rules;
+	case BP_T_QUEUE:
+	case BP_T_SHOW:
+	case BP_T_RETRY:
+	case BP_T_DROP:
+	case BP_T_HOLDS:
+	case BP_T_PRICES:
+		return admin_rules;
+	}
+	return NULL;
+}
+
+static int
+number_ok(const char *v, uint64_t max)
+{
+	uint64_t n = 0, d;
+
+	if (*v == '\0')
+		return 0;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return 0;
+		d = (uint64_t)(*v - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return 0;
+		n = n * 10 + d;
+	}
+	return n <= max;
+}
+
+int
+fields_account_ok(const char *a)
+{
+	size_t n = strlen(a);
+
+	if (n == 0 || n > LIM_ACCOUNT_LEN || a[0] == '-' ||
+	    strcmp(a, ".") == 0 || strcmp(a, "..") == 0)
+		return 0;
+	return strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_.-") == n;
+}
+
+/* Partition and QoS names: no separators of our formats, no spaces. */
+static int
+name_ok(const char *s, size_t len, uint64_t max)
+{
+	size_t i;
+
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] == ',' || s[i] == ':' || s[i] == ' ')
+			return 0;
+	return 1;
+}
+
+static int
+names_ok(const char *s, uint64_t max)
+{
+	const char *e;
+
+	if (*s == '\0')
+		return 1;	/* none given: the default partition */
+	for (;; s = e + 1) {
+		e = s + strcspn(s, ",");
+		if (!name_ok(s, (size_t)(e - s), max))
+			return 0;
+		if (*e == '\0')
+			return 1;
+	}
+}
+
+/* "normal:32:192000:0,gpu:64:512000:1", as job_submit builds it. */
+static int
+partinfo_ok(const char *s)
+{
+	char num[32];
+	const char *e, *f;
+	int i;
+
+	for (; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		f = memchr(s, ':', (size_t)(e - s));
+		if (f == NULL || !name_ok(s, (size_t)(f - s),
+		    LIM_PARTITION_LEN))
+			return 0;
+		for (i = 0; i < 3; i++) {
+			s = f + 1;
+			f = i < 2 ? memchr(s, ':', (size_t)(e - s)) : e;
+			if (f == NULL || f - s >= (long)sizeof(num))
+				return 0;
+			memcpy(num, s, (size_t)(f - s));
+			num[f - s] = '\0';
+			if (!number_ok(num, i == 0 ? LIM_COUNT : i == 1 ?
+			    LIM_MEM_MB : 1))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static const char *
+why_not(const struct rule *r, const char *v)
+{
+	switch (r->kind) {
+	case K_NUM:
+		return number_ok(v, r->max) ? NULL : "a whole number";
+	case K_ACCOUNT:		/* "": none given */
+		return *v == '\0' || fields_account_ok(v) ? NULL :
+		    "an account name (letters, "
+		    "digits, '_', '.', '-'; not '.' or '..')";
+	case K_NAME:		/* "": none given */
+		return *v == '\0' || name_ok(v, strlen(v), r->max) ? NULL :
+		    "a name (no ',', "
+		    "':' or spaces)";
+	case K_NAMES:
+		return names_ok(v, r->max) ? NULL : "a comma list of names";
+	case K_PARTINFO:
+		return partinfo_ok(v) ? NULL : "a list of partition:cpus:mem:"
+		    "exclusive";
+	case K_TEXT:
+		return r->max == 0 || strlen(v) <= r->max ? NULL : "text";
+	}
+	return "valid";
+}
+
+int
+fields_check(const struct bp_msg *m, char *err, size_t errlen)
+{
+	const struct rule *rules = rules_of(m->type), *r;
+	const char *v, *why;
+	size_t i;
+
+	for (i = 0; i < m->nfields; i++) {
+		v = m->fields[i].val;
+		if (!utf8_printable(v)) {
+			snprintf(err, errlen, "field '%s' is not printable "
+			    "UTF-8 (control characters or invalid bytes)",
+			    m->fields[i].key);
+			return -1;
+		}
+		for (r = rules; r != NULL && r->key != NULL; r++)
+			if (strcmp(r->key, m->fields[i].key) == 0)
+				break;
+		if (r == NULL || r->key == NULL ||
+		    (why = why_not(r, v)) == NULL)
+			continue;
+		if (r->kind == K_NUM)
+			snprintf(err, errlen, "field '%s' must be %s from 0 to "
+			    "%llu", r->key, why, (unsigned long long)r->max);
+		else if (r->max != 0)
+			snprintf(err, errlen, "field '%s' must be %s of at "
+			    "most %llu bytes", r->key, why,
+			    (unsigned long long)r->max);
+		else
+			snprintf(err, errlen, "field '%s' must be %s", r->key,
+			    why);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * fields.h - what a request's fields may hold, checked once where the
+ * request enters bankd (the socket, the spool), before any handler reads
+ * it.  After fields_check() passes, every number a handler reads with
+ * bp_get_u64() parses and is within its bound (limits.h), and every
+ * value is printable UTF-8.
+ */
+#ifndef FIELDS_H
+#define FIELDS_H
+
+#include <stddef.h>
+
+#include "bankproto.h"
+
+/*
+ * 0, or -1 with "field 'KEY' ..." in err: a value that is not valid
+ * UTF-8 or holds a control character, a number that does not parse or is
+ * beyond its bound, a name that is not a name.  Unknown keys pass (the
+ * protocol lets fields be added); so do request types without rules.
+ */
+int	 fields_check(const struct bp_msg *, char *err, size_t errlen);
+
+/*
+ * An account name that may go into a URL path: 1 to LIM_ACCOUNT_LEN of
+ * [A-Za-z0-9_.-], not "." or ".." (curl would fold those out of the
+ * path) and not starting with '-'.
+ */
+int	 fields_account_ok(const char *);
+
+#endif /* FIELDS_H */
