@@ -56,6 +56,8 @@ struct bankd {
 	struct event		*probe;
 	struct event		*intake;
 	size_t			 intake_inflight;
+	size_t			 intake_later;	/* this pass: stay for the next */
+	char			 intake_why[128];
 	size_t			 spool_files;	/* at the last scan */
 	struct event		*drain;		/* shutdown: wait for sends */
 	int			 drain_ticks;

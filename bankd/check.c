@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@
 #include "fields.h"
 #include "holds.h"
 #include "idmap.h"
-#include "limits.h"
+#include "lim.h"
 #include "log.h"
 #include "money.h"
 #include "price.h"
@@ -120,7 +121,7 @@ static void	 start_queued(struct bankd *);
 static int64_t
 cost_account(const struct check *ck)
 {
-	/* Both bounded (limits.h, LIM_HOLDS): no overflow. */
+	/* Both bounded (lim.h, LIM_HOLDS): no overflow. */
 	return ck->est.cents + ck->held_account;
 }
 
@@ -532,6 +533,10 @@ decide_known(struct check *ck, long max_age)
 	int v;
 
 	take_holds(ck);
+	/* Another check's answer may have shown the caller a member. */
+	if (!ck->member)
+		ck->member = cache_is_member(ck->bd->cache, ck->account,
+		    ck->uid, time(NULL), max_age < 0 ? LONG_MAX : max_age);
 	if ((v = from_cache(ck, max_age, &why)) < 0)
 		return 0;
 	finish(ck, v, "api", why);

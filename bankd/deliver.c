@@ -23,7 +23,7 @@
 #include "deliver.h"
 #include "idmap.h"
 #include "journal.h"
-#include "limits.h"
+#include "lim.h"
 #include "jwatch.h"
 #include "log.h"
 #include "money.h"

@@ -3,7 +3,7 @@
  *
  * A rule names a key and what its value must be: a decimal number no
  * larger than its bound, a name of the kind it is, or printable text.
- * The bounds are limits.h's, that is what Slurm and the API can express;
+ * The bounds are lim.h's, that is what Slurm and the API can express;
  * before these rules a number that did not parse was silently taken as
  * "unset" (`-n 99999999999999999999` priced one CPU).
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fields.h"
-#include "limits.h"
+#include "lim.h"
 #include "utf8.h"
 
 enum kind {

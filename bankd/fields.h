@@ -2,7 +2,7 @@
  * fields.h - what a request's fields may hold, checked once where the
  * request enters bankd (the socket, the spool), before any handler reads
  * it.  After fields_check() passes, every number a handler reads with
- * bp_get_u64() parses and is within its bound (limits.h), and every
+ * bp_get_u64() parses and is within its bound (lim.h), and every
  * value is printable UTF-8.
  */
 #ifndef FIELDS_H

@@ -51,7 +51,8 @@ on_taken(void *arg, const char *status, const char *message,
 
 	(void)amount;
 	sp->bd->intake_inflight--;
-	if (sp->bd->spool_files > 0)
+	/* `spool` in bankctl status: the files still there. */
+	if (strcmp(status, "later") != 0 && sp->bd->spool_files > 0)
 		sp->bd->spool_files--;
 	if (strcmp(status, "ok") == 0 || strcmp(status, "dup") == 0) {
 		if (unlink(sp->path) != 0)
@@ -60,10 +61,17 @@ on_taken(void *arg, const char *status, const char *message,
 		else
 			log_info("spool: took in %s", sp->path);
 	} else if (strcmp(status, "later") == 0) {
-		log_warn("spool: %s stays for the next pass: %s", sp->path,
-		    message);
+		/* One line a pass, not one a file (a full disk, 1000 files). */
+		if (sp->bd->intake_later++ == 0)
+			snprintf(sp->bd->intake_why, sizeof(sp->bd->intake_why),
+			    "%s", message ? message : "later");
 	} else
 		set_aside(sp->bd, sp->path, message ? message : status);
+	if (sp->bd->intake_inflight == 0 && sp->bd->intake_later > 0) {
+		log_warn("spool: %zu report(s) stay for the next pass: %s",
+		    sp->bd->intake_later, sp->bd->intake_why);
+		sp->bd->intake_later = 0;
+	}
 	free(sp);
 }
 

@@ -46,7 +46,9 @@
 /* Descriptors kept for the journal, the API, the spool, and for root. */
 #define FD_RESERVE	64
 #define PRIV_RESERVE	64
-#define ACCEPT_REST_MS	250		/* after EMFILE: not accepting */
+/* After EMFILE, not accepting: 10 ms, doubling while it lasts, to 500. */
+#define REST_MIN_MS	10
+#define REST_MAX_MS	500
 #define LOG_EVERY_S	10		/* a refusal is logged this often */
 #define SWEEP_S		1		/* idle connections are looked at */
 #define PEER_FORGET_S	60		/* a user's idle record is dropped */
@@ -98,6 +100,7 @@ static size_t		 user_clients;	/* of them, users' */
 static size_t		 fd_limit;	/* connections the descriptors allow */
 static struct event	*sweep_ev;
 static struct event	*rest_ev;	/* the listener rests after EMFILE */
+static int		 rest_ms = REST_MIN_MS;
 static struct rate	 rate_emfile, rate_capped, rate_busy;
 
 static int	 rate_due(struct rate *, unsigned long *held);
@@ -523,11 +526,13 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct peer *p = NULL;
+	unsigned long held;
 	struct conn *c;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
+	rest_ms = REST_MIN_MS;		/* descriptors again */
 	/* Who is calling decides what they may do (see handle.c). */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
 		cred.uid = (uid_t)-1;
@@ -541,9 +546,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		}
 	} else if (bd->clients >= max_clients(bd)) {
 		close(fd);
-		log_err("refused a connection from uid %ld: %zu connections "
-		    "open, limits.connections or the descriptor limit",
-		    (long)cred.uid, bd->clients);
+		if (rate_due(&rate_busy, &held))
+			log_err("refused a connection from uid %ld: %zu "
+			    "connections open, limits.connections or the "
+			    "descriptor limit (%lu more refused since)",
+			    (long)cred.uid, bd->clients, held);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -591,13 +598,15 @@ on_rested(evutil_socket_t fd, short what, void *arg)
 /*
  * accept(2) failed for want of descriptors (or memory): retrying at once
  * would spin, the socket staying readable, and libevent would log every
- * failure.  Rest a moment; say so once per LOG_EVERY_S.
+ * failure.  Rest a moment, longer while it lasts, so that connections
+ * closing free descriptors for the ones waiting; say so once per
+ * LOG_EVERY_S.
  */
 static void
 on_accept_error(struct evconnlistener *l, void *arg)
 {
 	struct bankd *bd = arg;
-	struct timeval tv = { 0, ACCEPT_REST_MS * 1000 };
+	struct timeval tv = { 0, rest_ms * 1000 };
 	unsigned long held;
 	int err = errno;
 
@@ -606,9 +615,12 @@ on_accept_error(struct evconnlistener *l, void *arg)
 		evconnlistener_enable(l);
 	if (rate_due(&rate_emfile, &held))
 		log_err("accept: %s with %zu connections open: not accepting "
-		    "for %d ms (%lu more such pauses since the last line); see "
-		    "LimitNOFILE and limits.connections", strerror(err),
-		    bd->clients, ACCEPT_REST_MS, held);
+		    "for %d ms, longer while it lasts (%lu more such pauses "
+		    "since the last line); see LimitNOFILE and "
+		    "limits.connections", strerror(err), bd->clients, rest_ms,
+		    held);
+	if ((rest_ms *= 2) > REST_MAX_MS)
+		rest_ms = REST_MAX_MS;
 }
 
 /* Users' connections idle past user_idle_s are closed. */
@@ -655,14 +667,18 @@ listen_limits(struct bankd *bd)
 {
 	struct rlimit rl;
 
+	/*
+	 * A limit too small to keep FD_RESERVE aside still lets root's and
+	 * slurm_user's connections in; accept() then rests on EMFILE.
+	 */
 	fd_limit = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		fd_limit = rl.rlim_cur > FD_RESERVE + PRIV_RESERVE ?
 		    (size_t)rl.rlim_cur - FD_RESERVE : PRIV_RESERVE;
 	if (fd_limit != 0 && fd_limit < (size_t)bd->conf.max_connections)
-		log_info("connections: at most %zu (the descriptor limit %llu "
-		    "less %d for the journal and the API)", fd_limit,
-		    (unsigned long long)rl.rlim_cur, FD_RESERVE);
+		log_info("connections: at most %zu, for a descriptor limit of "
+		    "%llu (LimitNOFILE)", fd_limit,
+		    (unsigned long long)rl.rlim_cur);
 }
 
 int

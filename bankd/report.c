@@ -12,7 +12,7 @@
 #include <slurm/slurm.h>
 
 #include "money.h"
-#include "limits.h"
+#include "lim.h"
 #include "price.h"
 #include "report.h"
 #include "utf8.h"

@@ -23,7 +23,9 @@ import time
 import urllib.request
 from decimal import Decimal, ROUND_HALF_UP
 
-USERS = {"bankalice": 47001, "bankbob": 47002}
+# bankeve belongs to no account of the default fixture: a local user who
+# tries things (tests/e2e/test_hostile.py).
+USERS = {"bankalice": 47001, "bankbob": 47002, "bankeve": 47003}
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 SLURM_PLUGIN_DIR = "/usr/lib/x86_64-linux-gnu/slurm-wlm"
 
@@ -90,7 +92,7 @@ class Cluster:
     def __init__(self, build_dir, fixture=None, keep=False,
                  submit_deadline_ms=1000, decision_ms=300, fsync=True,
                  cache_ttl=0, probe_factor=1, reconcile_s=60, grace_s=30,
-                 policy="allow", extra=None):
+                 policy="allow", extra=None, state_tmpfs_kb=None):
         self.build = os.path.abspath(build_dir)
         self.fixture = fixture or default_fixture()
         self.keep = keep
@@ -110,6 +112,9 @@ class Cluster:
         #   partitions: lines inside prices.partitions (4-space indent)
         #   bank: lines appended to bank.yaml (top level)
         self.extra = dict(extra or {})
+        # A small file system of its own for state_dir, to fill up.
+        self.state_tmpfs_kb = state_tmpfs_kb
+        self.mounted = None
         self.dir = None
         self.procs = {}         # name -> Popen, for what we run in front
         self.pidfiles = {}      # name -> pid file, for self-daemonizing ones
@@ -125,6 +130,7 @@ class Cluster:
         try:
             self._start_munge()
             self._start_sim()
+            self._mount_state()
             self._write_bank_yaml()
             self._write_slurm_conf()    # bankd reads it to reconcile holds
             self.start_bankd()
@@ -159,6 +165,15 @@ class Cluster:
                         self.path("munged.log"), "--seed-file",
                         self.path("munged.seed")], check=True)
         self._wait("munged", lambda: os.path.exists(self.munge_socket))
+
+    def _mount_state(self):
+        if not self.state_tmpfs_kb:
+            return
+        d = self.path("bankd-state")
+        os.makedirs(d, mode=0o700)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dk,mode=0700" %
+                        self.state_tmpfs_kb, "banktest", d], check=True)
+        self.mounted = d
 
     def _start_sim(self):
         with open(self.path("fixture.json"), "w") as f:
@@ -216,8 +231,15 @@ cache:
 {self.extra.get("bank", "")}
 """)
 
-    def start_bankd(self, extra_env=None):
+    def start_bankd(self, extra_env=None, nofile=None):
+        """bankd in front; nofile: its descriptor limit (both soft and
+        hard), as a unit's LimitNOFILE would set it."""
         env = dict(self.env, **(extra_env or {}))
+
+        def limit():
+            if nofile:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         try:        # a crashed bankd leaves its socket file behind
             os.unlink(self.path("bankd.sock"))
         except FileNotFoundError:
@@ -227,7 +249,7 @@ cache:
                 [os.environ.get("BANKD_BIN") or
                  os.path.join(self.build, "bankd", "bankd"), "-d", "-f",
                  self.path("bank.yaml")], stdout=log, stderr=log,
-                env=env)
+                env=env, preexec_fn=limit)
         self.procs["bankd"] = p
         self._wait("bankd's socket",
                    lambda: os.path.exists(self.path("bankd.sock")) or
@@ -353,6 +375,9 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
         for name in list(self.procs):
             self._kill_proc(name)
         self._kill_pidfile("munged")
+        if self.mounted:
+            subprocess.run(["umount", self.mounted])
+            self.mounted = None
         if self.dir and not self.keep and os.environ.get("BANK_KEEP") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -362,6 +387,21 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
             argv = ["runuser", "-u", user, "--"] + argv
         return subprocess.run(argv, env=self.env, capture_output=True,
                               text=True, check=check, timeout=timeout)
+
+    def as_user(self, user, argv, nofile=None, **kw):
+        """Popen argv as a non-root user, with up to `nofile` descriptors
+        (raised while still root, then privileges dropped)."""
+        pw = pwd.getpwnam(user)
+
+        def drop():
+            if nofile:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        return subprocess.Popen(argv, preexec_fn=drop, env=self.env,
+                                cwd="/", **kw)
 
     def sbatch(self, user, args, script="sleep 2"):
         """Submit; returns (job id or None, CompletedProcess, seconds)."""

@@ -1,13 +1,13 @@
 /*
- * limits.h - the largest value slurm-bank takes for each kind of number,
+ * lim.h - the largest value slurm-bank takes for each kind of number,
  * wherever it enters: the socket, the spool, journal replay, bank.yaml,
  * the API's answers and bankctl's arguments.  Each is what Slurm and the
  * myBRC API can express (the reason is beside it).  A value beyond is
  * refused with a message naming the field; nothing is cut or wrapped.
  * docs/reliability.md lists where each is checked.
  */
-#ifndef BANK_LIMITS_H
-#define BANK_LIMITS_H
+#ifndef LIM_H
+#define LIM_H
 
 #include <stdint.h>
 
@@ -41,4 +41,4 @@
 #define LIM_PARTITION_LEN	63
 #define LIM_QOS_LEN		63
 
-#endif /* BANK_LIMITS_H */
+#endif /* LIM_H */
