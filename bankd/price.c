@@ -261,12 +261,12 @@ all_digits(const char *s, size_t len)
 
 /* [s, e) into type, cut to fit (types are matched on what fits). */
 static void
-type_of(char type[32], const char *s, const char *e)
+type_of(char type[LIM_GPU_TYPE_LEN + 1], const char *s, const char *e)
 {
 	size_t len = (size_t)(e - s);
 
-	if (len > 31)
-		len = 31;
+	if (len > LIM_GPU_TYPE_LEN)
+		len = LIM_GPU_TYPE_LEN;
 	memcpy(type, s, len);
 	type[len] = '\0';
 }
@@ -278,8 +278,8 @@ type_of(char type[32], const char *s, const char *e)
  * after an optional "gres:" or "gres/".  -1 if it is not GPUs.
  */
 static int
-gpu_item(const char *p, const char *e, char type[32], uint64_t *n,
-    int *alloc)
+gpu_item(const char *p, const char *e, char type[LIM_GPU_TYPE_LEN + 1],
+    uint64_t *n, int *alloc)
 {
 	const char *eq, *a, *c, *lim, *end;
 	size_t len = (size_t)(e - p);
@@ -332,7 +332,7 @@ price_parse_gpus(const char *tres, uint64_t mult, struct price_use *u)
 	uint64_t untyped = 0, typed_sum = 0, spill = 0, n;
 	int alloc = 0;
 	const char *p = tres, *e;
-	char type[32];
+	char type[LIM_GPU_TYPE_LEN + 1];
 
 	if (tres == NULL || mult == 0)
 		return;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "limits.h"
 
 /* What Slurm knows of a job's size at submission; 0 means unset. */
 struct job_shape {
@@ -25,7 +26,7 @@ struct job_shape {
 
 /* GPUs of one kind; type "" is "any GPU". */
 struct gpu_count {
-	char		 type[32];
+	char		 type[LIM_GPU_TYPE_LEN + 1];
 	uint64_t	 n;
 };
 
