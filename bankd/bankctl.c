@@ -18,6 +18,10 @@
  *
  * estimate prices a job as bankd would at submission; with --check it also
  * asks bankd for the full decision (which may ask the API).
+ *
+ * What bankd says comes from users and the API: every value is printed
+ * through ctl_put() (controls and invalid UTF-8 shown as \xNN, \uNNNN)
+ * or, with --json, ctl_json() (invalid bytes as \udcNN).
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -31,6 +35,7 @@
 
 #include "bankproto.h"
 #include "conf.h"
+#include "ctl.h"
 #include "money.h"
 #include "price.h"
 
@@ -98,18 +103,59 @@ parse_time(const char *s, uint32_t *minutes)
 	return 0;
 }
 
-static void
-json_str(const char *v)
+/* A field of a reply, "" when bankd left it out. */
+static const char *
+field(const struct bp_msg *rep, const char *key)
 {
-	putchar('"');
-	for (; *v; v++)
-		if (*v == '"' || *v == '\\')
-			printf("\\%c", *v);
-		else if ((unsigned char)*v < 0x20)
-			printf("\\u%04x", *v);
-		else
-			putchar(*v);
-	putchar('"');
+	const char *v = bp_get(rep, key);
+
+	return v != NULL ? v : "";
+}
+
+/* Tab-separated columns, empty ones kept (strtok would merge them). */
+static void
+split(char *line, char **col, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		col[i] = line != NULL ? line : "";
+		if (line != NULL && (line = strchr(line, '\t')) != NULL)
+			*line++ = '\0';
+	}
+}
+
+/* One table row: column i padded to width[i] (see ctl_put()). */
+static void
+row(char *const *col, const int *width, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			putchar(' ');
+		/* the last column is padded only to align it right */
+		ctl_put(stdout, col[i], i + 1 < n || width[i] < 0 ? width[i] :
+		    0);
+	}
+	putchar('\n');
+}
+
+/* {"k": "v", ...} of columns; sep goes before it. */
+static void
+json_row(const char *sep, const char *const *keys, char *const *col,
+    size_t n)
+{
+	size_t i;
+
+	printf("%s{", sep);
+	for (i = 0; i < n; i++) {
+		printf("%s", i ? ", " : "");
+		ctl_json(stdout, keys[i]);
+		printf(": ");
+		ctl_json(stdout, col[i]);
+	}
+	printf("}");
 }
 
 static void
@@ -121,8 +167,10 @@ print_reply(const struct bp_msg *rep)
 	if (json_out) {
 		printf("{");
 		for (i = 0; i < rep->nfields; i++) {
-			printf("%s\"%s\": ", i ? ", " : "", rep->fields[i].key);
-			json_str(rep->fields[i].val);
+			printf("%s", i ? ", " : "");
+			ctl_json(stdout, rep->fields[i].key);
+			printf(": ");
+			ctl_json(stdout, rep->fields[i].val);
 		}
 		printf("}\n");
 		return;
@@ -130,8 +178,20 @@ print_reply(const struct bp_msg *rep)
 	for (i = 0; i < rep->nfields; i++)
 		if ((int)strlen(rep->fields[i].key) > w)
 			w = (int)strlen(rep->fields[i].key);
-	for (i = 0; i < rep->nfields; i++)
-		printf("%-*s  %s\n", w, rep->fields[i].key, rep->fields[i].val);
+	for (i = 0; i < rep->nfields; i++) {
+		ctl_put(stdout, rep->fields[i].key, w);
+		printf("  ");
+		ctl_put(stdout, rep->fields[i].val, 0);
+		putchar('\n');
+	}
+}
+
+static void
+call_failed(const char *sock, int rc)
+{
+	fprintf(stderr, "bankctl: %s (socket ", bp_strerror(rc));
+	ctl_put(stderr, sock, 0);
+	fprintf(stderr, ")\n");
 }
 
 static int
@@ -142,8 +202,7 @@ call(const char *sock, struct bp_msg *req)
 	int rc;
 
 	if ((rc = bp_call(sock, CTL_DEADLINE_MS, req, &rep)) != BP_OK) {
-		fprintf(stderr, "bankctl: %s (socket %s)\n", bp_strerror(rc),
-		    sock);
+		call_failed(sock, rc);
 		return 1;
 	}
 	print_reply(&rep);
@@ -336,26 +395,80 @@ cmd_estimate(const char *sock, int argc, char **argv)
 	return rc;
 }
 
+static void
+prices_head(const struct bp_msg *rep)
+{
+	static const int w[] = { 16, -10, -10, 20, -8, 7, 0 };
+	static char *const head[] = { "PARTITION", "CPU", "GPU", "GPU TYPES",
+	    "MEM_GB", "BILLING", "SOURCE" };
+	int api = strcmp(field(rep, "from_api"), "1") == 0;
+
+	printf("default ");
+	ctl_put(stdout, field(rep, "default"), 0);
+	printf(" SU/CPU-hour, billing ");
+	ctl_put(stdout, field(rep, "billing"), 0);
+	printf(", from_api %s", api ? "on" : "off");
+	if (api) {
+		printf(" (every ");
+		ctl_put(stdout, field(rep, "refresh_s"), 0);
+		printf(" s, last fetch ");
+		ctl_put(stdout, strcmp(field(rep, "api_age"), "-1") == 0 ?
+		    "never" : field(rep, "api_age"), 0);
+		printf(")");
+	}
+	printf("\n");
+	if (bp_get(rep, "api_error") != NULL) {
+		printf("API error: ");
+		ctl_put(stdout, field(rep, "api_error"), 0);
+		printf("\n");
+	}
+	printf("qos multipliers: ");
+	ctl_put(stdout, *field(rep, "qos") ? field(rep, "qos") :
+	    "(none: every QoS x1)", 0);
+	printf("\n");
+	row(head, w, 7);
+}
+
+/* prices' fields but the p<N> rows, for --json. */
+static void
+prices_json_head(const struct bp_msg *rep)
+{
+	size_t i;
+
+	printf("{");
+	for (i = 0; i < rep->nfields; i++) {
+		if (rep->fields[i].key[0] == 'p' &&
+		    rep->fields[i].key[1] >= '0' &&
+		    rep->fields[i].key[1] <= '9')
+			continue;
+		ctl_json(stdout, rep->fields[i].key);
+		printf(": ");
+		ctl_json(stdout, rep->fields[i].val);
+		printf(", ");
+	}
+	printf("\"partitions\": [");
+}
+
 /* The effective price table, BP_QUEUE_PAGE partitions per request. */
 static int
 cmd_prices(const char *sock)
 {
 	static const char *const cols[] = { "partition", "cpu", "gpu",
 	    "gpu_types", "mem_gb", "billing", "source" };
+	static const int w[] = { 16, -10, -10, 20, -8, 7, 0 };
 	struct bp_msg req, rep;
 	uint64_t total = 0, off = 0;
-	char key[8], *line, *col[7], *save;
+	char key[8], *line, *col[7];
 	const char *v;
-	int rc, i, k, n = 0;
+	int rc, i, n = 0;
 
 	do {
 		bp_init(&req, BP_T_PRICES, (uint32_t)getpid());
-		bp_addf(&req, "offset", "%llu", (unsigned long long)off);
+		bp_add_u64(&req, "offset", off);
 		rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
 		bp_free(&req);
 		if (rc != BP_OK) {
-			fprintf(stderr, "bankctl: %s (socket %s)\n",
-			    bp_strerror(rc), sock);
+			call_failed(sock, rc);
 			return 1;
 		}
 		if ((v = bp_get(&rep, "status")) == NULL || strcmp(v, "ok")) {
@@ -363,67 +476,22 @@ cmd_prices(const char *sock)
 			bp_free(&rep);
 			return 1;
 		}
-		if (off == 0) {
-			if (json_out) {
-				printf("{");
-				for (i = 0; i < (int)rep.nfields; i++) {
-					if (rep.fields[i].key[0] == 'p' &&
-					    isdigit((unsigned char)
-					    rep.fields[i].key[1]))
-						continue;
-					printf("\"%s\": ", rep.fields[i].key);
-					json_str(rep.fields[i].val);
-					printf(", ");
-				}
-				printf("\"partitions\": [");
-			} else {
-				printf("default %s SU/CPU-hour, billing %s, "
-				    "from_api %s", bp_get(&rep, "default"),
-				    bp_get(&rep, "billing"), strcmp(bp_get(&rep,
-				    "from_api"), "1") == 0 ? "on" : "off");
-				if (strcmp(bp_get(&rep, "from_api"), "1") == 0)
-					printf(" (every %s s, last fetch %s)",
-					    bp_get(&rep, "refresh_s"),
-					    strcmp(bp_get(&rep, "api_age"),
-					    "-1") == 0 ? "never" :
-					    bp_get(&rep, "api_age"));
-				printf("\n");
-				if (bp_get(&rep, "api_error") != NULL)
-					printf("API error: %s\n",
-					    bp_get(&rep, "api_error"));
-				printf("qos multipliers: %s\n",
-				    *bp_get(&rep, "qos") ? bp_get(&rep, "qos")
-				    : "(none: every QoS x1)");
-				printf("%-16s %10s %10s %-20s %8s %-7s %s\n",
-				    "PARTITION", "CPU", "GPU", "GPU TYPES",
-				    "MEM_GB", "BILLING", "SOURCE");
-			}
-		}
+		if (off == 0 && json_out)
+			prices_json_head(&rep);
+		else if (off == 0)
+			prices_head(&rep);
 		bp_get_u64(&rep, "total", &total);
 		for (i = 1; i <= BP_QUEUE_PAGE; i++) {
 			snprintf(key, sizeof(key), "p%d", i);
 			if (bp_get(&rep, key) == NULL || (line = strdup(
 			    bp_get(&rep, key))) == NULL)
 				break;
-			save = NULL;
-			for (k = 0; k < 7; k++)
-				if ((col[k] = strtok_r(k ? NULL : line, "\t",
-				    &save)) == NULL)
-					col[k] = "";
-			if (json_out) {
-				printf("%s{", n++ ? ", " : "");
-				for (k = 0; k < 7; k++) {
-					printf("%s\"%s\": ", k ? ", " : "",
-					    cols[k]);
-					json_str(col[k]);
-				}
-				printf("}");
-			} else {
-				n++;
-				printf("%-16s %10s %10s %-20s %8s %-7s %s\n",
-				    col[0], col[1], col[2], col[3], col[4],
-				    col[5], col[6]);
-			}
+			split(line, col, 7);
+			if (json_out)
+				json_row(n ? ", " : "", cols, col, 7);
+			else
+				row(col, w, 7);
+			n++;
 			free(line);
 		}
 		off += (uint64_t)(i - 1);
@@ -438,37 +506,28 @@ cmd_prices(const char *sock)
 
 static const char *const queue_cols[] = { "seq", "job", "kind", "amount",
 	"state", "attempts", "next_s", "account", "last_error" };
+static const int queue_w[] = { 8, 9, 5, -10, 8, -5, -6, 12, 0 };
 #define NCOLS	(sizeof(queue_cols) / sizeof(queue_cols[0]))
 
 /* One "e<i>" value: tab-separated columns, in queue_cols order. */
 static void
 print_entry(char *line, int first)
 {
-	char *col[NCOLS], *save = NULL, *p;
-	size_t i = 0;
+	char *col[NCOLS];
 
-	for (p = strtok_r(line, "\t", &save); p != NULL && i < NCOLS;
-	    p = strtok_r(NULL, "\t", &save))
-		col[i++] = p;
-	while (i < NCOLS)
-		col[i++] = "";
-	if (json_out) {
-		printf("%s{", first ? "" : ",\n ");
-		for (i = 0; i < NCOLS; i++) {
-			printf("%s\"%s\": ", i ? ", " : "", queue_cols[i]);
-			json_str(col[i]);
-		}
-		printf("}");
-		return;
-	}
-	printf("%-8s %-9s %-5s %10s %-8s %5s %6s %-12s %s\n", col[0], col[1],
-	    col[2], col[3], col[4], col[5], col[6], col[7], col[8]);
+	split(line, col, NCOLS);
+	if (json_out)
+		json_row(first ? "" : ",\n ", queue_cols, col, NCOLS);
+	else
+		row(col, queue_w, NCOLS);
 }
 
 /* Page through the queue: BP_QUEUE_PAGE reports per request. */
 static int
 cmd_queue(const char *sock, int dead)
 {
+	static char *const head[] = { "SEQ", "JOB", "KIND", "AMOUNT",
+	    "STATE", "TRIES", "NEXT", "ACCOUNT", "LAST ERROR" };
 	struct bp_msg req, rep;
 	uint64_t total = 0, off = 0;
 	char key[8], *line;
@@ -477,19 +536,16 @@ cmd_queue(const char *sock, int dead)
 	if (json_out)
 		printf("[");
 	else
-		printf("%-8s %-9s %-5s %10s %-8s %5s %6s %-12s %s\n", "SEQ",
-		    "JOB", "KIND", "AMOUNT", "STATE", "TRIES", "NEXT", "ACCOUNT",
-		    "LAST ERROR");
+		row(head, queue_w, NCOLS);
 	do {
 		bp_init(&req, BP_T_QUEUE, (uint32_t)getpid());
-		bp_addf(&req, "offset", "%llu", (unsigned long long)off);
-		bp_addf(&req, "limit", "%d", BP_QUEUE_PAGE);
+		bp_add_u64(&req, "offset", off);
+		bp_add_u64(&req, "limit", BP_QUEUE_PAGE);
 		bp_add(&req, "dead", dead ? "1" : "0");
 		rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
 		bp_free(&req);
 		if (rc != BP_OK) {
-			fprintf(stderr, "bankctl: %s (socket %s)\n",
-			    bp_strerror(rc), sock);
+			call_failed(sock, rc);
 			return 1;
 		}
 		bp_get_u64(&rep, "total", &total);
@@ -546,12 +602,56 @@ user_id(const char *s)
 	return (long)pw->pw_uid;
 }
 
+static void
+holds_out(const struct bp_msg *rep)
+{
+	static const char *const keys[] = { "hold", "job", "uid", "account",
+	    "amount", "age" };
+	static char *const head[] = { "HOLD", "JOB", "UID", "ACCOUNT",
+	    "AMOUNT", "AGE(s)" };
+	static const int w[] = { 8, 9, 7, 14, -10, -8 };
+	const char *total = *field(rep, "total") ? field(rep, "total") :
+	    "0.00";
+	char key[8], *line, *col[6];
+	int i;
+
+	if (json_out) {
+		printf("{\"total\": ");
+		ctl_json(stdout, total);
+		printf(", \"holds\": [");
+	} else
+		row(head, w, 6);
+	for (i = 1; i <= BP_QUEUE_PAGE; i++) {
+		snprintf(key, sizeof(key), "h%d", i);
+		if (bp_get(rep, key) == NULL || (line = strdup(bp_get(rep,
+		    key))) == NULL)
+			break;
+		split(line, col, 6);
+		if (json_out)
+			json_row(i > 1 ? ", " : "", keys, col, 6);
+		else {
+			if (strcmp(col[1], "0") == 0)
+				col[1] = "(queued)";
+			row(col, w, 6);
+		}
+		free(line);
+	}
+	if (json_out) {
+		printf("]}\n");
+		return;
+	}
+	printf("-- ");
+	ctl_put(stdout, *field(rep, "count") ? field(rep, "count") : "0", 0);
+	printf(" hold(s), ");
+	ctl_put(stdout, total, 0);
+	printf(" SU held\n");
+}
+
 static int
 cmd_holds(const char *sock, int argc, char **argv)
 {
 	struct bp_msg req, rep;
-	char key[8], *line, *col[6], *save;
-	int ch, i, k, rc;
+	int ch, rc;
 	long uid;
 
 	bp_init(&req, BP_T_HOLDS, (uint32_t)getpid());
@@ -575,43 +675,10 @@ cmd_holds(const char *sock, int argc, char **argv)
 	rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
 	bp_free(&req);
 	if (rc != BP_OK) {
-		fprintf(stderr, "bankctl: %s (socket %s)\n", bp_strerror(rc),
-		    sock);
+		call_failed(sock, rc);
 		return 1;
 	}
-	if (json_out)
-		printf("{\"total\": \"%s\", \"holds\": [", bp_get(&rep, "total")
-		    ? bp_get(&rep, "total") : "0.00");
-	else
-		printf("%-8s %-9s %-7s %-14s %10s %8s\n", "HOLD", "JOB", "UID",
-		    "ACCOUNT", "AMOUNT", "AGE(s)");
-	for (i = 1; i <= BP_QUEUE_PAGE; i++) {
-		snprintf(key, sizeof(key), "h%d", i);
-		if (bp_get(&rep, key) == NULL || (line = strdup(bp_get(&rep,
-		    key))) == NULL)
-			break;
-		save = NULL;
-		for (k = 0; k < 6; k++)
-			if ((col[k] = strtok_r(k ? NULL : line, "\t", &save)) ==
-			    NULL)
-				col[k] = "";
-		if (json_out)
-			printf("%s{\"hold\": \"%s\", \"job\": \"%s\", \"uid\": "
-			    "\"%s\", \"account\": \"%s\", \"amount\": \"%s\", "
-			    "\"age\": \"%s\"}", i > 1 ? ", " : "", col[0],
-			    col[1], col[2], col[3], col[4], col[5]);
-		else
-			printf("%-8s %-9s %-7s %-14s %10s %8s\n", col[0],
-			    strcmp(col[1], "0") ? col[1] : "(queued)", col[2],
-			    col[3], col[4], col[5]);
-		free(line);
-	}
-	if (json_out)
-		printf("]}\n");
-	else
-		printf("-- %s hold(s), %s SU held\n", bp_get(&rep, "count") ?
-		    bp_get(&rep, "count") : "0", bp_get(&rep, "total") ?
-		    bp_get(&rep, "total") : "0.00");
+	holds_out(&rep);
 	bp_free(&rep);
 	return 0;
 }
@@ -671,7 +738,9 @@ main(int argc, char **argv)
 		usage();
 	if (sock == NULL) {
 		if (conf_load(path, &cf, err, sizeof(err)) != 0) {
-			fprintf(stderr, "bankctl: %s\n", err);
+			fprintf(stderr, "bankctl: ");
+			ctl_put(stderr, err, 0);
+			fprintf(stderr, "\n");
 			return 1;
 		}
 		snprintf(sockbuf, sizeof(sockbuf), "%s", cf.socket);
