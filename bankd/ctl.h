@@ -1,11 +1,39 @@
 /*
- * ctl.h - bankctl's output (ctl_out.c).  Everything bankd says is printed
- * through ctl_put() or ctl_json(), since it comes from users and the API.
+ * ctl.h - bankctl's argument parsing (ctl_parse.c) and its output
+ * (ctl_out.c).  Every argument is checked before anything is sent, against
+ * limits.h; everything bankd says is printed through ctl_put() or
+ * ctl_json(), since it comes from users and the API.
  */
 #ifndef CTL_H
 #define CTL_H
 
+#include <stdint.h>
 #include <stdio.h>
+
+/*
+ * Each parser returns 0, or -1 with why it refused (a sentence fragment
+ * naming the accepted form) in why[0..len).
+ */
+
+/* A decimal of digits only (no sign, space or suffix) in [min, max]. */
+int	 ctl_count(const char *, uint64_t min, uint64_t max, uint64_t *,
+	    char *why, size_t len);
+
+/*
+ * A Slurm time limit (M, M:S, H:M:S, D-H, D-H:M, D-H:M:S) in minutes,
+ * rounded up as Slurm does, at most LIM_MINUTES.  0 (also "0:0", -1,
+ * INFINITE, UNLIMITED) is Slurm's "no limit".
+ */
+int	 ctl_time(const char *, uint32_t *minutes, char *why, size_t len);
+
+/* A Slurm memory size (MiB, or K, M, G, T with an optional B) in MiB. */
+int	 ctl_mem(const char *, uint64_t *mib, char *why, size_t len);
+
+/* A user name, or a uid of digits at most LIM_UID. */
+int	 ctl_uid(const char *, uint32_t *uid, char *why, size_t len);
+
+/* A name to send (account, partition, QoS): 1..max bytes, one line. */
+int	 ctl_name(const char *, size_t max, char *why, size_t len);
 
 /*
  * Print s for a terminal, padded to |width| characters (left-aligned if
