@@ -238,28 +238,26 @@ gpu_type_ok(const char *s, size_t len)
 static int
 parse_gpus(const char *s, struct job_args *ja)
 {
-	char why[WHY_LEN], num[32];
-	const char *c = strchr(s, ':'), *type = NULL, *n = s;
+	const char *c = strchr(s, ':'), *type = NULL, *end;
 	size_t tlen = 0;
-	uint64_t v;
+	uint64_t v = 0;
+	int ok;
 
-	if (c != NULL) {
-		if (*s >= '0' && *s <= '9') {		/* N:TYPE */
-			type = c + 1;
-			tlen = strlen(type);
-		} else {				/* TYPE:N */
-			type = s;
-			tlen = (size_t)(c - s);
-			n = c + 1;
-		}
-		if (strcspn(n, ":") >= sizeof(num))
-			n = "";		/* refused below, never cut */
-		snprintf(num, sizeof(num), "%.*s", (int)strcspn(n, ":"), n);
-		n = num;
+	if (c == NULL)					/* N */
+		ok = ctl_count_at(s, 1, LIM_COUNT, &v, &end) == 0 &&
+		    *end == '\0';
+	else if (*s >= '0' && *s <= '9') {		/* N:TYPE */
+		type = c + 1;
+		tlen = strlen(type);
+		ok = ctl_count_at(s, 1, LIM_COUNT, &v, &end) == 0 &&
+		    end == c;
+	} else {					/* TYPE:N */
+		type = s;
+		tlen = (size_t)(c - s);
+		ok = ctl_count_at(c + 1, 1, LIM_COUNT, &v, &end) == 0 &&
+		    *end == '\0';
 	}
-	if ((c != NULL && (strchr(c + 1, ':') != NULL ||
-	    !gpu_type_ok(type, tlen))) ||
-	    ctl_count(n, 1, LIM_COUNT, &v, why, sizeof(why)) != 0) {
+	if (!ok || (type != NULL && !gpu_type_ok(type, tlen))) {
 		ctl_complain("--gpus", s, "not N, TYPE:N or N:TYPE (N from 1 "
 		    "to 2147483647, TYPE of letters, digits, '_', '-', '.')");
 		return -1;
@@ -388,19 +386,15 @@ job_option(int ch, const char *arg, struct job_args *ja)
 static int
 add_node(struct bp_msg *req, const char *parts, const char *spec)
 {
-	char why[WHY_LEN], cpus_s[32], *out = NULL;
-	const char *colon = strchr(spec, ':'), *p;
+	char why[WHY_LEN], *out = NULL;
+	const char *end, *p;
 	uint64_t cpus, mem = 0;
 	size_t outlen = 0, len;
 	FILE *fp;
 
-	len = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
-	/* too long to hold is refused, never cut to something else */
-	snprintf(cpus_s, sizeof(cpus_s), "%.*s", len < sizeof(cpus_s) ?
-	    (int)len : 0, spec);
-	if (ctl_count(cpus_s, 1, LIM_COUNT, &cpus, why, sizeof(why)) != 0 ||
-	    (colon != NULL && ctl_mem(colon + 1, &mem, why, sizeof(why))
-	    != 0)) {
+	if (ctl_count_at(spec, 1, LIM_COUNT, &cpus, &end) != 0 ||
+	    (*end != '\0' && (*end != ':' ||
+	    ctl_mem(end + 1, &mem, why, sizeof(why)) != 0))) {
 		ctl_complain("--node", spec, "not CPUS[:MEM] (CPUS from 1 to "
 		    "2147483647, MEM a size as --mem takes)");
 		return -1;

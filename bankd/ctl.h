@@ -18,6 +18,9 @@
 /* A decimal of digits only (no sign, space or suffix) in [min, max]. */
 int	 ctl_count(const char *, uint64_t min, uint64_t max, uint64_t *,
 	    char *why, size_t len);
+/* The same at the start of a string: *end is after the digits; 0, -1. */
+int	 ctl_count_at(const char *, uint64_t min, uint64_t max, uint64_t *,
+	    const char **end);
 
 /*
  * A Slurm time limit (M, M:S, H:M:S, D-H, D-H:M, D-H:M:S) in minutes,

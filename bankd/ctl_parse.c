@@ -33,13 +33,25 @@ digits(const char *s, uint64_t max, uint64_t *v, const char **end)
 }
 
 int
+ctl_count_at(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+    const char **end)
+{
+	uint64_t v;
+
+	if (digits(s, max, &v, end) != 0 || v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
 ctl_count(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     char *why, size_t len)
 {
 	const char *end;
 	uint64_t v;
 
-	if (digits(s, max, &v, &end) != 0 || *end != '\0' || v < min) {
+	if (ctl_count_at(s, min, max, &v, &end) != 0 || *end != '\0') {
 		snprintf(why, len, "not a whole number from %" PRIu64 " to %"
 		    PRIu64, min, max);
 		return -1;
