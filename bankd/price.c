@@ -321,8 +321,9 @@ gpu_item(const char *p, const char *e, char type[LIM_GPU_TYPE_LEN + 1],
 
 /*
  * Every count saturates at UINT64_MAX (and so does its price): a count
- * no cluster has is priced as more than any balance, never wrapped to a
- * small one.  Slurm refuses such a job later anyway.
+ * no cluster has is priced beyond any balance the API can hold (unless
+ * GPUs are free there), never wrapped to a small one.  Slurm refuses
+ * such a job later anyway.
  */
 void
 price_parse_gpus(const char *tres, uint64_t mult, struct price_use *u)

@@ -106,7 +106,7 @@ uint64_t	 price_parse_mem(const char *tres);
  * Tasks of a job array expression ("0-9%2", "1,3,5-7", "0-15:4"), at most
  * LIM_ARRAY_TASKS; 0 if it is not one; PRICE_ARRAY_HUGE if an index is at
  * or beyond LIM_ARRAY_TASKS, which no Slurm accepts (a caller that prices
- * it anyway prices it as more than any balance, never as one task).
+ * it anyway prices UINT32_MAX tasks, never one).
  */
 #define PRICE_ARRAY_HUGE	UINT32_MAX
 uint32_t	 price_array_tasks(const char *inx);
