@@ -208,7 +208,7 @@ static const struct count_opt {
 
 /* A job as estimate's options describe it; checked, not yet sent. */
 struct job_args {
-	const char	*account, *partitions, *qos, *node;
+	const char	*account, *partitions, *qos;
 	uint64_t	 count[NCOUNTS];
 	int		 has_count[NCOUNTS];
 	uint32_t	 minutes, uid, array_tasks;
@@ -216,6 +216,7 @@ struct job_args {
 	uint64_t	 mem;
 	const char	*mem_key;	/* mem_per_node, mem_per_cpu, NULL */
 	char		 gpus[64 + LIM_GPU_TYPE_LEN];
+	uint64_t	 node_cpus, node_mem;	/* --node; 0: not given */
 };
 
 static int
@@ -238,6 +239,7 @@ gpu_type_ok(const char *s, size_t len)
 static int
 parse_gpus(const char *s, struct job_args *ja)
 {
+	char why[WHY_LEN];
 	const char *c = strchr(s, ':'), *type = NULL, *end;
 	size_t tlen = 0;
 	uint64_t v = 0;
@@ -258,8 +260,10 @@ parse_gpus(const char *s, struct job_args *ja)
 		    *end == '\0';
 	}
 	if (!ok || (type != NULL && !gpu_type_ok(type, tlen))) {
-		ctl_complain("--gpus", s, "not N, TYPE:N or N:TYPE (N from 1 "
-		    "to 2147483647, TYPE of letters, digits, '_', '-', '.')");
+		snprintf(why, sizeof(why), "not N, TYPE:N or N:TYPE (N from 1 "
+		    "to %" PRIu32 ", TYPE of letters, digits, '_', '-', '.')",
+		    LIM_COUNT);
+		ctl_complain("--gpus", s, why);
 		return -1;
 	}
 	if (type != NULL)
@@ -301,6 +305,44 @@ parse_name(const char *opt, const char *s, size_t max)
 		return -1;
 	}
 	return 0;
+}
+
+/* --node CPUS[:MEM]: the size of a node, as job_submit reads it. */
+static int
+parse_node(const char *s, struct job_args *ja)
+{
+	char why[WHY_LEN];
+	const char *end;
+
+	ja->node_mem = 0;
+	if (ctl_count_at(s, 1, LIM_COUNT, &ja->node_cpus, &end) != 0 ||
+	    (*end != '\0' && (*end != ':' ||
+	    ctl_mem(end + 1, &ja->node_mem, why, sizeof(why)) != 0))) {
+		snprintf(why, sizeof(why), "not CPUS[:MEM] (CPUS from 1 to %"
+		    PRIu32 ", MEM a size as --mem takes)", LIM_COUNT);
+		ctl_complain("--node", s, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_array(const char *s, struct job_args *ja)
+{
+	char why[WHY_LEN];
+
+	ja->array_tasks = price_array_tasks(s);
+	if (ja->array_tasks == 0)
+		snprintf(why, sizeof(why), "not an array (e.g. 0-9%%2, "
+		    "1,3,5-7, 0-15:4)");
+	else if (ja->array_tasks == PRICE_ARRAY_HUGE)
+		snprintf(why, sizeof(why), "an index above %" PRIu32 ", which "
+		    "no Slurm takes (MaxArraySize is at most %" PRIu32 ")",
+		    LIM_ARRAY_TASKS - 1, LIM_ARRAY_TASKS);
+	else
+		return 0;
+	ctl_complain("--array", s, why);
+	return -1;
 }
 
 /* One option of estimate into ja: 0, or -1 (said why). */
@@ -353,21 +395,11 @@ job_option(int ch, const char *arg, struct job_args *ja)
 		ja->mem_key = ch == 'M' ? "mem_per_node" : "mem_per_cpu";
 		return 0;
 	case 'a':
-		ja->array_tasks = price_array_tasks(arg);
-		if (ja->array_tasks == 0 ||
-		    ja->array_tasks == PRICE_ARRAY_HUGE) {
-			ctl_complain("--array", arg, ja->array_tasks == 0 ?
-			    "not an array (e.g. 0-9%2, 1,3,5-7, 0-15:4)" :
-			    "an index above 4000000, Slurm's largest "
-			    "(MaxArraySize at most 4000001)");
-			return -1;
-		}
-		return 0;
+		return parse_array(arg, ja);
 	case 'G':
 		return parse_gpus(arg, ja);
 	case 'D':
-		ja->node = arg;
-		return 0;
+		return parse_node(arg, ja);
 	case 'x':
 		ja->exclusive = 1;
 		return 0;
@@ -380,39 +412,30 @@ job_option(int ch, const char *arg, struct job_args *ja)
 }
 
 /*
- * --node CPUS[:MEM]: the size of a node, as job_submit reads it from
- * slurmctld, for each partition of -p: part_info "name:cpus:mem:0,...".
+ * --node: part_info "name:cpus:mem:0,..." for each partition of -p, as
+ * job_submit sends it from slurmctld's records.
  */
 static int
-add_node(struct bp_msg *req, const char *parts, const char *spec)
+add_node(struct bp_msg *req, const struct job_args *ja)
 {
-	char why[WHY_LEN], *out = NULL;
-	const char *end, *p;
-	uint64_t cpus, mem = 0;
+	const char *parts = ja->partitions, *p;
+	char *out = NULL;
 	size_t outlen = 0, len;
 	FILE *fp;
 
-	if (ctl_count_at(spec, 1, LIM_COUNT, &cpus, &end) != 0 ||
-	    (*end != '\0' && (*end != ':' ||
-	    ctl_mem(end + 1, &mem, why, sizeof(why)) != 0))) {
-		ctl_complain("--node", spec, "not CPUS[:MEM] (CPUS from 1 to "
-		    "2147483647, MEM a size as --mem takes)");
-		return -1;
-	}
-	if (parts == NULL || *parts == '\0')
+	if (ja->node_cpus == 0 || parts == NULL)
 		return 0;
 	if ((fp = open_memstream(&out, &outlen)) == NULL)
 		return -1;
 	for (p = parts; *p != '\0'; p += len + (p[len] == ',')) {
 		len = strcspn(p, ",");
 		fprintf(fp, "%s%.*s:%" PRIu64 ":%" PRIu64 ":0", p == parts ?
-		    "" : ",", (int)len, p, cpus, mem);
+		    "" : ",", (int)len, p, ja->node_cpus, ja->node_mem);
 	}
-	if (fclose(fp) != 0) {
+	if (fclose(fp) != 0 || bp_addf(req, "part_info", "%s", out) != 0) {
 		free(out);
 		return -1;
 	}
-	bp_addf(req, "part_info", "%s", out);
 	free(out);
 	return 0;
 }
@@ -492,9 +515,10 @@ cmd_estimate(const char *sock, int argc, char **argv)
 	if (optind != argc)
 		usage();
 	build_estimate(&req, &ja);
-	if (ja.node != NULL && add_node(&req, ja.partitions, ja.node) != 0) {
+	if (add_node(&req, &ja) != 0) {
+		fprintf(stderr, "bankctl: out of memory\n");
 		bp_free(&req);
-		return 2;
+		return 1;
 	}
 	rc = call(sock, &req);
 	bp_free(&req);
