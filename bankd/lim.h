@@ -24,6 +24,12 @@
 
 /* CPUs, tasks, nodes, GPUs: the API's integers (int32), within Slurm's. */
 #define LIM_COUNT		UINT32_C(2147483647)
+/*
+ * CPUs per task: Slurm's job_desc field is 16 bits, and 65534 and 65535
+ * are its NO_VAL16 and INFINITE16 ("not set"), so an sbatch -c beyond
+ * this does not reach job_submit as asked.
+ */
+#define LIM_CPUS_PER_TASK	UINT32_C(65533)
 /* Minutes: Slurm's uint32 time limit, short of NO_VAL and INFINITE. */
 #define LIM_MINUTES		UINT32_C(4294967293)
 /* MiB: Slurm's 64-bit memory, whose top bit flags "per CPU". */
@@ -33,6 +39,8 @@
 /* Job ids and uids: 32 bits, short of Slurm's NO_VAL and (uid_t)-1. */
 #define LIM_JOB_ID		UINT32_C(4294967293)
 #define LIM_UID			UINT32_C(4294967294)
+/* Report numbers: the journal reads them back as JSON integers (int64). */
+#define LIM_SEQ			UINT64_C(9223372036854775807)
 /* Seconds since 1970: RFC 3339's last date, 9999-12-31T23:59:59Z. */
 #define LIM_DATE		INT64_C(253402300799)
 
@@ -40,5 +48,7 @@
 #define LIM_ACCOUNT_LEN		127
 #define LIM_PARTITION_LEN	63
 #define LIM_QOS_LEN		63
+/* A GPU type (a100) in bytes: what pricing keeps of it (price.h). */
+#define LIM_GPU_TYPE_LEN	31
 
 #endif /* LIM_H */

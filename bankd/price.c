@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "limits.h"
 #include "money.h"
 #include "price.h"
 
@@ -179,36 +180,10 @@ price_use_cost(const struct bank_conf *cf, const char *part,
 	return num > INT64_MAX ? INT64_MAX : (int64_t)num;
 }
 
-static void
-gpu_add(struct price_use *u, const char *type, uint64_t n)
+static uint64_t
+add64(uint64_t a, uint64_t b)
 {
-	size_t i;
-	u128 v;
-
-	if (n == 0)
-		return;
-	for (i = 0; i < u->ngpu; i++)
-		if (strcmp(u->gpu[i].type, type) == 0)
-			break;
-	if (i == u->ngpu) {
-		if (u->ngpu == PRICE_MAX_GPU_TYPES) {
-			type = "";	/* no room: priced as untyped */
-			for (i = 0; i < u->ngpu; i++)
-				if (u->gpu[i].type[0] == '\0')
-					break;
-		}
-		if (i == u->ngpu) {
-			if (i == PRICE_MAX_GPU_TYPES)
-				i = 0;
-			else
-				u->ngpu++;
-			snprintf(u->gpu[i].type, sizeof(u->gpu[i].type), "%s",
-			    type);
-			u->gpu[i].n = 0;
-		}
-	}
-	v = (u128)u->gpu[i].n + n;
-	u->gpu[i].n = v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 static uint64_t
@@ -219,6 +194,47 @@ mul64(uint64_t a, uint64_t b)
 	return p > UINT64_MAX ? UINT64_MAX : (uint64_t)p;
 }
 
+/*
+ * The slot for GPUs of `type`.  A new type always leaves one slot free
+ * for "any GPU", so a type that finds no room is counted there (at the
+ * GPU price) rather than dropped or written over another's count.
+ */
+static struct gpu_count *
+gpu_slot(struct price_use *u, const char *type)
+{
+	struct gpu_count *any = NULL, *g;
+	size_t i, need;
+
+	for (i = 0; i < u->ngpu; i++) {
+		if (strcmp(u->gpu[i].type, type) == 0)
+			return &u->gpu[i];
+		if (u->gpu[i].type[0] == '\0')
+			any = &u->gpu[i];
+	}
+	need = type[0] != '\0' && any == NULL ? 2 : 1;
+	if (u->ngpu + need > PRICE_MAX_GPU_TYPES) {
+		if (any != NULL)
+			return any;
+		type = "";
+	}
+	g = &u->gpu[u->ngpu++];
+	snprintf(g->type, sizeof(g->type), "%s", type);
+	g->n = 0;
+	return g;
+}
+
+static void
+gpu_add(struct price_use *u, const char *type, uint64_t n)
+{
+	struct gpu_count *g;
+
+	if (n == 0)
+		return;
+	g = gpu_slot(u, type);
+	g->n = add64(g->n, n);
+}
+
+/* Digits at s, saturating at UINT64_MAX; *end after the last digit. */
 static uint64_t
 count_of(const char *s, const char **end)
 {
@@ -243,78 +259,117 @@ all_digits(const char *s, size_t len)
 	return len > 0;
 }
 
+/* [s, e) into type, cut to fit (types are matched on what fits). */
+static void
+type_of(char type[LIM_GPU_TYPE_LEN + 1], const char *s, const char *e)
+{
+	size_t len = (size_t)(e - s);
+
+	if (len > LIM_GPU_TYPE_LEN)
+		len = LIM_GPU_TYPE_LEN;
+	memcpy(type, s, len);
+	type[len] = '\0';
+}
+
+/*
+ * One item [p, e) of a TRES list, read in place (a copy into a buffer
+ * would let a long item lose its count): "gpu", "gpu:2", "gpu:a100",
+ * "gpu:a100:2" (a request) or "gpu=2", "gpu:a100=2" (an allocation),
+ * after an optional "gres:" or "gres/".  -1 if it is not GPUs.
+ */
+static int
+gpu_item(const char *p, const char *e, char type[LIM_GPU_TYPE_LEN + 1],
+    uint64_t *n, int *alloc)
+{
+	const char *eq, *a, *c, *lim, *end;
+	size_t len = (size_t)(e - p);
+
+	if (len >= 5 && (strncmp(p, "gres:", 5) == 0 ||
+	    strncmp(p, "gres/", 5) == 0)) {
+		p += 5;
+		len -= 5;
+	}
+	if (len < 3 || strncmp(p, "gpu", 3) != 0 ||
+	    (len > 3 && p[3] != ':' && p[3] != '='))
+		return -1;
+	p += 3;
+	len -= 3;
+	type[0] = '\0';
+	*n = 1;
+	if ((eq = memchr(p, '=', len)) != NULL) {
+		*alloc = 1;
+		if (*p == ':')
+			type_of(type, p + 1, eq);
+		*n = count_of(eq + 1, &end);
+		return 0;
+	}
+	if (len == 0)
+		return 0;
+	a = p + 1;			/* after "gpu:" */
+	len--;
+	if ((lim = memchr(a, '(', len)) != NULL)
+		len = (size_t)(lim - a);
+	if ((c = memchr(a, ':', len)) != NULL) {
+		type_of(type, a, c);
+		*n = count_of(c + 1, &end);
+	} else if (all_digits(a, len))
+		*n = count_of(a, &end);
+	else
+		type_of(type, a, a + len);
+	return 0;
+}
+
+/*
+ * Every count saturates at UINT64_MAX (and so does its price): a count
+ * no cluster has is priced beyond any balance the API can hold (unless
+ * GPUs are free there), never wrapped to a small one.  Slurm refuses
+ * such a job later anyway.
+ */
 void
 price_parse_gpus(const char *tres, uint64_t mult, struct price_use *u)
 {
 	struct gpu_count typed[PRICE_MAX_GPU_TYPES];
 	size_t ntyped = 0, i;
-	uint64_t untyped = 0, typed_sum = 0, n;
+	uint64_t untyped = 0, typed_sum = 0, spill = 0, n;
 	int alloc = 0;
-	const char *p = tres, *e, *q, *end;
-	char tok[128], type[32];
+	const char *p = tres, *e;
+	char type[LIM_GPU_TYPE_LEN + 1];
 
 	if (tres == NULL || mult == 0)
 		return;
-	while (*p != '\0') {
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
 		e = p + strcspn(p, ",;");
-		snprintf(tok, sizeof(tok), "%.*s", (int)(e - p), p);
-		p = *e ? e + 1 : e;
-		q = tok;
-		if (strncmp(q, "gres:", 5) == 0 || strncmp(q, "gres/", 5) == 0)
-			q += 5;
-		if (strncmp(q, "gpu", 3) != 0 ||
-		    (q[3] != '\0' && q[3] != ':' && q[3] != '='))
-			continue;
-		q += 3;
-		type[0] = '\0';
-		n = 1;
-		if (strchr(q, '=') != NULL) {
-			/* allocation: gpu=2, gpu:a100=2 */
-			const char *eq = strchr(q, '=');
-
-			alloc = 1;
-			if (*q == ':')
-				snprintf(type, sizeof(type), "%.*s",
-				    (int)(eq - q - 1), q + 1);
-			n = count_of(eq + 1, &end);
-		} else if (*q == ':') {
-			/* request: gpu:2, gpu:a100, gpu:a100:2 */
-			const char *a = q + 1, *c = strchr(a, ':');
-			size_t alen = c ? (size_t)(c - a) : strcspn(a, "(");
-
-			if (c != NULL) {
-				snprintf(type, sizeof(type), "%.*s", (int)alen,
-				    a);
-				n = count_of(c + 1, &end);
-			} else if (all_digits(a, alen)) {
-				n = count_of(a, &end);
-			} else {
-				snprintf(type, sizeof(type), "%.*s", (int)alen,
-				    a);
-			}
-		}
-		if (n == 0)
+		if (gpu_item(p, e, type, &n, &alloc) != 0 || n == 0)
 			continue;
 		if (type[0] == '\0') {
-			untyped = untyped > UINT64_MAX - n ? UINT64_MAX :
-			    untyped + n;
+			untyped = add64(untyped, n);
 			continue;
 		}
 		for (i = 0; i < ntyped; i++)
 			if (strcmp(typed[i].type, type) == 0)
 				break;
 		if (i == ntyped && ntyped < PRICE_MAX_GPU_TYPES) {
-			snprintf(typed[ntyped].type, sizeof(typed[0].type),
-			    "%s", type);
+			memcpy(typed[ntyped].type, type, sizeof(type));
 			typed[ntyped++].n = 0;
 		}
-		if (i < ntyped)
-			typed[i].n += n;
-		typed_sum += n;
+		if (i == ntyped) {	/* no room: counted as any GPU */
+			spill = add64(spill, n);
+			continue;
+		}
+		typed[i].n = add64(typed[i].n, n);
+		typed_sum = add64(typed_sum, n);
 	}
-	/* An allocation lists the total and then each type within it. */
-	if (alloc)
-		untyped = untyped > typed_sum ? untyped - typed_sum : 0;
+	/*
+	 * An allocation lists the total and then each type within it: the
+	 * untyped rest is the total less the types kept (which covers the
+	 * spilled ones), and never less than those.
+	 */
+	if (alloc) {
+		untyped = untyped == UINT64_MAX ? untyped :
+		    untyped > typed_sum ? untyped - typed_sum : 0;
+		untyped = untyped > spill ? untyped : spill;
+	} else
+		untyped = add64(untyped, spill);
 	for (i = 0; i < ntyped; i++)
 		gpu_add(u, typed[i].type, mul64(typed[i].n, mult));
 	gpu_add(u, "", mul64(untyped, mult));
@@ -353,18 +408,25 @@ price_parse_mem(const char *tres)
 	case 'P': unit = (uint64_t)1024 * 1024 * 1024; break;
 	default: break;			/* M or none: MiB */
 	}
-	if (*end == 'K')
-		return (whole + 1023) / 1024;
+	if (*end == 'K')		/* rounded up, without wrapping */
+		return whole / 1024 + (whole % 1024 != 0);
 	v = ((u128)whole * scale + frac) * unit;
 	v = (v + scale - 1) / scale;
 	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
 }
 
+/*
+ * Slurm keeps an array's tasks in a bitmap of MaxArraySize bits, so an
+ * index at or beyond LIM_ARRAY_TASKS (the largest MaxArraySize) is one no
+ * Slurm accepts: PRICE_ARRAY_HUGE.  A repeated index is one task, so the
+ * count (an upper bound: ranges are summed) never exceeds the largest
+ * index + 1, and no sum can overflow.
+ */
 uint32_t
 price_array_tasks(const char *inx)
 {
 	const char *p = inx, *end;
-	uint64_t a, b, step, total = 0;
+	uint64_t a, b, step, total = 0, top = 0;
 
 	if (inx == NULL)
 		return 0;
@@ -387,13 +449,15 @@ price_array_tasks(const char *inx)
 				p = end;
 			}
 		}
-		total += (b - a) / step + 1;
-		if (total > UINT32_MAX)
-			return UINT32_MAX;
 		if (*p == ',')
 			p++;
 		else if (*p != '\0' && *p != '%')
 			return 0;
+		if (b >= LIM_ARRAY_TASKS)
+			return PRICE_ARRAY_HUGE;
+		top = b + 1 > top ? b + 1 : top;
+		total += (b - a) / step + 1;
+		total = total < top ? total : top;
 	}
 	return (uint32_t)total;
 }

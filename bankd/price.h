@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "limits.h"
 
 /* What Slurm knows of a job's size at submission; 0 means unset. */
 struct job_shape {
@@ -25,7 +26,7 @@ struct job_shape {
 
 /* GPUs of one kind; type "" is "any GPU". */
 struct gpu_count {
-	char		 type[32];
+	char		 type[LIM_GPU_TYPE_LEN + 1];
 	uint64_t	 n;
 };
 
@@ -88,15 +89,26 @@ int64_t		 price_use_cost(const struct bank_conf *, const char *part,
  * GPUs named in a TRES string, added to u->gpu scaled by `mult`: request
  * forms "gres:gpu:2", "gres/gpu:a100:2", "gpu:2" (comma or semicolon
  * lists; other GRES ignored) and allocation forms "gres/gpu=2",
- * "gres/gpu:a100=2" (typed counts replace the untyped total).
+ * "gres/gpu:a100=2" (typed counts replace the untyped total).  Counts
+ * saturate at UINT64_MAX, never wrap; a type beyond PRICE_MAX_GPU_TYPES
+ * is counted as any GPU (type "").
  */
 void		 price_parse_gpus(const char *tres, uint64_t mult,
 		    struct price_use *u);
 
-/* Memory of an allocation string ("cpu=2,mem=1500M,..."), in MiB; 0. */
+/*
+ * Memory of an allocation string ("cpu=2,mem=1500M,..."), in MiB, rounded
+ * up and saturating at UINT64_MAX; 0 if none.
+ */
 uint64_t	 price_parse_mem(const char *tres);
 
-/* Tasks of a job array expression ("0-9%2", "1,3,5-7", "0-15:4"); 0. */
+/*
+ * Tasks of a job array expression ("0-9%2", "1,3,5-7", "0-15:4"), at most
+ * LIM_ARRAY_TASKS; 0 if it is not one; PRICE_ARRAY_HUGE if an index is at
+ * or beyond LIM_ARRAY_TASKS, which no Slurm accepts (a caller that prices
+ * it anyway prices UINT32_MAX tasks, never one).
+ */
+#define PRICE_ARRAY_HUGE	UINT32_MAX
 uint32_t	 price_array_tasks(const char *inx);
 
 /*

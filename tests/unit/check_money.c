@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bankproto.h"
+#include "limits.h"
 #include "conf.h"
 #include "money.h"
 #include "price.h"
@@ -700,6 +701,164 @@ START_TEST(parse_mem)
 }
 END_TEST
 
+/*
+ * Hostile TRES and array strings (a user's --gres, --gpus and --array
+ * reach these inside slurmctld): counts saturate, nothing wraps.
+ */
+START_TEST(parse_gpus_saturates)
+{
+	struct price_use u;
+	char big[256];
+
+	/* typed counts that would wrap to 0 */
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gres:gpu:a100:18446744073709551615,"
+	    "gres:gpu:a100:1", 1, &u);
+	ck_assert_uint_eq(u.ngpu, 1);
+	ck_assert_uint_eq(u.gpu[0].n, UINT64_MAX);
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gpu:a100:9223372036854775808;gpu:a100:"
+	    "9223372036854775808", 1, &u);
+	ck_assert_uint_eq(u.gpu[0].n, UINT64_MAX);
+	/* untyped, and far more digits than fit */
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gres:gpu:99999999999999999999999999999999", 1, &u);
+	price_parse_gpus("gres:gpu:1", 1, &u);
+	ck_assert_uint_eq(u.gpu[0].n, UINT64_MAX);
+	/* an allocation whose typed sum wraps: the total is not revived */
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gres/gpu=5,gres/gpu:a100=18446744073709551615,"
+	    "gres/gpu:v100=2", 1, &u);
+	ck_assert_uint_eq(u.ngpu, 2);
+	ck_assert_str_eq(u.gpu[0].type, "a100");
+	ck_assert_uint_eq(u.gpu[0].n, UINT64_MAX);
+	ck_assert_str_eq(u.gpu[1].type, "v100");
+	ck_assert_uint_eq(u.gpu[1].n, 2);
+	/* the multiplier (nodes, tasks) saturates too */
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gpu:4294967296", UINT64_C(4294967296), &u);
+	ck_assert_uint_eq(u.gpu[0].n, UINT64_MAX);
+	/* a long type name does not cut the count short */
+	memset(&u, 0, sizeof(u));
+	snprintf(big, sizeof(big), "gres:gpu:%0120d:1000", 0);
+	price_parse_gpus(big, 1, &u);
+	ck_assert_uint_eq(u.ngpu, 1);
+	ck_assert_uint_eq(u.gpu[0].n, 1000);
+	ck_assert_uint_eq(strlen(u.gpu[0].type), sizeof(u.gpu[0].type) - 1);
+	/* and a long token of something else is still not a GPU */
+	memset(&u, 0, sizeof(u));
+	snprintf(big, sizeof(big), "gres:mps:%0200d,gpu:2", 7);
+	price_parse_gpus(big, 1, &u);
+	ck_assert_uint_eq(u.ngpu, 1);
+	ck_assert_uint_eq(u.gpu[0].n, 2);
+}
+END_TEST
+
+/* More types than slots: every GPU is still counted (as "any GPU"). */
+START_TEST(parse_gpus_many_types)
+{
+	struct price_use u;
+	uint64_t sum = 0;
+	size_t i;
+
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gpu:t1:1,gpu:t2:2,gpu:t3:3,gpu:t4:4,gpu:t5:5,"
+	    "gpu:t6:6,gpu:t7:7,gpu:t8:8", 1, &u);
+	price_parse_gpus("gpu:t9:9,gpu:t10:10", 1, &u);
+	ck_assert_uint_le(u.ngpu, PRICE_MAX_GPU_TYPES);
+	for (i = 0; i < u.ngpu; i++)
+		sum += u.gpu[i].n;
+	ck_assert_uint_eq(sum, 55);
+	ck_assert_str_eq(u.gpu[0].type, "t1");
+	ck_assert_uint_eq(u.gpu[0].n, 1);
+
+	/* an allocation: total 100, ten types of 10 */
+	memset(&u, 0, sizeof(u));
+	price_parse_gpus("gres/gpu=100,gres/gpu:t1=10,gres/gpu:t2=10,"
+	    "gres/gpu:t3=10,gres/gpu:t4=10,gres/gpu:t5=10,gres/gpu:t6=10,"
+	    "gres/gpu:t7=10,gres/gpu:t8=10,gres/gpu:t9=10,gres/gpu:t10=10",
+	    1, &u);
+	for (sum = 0, i = 0; i < u.ngpu; i++)
+		sum += u.gpu[i].n;
+	ck_assert_uint_eq(sum, 100);
+}
+END_TEST
+
+/* A wrapped GPU count must not make a job cheap. */
+START_TEST(gpu_price_saturates)
+{
+	struct estimate est;
+	const char *kv[] = { "partitions", "gpu", "num_tasks", "2",
+	    "tres_per_task", "gres:gpu:a100:9223372036854775808",
+	    "time_limit", "60", NULL };
+	const char *wrap[] = { "partitions", "gpu", "tres_per_job",
+	    "gres:gpu:a100:18446744073709551615,gres:gpu:a100:1",
+	    "time_limit", "60", NULL };
+
+	ck_assert_int_eq(request(kv, &est), INT64_MAX);
+	ck_assert_uint_eq(est.gpus, UINT64_MAX);
+	ck_assert_int_eq(request(wrap, &est), INT64_MAX);
+	ck_assert_uint_eq(est.gpus, UINT64_MAX);
+}
+END_TEST
+
+START_TEST(parse_mem_saturates)
+{
+	/* K rounds up without wrapping */
+	ck_assert_uint_eq(price_parse_mem("mem=18446744073709551615K"),
+	    UINT64_C(18014398509481984));
+	ck_assert_uint_eq(price_parse_mem("mem=18446744073709550593K"),
+	    UINT64_C(18014398509481984));
+	ck_assert_uint_eq(price_parse_mem("mem=18446744073709550592K"),
+	    UINT64_C(18014398509481983));
+	ck_assert_uint_eq(price_parse_mem("mem=99999999999999999999999K"),
+	    UINT64_C(18014398509481984));
+	ck_assert_uint_eq(price_parse_mem("mem=1025K"), 2);
+	ck_assert_uint_eq(price_parse_mem("mem=99999999999999999999999P"),
+	    UINT64_MAX);
+	ck_assert_uint_eq(price_parse_mem("mem=18446744073709551615.999999T"),
+	    UINT64_MAX);
+	ck_assert_uint_eq(price_parse_mem("mem=18446744073709551615"),
+	    UINT64_MAX);
+	ck_assert_uint_eq(price_parse_mem("mem="), 0);
+	ck_assert_uint_eq(price_parse_mem("xmem=5G,mem=1G"), 1024);
+}
+END_TEST
+
+START_TEST(array_tasks_bounded)
+{
+	char many[512];
+	size_t o = 0;
+	int i;
+
+	/* Wrapped to 0 before ("not an array": priced as one task). */
+	ck_assert_uint_eq(price_array_tasks("0-18446744073709551615"),
+	    PRICE_ARRAY_HUGE);
+	ck_assert_uint_eq(price_array_tasks("0-99999999999999999999999"),
+	    PRICE_ARRAY_HUGE);
+	ck_assert_uint_eq(price_array_tasks("1,0-18446744073709551615:1"),
+	    PRICE_ARRAY_HUGE);
+	/* Slurm's largest MaxArraySize: indices 0..4000000. */
+	ck_assert_uint_eq(price_array_tasks("0-4000000"), LIM_ARRAY_TASKS);
+	ck_assert_uint_eq(price_array_tasks("4000000"), 1);
+	ck_assert_uint_eq(price_array_tasks("4000001"), PRICE_ARRAY_HUGE);
+	ck_assert_uint_eq(price_array_tasks("0-4000001%5"), PRICE_ARRAY_HUGE);
+	/* Repeated ranges: Slurm keeps a bitmap, so never more than max + 1 */
+	for (i = 0; i < 20; i++)
+		o += snprintf(many + o, sizeof(many) - o, "%s0-4000000",
+		    i ? "," : "");
+	ck_assert_uint_eq(price_array_tasks(many), LIM_ARRAY_TASKS);
+	ck_assert_uint_eq(price_array_tasks("0-15:18446744073709551615"), 1);
+	ck_assert_uint_eq(price_array_tasks("0-4000000:4000000"), 2);
+	/* Still not arrays */
+	ck_assert_uint_eq(price_array_tasks(""), 0);
+	ck_assert_uint_eq(price_array_tasks("0-9:0"), 0);
+	ck_assert_uint_eq(price_array_tasks("1,,2"), 0);
+	ck_assert_uint_eq(price_array_tasks("-5"), 0);
+	ck_assert_uint_eq(price_array_tasks("5-"), 0);
+}
+END_TEST
+
 START_TEST(usage_end)
 {
 	const char *kv[] = { "partition", "gpu", "cpus", "2", "qos", "high",
@@ -828,6 +987,11 @@ money_suite(void)
 	tcase_add_test(tc, array_tasks);
 	tcase_add_test(tc, parse_gpus);
 	tcase_add_test(tc, parse_mem);
+	tcase_add_test(tc, parse_gpus_saturates);
+	tcase_add_test(tc, parse_gpus_many_types);
+	tcase_add_test(tc, gpu_price_saturates);
+	tcase_add_test(tc, parse_mem_saturates);
+	tcase_add_test(tc, array_tasks_bounded);
 	tcase_add_test(tc, usage_end);
 	tcase_add_test(tc, usage_matches_money_cost);
 	tcase_add_test(tc, describe);

@@ -1,0 +1,62 @@
+/*
+ * ctl.h - bankctl's argument parsing (ctl_parse.c) and its output
+ * (ctl_out.c).  Every argument is checked before anything is sent, against
+ * limits.h; everything bankd says is printed through ctl_put() or
+ * ctl_json(), since it comes from users and the API.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * Each parser returns 0, or -1 with why it refused (a sentence fragment
+ * naming the accepted form) in why[0..len).
+ */
+
+/* A decimal of digits only (no sign, space or suffix) in [min, max]. */
+int	 ctl_count(const char *, uint64_t min, uint64_t max, uint64_t *,
+	    char *why, size_t len);
+/* The same at the start of a string: *end is after the digits; 0, -1. */
+int	 ctl_count_at(const char *, uint64_t min, uint64_t max, uint64_t *,
+	    const char **end);
+
+/*
+ * A Slurm time limit (M, M:S, H:M:S, D-H, D-H:M, D-H:M:S) in minutes,
+ * rounded up as Slurm does, at most LIM_MINUTES.  0 (also "0:0", -1,
+ * INFINITE, UNLIMITED) is Slurm's "no limit".
+ */
+int	 ctl_time(const char *, uint32_t *minutes, char *why, size_t len);
+
+/* A Slurm memory size (MiB, or K, M, G, T with an optional B) in MiB. */
+int	 ctl_mem(const char *, uint64_t *mib, char *why, size_t len);
+
+/* A user name, or a uid of digits at most LIM_UID. */
+int	 ctl_uid(const char *, uint32_t *uid, char *why, size_t len);
+
+/* A name to send (account, partition, QoS): 1..max bytes, one line. */
+int	 ctl_name(const char *, size_t max, char *why, size_t len);
+
+/*
+ * Print s for a terminal, padded to |width| characters (left-aligned if
+ * width > 0, right if < 0, none if 0).  Valid UTF-8 text is printed as
+ * is; a backslash is doubled; C0 controls, DEL and each byte of invalid
+ * UTF-8 are shown as \xNN; C1 controls, bidirectional formatting and the
+ * line and paragraph separators as \uNNNN.  So no byte of s can move the
+ * cursor, change colours or titles, or hide what is shown.
+ */
+void	 ctl_put(FILE *, const char *s, int width);
+
+/*
+ * s as a JSON string, quotes included: " and \ escaped; controls (C0,
+ * DEL, C1) and the characters ctl_put() escapes as \u00NN / \uNNNN; each
+ * byte of invalid UTF-8 as \udcNN (a lone low surrogate, Python's
+ * "surrogateescape": decoding with it gives the original bytes back).
+ */
+void	 ctl_json(FILE *, const char *s);
+
+/* "bankctl: WHAT 'VALUE': WHY" on stderr, VALUE through ctl_put(). */
+void	 ctl_complain(const char *what, const char *value, const char *why);
+
+#endif /* CTL_H */
