@@ -21,7 +21,7 @@
  * no hold is placed.
  *
  * Every argument is checked before anything is sent (ctl_parse.c, bounded
- * by limits.h): counts are digits only, -n, -c, --mincpus, --gpus N and
+ * by lim.h): counts are digits only, -n, -c, --mincpus, --gpus N and
  * --node CPUS at least 1, -c at most 65533 (Slurm's 16-bit field), the
  * others at most 2147483647; -t takes Slurm's forms and sums the fields as
  * Slurm does ("1:90:00" is 150 minutes), up to 4294967293 minutes, and 0
@@ -45,7 +45,7 @@
 #include "bankproto.h"
 #include "conf.h"
 #include "ctl.h"
-#include "limits.h"
+#include "lim.h"
 #include "money.h"
 #include "price.h"
 

@@ -1,7 +1,7 @@
 /*
  * ctl.h - bankctl's argument parsing (ctl_parse.c) and its output
  * (ctl_out.c).  Every argument is checked before anything is sent, against
- * limits.h; everything bankd says is printed through ctl_put() or
+ * lim.h; everything bankd says is printed through ctl_put() or
  * ctl_json(), since it comes from users and the API.
  */
 #ifndef CTL_H

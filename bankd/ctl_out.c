@@ -11,39 +11,7 @@
 #include <string.h>
 
 #include "ctl.h"
-
-/* The valid UTF-8 sequence at p: its length (1-4) and code point; 0. */
-static int
-utf8_seq(const unsigned char *p, uint32_t *cp)
-{
-	uint32_t c = p[0], min;
-	int n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	c &= 0x7f >> n;
-	min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
-	for (i = 1; i < n; i++) {	/* a NUL is no continuation byte */
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates, beyond Unicode */
-	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	*cp = c;
-	return n;
-}
+#include "utf8.h"
 
 /*
  * Characters that are not text: C0, DEL and C1 controls (a terminal acts
@@ -69,7 +37,7 @@ put_escaped(FILE *fp, const char *s)
 	int n;
 
 	while (*p != '\0') {
-		if ((n = utf8_seq(p, &c)) == 0 || c < 0x20 || c == 0x7f) {
+		if ((n = (int)utf8_decode(p, &c)) == 0 || c < 0x20 || c == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\x%02x", *p);
 			n = 1;
 		} else if (not_text(c))
@@ -121,7 +89,7 @@ ctl_json(FILE *fp, const char *s)
 
 	putc('"', fp);
 	while (*p != '\0') {
-		if ((n = utf8_seq(p, &c)) == 0) {
+		if ((n = (int)utf8_decode(p, &c)) == 0) {
 			fprintf(fp, "\\udc%02x", *p);
 			n = 1;
 		} else if (c == '"' || c == '\\')

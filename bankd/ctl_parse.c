@@ -1,5 +1,5 @@
 /*
- * ctl_parse.c - bankctl's arguments: strict forms, bounded by limits.h.
+ * ctl_parse.c - bankctl's arguments: strict forms, bounded by lim.h.
  * Nothing is cut, wrapped or guessed: a value that does not fit is
  * refused with the form that would be taken.
  */
@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "ctl.h"
-#include "limits.h"
+#include "lim.h"
 
 /* Digits at s into *v, *end after them: 0; -1 none; -2 more than max. */
 static int

@@ -39,7 +39,7 @@ static const struct rule job_rules[] = {
 	{ "partitions",		K_NAMES,	LIM_PARTITION_LEN },
 	{ "min_cpus",		K_NUM,		LIM_COUNT },
 	{ "num_tasks",		K_NUM,		LIM_COUNT },
-	{ "cpus_per_task",	K_NUM,		U16 },
+	{ "cpus_per_task",	K_NUM,		LIM_CPUS_PER_TASK },
 	{ "min_nodes",		K_NUM,		LIM_COUNT },
 	{ "ntasks_per_node",	K_NUM,		U16 },
 	{ "pn_min_cpus",	K_NUM,		U16 },

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "lim.h"
 #include "money.h"
 #include "price.h"
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "limits.h"
+#include "lim.h"
 
 /* What Slurm knows of a job's size at submission; 0 means unset. */
 struct job_shape {

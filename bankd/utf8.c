@@ -6,13 +6,15 @@
 #include "utf8.h"
 
 size_t
-utf8_seq(const unsigned char *s)
+utf8_decode(const unsigned char *s, uint32_t *cp)
 {
 	uint32_t c = s[0];
 	size_t n, i;
 
-	if (c < 0x80)
+	if (c < 0x80) {
+		*cp = c;
 		return 1;
+	}
 	if (c < 0xc2 || c > 0xf4)
 		return 0;
 	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
@@ -22,10 +24,20 @@ utf8_seq(const unsigned char *s)
 			return 0;	/* also stops at the NUL */
 		c = c << 6 | (s[i] & 0x3f);
 	}
+	/* overlong forms, UTF-16 surrogates, beyond Unicode */
 	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
 	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
 		return 0;
+	*cp = c;
 	return n;
+}
+
+size_t
+utf8_seq(const unsigned char *s)
+{
+	uint32_t c;
+
+	return utf8_decode(s, &c);
 }
 
 int

@@ -7,9 +7,12 @@
 #define UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Length of the valid sequence at s (1 to 4), or 0 if there is none. */
 size_t	 utf8_seq(const unsigned char *s);
+/* The same, with its code point in *cp. */
+size_t	 utf8_decode(const unsigned char *s, uint32_t *cp);
 
 /* 1 when s is valid UTF-8. */
 int	 utf8_valid(const char *s);

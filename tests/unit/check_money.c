@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "bankproto.h"
-#include "limits.h"
+#include "lim.h"
 #include "conf.h"
 #include "money.h"
 #include "price.h"
