@@ -15,6 +15,7 @@
 #include "idmap.h"
 #include "journal.h"
 #include "jwatch.h"
+#include "lim.h"
 #include "log.h"
 #include "money.h"
 #include "tally.h"
@@ -240,23 +241,43 @@ on_replay(json_t *rec, void *arg)
 	if (strcmp(op, "hold") == 0) {
 		const char *acct = json_string_value(json_object_get(rec,
 		    "account"));
+		json_int_t uid = json_integer_value(json_object_get(rec, "uid"));
+		json_int_t cents = json_integer_value(json_object_get(rec,
+		    "cents"));
+		json_int_t tasks = json_integer_value(json_object_get(rec,
+		    "tasks"));
+		json_int_t task_cents = json_integer_value(json_object_get(rec,
+		    "task_cents"));
 
 		if (acct == NULL || idmap_get(&h->by_token, token) != NULL)
 			return;
-		o = hold_new(h, (uint64_t)token, (uint32_t)json_integer_value(
-		    json_object_get(rec, "uid")), acct, json_integer_value(
-		    json_object_get(rec, "cents")), (time_t)json_integer_value(
-		    json_object_get(rec, "t")));
+		/*
+		 * What hold_place() can have written, and no more: a hold
+		 * beyond would make the sums overflow (a damaged record).
+		 */
+		if (token <= 0 || uid < 0 || uid > (json_int_t)LIM_UID ||
+		    cents < 0 || cents > LIM_COST_CENTS || tasks < 0 ||
+		    tasks > (json_int_t)LIM_ARRAY_TASKS || task_cents < 0 ||
+		    task_cents > cents || job < 0 ||
+		    job > (json_int_t)LIM_JOB_ID ||
+		    strlen(acct) > LIM_ACCOUNT_LEN || h->len >= LIM_HOLDS) {
+			log_err("holds: a hold record out of range (token %lld, "
+			    "%lld cents); skipped", (long long)token,
+			    (long long)cents);
+			return;
+		}
+		o = hold_new(h, (uint64_t)token, (uint32_t)uid, acct, cents,
+		    (time_t)json_integer_value(json_object_get(rec, "t")));
 		if (o == NULL)
 			return;
-		o->tasks = (uint32_t)json_integer_value(json_object_get(rec,
-		    "tasks"));
-		o->task_cents = json_integer_value(json_object_get(rec,
-		    "task_cents"));
+		o->tasks = (uint32_t)tasks;
+		o->task_cents = task_cents;
 		if (job != 0)
 			do_bind(h, o, (uint32_t)job);
 		return;
 	}
+	if (job < 0 || job > (json_int_t)LIM_JOB_ID)
+		return;
 	if ((o = idmap_get(&h->by_token, (uint64_t)token)) == NULL)
 		return;
 	if (strcmp(op, "bind") == 0)
@@ -327,6 +348,13 @@ hold_place(struct holds *h, uint32_t uid, const char *account, int64_t cents,
 {
 	struct hold *o;
 
+	/* Bounded, so that sums of holds are exact (lim.h). */
+	if (h->len >= LIM_HOLDS || cents < 0 || cents > LIM_COST_CENTS) {
+		log_err("holds: not holding %lld cents for uid %lu: %s",
+		    (long long)cents, (unsigned long)uid, h->len >= LIM_HOLDS ?
+		    "LIM_HOLDS holds are kept already" : "out of range");
+		return 0;
+	}
 	if ((o = hold_new(h, h->next_token, uid, account, cents,
 	    time(NULL))) == NULL)
 		return 0;
