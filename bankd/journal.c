@@ -37,6 +37,7 @@ struct journal {
 	int		 do_fsync;
 	int		 corrupt;
 	int		 rewriting;	/* appends go to a new file, from 0 */
+	uint64_t	 replay_work;	/* bytes of CRC the replay computed */
 	uint64_t	 size;		/* bytes on disk, durable */
 	uint64_t	 zeroed;	/* the file's length: zeros past size */
 	int64_t		 retry_at;	/* after a failed commit: not before */
@@ -71,10 +72,15 @@ struct replay_cb {
 	void			*arg;
 };
 
+#define CRC_POLY	0x82f63b78u	/* CRC-32C, reflected */
+
 static uint32_t crc_table[256];
+static uint32_t crc_x8[64];	/* x^(8 * 2^k) modulo the polynomial */
 #if defined(__x86_64__) && defined(__GNUC__)
 static int crc_hw;		/* the CPU has CRC-32C */
 #endif
+
+static uint32_t	crc_mul(uint32_t, uint32_t);
 
 static void
 crc_init(void)
@@ -87,30 +93,37 @@ crc_init(void)
 #if defined(__x86_64__) && defined(__GNUC__)
 	crc_hw = __builtin_cpu_supports("sse4.2");
 #endif
+	crc_x8[0] = 0x80000000u >> 8;		/* x^8 */
+	for (k = 1; k < 64; k++)
+		crc_x8[k] = crc_mul(crc_x8[k - 1], crc_x8[k - 1]);
 	for (i = 0; i < 256; i++) {
 		c = (uint32_t)i;
 		for (k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+			c = c & 1 ? (c >> 1) ^ CRC_POLY : c >> 1;
 		crc_table[i] = c;
 	}
 }
 
+/*
+ * The CRC of A || p[0..n), given crc, the CRC of A (0 for nothing): the
+ * register is the CRC's complement, so a CRC can be taken up again.
+ */
 static uint32_t
-crc32c_table(const unsigned char *p, size_t n)
+crc32c_table(uint32_t crc, const unsigned char *p, size_t n)
 {
-	uint32_t c = 0xffffffffu;
+	uint32_t c = ~crc;
 
 	while (n--)
 		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
+	return ~c;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 /* SSE 4.2 has CRC-32C itself: about ten times the table's speed. */
 __attribute__((target("sse4.2"))) static uint32_t
-crc32c_sse42(const unsigned char *p, size_t n)
+crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
 {
-	uint64_t c = 0xffffffffu, w;
+	uint64_t c = ~crc, w;
 
 	for (; n >= 8; n -= 8, p += 8) {
 		memcpy(&w, p, 8);
@@ -118,17 +131,73 @@ crc32c_sse42(const unsigned char *p, size_t n)
 	}
 	while (n--)
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-	return (uint32_t)c ^ 0xffffffffu;
+	return ~(uint32_t)c;
 }
+
+static uint32_t
+crc32c_more(uint32_t crc, const unsigned char *p, size_t n)
+{
+	return crc_hw ? crc32c_sse42(crc, p, n) : crc32c_table(crc, p, n);
+}
+#else
+#define crc32c_more	crc32c_table
+#endif
 
 static uint32_t
 crc32c(const unsigned char *p, size_t n)
 {
-	return crc_hw ? crc32c_sse42(p, n) : crc32c_table(p, n);
+	return crc32c_more(0, p, n);
 }
-#else
-#define crc32c	crc32c_table
-#endif
+
+/*
+ * CRC arithmetic, for replaying a damaged file (see replay()).  A 32-bit
+ * word in the reflected form is a polynomial over GF(2) of degree < 32:
+ * bit 31 holds the coefficient of x^0, bit 0 that of x^31.  Feeding byte
+ * d to the register r gives (r + d) * x^8 modulo P, the CRC-32C
+ * polynomial (x^32 is P's other terms, CRC_POLY): affine in r.  Feeding
+ * the n bytes of B thus gives r * x^(8n) + z(B), z(B) being what B gives
+ * from a zero register.  With the complements at both ends that works out
+ * to, modulo P (`+` is exclusive or),
+ *
+ *	crc(A || B) = crc(A) * x^(8 |B|) + crc(B)
+ *
+ * so the CRC of any range of a file follows from the CRCs of two of its
+ * prefixes and one multiplication by a power of x.
+ */
+
+/* a * b modulo P. */
+static uint32_t
+crc_mul(uint32_t a, uint32_t b)
+{
+	uint32_t p = 0;
+
+	/* a's terms from x^0 up, b running through b * x^k meanwhile. */
+	for (; a != 0; a <<= 1) {
+		if (a & 0x80000000u)
+			p ^= b;
+		b = b & 1 ? (b >> 1) ^ CRC_POLY : b >> 1;
+	}
+	return p;
+}
+
+/* crc * x^(8n) modulo P, one multiplication per bit set in n. */
+static uint32_t
+crc_shift(uint32_t crc, uint64_t n)
+{
+	int k;
+
+	for (k = 0; n != 0; k++, n >>= 1)
+		if (n & 1)
+			crc = crc_mul(crc, crc_x8[k]);
+	return crc;
+}
+
+uint32_t
+journal_crc32c_cut(uint32_t crc_ab, uint32_t crc_a, uint64_t len_b)
+{
+	crc_init();
+	return crc_ab ^ crc_shift(crc_a, len_b);
+}
 
 static void
 put32(unsigned char *p, uint32_t v)
@@ -148,7 +217,7 @@ get32(const unsigned char *p)
 
 /* Is there a whole, intact record at p?  Its length, or 0. */
 static size_t
-record_at(const unsigned char *p, size_t left)
+record_at(const unsigned char *p, size_t left, uint64_t *work)
 {
 	uint32_t len;
 
@@ -157,6 +226,7 @@ record_at(const unsigned char *p, size_t left)
 	len = get32(p + 4);
 	if (len == 0 || len > J_MAX_REC || len > left - J_HDR)
 		return 0;
+	*work += len;
 	if (crc32c(p + J_HDR, len) != get32(p + 8))
 		return 0;
 	return J_HDR + len;
@@ -230,7 +300,8 @@ replay(struct journal *j, const unsigned char *buf, size_t len,
 	int in_bad = 0;
 
 	while (off < len) {
-		if ((n = record_at(buf + off, len - off)) == 0) {
+		if ((n = record_at(buf + off, len - off,
+		    &j->replay_work)) == 0) {
 			if (!in_bad) {
 				bad_from = off;
 				in_bad = 1;
@@ -918,6 +989,12 @@ int
 journal_corrupt(const struct journal *j)
 {
 	return j->corrupt;
+}
+
+uint64_t
+journal_replay_work(const struct journal *j)
+{
+	return j->replay_work;
 }
 
 void

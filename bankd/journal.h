@@ -99,4 +99,13 @@ int		 journal_corrupt(const struct journal *);	/* seen at open */
 void		 journal_set_fsync(struct journal *, int);
 int		 journal_fsync(const struct journal *);
 
+/*
+ * For the tests and bench/: the bytes of CRC-32C the replay at open
+ * computed (its work, whatever the file held), and the CRC-32C of B given
+ * those of A and of A || B, B being len_b bytes long, which replay uses.
+ */
+uint64_t	 journal_replay_work(const struct journal *);
+uint32_t	 journal_crc32c_cut(uint32_t crc_ab, uint32_t crc_a,
+		    uint64_t len_b);
+
 #endif /* JOURNAL_H */

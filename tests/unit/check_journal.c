@@ -5,7 +5,8 @@
  * and garbage skipped on replay, records with a good CRC but no JSON
  * object, compaction by journal_rewrite, fsync on and off, file modes;
  * reading a record back at its position (buffer, file, after compaction,
- * damaged), and commits on the sync thread, failed ones included.
+ * damaged), and commits on the sync thread, failed ones included; the
+ * CRC of a range from the CRCs of two prefixes (journal_crc32c_cut).
  *
  * Every test works in its own mkdtemp directory under one top directory
  * that main() creates and removes, so nothing is left behind even when a
@@ -72,11 +73,12 @@ rm_tree(const char *dir)
 
 /* ---- CRC-32C and hand-made records ------------------------------------ */
 
+/* The CRC of A || buf, given crc, that of A; a bit at a time. */
 static uint32_t
-crc32c(const void *buf, size_t n)
+crc32c_more(uint32_t crc, const void *buf, size_t n)
 {
 	const unsigned char *p = buf;
-	uint32_t c = 0xffffffffu;
+	uint32_t c = ~crc;
 	int k;
 
 	while (n--) {
@@ -84,7 +86,23 @@ crc32c(const void *buf, size_t n)
 		for (k = 0; k < 8; k++)
 			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
 	}
-	return c ^ 0xffffffffu;
+	return ~c;
+}
+
+static uint32_t
+crc32c(const void *buf, size_t n)
+{
+	return crc32c_more(0, buf, n);
+}
+
+/* xorshift32: the tests' random numbers, the same on every run. */
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
 }
 
 static void
@@ -315,6 +333,64 @@ START_TEST(crc_vector)
 	ck_assert_uint_eq(n, 14);
 	ck_assert_mem_eq(r, "BKJ1\0\0\0\2", 8);
 	free(r);
+}
+END_TEST
+
+/*
+ * journal_crc32c_cut: the CRC of a range from the CRCs of the prefixes
+ * before it and through it, against the CRC of the range itself.
+ */
+START_TEST(crc_cut)
+{
+	enum { N = 16384, TRIES = 3000 };
+	unsigned char *b;
+	uint32_t *pre, x = 0x9e3779b9u, c;
+	uint64_t n1, n2;
+	size_t i, a, e;
+
+	ck_assert_ptr_nonnull(b = malloc(N));
+	ck_assert_ptr_nonnull(pre = malloc((N + 1) * sizeof(*pre)));
+	for (i = 0; i < N; i++)
+		b[i] = (unsigned char)rnd(&x);
+	/* pre[i]: the CRC of b[0..i). */
+	pre[0] = 0;
+	for (i = 0; i < N; i++)
+		pre[i + 1] = crc32c_more(pre[i], b + i, 1);
+	ck_assert_uint_eq(pre[N], crc32c(b, N));
+	for (i = 0; i < TRIES; i++) {
+		a = rnd(&x) % (N + 1);
+		e = rnd(&x) % (N + 1);
+		if (i % 8 == 0)
+			e = a + rnd(&x) % 300;	/* short ranges too */
+		if (i % 100 == 1)
+			a = 0;			/* A empty */
+		if (i % 100 == 2)
+			e = a;			/* B empty */
+		if (e > N)
+			e = N;
+		if (e < a) {
+			size_t t = a;
+
+			a = e;
+			e = t;
+		}
+		ck_assert_msg(journal_crc32c_cut(pre[e], pre[a], e - a) ==
+		    crc32c(b + a, e - a), "range [%zu, %zu)", a, e);
+	}
+	/*
+	 * Lengths past any file: cut(0, c, n) is c * x^(8n), so shifting by
+	 * n1 then n2 is shifting by n1 + n2.
+	 */
+	for (i = 0; i < 200; i++) {
+		c = rnd(&x);
+		n1 = (uint64_t)rnd(&x) << (rnd(&x) % 30) | rnd(&x) % 7;
+		n2 = (uint64_t)rnd(&x) << (rnd(&x) % 30);
+		ck_assert_uint_eq(journal_crc32c_cut(0,
+		    journal_crc32c_cut(0, c, n1), n2),
+		    journal_crc32c_cut(0, c, n1 + n2));
+	}
+	free(pre);
+	free(b);
 }
 END_TEST
 
@@ -1357,6 +1433,7 @@ journal_suite(void)
 	tc = tcase_create("journal");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, crc_vector);
+	tcase_add_test(tc, crc_cut);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, uncommitted_not_on_disk);
 	tcase_add_test(tc, torn_tail);
