@@ -170,23 +170,51 @@ static uint32_t
 crc_mul(uint32_t a, uint32_t b)
 {
 	uint32_t p = 0;
+	int k;
 
 	/* a's terms from x^0 up, b running through b * x^k meanwhile. */
-	for (; a != 0; a <<= 1) {
-		if (a & 0x80000000u)
-			p ^= b;
-		b = b & 1 ? (b >> 1) ^ CRC_POLY : b >> 1;
+	for (k = 0; k < 32; k++, a <<= 1) {
+		p ^= b & -(a >> 31);
+		b = (b >> 1) ^ (CRC_POLY & -(b & 1));
 	}
 	return p;
 }
 
-/* crc * x^(8n) modulo P, one multiplication per bit set in n. */
+/*
+ * x^(8n) for each byte of n's three low bytes: crc_x8n[d][v] for
+ * n = v << 8d.  Made (768 multiplications) once a file is damaged.
+ */
+static uint32_t crc_x8n[3][256];
+
+static void
+crc_shift_init(void)
+{
+	int d, v;
+
+	crc_init();
+	if (crc_x8n[2][255] != 0)
+		return;
+	for (d = 0; d < 3; d++) {
+		crc_x8n[d][0] = 0x80000000u;		/* x^0 */
+		for (v = 1; v < 256; v++)
+			crc_x8n[d][v] = crc_mul(crc_x8n[d][v - 1],
+			    crc_x8[8 * d]);
+	}
+}
+
+/*
+ * crc * x^(8n) modulo P: a multiplication per byte of n below 2^24 (a
+ * record's length), and per bit above.
+ */
 static uint32_t
 crc_shift(uint32_t crc, uint64_t n)
 {
 	int k;
 
-	for (k = 0; n != 0; k++, n >>= 1)
+	for (k = 0; k < 3; k++, n >>= 8)
+		if (n & 0xff)
+			crc = crc_mul(crc, crc_x8n[k][n & 0xff]);
+	for (k = 24; n != 0; k++, n >>= 1)
 		if (n & 1)
 			crc = crc_mul(crc, crc_x8[k]);
 	return crc;
@@ -195,7 +223,7 @@ crc_shift(uint32_t crc, uint64_t n)
 uint32_t
 journal_crc32c_cut(uint32_t crc_ab, uint32_t crc_a, uint64_t len_b)
 {
-	crc_init();
+	crc_shift_init();
 	return crc_ab ^ crc_shift(crc_a, len_b);
 }
 
