@@ -5,6 +5,21 @@
  * flight on the sync thread (fbuf, the next flen bytes), or buffered (buf,
  * the next len bytes).  The sync thread only reads fbuf and writes the
  * file past `size`; everything else happens on the caller's thread.
+ *
+ * Replay at open walks the file: at each offset an intact record is taken
+ * whole, anything else is damage and skipped one byte at a time.  Taking
+ * each header's CRC directly, a file of fake headers (the magic, a length
+ * of up to 1 MiB, a wrong CRC) would cost up to 1 MiB of CRC per byte.
+ * So from the first damaged byte on, replay keeps the CRCs of the file's
+ * prefixes every CK_STEP bytes (4 bytes each, computed as far as needed)
+ * and gets a payload's CRC from those of the prefixes before and through
+ * it (journal_crc32c_cut): at most CK_STEP bytes of CRC and three
+ * multiplications a header, whatever its length.  Headers worth a CRC are
+ * 6 bytes apart or more (a length of at most 1 MiB has no room for the next
+ * magic before that), so a file of n bytes costs at most
+ * 3n + CK_STEP * (n / 6 + 1) bytes of CRC, about 46 a byte.  Until damage
+ * is met, records are checked as they always were: one CRC each, no
+ * extra pass, no memory.
  */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -26,6 +41,7 @@
 #define J_MAGIC		0x424b4a31u	/* "BKJ1" */
 #define J_HDR		12
 #define J_MAX_REC	(1024 * 1024)
+#define CK_STEP		256		/* replay's checkpoints, once damaged */
 #define ZERO_AHEAD	(1024 * 1024)	/* zeros kept past the records */
 #define RETRY_MS	1000		/* after a failed commit */
 
@@ -243,10 +259,106 @@ get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Is there a whole, intact record at p?  Its length, or 0. */
-static size_t
-record_at(const unsigned char *p, size_t left, uint64_t *work)
+/*
+ * The replay scan over buf[0..len).  Until damage is met each record's
+ * CRC is taken directly.  From the first damaged byte on (`base`), ck[i]
+ * is the CRC of buf[base, base + i * CK_STEP), computed as far as a check
+ * has needed; and at_crc is the CRC of buf[base, at), `at` being the last
+ * payload start checked through the checkpoints.
+ */
+struct scan {
+	const unsigned char	*buf;
+	size_t			 len;
+	uint64_t		 work;		/* bytes of CRC computed */
+	uint32_t		*ck;		/* NULL: no damage met yet */
+	size_t			 nck;
+	size_t			 base;
+	size_t			 at;
+	uint32_t		 at_crc;
+};
+
+/* The CRC of what precedes buf[from] (crc) and buf[from, to). */
+static uint32_t
+scan_crc(struct scan *s, uint32_t crc, size_t from, size_t to)
 {
+	s->work += to - from;
+	return crc32c_more(crc, s->buf + from, to - from);
+}
+
+/*
+ * Damage at off: checkpoints from there on, 4 bytes per CK_STEP bytes.
+ * Without the memory, the direct CRCs go on (slowly, on a hostile file).
+ */
+static void
+scan_damaged(struct scan *s, size_t off)
+{
+	if ((s->ck = malloc(((s->len - off) / CK_STEP + 1) *
+	    sizeof(*s->ck))) == NULL) {
+		log_err("journal: out of memory for replay's checkpoints");
+		return;
+	}
+	crc_shift_init();
+	s->ck[0] = 0;
+	s->nck = 1;
+	s->base = off;
+	s->at = off;
+	s->at_crc = 0;
+}
+
+/* The CRC of buf[base, pos), from the checkpoint below pos. */
+static uint32_t
+scan_prefix(struct scan *s, size_t pos)
+{
+	size_t i = (pos - s->base) / CK_STEP, from;
+
+	for (; s->nck <= i; s->nck++) {
+		from = s->base + (s->nck - 1) * CK_STEP;
+		s->ck[s->nck] = scan_crc(s, s->ck[s->nck - 1], from,
+		    from + CK_STEP);
+	}
+	return scan_crc(s, s->ck[i], s->base + i * CK_STEP, pos);
+}
+
+/*
+ * The same for a payload start: those only grow, so when the last one
+ * is in the same block, it goes on from there (each byte once).
+ */
+static uint32_t
+scan_start(struct scan *s, size_t pos)
+{
+	size_t blk = pos - (pos - s->base) % CK_STEP;
+
+	if (s->at >= blk && s->at <= pos)
+		s->at_crc = scan_crc(s, s->at_crc, s->at, pos);
+	else
+		s->at_crc = scan_prefix(s, pos);
+	s->at = pos;
+	return s->at_crc;
+}
+
+/*
+ * The CRC of buf[off, off + n): directly if it is short or the file is
+ * undamaged so far; else from the prefixes through off + n and before
+ * off, at most CK_STEP bytes past its block's checkpoint for the one and
+ * three multiplications, whatever n is.
+ */
+static uint32_t
+scan_range(struct scan *s, size_t off, size_t n)
+{
+	uint32_t start;
+
+	if (s->ck == NULL || n <= CK_STEP)
+		return scan_crc(s, 0, off, off + n);
+	start = scan_start(s, off);
+	return journal_crc32c_cut(scan_prefix(s, off + n), start, n);
+}
+
+/* Is there a whole, intact record at off?  Its length, or 0. */
+static size_t
+record_at(struct scan *s, size_t off)
+{
+	const unsigned char *p = s->buf + off;
+	size_t left = s->len - off;
 	uint32_t len;
 
 	if (left < J_HDR || get32(p) != J_MAGIC)
@@ -254,8 +366,7 @@ record_at(const unsigned char *p, size_t left, uint64_t *work)
 	len = get32(p + 4);
 	if (len == 0 || len > J_MAX_REC || len > left - J_HDR)
 		return 0;
-	*work += len;
-	if (crc32c(p + J_HDR, len) != get32(p + 8))
+	if (scan_range(s, off + J_HDR, len) != get32(p + 8))
 		return 0;
 	return J_HDR + len;
 }
@@ -319,18 +430,28 @@ replay_one(const unsigned char *p, size_t len, const struct replay_cb *cb,
 	json_decref(rec);
 }
 
-/* Replay every intact record; skip damage one byte at a time. */
+/*
+ * Replay every intact record; skip damage one byte at a time.  The work:
+ * before damage, each record's CRC (the one failed check that finds the
+ * damage included: at most n bytes in all); after it, the checkpoints (at
+ * most n), the payload starts (at most n: they only grow, and each is
+ * reached from the last one in its block) and at most CK_STEP bytes per
+ * header checked (a short payload directly, else the end from its block's
+ * checkpoint).
+ */
 static void
 replay(struct journal *j, const unsigned char *buf, size_t len,
     const struct replay_cb *cb)
 {
+	struct scan s = { buf, len, 0, NULL, 0, 0, 0, 0 };
 	size_t off = 0, n, bad_from = 0;
 	int in_bad = 0;
 
 	while (off < len) {
-		if ((n = record_at(buf + off, len - off,
-		    &j->replay_work)) == 0) {
+		if ((n = record_at(&s, off)) == 0) {
 			if (!in_bad) {
+				if (!j->corrupt)
+					scan_damaged(&s, off);
 				bad_from = off;
 				in_bad = 1;
 				j->corrupt = 1;
@@ -351,6 +472,8 @@ replay(struct journal *j, const unsigned char *buf, size_t len,
 		log_err("journal: torn or corrupt tail of %zu bytes at offset "
 		    "%zu skipped (a crash mid-write?)", len - bad_from,
 		    bad_from);
+	free(s.ck);
+	j->replay_work = s.work;
 }
 
 static int

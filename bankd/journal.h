@@ -13,8 +13,10 @@
  * working while the disk syncs; the next batch forms meanwhile.  On open,
  * every record is replayed in order; a torn or corrupt record (bad magic,
  * length or CRC) is logged and skipped, and the scan resumes at the next
- * good record.  journal_rewrite() compacts the file to just the live
- * records: written to a new file, synced, renamed over the old one.
+ * good record, in time linear in the file's size whatever it holds (a
+ * hostile file of fake headers included: see journal.c).
+ * journal_rewrite() compacts the file to just the live records: written
+ * to a new file, synced, renamed over the old one.
  *
  * A record stays where it was appended (its position) until the next
  * compaction: journal_read() fetches it back from the file or, if not yet
