@@ -17,9 +17,9 @@
  * multiplications a header, whatever its length.  Headers worth a CRC are
  * 6 bytes apart or more (a length of at most 1 MiB has no room for the next
  * magic before that), so a file of n bytes costs at most
- * 3n + CK_STEP * (n / 6 + 1) bytes of CRC, about 46 a byte.  Until damage
- * is met, records are checked as they always were: one CRC each, no
- * extra pass, no memory.
+ * 6n + CK_STEP * (n / 6 + 1) bytes of CRC (replay() counts them), under 49
+ * a byte.  Until damage is met, and for a run of records after it, records
+ * are checked as they always were: one CRC each, no extra pass, no memory.
  */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -264,7 +264,8 @@ get32(const unsigned char *p)
  * CRC is taken directly.  From the first damaged byte on (`base`), ck[i]
  * is the CRC of buf[base, base + i * CK_STEP), computed as far as a check
  * has needed; and at_crc is the CRC of buf[base, at), `at` being the last
- * payload start checked through the checkpoints.
+ * payload start checked through the checkpoints.  The last record taken
+ * ends at `next` and is `last` bytes long.
  */
 struct scan {
 	const unsigned char	*buf;
@@ -275,6 +276,8 @@ struct scan {
 	size_t			 base;
 	size_t			 at;
 	uint32_t		 at_crc;
+	size_t			 next;
+	size_t			 last;
 };
 
 /* The CRC of what precedes buf[from] (crc) and buf[from, to). */
@@ -337,17 +340,21 @@ scan_start(struct scan *s, size_t pos)
 }
 
 /*
- * The CRC of buf[off, off + n): directly if it is short or the file is
- * undamaged so far; else from the prefixes through off + n and before
- * off, at most CK_STEP bytes past its block's checkpoint for the one and
- * three multiplications, whatever n is.
+ * The CRC of buf[off, off + n).  Directly if the file is undamaged so
+ * far, if n is short, or if the header is right after a record taken and
+ * n at most twice its size: the records after a torn one cost what they
+ * did, and a failed check of that kind costs no more than twice the record
+ * before it.  Else from the prefixes through off + n and before off: at
+ * most CK_STEP bytes past its block's checkpoint for the one and three
+ * multiplications, whatever n is.
  */
 static uint32_t
 scan_range(struct scan *s, size_t off, size_t n)
 {
 	uint32_t start;
 
-	if (s->ck == NULL || n <= CK_STEP)
+	if (s->ck == NULL || n <= CK_STEP ||
+	    (off == s->next + J_HDR && n <= 2 * s->last))
 		return scan_crc(s, 0, off, off + n);
 	start = scan_start(s, off);
 	return journal_crc32c_cut(scan_prefix(s, off + n), start, n);
@@ -368,6 +375,8 @@ record_at(struct scan *s, size_t off)
 		return 0;
 	if (scan_range(s, off + J_HDR, len) != get32(p + 8))
 		return 0;
+	s->next = off + J_HDR + len;
+	s->last = J_HDR + len;
 	return J_HDR + len;
 }
 
@@ -431,19 +440,20 @@ replay_one(const unsigned char *p, size_t len, const struct replay_cb *cb,
 }
 
 /*
- * Replay every intact record; skip damage one byte at a time.  The work:
- * before damage, each record's CRC (the one failed check that finds the
- * damage included: at most n bytes in all); after it, the checkpoints (at
- * most n), the payload starts (at most n: they only grow, and each is
- * reached from the last one in its block) and at most CK_STEP bytes per
- * header checked (a short payload directly, else the end from its block's
- * checkpoint).
+ * Replay every intact record; skip damage one byte at a time.  The work,
+ * for a file of n bytes: the records taken directly (at most n in all);
+ * the failed check that finds the damage (at most n); failed checks right
+ * after a record taken (at most twice its size: 2n); the checkpoints (at
+ * most n); the payload starts (at most n: they only grow, and each is
+ * reached from the last one in its block); and at most CK_STEP bytes per
+ * other header checked (a short payload directly, else the end from its
+ * block's checkpoint).
  */
 static void
 replay(struct journal *j, const unsigned char *buf, size_t len,
     const struct replay_cb *cb)
 {
-	struct scan s = { buf, len, 0, NULL, 0, 0, 0, 0 };
+	struct scan s = { buf, len, 0, NULL, 0, 0, 0, 0, 0, 0 };
 	size_t off = 0, n, bad_from = 0;
 	int in_bad = 0;
 
