@@ -24,7 +24,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--quick", action="store_true",
                     help="a 16 MiB clean file and a 1 MiB crafted one")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--json", help="also write the results to this file")
     a = ap.parse_args()
     exe = os.path.join(a.build, "bench", "journal_replay")
