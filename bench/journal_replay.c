@@ -346,8 +346,8 @@ report(struct bcase *cs, int nc, const char *json)
 	int i;
 
 	printf("%-8s %10s %10s %10s %8s %14s %16s %8s\n", "file", "MiB",
-	    "new_cpu_s", "old_cpu_s", "old/new", "new_crc_bytes", "old_crc_bytes",
-	    "records");
+	    "new_cpu_s", "old_cpu_s", "old/new", "new_crc_bytes",
+	    "old_crc_bytes", "records");
 	if (json != NULL && (f = fopen(json, "w")) == NULL)
 		die(json);
 	if (f != NULL)

@@ -1693,11 +1693,11 @@ pick_len(uint32_t *x, size_t at, size_t len)
 		return 0;
 	case 1:
 		return MAX_REC + 1 + rnd(x) % 100;
-	case 2:
-		return (uint32_t)(rest + 1 + rnd(x) % 100);	/* past the end */
-	case 3:
+	case 2:					/* past the end */
+		return (uint32_t)(rest + 1 + rnd(x) % 100);
+	case 3:					/* near the end */
 		return rest > 0 ? (uint32_t)(rest - rnd(x) % (rest < 64 ?
-		    rest : 64)) : 1;				/* near the end */
+		    rest : 64)) : 1;
 	case 4:
 		return 1 + rnd(x) % 256;
 	default:
