@@ -5,6 +5,21 @@
  * flight on the sync thread (fbuf, the next flen bytes), or buffered (buf,
  * the next len bytes).  The sync thread only reads fbuf and writes the
  * file past `size`; everything else happens on the caller's thread.
+ *
+ * Replay at open walks the file: at each offset an intact record is taken
+ * whole, anything else is damage and skipped one byte at a time.  Taking
+ * each header's CRC directly, a file of fake headers (the magic, a length
+ * of up to 1 MiB, a wrong CRC) would cost up to 1 MiB of CRC per byte.
+ * So from the first damaged byte on, replay keeps the CRCs of the file's
+ * prefixes every CK_STEP bytes (4 bytes each, computed as far as needed)
+ * and gets a payload's CRC from those of the prefixes before and through
+ * it (journal_crc32c_cut): at most CK_STEP bytes of CRC and three
+ * multiplications a header, whatever its length.  Headers worth a CRC are
+ * 6 bytes apart or more (a length of at most 1 MiB has no room for the next
+ * magic before that), so a file of n bytes costs at most
+ * 6n + CK_STEP * (n / 6 + 1) bytes of CRC (replay() counts them), under 49
+ * a byte.  Until damage is met, and for a run of records after it, records
+ * are checked as they always were: one CRC each, no extra pass, no memory.
  */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -26,6 +41,7 @@
 #define J_MAGIC		0x424b4a31u	/* "BKJ1" */
 #define J_HDR		12
 #define J_MAX_REC	JOURNAL_MAX_RECORD
+#define CK_STEP		256		/* replay's checkpoints, once damaged */
 #define ZERO_AHEAD	(1024 * 1024)	/* zeros kept past the records */
 #define RETRY_MS	1000		/* after a failed commit */
 
@@ -37,6 +53,7 @@ struct journal {
 	int		 do_fsync;
 	int		 corrupt;
 	int		 rewriting;	/* appends go to a new file, from 0 */
+	uint64_t	 replay_work;	/* bytes of CRC the replay computed */
 	uint64_t	 size;		/* bytes on disk, durable */
 	uint64_t	 zeroed;	/* the file's length: zeros past size */
 	int64_t		 retry_at;	/* after a failed commit: not before */
@@ -71,10 +88,15 @@ struct replay_cb {
 	void			*arg;
 };
 
+#define CRC_POLY	0x82f63b78u	/* CRC-32C, reflected */
+
 static uint32_t crc_table[256];
+static uint32_t crc_x8[64];	/* x^(8 * 2^k) modulo the polynomial */
 #if defined(__x86_64__) && defined(__GNUC__)
 static int crc_hw;		/* the CPU has CRC-32C */
 #endif
+
+static uint32_t	crc_mul(uint32_t, uint32_t);
 
 static void
 crc_init(void)
@@ -87,30 +109,37 @@ crc_init(void)
 #if defined(__x86_64__) && defined(__GNUC__)
 	crc_hw = __builtin_cpu_supports("sse4.2");
 #endif
+	crc_x8[0] = 0x80000000u >> 8;		/* x^8 */
+	for (k = 1; k < 64; k++)
+		crc_x8[k] = crc_mul(crc_x8[k - 1], crc_x8[k - 1]);
 	for (i = 0; i < 256; i++) {
 		c = (uint32_t)i;
 		for (k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+			c = c & 1 ? (c >> 1) ^ CRC_POLY : c >> 1;
 		crc_table[i] = c;
 	}
 }
 
+/*
+ * The CRC of A || p[0..n), given crc, the CRC of A (0 for nothing): the
+ * register is the CRC's complement, so a CRC can be taken up again.
+ */
 static uint32_t
-crc32c_table(const unsigned char *p, size_t n)
+crc32c_table(uint32_t crc, const unsigned char *p, size_t n)
 {
-	uint32_t c = 0xffffffffu;
+	uint32_t c = ~crc;
 
 	while (n--)
 		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
+	return ~c;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 /* SSE 4.2 has CRC-32C itself: about ten times the table's speed. */
 __attribute__((target("sse4.2"))) static uint32_t
-crc32c_sse42(const unsigned char *p, size_t n)
+crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
 {
-	uint64_t c = 0xffffffffu, w;
+	uint64_t c = ~crc, w;
 
 	for (; n >= 8; n -= 8, p += 8) {
 		memcpy(&w, p, 8);
@@ -118,17 +147,101 @@ crc32c_sse42(const unsigned char *p, size_t n)
 	}
 	while (n--)
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-	return (uint32_t)c ^ 0xffffffffu;
+	return ~(uint32_t)c;
 }
+
+static uint32_t
+crc32c_more(uint32_t crc, const unsigned char *p, size_t n)
+{
+	return crc_hw ? crc32c_sse42(crc, p, n) : crc32c_table(crc, p, n);
+}
+#else
+#define crc32c_more	crc32c_table
+#endif
 
 static uint32_t
 crc32c(const unsigned char *p, size_t n)
 {
-	return crc_hw ? crc32c_sse42(p, n) : crc32c_table(p, n);
+	return crc32c_more(0, p, n);
 }
-#else
-#define crc32c	crc32c_table
-#endif
+
+/*
+ * CRC arithmetic, for replaying a damaged file (see replay()).  A 32-bit
+ * word in the reflected form is a polynomial over GF(2) of degree < 32:
+ * bit 31 holds the coefficient of x^0, bit 0 that of x^31.  Feeding byte
+ * d to the register r gives (r + d) * x^8 modulo P, the CRC-32C
+ * polynomial (x^32 is P's other terms, CRC_POLY): affine in r.  Feeding
+ * the n bytes of B thus gives r * x^(8n) + z(B), z(B) being what B gives
+ * from a zero register.  With the complements at both ends that works out
+ * to, modulo P (`+` is exclusive or),
+ *
+ *	crc(A || B) = crc(A) * x^(8 |B|) + crc(B)
+ *
+ * so the CRC of any range of a file follows from the CRCs of two of its
+ * prefixes and one multiplication by a power of x.
+ */
+
+/* a * b modulo P. */
+static uint32_t
+crc_mul(uint32_t a, uint32_t b)
+{
+	uint32_t p = 0;
+	int k;
+
+	/* a's terms from x^0 up, b running through b * x^k meanwhile. */
+	for (k = 0; k < 32; k++, a <<= 1) {
+		p ^= b & -(a >> 31);
+		b = (b >> 1) ^ (CRC_POLY & -(b & 1));
+	}
+	return p;
+}
+
+/*
+ * x^(8n) for each byte of n's three low bytes: crc_x8n[d][v] for
+ * n = v << 8d.  Made (768 multiplications) once a file is damaged.
+ */
+static uint32_t crc_x8n[3][256];
+
+static void
+crc_shift_init(void)
+{
+	int d, v;
+
+	crc_init();
+	if (crc_x8n[2][255] != 0)
+		return;
+	for (d = 0; d < 3; d++) {
+		crc_x8n[d][0] = 0x80000000u;		/* x^0 */
+		for (v = 1; v < 256; v++)
+			crc_x8n[d][v] = crc_mul(crc_x8n[d][v - 1],
+			    crc_x8[8 * d]);
+	}
+}
+
+/*
+ * crc * x^(8n) modulo P: a multiplication per byte of n below 2^24 (a
+ * record's length), and per bit above.
+ */
+static uint32_t
+crc_shift(uint32_t crc, uint64_t n)
+{
+	int k;
+
+	for (k = 0; k < 3; k++, n >>= 8)
+		if (n & 0xff)
+			crc = crc_mul(crc, crc_x8n[k][n & 0xff]);
+	for (k = 24; n != 0; k++, n >>= 1)
+		if (n & 1)
+			crc = crc_mul(crc, crc_x8[k]);
+	return crc;
+}
+
+uint32_t
+journal_crc32c_cut(uint32_t crc_ab, uint32_t crc_a, uint64_t len_b)
+{
+	crc_shift_init();
+	return crc_ab ^ crc_shift(crc_a, len_b);
+}
 
 static void
 put32(unsigned char *p, uint32_t v)
@@ -146,10 +259,113 @@ get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Is there a whole, intact record at p?  Its length, or 0. */
-static size_t
-record_at(const unsigned char *p, size_t left)
+/*
+ * The replay scan over buf[0..len).  Until damage is met each record's
+ * CRC is taken directly.  From the first damaged byte on (`base`), ck[i]
+ * is the CRC of buf[base, base + i * CK_STEP), computed as far as a check
+ * has needed; and at_crc is the CRC of buf[base, at), `at` being the last
+ * payload start checked through the checkpoints.  The last record taken
+ * ends at `next` and is `last` bytes long.
+ */
+struct scan {
+	const unsigned char	*buf;
+	size_t			 len;
+	uint64_t		 work;		/* bytes of CRC computed */
+	uint32_t		*ck;		/* NULL: no damage met yet */
+	size_t			 nck;
+	size_t			 base;
+	size_t			 at;
+	uint32_t		 at_crc;
+	size_t			 next;
+	size_t			 last;
+};
+
+/* The CRC of what precedes buf[from] (crc) and buf[from, to). */
+static uint32_t
+scan_crc(struct scan *s, uint32_t crc, size_t from, size_t to)
 {
+	s->work += to - from;
+	return crc32c_more(crc, s->buf + from, to - from);
+}
+
+/*
+ * Damage at off: checkpoints from there on, 4 bytes per CK_STEP bytes.
+ * Without the memory, the direct CRCs go on (slowly, on a hostile file).
+ */
+static void
+scan_damaged(struct scan *s, size_t off)
+{
+	if ((s->ck = malloc(((s->len - off) / CK_STEP + 1) *
+	    sizeof(*s->ck))) == NULL) {
+		log_err("journal: out of memory for replay's checkpoints");
+		return;
+	}
+	crc_shift_init();
+	s->ck[0] = 0;
+	s->nck = 1;
+	s->base = off;
+	s->at = off;
+	s->at_crc = 0;
+}
+
+/* The CRC of buf[base, pos), from the checkpoint below pos. */
+static uint32_t
+scan_prefix(struct scan *s, size_t pos)
+{
+	size_t i = (pos - s->base) / CK_STEP, from;
+
+	for (; s->nck <= i; s->nck++) {
+		from = s->base + (s->nck - 1) * CK_STEP;
+		s->ck[s->nck] = scan_crc(s, s->ck[s->nck - 1], from,
+		    from + CK_STEP);
+	}
+	return scan_crc(s, s->ck[i], s->base + i * CK_STEP, pos);
+}
+
+/*
+ * The same for a payload start: those only grow, so when the last one
+ * is in the same block, it goes on from there (each byte once).
+ */
+static uint32_t
+scan_start(struct scan *s, size_t pos)
+{
+	size_t blk = pos - (pos - s->base) % CK_STEP;
+
+	if (s->at >= blk && s->at <= pos)
+		s->at_crc = scan_crc(s, s->at_crc, s->at, pos);
+	else
+		s->at_crc = scan_prefix(s, pos);
+	s->at = pos;
+	return s->at_crc;
+}
+
+/*
+ * The CRC of buf[off, off + n).  Directly if the file is undamaged so
+ * far, if n is short, or if the header is right after a record taken and
+ * n at most twice its size: the records after a torn one cost what they
+ * did, and a failed check of that kind costs no more than twice the record
+ * before it.  Else from the prefixes through off + n and before off: at
+ * most CK_STEP bytes past its block's checkpoint for the one and three
+ * multiplications, whatever n is.
+ */
+static uint32_t
+scan_range(struct scan *s, size_t off, size_t n)
+{
+	uint32_t start;
+
+	if (s->ck == NULL || n <= CK_STEP ||
+	    (off == s->next + J_HDR && n <= 2 * s->last))
+		return scan_crc(s, 0, off, off + n);
+	start = scan_start(s, off);
+	return journal_crc32c_cut(scan_prefix(s, off + n), start, n);
+}
+
+/* Is there a whole, intact record at off?  Its length, or 0. */
+static size_t
+record_at(struct scan *s, size_t off)
+{
+	const unsigned char *p = s->buf + off;
+	size_t left = s->len - off;
 	uint32_t len;
 
 	if (left < J_HDR || get32(p) != J_MAGIC)
@@ -157,8 +373,10 @@ record_at(const unsigned char *p, size_t left)
 	len = get32(p + 4);
 	if (len == 0 || len > J_MAX_REC || len > left - J_HDR)
 		return 0;
-	if (crc32c(p + J_HDR, len) != get32(p + 8))
+	if (scan_range(s, off + J_HDR, len) != get32(p + 8))
 		return 0;
+	s->next = off + J_HDR + len;
+	s->last = J_HDR + len;
 	return J_HDR + len;
 }
 
@@ -221,17 +439,29 @@ replay_one(const unsigned char *p, size_t len, const struct replay_cb *cb,
 	json_decref(rec);
 }
 
-/* Replay every intact record; skip damage one byte at a time. */
+/*
+ * Replay every intact record; skip damage one byte at a time.  The work,
+ * for a file of n bytes: the records taken directly (at most n in all);
+ * the failed check that finds the damage (at most n); failed checks right
+ * after a record taken (at most twice its size: 2n); the checkpoints (at
+ * most n); the payload starts (at most n: they only grow, and each is
+ * reached from the last one in its block); and at most CK_STEP bytes per
+ * other header checked (a short payload directly, else the end from its
+ * block's checkpoint).
+ */
 static void
 replay(struct journal *j, const unsigned char *buf, size_t len,
     const struct replay_cb *cb)
 {
+	struct scan s = { buf, len, 0, NULL, 0, 0, 0, 0, 0, 0 };
 	size_t off = 0, n, bad_from = 0;
 	int in_bad = 0;
 
 	while (off < len) {
-		if ((n = record_at(buf + off, len - off)) == 0) {
+		if ((n = record_at(&s, off)) == 0) {
 			if (!in_bad) {
+				if (!j->corrupt)
+					scan_damaged(&s, off);
 				bad_from = off;
 				in_bad = 1;
 				j->corrupt = 1;
@@ -252,6 +482,8 @@ replay(struct journal *j, const unsigned char *buf, size_t len,
 		log_err("journal: torn or corrupt tail of %zu bytes at offset "
 		    "%zu skipped (a crash mid-write?)", len - bad_from,
 		    bad_from);
+	free(s.ck);
+	j->replay_work = s.work;
 }
 
 static int
@@ -918,6 +1150,12 @@ int
 journal_corrupt(const struct journal *j)
 {
 	return j->corrupt;
+}
+
+uint64_t
+journal_replay_work(const struct journal *j)
+{
+	return j->replay_work;
 }
 
 void

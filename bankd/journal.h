@@ -13,8 +13,10 @@
  * working while the disk syncs; the next batch forms meanwhile.  On open,
  * every record is replayed in order; a torn or corrupt record (bad magic,
  * length or CRC) is logged and skipped, and the scan resumes at the next
- * good record.  journal_rewrite() compacts the file to just the live
- * records: written to a new file, synced, renamed over the old one.
+ * good record, in time linear in the file's size whatever it holds (a
+ * hostile file of fake headers included: see journal.c).
+ * journal_rewrite() compacts the file to just the live records: written
+ * to a new file, synced, renamed over the old one.
  *
  * A record stays where it was appended (its position) until the next
  * compaction: journal_read() fetches it back from the file or, if not yet
@@ -108,5 +110,14 @@ uint64_t	 journal_inflight_end(const struct journal *);
 int		 journal_corrupt(const struct journal *);	/* seen at open */
 void		 journal_set_fsync(struct journal *, int);
 int		 journal_fsync(const struct journal *);
+
+/*
+ * For the tests and bench/: the bytes of CRC-32C the replay at open
+ * computed (its work, whatever the file held), and the CRC-32C of B given
+ * those of A and of A || B, B being len_b bytes long, which replay uses.
+ */
+uint64_t	 journal_replay_work(const struct journal *);
+uint32_t	 journal_crc32c_cut(uint32_t crc_ab, uint32_t crc_a,
+		    uint64_t len_b);
 
 #endif /* JOURNAL_H */

@@ -5,7 +5,10 @@
  * and garbage skipped on replay, records with a good CRC but no JSON
  * object, compaction by journal_rewrite, fsync on and off, file modes;
  * reading a record back at its position (buffer, file, after compaction,
- * damaged), and commits on the sync thread, failed ones included.
+ * damaged), and commits on the sync thread, failed ones included; the
+ * CRC of a range from the CRCs of two prefixes (journal_crc32c_cut);
+ * replay's work on crafted files, and replay against the byte-by-byte
+ * scan it replaced on files with random damage.
  *
  * Every test works in its own mkdtemp directory under one top directory
  * that main() creates and removes, so nothing is left behind even when a
@@ -32,6 +35,12 @@
 #include "journal.h"
 
 #define HDR	12
+/*
+ * Replay's bound (journal.c): bytes of CRC per byte of any file past a few
+ * KiB, 6 + 256 / 6 rounded up.  The scan before checkpoints took up to
+ * 1 MiB per header.
+ */
+#define REPLAY_WORK_PER_BYTE	49
 
 static char topdir[256];
 
@@ -72,19 +81,46 @@ rm_tree(const char *dir)
 
 /* ---- CRC-32C and hand-made records ------------------------------------ */
 
+/*
+ * The CRC of A || buf, given crc, that of A: a byte at a time from a table
+ * made a bit at a time here (the reference scan below takes many CRCs).
+ */
+static uint32_t
+crc32c_more(uint32_t crc, const void *buf, size_t n)
+{
+	static uint32_t tab[256];
+	const unsigned char *p = buf;
+	uint32_t c;
+	int i, k;
+
+	if (tab[1] == 0) {
+		for (i = 255; i >= 0; i--) {
+			c = (uint32_t)i;
+			for (k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+			tab[i] = c;
+		}
+	}
+	c = ~crc;
+	while (n--)
+		c = tab[(c ^ *p++) & 0xff] ^ (c >> 8);
+	return ~c;
+}
+
 static uint32_t
 crc32c(const void *buf, size_t n)
 {
-	const unsigned char *p = buf;
-	uint32_t c = 0xffffffffu;
-	int k;
+	return crc32c_more(0, buf, n);
+}
 
-	while (n--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-	}
-	return c ^ 0xffffffffu;
+/* xorshift32: the tests' random numbers, the same on every run. */
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
 }
 
 static void
@@ -315,6 +351,64 @@ START_TEST(crc_vector)
 	ck_assert_uint_eq(n, 14);
 	ck_assert_mem_eq(r, "BKJ1\0\0\0\2", 8);
 	free(r);
+}
+END_TEST
+
+/*
+ * journal_crc32c_cut: the CRC of a range from the CRCs of the prefixes
+ * before it and through it, against the CRC of the range itself.
+ */
+START_TEST(crc_cut)
+{
+	enum { N = 16384, TRIES = 3000 };
+	unsigned char *b;
+	uint32_t *pre, x = 0x9e3779b9u, c;
+	uint64_t n1, n2;
+	size_t i, a, e;
+
+	ck_assert_ptr_nonnull(b = malloc(N));
+	ck_assert_ptr_nonnull(pre = malloc((N + 1) * sizeof(*pre)));
+	for (i = 0; i < N; i++)
+		b[i] = (unsigned char)rnd(&x);
+	/* pre[i]: the CRC of b[0..i). */
+	pre[0] = 0;
+	for (i = 0; i < N; i++)
+		pre[i + 1] = crc32c_more(pre[i], b + i, 1);
+	ck_assert_uint_eq(pre[N], crc32c(b, N));
+	for (i = 0; i < TRIES; i++) {
+		a = rnd(&x) % (N + 1);
+		e = rnd(&x) % (N + 1);
+		if (i % 8 == 0)
+			e = a + rnd(&x) % 300;	/* short ranges too */
+		if (i % 100 == 1)
+			a = 0;			/* A empty */
+		if (i % 100 == 2)
+			e = a;			/* B empty */
+		if (e > N)
+			e = N;
+		if (e < a) {
+			size_t t = a;
+
+			a = e;
+			e = t;
+		}
+		ck_assert_msg(journal_crc32c_cut(pre[e], pre[a], e - a) ==
+		    crc32c(b + a, e - a), "range [%zu, %zu)", a, e);
+	}
+	/*
+	 * Lengths past any file: cut(0, c, n) is c * x^(8n), so shifting by
+	 * n1 then n2 is shifting by n1 + n2.
+	 */
+	for (i = 0; i < 200; i++) {
+		c = rnd(&x);
+		n1 = (uint64_t)rnd(&x) << (rnd(&x) % 30) | rnd(&x) % 7;
+		n2 = (uint64_t)rnd(&x) << (rnd(&x) % 30);
+		ck_assert_uint_eq(journal_crc32c_cut(0,
+		    journal_crc32c_cut(0, c, n1), n2),
+		    journal_crc32c_cut(0, c, n1 + n2));
+	}
+	free(pre);
+	free(b);
 }
 END_TEST
 
@@ -1348,6 +1442,377 @@ START_TEST(async_commit_failure)
 }
 END_TEST
 
+/* ---- replay's work, and replay against the scan it replaced ---------- */
+
+#define MAX_REC		(1024 * 1024)
+
+/* A growing byte string. */
+struct bytes {
+	unsigned char	*p;
+	size_t		 len;
+	size_t		 cap;
+};
+
+/* Room for n more bytes at `at`, the rest moved up; returns where. */
+static unsigned char *
+bytes_open(struct bytes *b, size_t at, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		ck_assert_ptr_nonnull(b->p = realloc(b->p, b->cap));
+	}
+	memmove(b->p + at + n, b->p + at, b->len - at);
+	b->len += n;
+	return b->p + at;
+}
+
+/* A header claiming len bytes of payload under crc. */
+static void
+header(unsigned char *h, uint32_t len, uint32_t crc)
+{
+	memcpy(h, "BKJ1", 4);
+	put32(h + 4, len);
+	put32(h + 8, crc);
+}
+
+static void
+write_journal(const char *dir, const struct bytes *b)
+{
+	char *p = jpath(dir);
+
+	write_file(p, b->p, b->len);
+	free(p);
+}
+
+/* Open the journal in dir: its replay's work; the records in *got. */
+static uint64_t
+replay_work(const char *dir, json_t **got, int *corrupt)
+{
+	struct journal *j = open_j(dir, 0, got);
+	uint64_t w = journal_replay_work(j);
+
+	*corrupt = journal_corrupt(j);
+	journal_close(j);
+	return w;
+}
+
+/* A record of about `pad` bytes: {"seq":N,"pad":"xxx..."}. */
+static void
+add_padded(struct bytes *b, size_t at, int seq, size_t pad)
+{
+	char *s;
+	unsigned char *h;
+	int n;
+
+	ck_assert_int_ge(n = asprintf(&s, "{\"seq\":%d,\"pad\":\"%0*d\"}",
+	    seq, (int)pad, seq), 0);
+	h = bytes_open(b, at, HDR + (size_t)n);
+	header(h, (uint32_t)n, crc32c(s, (size_t)n));
+	memcpy(h + HDR, s, (size_t)n);
+	free(s);
+}
+
+/*
+ * A hostile file of about `fake` bytes, then records; returns how many
+ * records there are in all, seq 0, 1, ... in order.
+ * 0: record headers end to end, each claiming a payload through nearly
+ *    all the rest of the file (1 MiB at most) under a wrong CRC.
+ * 1: "BKJ1" "\0\x0f" over and over, so that each header's length
+ *    (0x000f424b, just under 1 MiB) holds the next one's magic: as dense
+ *    as CRC-checked headers can be (6 bytes apart).
+ * 2: records of 300-odd bytes, each followed by a header claiming twice
+ *    its size under a wrong CRC: checked directly, as a record right after
+ *    a record taken is.
+ */
+static int
+crafted(struct bytes *b, size_t fake, int kind)
+{
+	uint32_t x = 0x1234567u, len;
+	size_t off, total, last;
+	int seq = 0, i;
+
+	if (kind == 2) {
+		while (b->len < fake) {
+			last = b->len;
+			add_padded(b, b->len, seq++, 300 + rnd(&x) % 64);
+			last = b->len - last;
+			header(bytes_open(b, b->len, HDR), (uint32_t)(2 * last),
+			    rnd(&x));
+		}
+		for (i = 0; i < 20; i++)
+			add_padded(b, b->len, seq++, 40);
+		return seq;
+	}
+	for (i = 0; i < 20; i++)
+		add_padded(b, b->len, seq++, 40);
+	total = fake + b->len;
+	bytes_open(b, 0, fake);
+	for (off = 0; off + HDR <= fake; off += kind == 1 ? 6 : HDR) {
+		if (kind == 1) {
+			memcpy(b->p + off, "BKJ1\0\x0f", 6);
+			continue;
+		}
+		len = (uint32_t)(total - off - HDR - rnd(&x) % 64);
+		header(b->p + off, len > MAX_REC ? MAX_REC : len, rnd(&x));
+	}
+	for (; off < fake; off++)
+		b->p[off] = 'x';
+	return seq;
+}
+
+/*
+ * Replay of a crafted file costs a few bytes of CRC per byte of the file,
+ * not a CRC of up to 1 MiB at every header (about 87,000 bytes per byte
+ * with a header every 12 bytes), and finds every record in it.
+ */
+START_TEST(replay_work_bound)
+{
+	static const char *what[] = { "a header every 12 bytes",
+	    "a header every 6 bytes", "a header after each record" };
+	struct bytes b = { NULL, 0, 0 };
+	char *dir = new_dir();
+	uint64_t w;
+	json_t *got;
+	int corrupt, n, i;
+
+	n = crafted(&b, 4 * 1024 * 1024, _i);
+	write_journal(dir, &b);
+	w = replay_work(dir, &got, &corrupt);
+	printf("replay_work_bound: %s: %llu bytes of CRC for a %zu-byte "
+	    "file (%.2f per byte)\n", what[_i], (unsigned long long)w, b.len,
+	    (double)w / b.len);
+	fflush(stdout);
+	ck_assert_uint_eq(json_array_size(got), n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(json_integer_value(json_object_get(
+		    json_array_get(got, i), "seq")), i);
+	ck_assert_int_eq(corrupt, 1);
+	ck_assert_msg(w <= REPLAY_WORK_PER_BYTE * b.len, "%llu bytes of CRC "
+	    "for a %zu-byte file", (unsigned long long)w, b.len);
+	json_decref(got);
+	free(b.p);
+	free(dir);
+}
+END_TEST
+
+/* Records found by a replay: where, and how big. */
+struct found {
+	uint64_t	*pos;
+	uint32_t	*size;
+	size_t		 n;
+	size_t		 cap;
+};
+
+static void
+found_add(struct found *f, uint64_t pos, uint32_t size)
+{
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 64;
+		ck_assert_ptr_nonnull(f->pos = realloc(f->pos,
+		    f->cap * sizeof(*f->pos)));
+		ck_assert_ptr_nonnull(f->size = realloc(f->size,
+		    f->cap * sizeof(*f->size)));
+	}
+	f->pos[f->n] = pos;
+	f->size[f->n++] = size;
+}
+
+static void
+found_at(json_t *r, uint64_t pos, uint32_t size, void *arg)
+{
+	(void)r;
+	found_add(arg, pos, size);
+}
+
+static int
+is_object(const unsigned char *p, size_t n)
+{
+	json_t *r = json_loadb((const char *)p, n, 0, NULL);
+	int ok = r != NULL && json_is_object(r);
+
+	json_decref(r);
+	return ok;
+}
+
+/*
+ * The reference: replay's scan before checkpoints, which took a CRC of
+ * up to 1 MiB at every byte of a crafted file.  At each offset an intact
+ * record is taken whole, anything else skips one byte; a record that is
+ * no JSON object is passed over unreported.  Zeros at the end are not
+ * data.  Returns whether there was damage; *end is where the data ends.
+ */
+static int
+old_scan(const unsigned char *b, size_t len, struct found *f, size_t *end)
+{
+	size_t off = 0, left;
+	uint32_t n;
+	int bad = 0;
+
+	while (len > 0 && b[len - 1] == 0)
+		len--;
+	*end = len;
+	while (off < len) {
+		left = len - off;
+		n = left >= HDR ? get32(b + off + 4) : 0;
+		if (left < HDR || memcmp(b + off, "BKJ1", 4) != 0 || n == 0 ||
+		    n > MAX_REC || n > left - HDR ||
+		    crc32c(b + off + HDR, n) != get32(b + off + 8)) {
+			bad = 1;
+			off++;
+			continue;
+		}
+		if (is_object(b + off + HDR, n))
+			found_add(f, off, HDR + n);
+		off += HDR + n;
+	}
+	return bad;
+}
+
+static size_t
+pick_pad(uint32_t *x)
+{
+	switch (rnd(x) % 8) {
+	case 0:
+		return rnd(x) % 70000;		/* many checkpoints long */
+	case 1:
+	case 2:
+		return 200 + rnd(x) % 2000;	/* around the checkpoint step */
+	default:
+		return rnd(x) % 300;
+	}
+}
+
+/* A length for a fake header at `at`: of every kind the scan meets. */
+static uint32_t
+pick_len(uint32_t *x, size_t at, size_t len)
+{
+	size_t rest = len > at + HDR ? len - at - HDR : 0;
+
+	switch (rnd(x) % 8) {
+	case 0:
+		return 0;
+	case 1:
+		return MAX_REC + 1 + rnd(x) % 100;
+	case 2:					/* past the end */
+		return (uint32_t)(rest + 1 + rnd(x) % 100);
+	case 3:					/* near the end */
+		return rest > 0 ? (uint32_t)(rest - rnd(x) % (rest < 64 ?
+		    rest : 64)) : 1;
+	case 4:
+		return 1 + rnd(x) % 256;
+	default:
+		return rest > 0 ? 1 + rnd(x) % (rest > MAX_REC ? MAX_REC :
+		    rest) : 1;
+	}
+}
+
+/* One random kind of damage to b. */
+static void
+damage(struct bytes *b, uint32_t *x)
+{
+	size_t at = b->len ? rnd(x) % b->len : 0, n, i, from;
+	unsigned char *p;
+	uint32_t len;
+
+	switch (rnd(x) % 8) {
+	case 0:					/* flipped bytes */
+		for (i = 0, n = 1 + rnd(x) % 4; i < n && b->len; i++)
+			b->p[rnd(x) % b->len] ^= 1 << rnd(x) % 8;
+		break;
+	case 1:					/* garbage */
+		n = 1 + rnd(x) % 600;
+		p = bytes_open(b, at, n);
+		for (i = 0; i < n; i++)
+			p[i] = (unsigned char)rnd(x);
+		break;
+	case 2:					/* a fake header */
+		p = bytes_open(b, at, HDR);
+		len = pick_len(x, at, b->len);
+		header(p, len, rnd(x));
+		break;
+	case 3:			/* a good CRC over what follows it */
+		p = bytes_open(b, at, HDR);
+		len = pick_len(x, at, b->len);
+		if (len == 0 || len > MAX_REC || at + HDR + len > b->len)
+			len = (uint32_t)(b->len - at - HDR);
+		if (len > MAX_REC)
+			len = MAX_REC;
+		header(p, len, len ? crc32c(p + HDR, len) : 0);
+		break;
+	case 4:					/* a good record inside */
+		add_padded(b, at, 1000 + (int)(rnd(x) % 1000), pick_pad(x));
+		break;
+	case 5:			/* a copy of some other part */
+		n = 1 + rnd(x) % 3000;
+		from = b->len ? rnd(x) % b->len : 0;
+		if (from + n > b->len)
+			n = b->len - from;
+		p = bytes_open(b, at, n);
+		memmove(p, b->p + (from < at ? from : from + n), n);
+		break;
+	case 6:					/* zeros */
+		n = 1 + rnd(x) % 300;
+		memset(bytes_open(b, at, n), 0, n);
+		break;
+	default:				/* truncated */
+		b->len = at;
+		break;
+	}
+}
+
+/*
+ * Replay finds exactly the records the byte-by-byte scan found, at the
+ * same offsets, on files of good records with random damage.
+ */
+START_TEST(replay_same_as_scan)
+{
+	char *dir = new_dir(), err[256];
+	struct bytes b = { NULL, 0, 0 };
+	struct found want = { NULL, NULL, 0, 0 }, got = { NULL, NULL, 0, 0 };
+	struct journal *j;
+	uint32_t x, seed;
+	size_t end, i;
+	int bad, k, nrec, ndmg;
+
+	for (seed = 1; seed <= 300; seed++) {
+		x = seed * 0x9e3779b9u;
+		b.len = 0;
+		want.n = got.n = 0;
+		nrec = 1 + rnd(&x) % 60;
+		for (k = 0; k < nrec; k++)
+			add_padded(&b, b.len, k, pick_pad(&x));
+		ndmg = rnd(&x) % 7;
+		for (k = 0; k < ndmg; k++)
+			damage(&b, &x);
+		if (rnd(&x) % 4 == 0) {		/* zeros written ahead */
+			memset(bytes_open(&b, b.len, 4096), 0, 4096);
+		}
+		write_journal(dir, &b);
+		bad = old_scan(b.p, b.len, &want, &end);
+		ck_assert_ptr_nonnull(j = journal_open_at(dir, 0, found_at,
+		    &got, err, sizeof(err)));
+		ck_assert_msg(got.n == want.n, "seed %u: %zu records, the "
+		    "scan finds %zu", seed, got.n, want.n);
+		for (i = 0; i < want.n; i++) {
+			ck_assert_msg(got.pos[i] == want.pos[i] &&
+			    got.size[i] == want.size[i], "seed %u, record %zu: "
+			    "%llu+%u, the scan finds %llu+%u", seed, i,
+			    (unsigned long long)got.pos[i], got.size[i],
+			    (unsigned long long)want.pos[i], want.size[i]);
+		}
+		ck_assert_int_eq(journal_corrupt(j), bad);
+		ck_assert_uint_eq(journal_size(j), end);
+		journal_close(j);
+	}
+	free(want.pos);
+	free(want.size);
+	free(got.pos);
+	free(got.size);
+	free(b.p);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 journal_suite(void)
 {
@@ -1357,6 +1822,7 @@ journal_suite(void)
 	tc = tcase_create("journal");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, crc_vector);
+	tcase_add_test(tc, crc_cut);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, uncommitted_not_on_disk);
 	tcase_add_test(tc, torn_tail);
@@ -1380,6 +1846,13 @@ journal_suite(void)
 	tcase_add_test(tc, zeros_ahead);
 	tcase_add_test(tc, async_commit);
 	tcase_add_test(tc, async_commit_failure);
+	suite_add_tcase(s, tc);
+
+	/* Bigger files: a timeout of their own. */
+	tc = tcase_create("replay");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, replay_work_bound, 0, 3);
+	tcase_add_test(tc, replay_same_as_scan);
 	suite_add_tcase(s, tc);
 	return s;
 }
