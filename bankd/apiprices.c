@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "answer.h"
 #include "api.h"
 #include "apiprices.h"
 #include "bankd.h"
@@ -276,9 +277,9 @@ static void
 on_page(const struct api_reply *rep, void *arg)
 {
 	struct apiprices *a = arg;
-	json_t *doc, *results, *it, *next, *v;
+	json_t *doc, *results, *it, *next;
 	const char *name, *why;
-	char num[64], why_buf[512];
+	char why_buf[512];
 	int64_t micro;
 	size_t i;
 
@@ -296,24 +297,8 @@ on_page(const struct api_reply *rep, void *arg)
 		return;
 	}
 	json_array_foreach(results, i, it) {
-		name = json_string_value(json_object_get(it, "name"));
-		v = json_object_get(it, "su_per_core_hour");
-		if (name == NULL || *name == '\0')
-			continue;
-		if (json_is_string(v))
-			snprintf(num, sizeof(num), "%s", json_string_value(v));
-		else if (json_is_integer(v))
-			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-			    json_integer_value(v));
-		else {
-			log_warn("prices from the API: partition %s: "
-			    "su_per_core_hour is %s; ignored", name,
-			    v == NULL ? "missing" : "not a decimal string");
-			continue;
-		}
-		if (money_parse(num, MONEY_PRICE_SCALE, &micro, &why) != 0) {
-			log_warn("prices from the API: partition %s: "
-			    "su_per_core_hour '%s': %s; ignored", name, num,
+		if (answer_partition(it, &name, &micro, &why) != 0) {
+			log_warn("prices from the API: a partition ignored: %s",
 			    why);
 			continue;
 		}

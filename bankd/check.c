@@ -35,8 +35,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
+#include "answer.h"
 #include "api.h"
 #include "bankd.h"
 #include "cache.h"
@@ -461,52 +460,6 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the API's answer ------------------------------------------------- */
 
-static int
-scan_amount(const char *p, char *out, size_t len)
-{
-	size_t n = strspn(p, "0123456789.");
-
-	while (n > 0 && p[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= len)
-		return 0;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 1;
-}
-
-/*
- * Which limit an API refusal names, and how much room it had left: the
- * message is "Adding job_cost C to account balance B would exceed account
- * allocation A." (or "user balance ... user allocation"; mybrc-api.md).
- * Returns -1 for the account, the uid for the user, -2 if neither.
- */
-static long
-refused_limit(const struct check *ck, const char *msg, int64_t *room)
-{
-	const char *b, *a, *why;
-	char num[32];
-	int64_t bal, alloc;
-	long lim;
-
-	if (strstr(msg, "exceed user allocation") != NULL)
-		lim = ck->uid;
-	else if (strstr(msg, "exceed account allocation") != NULL)
-		lim = -1;
-	else
-		return -2;	/* not about money: not a member, no allocation */
-	*room = -1;
-	/* "%[0-9.]" also takes the sentence's final period: trim it. */
-	if ((b = strstr(msg, " balance ")) != NULL &&
-	    (a = strstr(msg, " allocation ")) != NULL &&
-	    scan_amount(b + 9, num, sizeof(num)) &&
-	    money_parse(num, 2, &bal, &why) == 0 &&
-	    scan_amount(a + 12, num, sizeof(num)) &&
-	    money_parse(num, 2, &alloc, &why) == 0)
-		*room = alloc > bal ? alloc - bal : 0;
-	return lim;
-}
-
 static void
 learn_room(struct check *ck, long lim, int64_t room)
 {
@@ -547,13 +500,14 @@ decide_known(struct check *ck, long max_age)
 #define FRESH	0
 
 static void
-learn_and_decide(struct check *ck, int64_t cost, int ok, const char *msg)
+learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 {
+	const char *msg = a->message;
 	time_t now = time(NULL);
-	int64_t room;
+	int64_t room = a->room;
 	long lim;
 
-	if (ok) {
+	if (a->kind == ANSWER_PASS) {
 		cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
 		ck->member = 1;
 		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
@@ -567,10 +521,11 @@ learn_and_decide(struct check *ck, int64_t cost, int ok, const char *msg)
 			ask(ck, ck->stage);
 		return;
 	}
-	if ((lim = refused_limit(ck, msg, &room)) == -2) {
-		finish(ck, 0, "api", msg);
+	if (a->limit == LIMIT_NONE) {
+		finish(ck, 0, "api", msg);	/* not a member, no allocation */
 		return;
 	}
+	lim = a->limit == LIMIT_USER ? (long)ck->uid : -1;
 	/* Only a member is told of a balance. */
 	cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
 	ck->member = 1;
@@ -625,7 +580,7 @@ on_answer(const struct api_reply *rep, void *arg)
 	struct bankd *bd = ck->bd;
 	struct checks *cs = bd->checks;
 	struct checkq waiters;
-	json_t *j = api_reply_json(rep), *ok, *msg;
+	struct check_answer a;
 	int64_t cost = ck->asked;
 	char why[512];
 
@@ -640,22 +595,19 @@ on_answer(const struct api_reply *rep, void *arg)
 	free(ck->on);
 	ck->on = NULL;
 	ck->place = P_NONE;
-	ok = json_object_get(j, "success");
-	msg = json_object_get(j, "message");
-	if ((rep->status == 200 || rep->status == 400) && json_is_boolean(ok) &&
-	    json_is_string(msg)) {
+	answer_check(rep->status, rep->body, rep->len, &a);
+	if (a.kind != ANSWER_UNUSABLE) {
 		api_note(bd, 1, NULL);
 		if (ck->conn == NULL)	/* decided by policy already */
 			log_info("check uid %" PRIu32 " account %s: the API "
 			    "answered after the decision deadline (%.0f ms): "
 			    "%s", ck->uid, ck->account, rep->seconds * 1000,
-			    json_string_value(msg));
-		else if (rep->status == 400)
+			    a.message);
+		else if (a.kind == ANSWER_UNKNOWN)
 			/* Unknown user or account: it cannot be charged. */
-			finish(ck, 0, "api", json_string_value(msg));
+			finish(ck, 0, "api", a.message);
 		else
-			learn_and_decide(ck, cost, json_is_true(ok),
-			    json_string_value(msg));
+			learn_and_decide(ck, cost, &a);
 	} else {
 		api_describe(rep, why, sizeof(why));
 		api_note(bd, 0, why);
@@ -665,7 +617,6 @@ on_answer(const struct api_reply *rep, void *arg)
 			log_info("check uid %" PRIu32 " account %s: late API "
 			    "failure: %s", ck->uid, ck->account, why);
 	}
-	json_decref(j);
 	wake_waiters(bd, &waiters);
 	check_free_if_done(ck);
 	start_queued(bd);

@@ -38,3 +38,11 @@ target_link_libraries(check_report PRIVATE bankcore Slurm::slurm
 target_compile_definitions(check_report PRIVATE
     CONF_DIR="${CMAKE_CURRENT_LIST_DIR}/conf")
 add_test(NAME unit_report COMMAND check_report)
+
+# The API's answers as bankd decodes them.
+add_executable(check_answer ${CMAKE_CURRENT_LIST_DIR}/check_answer.c
+    ${CMAKE_SOURCE_DIR}/bankd/answer.c)
+target_include_directories(check_answer PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_answer PRIVATE bankcore PkgConfig::JANSSON
+    PkgConfig::CHECK)
+add_test(NAME unit_answer COMMAND check_answer)
