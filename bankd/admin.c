@@ -34,15 +34,18 @@ static void
 add_entry(const struct deliver_view *v, void *arg)
 {
 	struct page *pg = arg;
-	char key[8], amount[MONEY_FMT_LEN], err[256];
+	char key[8], amount[MONEY_FMT_LEN], err[256], acct[160];
 
 	snprintf(key, sizeof(key), "e%d", ++pg->n);
 	snprintf(err, sizeof(err), "%s", v->last_error);
 	flatten(err);
+	/* Journaled before accounts were checked as they are now. */
+	snprintf(acct, sizeof(acct), "%s", v->account);
+	flatten(acct);
 	bp_addf(pg->rep, key, "%" PRIu64 "\t%" PRIu32 "\t%s\t%s\t%s\t%u\t%"
 	    PRId64 "\t%s\t%s", v->seq, v->job_id, v->kind,
 	    money_format(v->cents, amount), v->state, v->attempts,
-	    (v->next_in_ms + 999) / 1000, v->account, err);
+	    (v->next_in_ms + 999) / 1000, acct, err);
 }
 
 static void
@@ -151,14 +154,16 @@ static void
 add_hold(const struct hold_view *v, void *arg)
 {
 	struct hold_page *pg = arg;
-	char key[8], amount[MONEY_FMT_LEN];
+	char key[8], amount[MONEY_FMT_LEN], acct[160];
 
 	pg->total += v->cents;
 	if (pg->n >= BP_QUEUE_PAGE)
 		return;		/* the total still counts every one */
 	snprintf(key, sizeof(key), "h%d", ++pg->n);
+	snprintf(acct, sizeof(acct), "%s", v->account);
+	flatten(acct);
 	bp_addf(pg->rep, key, "%" PRIu64 "\t%" PRIu32 "\t%" PRIu32 "\t%s\t%s"
-	    "\t%lld", v->token, v->job_id, v->uid, v->account,
+	    "\t%lld", v->token, v->job_id, v->uid, acct,
 	    money_format(v->cents, amount), (long long)(pg->now - v->created));
 }
 

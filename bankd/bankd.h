@@ -119,6 +119,8 @@ int	 admin_request(struct bankd *, struct conn *, const struct bp_msg *);
 int	 intake_start(struct bankd *);
 void	 intake_stop(struct bankd *);
 size_t	 intake_pending(struct bankd *);
+int	 intake_decode(const uint8_t *buf, size_t n, struct bp_msg *,
+	    char *why, size_t len);
 void	 api_note(struct bankd *, int ok, const char *error);
 void	 probe_start(struct bankd *);
 

@@ -75,54 +75,74 @@ on_taken(void *arg, const char *status, const char *message,
 	free(sp);
 }
 
-/* Read one spool file into a message; NULL with why on failure. */
+/*
+ * What a spool file must hold: one start or completion report, whole, and
+ * nothing after it, whose fields pass the socket's rules (fields.c).  0,
+ * or -1 with why in why[0..len).
+ */
+int
+intake_decode(const uint8_t *buf, size_t n, struct bp_msg *m, char *why,
+    size_t len)
+{
+	size_t used;
+	int rc;
+
+	if ((rc = bp_parse(buf, n, m, &used)) != BP_OK) {
+		snprintf(why, len, "%s", rc == BP_MORE ? "a truncated frame" :
+		    bp_strerror(rc));
+		return -1;
+	}
+	if (used != n || (m->type != BP_T_START && m->type != BP_T_END)) {
+		bp_free(m);
+		snprintf(why, len, "not a single start or completion report");
+		return -1;
+	}
+	if (fields_check(m, why, len) != 0) {
+		bp_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read one spool file into a message; -1 with why on failure. */
 static int
 read_spooled(struct bankd *bd, const char *path, struct bp_msg *m,
-    const char **why, char *bad, size_t badlen)
+    char *why, size_t len)
 {
 	uint8_t buf[BP_HDR_LEN + BP_MAX_BODY];
 	struct stat st;
-	size_t used;
 	ssize_t n;
-	int fd, rc;
+	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		*why = strerror(errno);
+	/* O_NONBLOCK: a FIFO planted there must not stall the loop. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
+		snprintf(why, len, "%s", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		*why = "not a regular file";
+		snprintf(why, len, "not a regular file");
 		return -1;
 	}
 	if (st.st_uid != 0 && st.st_uid != bd->slurm_uid) {
 		close(fd);
-		*why = "not written by root or the SlurmUser";
+		snprintf(why, len, "not written by root or the SlurmUser");
+		return -1;
+	}
+	if (st.st_size > (off_t)sizeof(buf)) {
+		close(fd);
+		snprintf(why, len, "larger than any report (%lld bytes)",
+		    (long long)st.st_size);
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n < 0) {
-		*why = strerror(errno);
+		snprintf(why, len, "%s", strerror(errno));
 		return -1;
 	}
-	if ((rc = bp_parse(buf, (size_t)n, m, &used)) != BP_OK) {
-		*why = rc == BP_MORE ? "a truncated frame" : bp_strerror(rc);
-		return -1;
-	}
-	if (used != (size_t)n || (m->type != BP_T_START &&
-	    m->type != BP_T_END)) {
-		bp_free(m);
-		*why = "not a single start or completion report";
-		return -1;
-	}
-	/* The same rules as a report from the socket (fields.c). */
-	if (fields_check(m, bad, badlen) != 0) {
-		bp_free(m);
-		*why = bad;
-		return -1;
-	}
-	return 0;
+	return intake_decode(buf, (size_t)n, m, why, len);
 }
 
 static void
@@ -130,15 +150,14 @@ take_one(struct bankd *bd, const char *name)
 {
 	struct spooled *sp;
 	struct bp_msg m;
-	const char *why;
-	char bad[256];
+	char why[256];
 
 	if ((sp = calloc(1, sizeof(*sp))) == NULL)
 		return;
 	sp->bd = bd;
 	snprintf(sp->path, sizeof(sp->path), "%s/%s", bd->conf.spool_dir,
 	    name);
-	if (read_spooled(bd, sp->path, &m, &why, bad, sizeof(bad)) != 0) {
+	if (read_spooled(bd, sp->path, &m, why, sizeof(why)) != 0) {
 		set_aside(bd, sp->path, why);
 		free(sp);
 		return;

@@ -33,7 +33,7 @@ static void
 line_write(const char *tag, const char *fmt, va_list ap)
 {
 	char line[2048];
-	size_t len;
+	size_t len, i;
 	int n;
 
 	n = snprintf(line, sizeof(line), "bankd: %s", tag);
@@ -43,6 +43,13 @@ line_write(const char *tag, const char *fmt, va_list ap)
 		len += (size_t)n;
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;		/* cut, still one line */
+	/*
+	 * Names and messages from users and the API are in these lines: a
+	 * control character could forge a line or drive a terminal.
+	 */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
 }
