@@ -4,10 +4,13 @@
  *
  * Transport: a Unix-domain stream socket (bankd's `socket:` setting).  A
  * client connects, sends one or more requests and reads one reply for each,
- * in order.  A connection may stay open for as long as the client likes
- * (job_submit keeps one: bp_conn_call()); bankd never closes an idle one.  Nothing on the wire refers to the local host (no file
- * descriptors, no paths, no pids), so the same frames can later be carried
- * over TCP from compute nodes.
+ * in order.  A connection of root or slurm_user may stay open for as long
+ * as the client likes (job_submit keeps one: bp_conn_call()); another
+ * user's is closed after limits.user_idle_s without a request, and such a
+ * user has at most limits.user_connections (docs/reliability.md).
+ * Nothing on the wire refers to the local host (no file descriptors, no
+ * paths, no pids), so the same frames can later be carried over TCP from
+ * compute nodes.
  *
  * Frame (all integers big-endian):
  *
@@ -24,7 +27,9 @@
  *
  * Body: zero or more lines "key=value\n".  Keys are 1-31 characters of
  * [a-z0-9_]; values are any bytes except NUL and newline, at most
- * BP_MAX_BODY in all.  A key appears at most once; unknown keys are
+ * BP_MAX_BODY in all.  bankd takes requests whose values are printable
+ * UTF-8 and whose numbers are within bankd/lim.h (bankd/fields.c); any
+ * other gets status "error" naming the field.  A key appears at most once; unknown keys are
  * ignored, so fields can be added without a version change.  Numbers are
  * decimal ASCII; money is a decimal string with two places ("12.50");
  * times are Unix seconds.
@@ -89,6 +94,16 @@
  * api, policy, price, config), held_account, held_user, held_jobs, and
  * hold (the new hold's token, which job_submit puts in the job's
  * AdminComment as bank_hold=<token>).  START and END take: hold.
+ *
+ * Who asks is the caller's SO_PEERCRED, never a field.  A CHECK from
+ * anyone but root or slurm_user is about the caller's own uid (another
+ * uid is refused), is always a dry run, and its reply carries the held_*
+ * fields and figures of the account only once the API has shown the
+ * caller a member of it.  QUEUE and SHOW need root or slurm_user; HOLDS
+ * lists only the caller's own holds for anyone else.
+ *
+ * "dup" (START or END): the same report is durable in bankd already, or
+ * a START came after the job's completion; the sender drops it.
  *
  * A reply's status "error" always comes with a message naming what was
  * wrong.  A frame that cannot be parsed gets no reply: bankd logs it and
