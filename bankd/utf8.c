@@ -59,6 +59,11 @@ utf8_printable(const char *s)
 	size_t n;
 
 	for (; *p != '\0'; p += n) {
+		/* Printable ASCII, nearly every byte bankd sees: no decoding. */
+		if (*p >= 0x20 && *p < 0x7f) {
+			n = 1;
+			continue;
+		}
 		if ((n = utf8_seq(p)) == 0 || *p < 0x20 || *p == 0x7f)
 			return 0;
 		/* C1 controls, U+0080 to U+009F: 0xc2 0x80..0x9f */
