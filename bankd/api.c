@@ -360,3 +360,30 @@ api_describe(const struct api_reply *rep, char *buf, size_t len)
 	}
 	json_decref(j);
 }
+
+int
+api_segment(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	unsigned char c;
+
+	/* "." and ".." would be folded out of the path, not sent. */
+	if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return -1;
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (o + 4 > len)
+			return -1;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~')
+			out[o++] = (char)c;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}

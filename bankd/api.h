@@ -43,6 +43,13 @@ int		 api_inflight(const struct api *);
  * api_describe() writes a one-line summary fit for logs and for users.
  */
 json_t		*api_reply_json(const struct api_reply *);
+
+/*
+ * s as one URL path segment: RFC 3986's unreserved characters as they
+ * are, every other byte %XX.  -1 for "", "." and ".." (which a client
+ * folds out of the path) or when out[len] is too small.
+ */
+int		 api_segment(const char *s, char *out, size_t len);
 void		 api_describe(const struct api_reply *, char *buf, size_t len);
 
 #endif /* API_H */

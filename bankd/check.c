@@ -671,14 +671,19 @@ static void
 send_ask(struct check *ck)
 {
 	struct checks *cs = ck->bd->checks;
-	char path[512], amount[MONEY_FMT_LEN];
+	char path[512], amount[MONEY_FMT_LEN], account[3 * LIM_ACCOUNT_LEN + 1];
 
+	/* fields.c admits no byte that needs it; the path is safe anyway. */
+	if (api_segment(ck->account, account, sizeof(account)) != 0) {
+		finish(ck, 0, "config", "account name is invalid");
+		return;
+	}
 	if ((ck->on = ask_new(cs, ck->account, ck->uid)) == NULL) {
 		by_policy(ck, "bankd is out of memory");
 		return;
 	}
 	snprintf(path, sizeof(path), "/can_submit_job/%s/%" PRIu32 "/%s/",
-	    money_format(ck->asked, amount), ck->uid, ck->account);
+	    money_format(ck->asked, amount), ck->uid, account);
 	if (api_request(ck->bd->api, "GET", path, NULL, on_answer, ck) != 0) {
 		ask_unlink(cs, ck->on);
 		free(ck->on);
@@ -852,8 +857,9 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	const char *why;
 	int v;
 
+	/* "later": bankd cannot decide now; job_submit's policy does. */
 	if ((ck = check_new(bd, c, m)) == NULL) {
-		reply_simple(c, m, "error", "bankd is out of memory");
+		reply_simple(c, m, "later", "bankd is out of memory");
 		return;
 	}
 	if (decided_early(ck, m)) {

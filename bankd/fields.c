@@ -250,13 +250,47 @@ why_not(const struct rule *r, const char *v)
 	return "valid";
 }
 
+/*
+ * A report stands for a job that ran: its text (a QoS, a state, a node
+ * list a user had a say in) is mended rather than refused, so that the
+ * job is still charged: every byte that is not printable UTF-8 becomes
+ * '?'.  The value is the message's own copy (bp_parse's body).
+ */
+static void
+mend(struct bp_msg *m, size_t i, char *fixed, size_t fixedlen)
+{
+	unsigned char *p = (unsigned char *)(uintptr_t)m->fields[i].val;
+	size_t n, o = strlen(fixed);
+	uint32_t c;
+
+	for (; *p != '\0'; p += n) {
+		if ((n = utf8_decode(p, &c)) == 0 || c < 0x20 ||
+		    (c >= 0x7f && c <= 0x9f)) {
+			*p = '?';
+			n = 1;
+		}
+	}
+	if (o + strlen(m->fields[i].key) + 3 < fixedlen)
+		snprintf(fixed + o, fixedlen - o, "%s'%s'", o ? ", " : "",
+		    m->fields[i].key);
+}
+
+static int
+is_report(uint8_t type)
+{
+	return type == BP_T_START || type == BP_T_END;
+}
+
 int
-fields_check(const struct bp_msg *m, char *err, size_t errlen)
+fields_check(struct bp_msg *m, char *err, size_t errlen, char *fixed,
+    size_t fixedlen)
 {
 	const struct rule *rules = rules_of(m->type), *r;
 	const char *v, *why;
 	size_t i;
 
+	if (fixedlen > 0)
+		fixed[0] = '\0';
 	for (i = 0; i < m->nfields; i++) {
 		v = m->fields[i].val;
 		/* A first-byte test spares most strcmp()s (every decision). */
@@ -268,10 +302,14 @@ fields_check(const struct bp_msg *m, char *err, size_t errlen)
 			r = NULL;
 		/* Digits are printable: a number needs no second look. */
 		if ((r == NULL || r->kind != K_NUM) && !utf8_printable(v)) {
-			snprintf(err, errlen, "field '%s' is not printable "
-			    "UTF-8 (control characters or invalid bytes)",
-			    m->fields[i].key);
-			return -1;
+			if (is_report(m->type) && fixedlen > 0) {
+				mend(m, i, fixed, fixedlen);
+			} else {
+				snprintf(err, errlen, "field '%s' is not "
+				    "printable UTF-8 (control characters or "
+				    "invalid bytes)", m->fields[i].key);
+				return -1;
+			}
 		}
 		if (r == NULL || (why = why_not(r, v)) == NULL)
 			continue;

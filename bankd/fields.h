@@ -17,8 +17,15 @@
  * UTF-8 or holds a control character, a number that does not parse or is
  * beyond its bound, a name that is not a name.  Unknown keys pass (the
  * protocol lets fields be added); so do request types without rules.
+ *
+ * A start or completion report is a job that ran, to be charged: the
+ * text of one that is not printable is mended in place instead ('?' for
+ * each bad byte) and the keys mended are listed in `fixed` ("" if none;
+ * fixedlen 0 refuses like any request).  Its numbers are checked as
+ * strictly as any.
  */
-int	 fields_check(const struct bp_msg *, char *err, size_t errlen);
+int	 fields_check(struct bp_msg *, char *err, size_t errlen, char *fixed,
+	    size_t fixedlen);
 
 /*
  * An account name that may go into a URL path: 1 to LIM_ACCOUNT_LEN of

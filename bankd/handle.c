@@ -387,17 +387,22 @@ handle_status(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 void
 handle_request(struct bankd *bd, struct conn *c, struct bp_msg *m)
 {
-	char err[256];
+	char err[256], fixed[256];
 
 	log_debug("request %s id %" PRIu32 " from uid %ld",
 	    bp_type_name(m->type), m->id, (long)conn_uid(c));
 	/* Decoded once, here: handlers read only values that are valid. */
-	if (fields_check(m, err, sizeof(err)) != 0) {
+	if (fields_check(m, err, sizeof(err), fixed, sizeof(fixed)) != 0) {
 		log_warn("refused a %s request from uid %ld: %s",
 		    bp_type_name(m->type), (long)conn_uid(c), err);
 		reply_simple(c, m, "error", err);
 		return;
 	}
+	if (fixed[0] != '\0')
+		log_warn("%s report of job %s: field(s) %s were not printable "
+		    "UTF-8; taken with '?' for each bad byte",
+		    bp_type_name(m->type), bp_get(m, "job_id") ?
+		    bp_get(m, "job_id") : "?", fixed);
 	switch (m->type) {
 	case BP_T_STATUS:
 		handle_status(bd, c, m);

@@ -84,6 +84,7 @@ int
 intake_decode(const uint8_t *buf, size_t n, struct bp_msg *m, char *why,
     size_t len)
 {
+	char fixed[256];
 	size_t used;
 	int rc;
 
@@ -97,10 +98,14 @@ intake_decode(const uint8_t *buf, size_t n, struct bp_msg *m, char *why,
 		snprintf(why, len, "not a single start or completion report");
 		return -1;
 	}
-	if (fields_check(m, why, len) != 0) {
+	if (fields_check(m, why, len, fixed, sizeof(fixed)) != 0) {
 		bp_free(m);
 		return -1;
 	}
+	if (fixed[0] != '\0')
+		log_warn("spool: field(s) %s of a %s report were not printable "
+		    "UTF-8; taken with '?' for each bad byte", fixed,
+		    bp_type_name(m->type));
 	return 0;
 }
 

@@ -45,7 +45,11 @@
  *	                (min_cpus, num_tasks, cpus_per_task, min_nodes,
  *	                ntasks_per_node, pn_min_cpus), time_limit (minutes, 0 if
  *	                none known), plugin ("job_submit" or "bankctl")
- *	  reply: status (allow|deny|error), estimate, partition, cpus, message
+ *	  reply: status (allow|deny|error|later), estimate, partition, cpus,
+ *	         message.  "error": the request itself is wrong (a field,
+ *	         named in the message), and job_submit refuses the job;
+ *	         "later": bankd cannot decide now, and job_submit's policy
+ *	         decides, as when bankd cannot be reached.
  *	BP_T_ESTIMATE	as BP_T_CHECK; prices only, never asks the API
  *	  reply: status, estimate, partition, cpus, minutes, price,
  *	         price_source (local|api|default), gpus, mem_mb,

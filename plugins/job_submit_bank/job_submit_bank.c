@@ -268,6 +268,18 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 		info("job_submit/bank: uid %u account %s refused: %s", uid,
 		    jd->account ? jd->account : "(none)", msg ? msg : "");
 		rc = ESLURM_ACCOUNTING_POLICY;
+	} else if (status != NULL && strcmp(status, "error") == 0) {
+		/*
+		 * bankd refused the request itself: something of the job (a
+		 * QoS or account with control characters, a count past what
+		 * Slurm can hold) can never be checked, so it is refused, not
+		 * let through by the policy unchecked.
+		 */
+		*err_msg = xstrdup_printf("bank: this job cannot be checked: %s",
+		    msg ? msg : "bankd refused the request");
+		info("job_submit/bank: uid %u: job refused, bankd cannot check "
+		    "it: %s", uid, msg ? msg : "");
+		rc = ESLURM_ACCOUNTING_POLICY;
 	} else if (status != NULL && strcmp(status, "allow") == 0) {
 		debug("job_submit/bank: uid %u: %s", uid, msg ? msg : "");
 		tag_hold(jd, bp_get(&rep, "hold"));

@@ -231,12 +231,23 @@ class Hostile(Base):
         r = self.ask("bankeve", "estimate", partitions="nor\\x1bmal")
         self.assertEqual(r["status"], "error", r)
         self.assertIn("not printable", r["message"])
+        # A report is a job that ran: its bad text is mended, not lost.
         r = self.ask("root", "start", job_id=990002, uid=47001,
-                     account="fc_alpha", partition="bad\\xff", cpus=1,
-                     submit=now, start=now)
-        self.assertEqual(r["status"], "error", r)
-        self.assertIn("field 'partition' is not printable UTF-8",
-                      r["message"])
+                     account="fc_alpha", partition="debug\\xff", cpus=1,
+                     qos="a\\x1b[31m", submit=now, start=now)
+        self.assertEqual(r["status"], "ok", r)
+        self.assertIn("field(s) 'partition', 'qos' were not printable",
+                      self.c.log("bankd.log"))
+        self.c.wait_drained()
+        j = self.c.sim_job(990002)
+        self.assertEqual((j["partition"], j["qos"]), ("debug?", "a?[31m"))
+        # A submission with such a QoS is refused, not let through
+        # unchecked by the policy.
+        job, res, _ = self.c.sbatch("bankalice", ["-A", "fc_alpha", "-p",
+                                                  "normal", "-t", "5",
+                                                  "--qos", "x\x1b[2J"])
+        self.assertIsNone(job, "submitted: %s" % res.stdout)
+        self.assertIn("this job cannot be checked: field 'qos'", res.stderr)
         r = self.ask("bankeve", "estimate", partitions="normal",
                      num_tasks="99999999999999999999")
         self.assertEqual(r["status"], "error", r)
