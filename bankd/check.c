@@ -344,8 +344,11 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 		    "charged the estimated %s SU (%s)%s: %s", ck->account,
 		    amount, what, onto, reason);
 	}
-	/* Holds are placed for submissions: job_submit's, never a user's. */
-	if (allow && !ck->dry_run && ck->privileged &&
+	/*
+	 * Holds are placed for submissions: job_submit's, never a user's,
+	 * and not for nothing (a free partition's job).
+	 */
+	if (allow && !ck->dry_run && ck->privileged && ck->est.cents > 0 &&
 	    ck->bd->conf.holds_enabled)
 		hold = hold_place(ck->bd->holds, ck->uid, ck->account,
 		    ck->est.cents, ck->est.tasks, ck->est.task_cents);

@@ -35,8 +35,9 @@ def estimate(c, acct, opts):
         v = next(it)
         args += [{"-p": "-p", "-n": "-n", "-t": "-t"}[o], v]
     r = c.bankctl(*args)
-    fields = dict(line.split(None, 1) for line in r.stdout.splitlines()
-                  if " " in line)
+    # "key  value" lines; a value may be empty ("qos").
+    fields = dict((line.split(None, 1) + [""])[:2]
+                  for line in r.stdout.splitlines() if line.strip())
     return fields.get("estimate", "?").strip()
 
 
