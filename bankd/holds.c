@@ -106,10 +106,16 @@ hold_new(struct holds *h, uint64_t token, uint32_t uid, const char *account,
 static void
 do_bind(struct holds *h, struct hold *o, uint32_t job_id)
 {
-	struct hold *old = idmap_get(&h->by_job, job_id);
+	struct hold *old;
 
-	if (old != NULL && old != o)
+	/* Job 0 is "not bound": it is never a key (fuzz_journal found it). */
+	if (job_id == 0 || o->job_id == job_id)
+		return;
+	if ((old = idmap_get(&h->by_job, job_id)) != NULL && old != o)
 		hold_free(h, old);	/* a requeued job's stale hold */
+	/* Bound again: the old job no longer points at this hold. */
+	if (o->job_id != 0 && idmap_get(&h->by_job, o->job_id) == o)
+		idmap_del(&h->by_job, o->job_id);
 	o->job_id = job_id;
 	idmap_put(&h->by_job, job_id, o);
 }
