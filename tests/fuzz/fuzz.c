@@ -1,0 +1,106 @@
+/*
+ * fuzz.c - the harnesses' scratch directory and file helpers (fuzz.h).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+static char	 dir[256];
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0)
+		fprintf(stderr, "fuzz: cannot remove %s: %s\n", path,
+		    strerror(errno));
+	return 0;
+}
+
+/* A crash skips this: the directory then stays for the post-mortem. */
+static void
+rm_dir(void)
+{
+	if (dir[0] != '\0')
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *
+fuzz_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (dir[0] != '\0')
+		return dir;
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/bank-fuzz.XXXXXX", tmp) >=
+	    sizeof(dir) || mkdtemp(dir) == NULL) {
+		fprintf(stderr, "fuzz: cannot make a directory in %s: %s\n",
+		    tmp, strerror(errno));
+		exit(1);
+	}
+	atexit(rm_dir);
+	return dir;
+}
+
+char *
+fuzz_path(char *buf, size_t len, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", fuzz_dir(), name) >= len) {
+		fprintf(stderr, "fuzz: path too long: %s/%s\n", fuzz_dir(),
+		    name);
+		exit(1);
+	}
+	return buf;
+}
+
+void
+fuzz_write(const char *path, const void *data, size_t len, int mode)
+{
+	const char *p = data;
+	ssize_t n;
+	int fd;
+
+	/* The mode matters (token files), whatever the umask. */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || fchmod(fd, (mode_t)mode) != 0)
+		goto fail;
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) == 0)
+		return;
+fail:
+	fprintf(stderr, "fuzz: cannot write %s: %s\n", path, strerror(errno));
+	exit(1);
+}
+
+void
+fuzz_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fuzz: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
