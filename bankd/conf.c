@@ -344,6 +344,10 @@ load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	n = strlen(cf->api_url);
 	while (n > 0 && cf->api_url[n - 1] == '/')
 		cf->api_url[--n] = '\0';
+	/* "http://" alone would leave "http:" (found by fuzz_conf). */
+	if (strstr(cf->api_url, "://") == NULL ||
+	    strstr(cf->api_url, "://")[3] == '\0')
+		return bad(c, ytree_get(a, "url"), "api.url names no host");
 	if ((cf->api_token == NULL) == (cf->api_token_file == NULL))
 		return bad(c, a, "%s", "set exactly one of 'api.token' and "
 		    "'api.token_file'");
@@ -776,6 +780,12 @@ conf_read_token(const struct bank_conf *cf, char **token, char *err,
 	int fd;
 
 	if (cf->api_token != NULL) {
+		/* Cut short, it would be another token: refused instead. */
+		if (strlen(cf->api_token) >= sizeof(buf)) {
+			snprintf(err, errlen, "%s: the API token is longer than "
+			    "%zu characters", cf->path, sizeof(buf) - 1);
+			return -1;
+		}
 		snprintf(buf, sizeof(buf), "%s", cf->api_token);
 		return token_clean(buf, token, cf->path, err, errlen);
 	}

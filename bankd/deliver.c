@@ -905,10 +905,16 @@ replay_add(struct deliver *dq, json_t *rec, uint64_t pos, uint32_t size)
 	e->rec_bytes = size;
 	dq->live_bytes += size;
 	seen_set(dq, r.job_id, r.kind == REPORT_START ? SEEN_START : SEEN_END);
-	/* Kept, never sent: an amount no API takes is a person's job. */
-	if (cents < 0 || cents > LIM_AMOUNT_CENTS)
-		mark_dead(dq, e, "its amount is out of the API's range in the "
+	/*
+	 * Kept, never sent: an amount no API takes is a person's job.  Not
+	 * journaled (the journal is being read): each replay finds it again.
+	 */
+	if (cents < 0 || cents > LIM_AMOUNT_CENTS) {
+		e->state = E_DEAD;
+		dq->dead++;
+		set_error(e, "its amount is out of the API's range in the "
 		    "journal: charge the job by hand");
+	}
 }
 
 static void
@@ -932,6 +938,8 @@ on_replay(json_t *rec, uint64_t pos, uint32_t size, void *arg)
 	if (strcmp(op, "done") == 0 || strcmp(op, "drop") == 0) {
 		entry_remove(dq, e);
 	} else if (strcmp(op, "dead") == 0 && e->state != E_DEAD) {
+		/* A report ahead of it was done: it must not go out now. */
+		unschedule(dq, e);
 		e->state = E_DEAD;
 		dq->dead++;
 		set_error(e,

@@ -45,6 +45,23 @@ def fixture():
     return f
 
 
+def crc32c(data):
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
+
+
+def journal_record(obj):
+    """One record as bankd/journal.c writes it: magic, length, CRC-32C."""
+    import struct
+    payload = json.dumps(obj, separators=(",", ":")).encode()
+    return struct.pack(">III", 0x424b4a31, len(payload),
+                       crc32c(payload)) + payload
+
+
 def proc_stat(pid):
     """(CPU seconds, RSS KiB) of a process."""
     with open("/proc/%d/stat" % pid) as f:
@@ -394,6 +411,44 @@ class Hostile(Base):
         self.status_within(1.0)
         self.c.stop_bankd()
         self.c.start_bankd()
+
+    def test_a_journaled_dead_letter_stays_dead_at_start(self):
+        # add 1 (start), add 2 (end, same job), done 1, dead 2: replaying
+        # "done 1" made report 2 the job's next, scheduled before its
+        # "dead" record was read, and it went out at start.
+        job, now = 990200, int(time.time())
+        recs = [
+            {"op": "add", "seq": 1, "job": job, "kind": "start",
+             "cents": 100, "account": "fc_alpha", "t": now, "uid": 47001,
+             "hold": 0, "body": json.dumps({"jobslurmid": str(job)})},
+            {"op": "add", "seq": 2, "job": job, "kind": "end",
+             "cents": 100, "account": "fc_alpha", "t": now, "uid": 47001,
+             "hold": 0, "body": json.dumps({"jobslurmid": str(job)})},
+            {"op": "done", "seq": 1},
+            {"op": "dead", "seq": 2, "error": "refused by the API"},
+        ]
+        path = self.c.path("bankd-state/journal")
+        self.c.stop_bankd()
+        with open(path, "rb") as f:
+            saved = f.read()
+        try:
+            with open(path, "wb") as f:
+                f.write(b"".join(journal_record(r) for r in recs))
+            puts = self.c.stats()["jobs_put"]
+            self.c.start_bankd()
+            time.sleep(2)
+            self.assertEqual(self.c.stats()["jobs_put"], puts)
+            self.assertIsNone(self.c.sim_job(job))
+            dead = json.loads(self.c.bankctl("--json", "queue",
+                                             "--dead").stdout)
+            self.assertEqual([(d["seq"], d["state"]) for d in dead],
+                             [("2", "dead")])
+            self.assertEqual(self.c.status()["dead"], "1")
+        finally:
+            self.c.stop_bankd()
+            with open(path, "wb") as f:
+                f.write(saved)
+            self.c.start_bankd()
 
     def test_a_bad_token_file_is_refused_with_the_reason(self):
         tok = self.c.path("token-loose")

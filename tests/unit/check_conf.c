@@ -155,6 +155,7 @@ static const struct broken broken[] = {
 	    "submit_ms" },
 	{ "bad-state-relative.yaml", 4, "state_dir and spool_dir must be "
 	    "absolute paths" },
+	{ "bad-url-nohost.yaml", 2, "api.url names no host" },
 	{ "bad-limits.yaml", 5, "'user_connections' must be a whole number "
 	    "from 1 to 65536" },
 	/* Input is quoted, never used as a format (the attack run). */
@@ -255,6 +256,22 @@ START_TEST(token_inline)
 	ck_assert_msg(read_token(&c, &tok) == 0, "%s", err);
 	ck_assert_str_eq(tok, "deadbeef");
 	free(tok);
+}
+END_TEST
+
+/* A token cut at a buffer's end would be another token (fuzz_conf). */
+START_TEST(token_inline_too_long)
+{
+	struct bank_conf c = { .path = "bank.yaml" };
+	char big[600], *tok;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	c.api_token = big;
+	ck_assert_int_eq(read_token(&c, &tok), -1);
+	ck_assert_ptr_null(tok);
+	ck_assert_msg(strstr(err, "longer than 511 characters") != NULL, "%s",
+	    err);
 }
 END_TEST
 
@@ -395,6 +412,7 @@ conf_suite(void)
 	tcase_add_checked_fixture(tc, NULL, token_teardown);
 	tcase_add_test(tc, token_inline);
 	tcase_add_test(tc, token_inline_two_words);
+	tcase_add_test(tc, token_inline_too_long);
 	tcase_add_test(tc, token_file_ok);
 	tcase_add_test(tc, token_file_world_readable);
 	tcase_add_test(tc, token_file_group_readable);
