@@ -255,14 +255,15 @@ unplace(struct check *ck)
 {
 	struct checks *cs = ck->bd->checks;
 
+	/* A request in flight stays ck's until on_answer(). */
+	if (ck->place == P_ASKING)
+		return;
 	if (ck->place == P_WAITING)
 		TAILQ_REMOVE(&ck->on->waiters, ck, link);
 	else if (ck->place == P_QUEUED)
 		TAILQ_REMOVE(&cs->queue[!ck->privileged], ck, link);
-	if (ck->place != P_ASKING)
-		ck->on = NULL;
-	if (ck->place != P_ASKING)
-		ck->place = P_NONE;
+	ck->on = NULL;
+	ck->place = P_NONE;
 }
 
 static void

@@ -358,6 +358,21 @@ class Hostile(Base):
         self.assertEqual(self.c.status()["holds"], "0")
         self.settle_rss(idle)
 
+    def test_concurrent_checks_share_one_api_request(self):
+        # 50 checks about one (account, uid) at once, the API answering
+        # in 150 ms: one request, whose answer decides them all.
+        asks0 = self.c.stats()["can_submit_job"]
+        self.c.ctl("POST", "/faults", {"latency_ms": 150,
+                                       "path_prefix": "/can_submit_job/"})
+        try:
+            out = self.client("root", "pipeline", 50, "uid=47001",
+                              "account=fc_alpha", "partitions=normal",
+                              "cost=1000", "dry_run=1")
+        finally:
+            self.c.ctl("POST", "/faults/clear")
+        self.assertEqual(out["statuses"], {"allow": 50}, out)
+        self.assertEqual(self.c.stats()["can_submit_job"] - asks0, 1)
+
     def test_a_report_of_sixty_thousand_nodes_is_kept_and_charged(self):
         now = int(time.time())
         job = 990100
