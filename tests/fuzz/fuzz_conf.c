@@ -7,7 +7,7 @@
  *  - a refused file gets a NUL-terminated "FILE:LINE: what" (or
  *    "FILE: why") error naming it;
  *  - a loaded one has what conf.h says: absolute socket and directories,
- *    a URL without a trailing slash, exactly one of token and token_file,
+ *    a URL with a host and without a trailing slash, exactly one of token and token_file,
  *    decision_ms below submit_ms;
  *  - a token read is one word, and an error names where it was read.
  */
@@ -53,6 +53,9 @@ check_loaded(const struct bank_conf *cf)
 		fuzz_fail("a relative socket, state_dir or spool_dir loaded");
 	if (n > 0 && cf->api_url[n - 1] == '/')
 		fuzz_fail("api.url '%s' kept its trailing slash", cf->api_url);
+	if (strstr(cf->api_url, "://") == NULL ||
+	    strstr(cf->api_url, "://")[3] == '\0')
+		fuzz_fail("api.url '%s' names no host", cf->api_url);
 	if ((cf->api_token == NULL) == (cf->api_token_file == NULL))
 		fuzz_fail("not exactly one of token and token_file");
 	if (cf->decision_ms >= cf->submit_deadline_ms)
