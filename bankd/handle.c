@@ -367,6 +367,8 @@ handle_status(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	if (bd->api_error[0] != '\0')
 		bp_add(&rep, "api_error", bd->api_error);
 	bp_addf(&rep, "queue", "%zu", st.queued);
+	/* Of them, answered "later": on disk at the next good commit. */
+	bp_addf(&rep, "not_durable", "%zu", st.unsynced);
 	bp_addf(&rep, "inflight", "%zu", st.inflight);
 	bp_addf(&rep, "dead", "%zu", st.dead);
 	bp_addf(&rep, "delivered", "%" PRIu64, st.delivered);

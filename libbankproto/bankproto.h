@@ -38,7 +38,8 @@
  *
  *	BP_T_STATUS	(none)
  *	  reply: status, version, uptime, api_url, api (reachable|
- *	         unreachable|unknown), api_age, api_error, queue, inflight,
+ *	         unreachable|unknown), api_age, api_error, queue,
+ *	         not_durable (of the queue, not on disk yet), inflight,
  *	         dead, delivered, retries, delivery, journal_bytes, spool,
  *	         holds, cache_entries, clients (open connections)
  *	BP_T_CHECK	uid, account, partitions (comma list), cpus fields

@@ -576,9 +576,10 @@ class FullDisk(Base):
             while not self.spooled("end") and time.time() < end:
                 time.sleep(0.2)
             self.assertTrue(self.spooled("end"), "the end was not spooled")
-            # Nothing is sent before it is durable.
+            # Nothing is sent before it is durable; status says so.
             time.sleep(2)
             self.assertEqual(self.c.usage("fc_alpha"), before)
+            self.assertNotEqual(self.c.status()["not_durable"], "0")
         finally:
             os.unlink(filler)
         self.c.wait_drained(timeout=60)
