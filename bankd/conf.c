@@ -267,7 +267,7 @@ static int
 load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "default", "partitions", "qos",
-	    "billing", "from_api", "refresh_s", NULL };
+	    "billing", "from_api", "refresh_s", "report_free", NULL };
 	const struct ynode *p, *parts, *e;
 	size_t n = 0;
 	long v;
@@ -290,6 +290,7 @@ load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	}
 	v = cf->prices_refresh_s;
 	if (get_bool(c, p, "from_api", &cf->prices_from_api) != 0 ||
+	    get_bool(c, p, "report_free", &cf->report_free) != 0 ||
 	    get_int(c, p, "refresh_s", 10, 86400, &v) != 0)
 		return -1;
 	cf->prices_refresh_s = (int)v;
@@ -696,6 +697,22 @@ conf_price(const struct bank_conf *cf, const char *partition, int64_t *micro)
 
 	*micro = pr != NULL ? pr->micro : cf->default_price;
 	return pr != NULL;
+}
+
+int
+conf_free_partition(const struct bank_conf *cf, const char *partition)
+{
+	const struct conf_price *pr = conf_price_entry(cf, partition);
+	size_t i;
+
+	if (pr == NULL)
+		return cf->default_price == 0;
+	if (pr->micro != 0 || pr->gpu != 0 || pr->mem_gb != 0)
+		return 0;
+	for (i = 0; i < pr->ngpu_types; i++)
+		if (pr->gpu_types[i].micro != 0)
+			return 0;
+	return 1;
 }
 
 int64_t

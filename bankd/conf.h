@@ -82,6 +82,7 @@ struct bank_conf {
 	enum conf_billing billing;
 	int		 prices_from_api;	/* su_per_core_hour from /partitions/ */
 	int		 prices_refresh_s;
+	int		 report_free;	/* report jobs of free partitions too */
 	uint32_t	 default_time_limit;	/* minutes */
 	int		 submit_deadline_ms;	/* plugin waits for bankd */
 	int		 report_deadline_ms;
@@ -116,6 +117,12 @@ int	 conf_price(const struct bank_conf *, const char *partition,
 /* A partition's price entry, or NULL when unlisted. */
 const struct conf_price *conf_price_entry(const struct bank_conf *,
 	    const char *partition);
+
+/*
+ * 1 when nothing in the partition costs anything: its CPU, GPU (of any
+ * type) and memory prices are all 0 (the default price when unlisted).
+ */
+int	 conf_free_partition(const struct bank_conf *, const char *partition);
 
 /* A QoS's multiplier x 1e6 (1000000 when unlisted or NULL). */
 int64_t	 conf_qos_multiplier(const struct bank_conf *, const char *qos);

@@ -204,8 +204,8 @@ report_accept(struct bankd *bd, int kind, const struct bp_msg *m,
 	case 0:
 		break;
 	case 1:
-		log_debug("job %" PRIu32 ": free partition, no account: "
-		    "nothing to report", r.job_id);
+		log_debug("job %" PRIu32 ": free partition: nothing to report",
+		    r.job_id);
 		fn(arg, "ok", "free partition: nothing to charge", "0.00");
 		return 0;
 	default:

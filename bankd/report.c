@@ -459,14 +459,17 @@ report_build(const struct bank_conf *cf, enum report_kind kind,
 {
 	struct job j;
 	uint64_t id;
-	int64_t price;
 
 	memset(r, 0, sizeof(*r));
 	memset(&j, 0, sizeof(j));
 	r->kind = kind;
-	/* Jobs in free partitions need no account: nothing to charge. */
-	conf_price(cf, bp_get(m, "partition"), &price);
-	if (price == 0 && opt_str(m, "account") == NULL) {
+	/*
+	 * A job in a free partition costs nothing: no report, with or
+	 * without an account (an unknown one would only make dead letters),
+	 * unless the site records them (prices.report_free).
+	 */
+	if (conf_free_partition(cf, opt_str(m, "partition")) &&
+	    (!cf->report_free || opt_str(m, "account") == NULL)) {
 		bp_get_u64(m, "job_id", &id);
 		r->job_id = (uint32_t)id;
 		return 1;
