@@ -726,6 +726,10 @@ simple(const char *sock, uint8_t type, const char *seq)
 	return rc;
 }
 
+/*
+ * The holds as a table whose columns fit what is in them (an account
+ * name can be long), or as JSON.  A page is at most BP_QUEUE_PAGE rows.
+ */
 static void
 holds_out(const struct bp_msg *rep)
 {
@@ -733,42 +737,50 @@ holds_out(const struct bp_msg *rep)
 	    "amount", "age" };
 	static char *const head[] = { "HOLD", "JOB", "UID", "ACCOUNT",
 	    "AMOUNT", "AGE(s)" };
-	static const int w[] = { 8, 9, 7, 14, -10, -8 };
+	/* Negative: aligned right (the figures). */
+	static const int sign[] = { 1, 1, 1, 1, -1, -1 };
 	const char *total = *field(rep, "total") ? field(rep, "total") :
 	    "0.00";
-	char key[8], *line, *col[6];
-	int i;
+	char key[8], *lines[BP_QUEUE_PAGE], *col[BP_QUEUE_PAGE][6];
+	int w[6], i, k, n = 0;
 
+	for (i = 1; i <= BP_QUEUE_PAGE; i++) {
+		snprintf(key, sizeof(key), "h%d", i);
+		if (bp_get(rep, key) == NULL || (lines[n] = strdup(bp_get(rep,
+		    key))) == NULL)
+			break;
+		split(lines[n], col[n], 6);
+		if (!json_out && strcmp(col[n][1], "0") == 0)
+			col[n][1] = "(queued)";
+		n++;
+	}
 	if (json_out) {
 		printf("{\"total\": ");
 		ctl_json(stdout, total);
 		printf(", \"holds\": [");
-	} else
-		row(head, w, 6);
-	for (i = 1; i <= BP_QUEUE_PAGE; i++) {
-		snprintf(key, sizeof(key), "h%d", i);
-		if (bp_get(rep, key) == NULL || (line = strdup(bp_get(rep,
-		    key))) == NULL)
-			break;
-		split(line, col, 6);
-		if (json_out)
-			json_row(i > 1 ? ", " : "", keys, col, 6);
-		else {
-			if (strcmp(col[1], "0") == 0)
-				col[1] = "(queued)";
-			row(col, w, 6);
-		}
-		free(line);
-	}
-	if (json_out) {
+		for (i = 0; i < n; i++)
+			json_row(i > 0 ? ", " : "", keys, col[i], 6);
 		printf("]}\n");
-		return;
+	} else {
+		for (k = 0; k < 6; k++) {
+			w[k] = (int)ctl_width(head[k]);
+			for (i = 0; i < n; i++)
+				if ((int)ctl_width(col[i][k]) > w[k])
+					w[k] = (int)ctl_width(col[i][k]);
+			w[k] *= sign[k];
+		}
+		row(head, w, 6);
+		for (i = 0; i < n; i++)
+			row(col[i], w, 6);
+		printf("-- ");
+		ctl_put(stdout, *field(rep, "count") ? field(rep, "count") :
+		    "0", 0);
+		printf(" hold(s), ");
+		ctl_put(stdout, total, 0);
+		printf(" SU held\n");
 	}
-	printf("-- ");
-	ctl_put(stdout, *field(rep, "count") ? field(rep, "count") : "0", 0);
-	printf(" hold(s), ");
-	ctl_put(stdout, total, 0);
-	printf(" SU held\n");
+	for (i = 0; i < n; i++)
+		free(lines[i]);
 }
 
 static int

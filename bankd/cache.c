@@ -191,3 +191,15 @@ cache_is_member(struct cache *c, const char *account, long uid, time_t now,
 
 	return e != NULL && e->member_t != 0 && now - e->member_t <= max_age;
 }
+
+int64_t
+cache_room(struct cache *c, const char *account, long uid)
+{
+	struct centry *e = find(c, account, uid, 0);
+
+	/* Exact only where a pass and a failure are a cent apart. */
+	if (e == NULL || e->lim.max_ok < 0 || e->lim.min_bad != e->lim.max_ok +
+	    1)
+		return -1;
+	return e->lim.max_ok;
+}

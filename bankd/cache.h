@@ -51,6 +51,13 @@ void		 cache_charged(struct cache *, const char *account, long uid,
 void		 cache_forget(struct cache *, const char *account);
 
 /*
+ * What is left under a limit (uid -1: the account's), in cents, when
+ * known to the cent (a refusal that named its balance); -1 otherwise.
+ * What is held for queued jobs is not subtracted: the API does not see it.
+ */
+int64_t		 cache_room(struct cache *, const char *account, long uid);
+
+/*
  * What the API's answers tell of membership: a pass, or a refusal that
  * names a balance, is given only to a member of the account.  A user who
  * is not known to be one is told no figures of the account (check.c).

@@ -85,6 +85,8 @@ struct check {
 	int			 counted;	/* in the caller's user_checks */
 	int			 asked_before;	/* took its API check already */
 	int			 dry_run;	/* no hold */
+	int			 cost_given;	/* bankctl check: no pricing */
+	long			 failed_limit;	/* from_cache's: -1 account, uid */
 	int			 exact;		/* ask the cost itself, no probe */
 	char			 account[LIM_ACCOUNT_LEN + 1];
 	char			 partitions[128];
@@ -324,8 +326,7 @@ let_go(struct check *ck)
 static void
 finish(struct check *ck, int allow, const char *source, const char *reason)
 {
-	char msg[1200], what[320], amount[MONEY_FMT_LEN], held[MONEY_FMT_LEN];
-	char onto[160] = "";
+	char msg[1400], amount[MONEY_FMT_LEN], held[MONEY_FMT_LEN];
 	uint64_t hold = 0;
 
 	money_format(ck->est.cents, amount);
@@ -334,17 +335,8 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 	 * message goes to a debug log.  Profiling showed composing it was
 	 * half the instructions of a warm decision: keep it to the reason.
 	 */
-	if (!allow) {
-		describe_estimate(&ck->est, what, sizeof(what));
-		if (ck->held_account > 0 && (ck->privileged || ck->member))
-			snprintf(onto, sizeof(onto), ", on top of %s SU held "
-			    "for %zu queued job(s) of this account",
-			    money_format(ck->held_account, held),
-			    ck->held_jobs);
-		snprintf(msg, sizeof(msg), "job refused: account %s cannot be "
-		    "charged the estimated %s SU (%s)%s: %s", ck->account,
-		    amount, what, onto, reason);
-	}
+	if (!allow)
+		snprintf(msg, sizeof(msg), "job refused: %s", reason);
 	/*
 	 * Holds are placed for submissions: job_submit's, never a user's,
 	 * and not for nothing (a free partition's job).
@@ -408,12 +400,14 @@ from_cache(struct check *ck, long max_age, const char **why)
 	    &msg);
 	if (va == CACHE_FAIL) {
 		*why = msg;
+		ck->failed_limit = -1;
 		return 0;
 	}
 	vu = cache_judge(c, ck->account, ck->uid, cost_user(ck), now, max_age,
 	    &msg);
 	if (vu == CACHE_FAIL) {
 		*why = msg;
+		ck->failed_limit = (long)ck->uid;
 		return 0;
 	}
 	if (va == CACHE_PASS && vu == CACHE_PASS) {
@@ -423,28 +417,108 @@ from_cache(struct check *ck, long max_age, const char **why)
 	return -1;
 }
 
+/* "E SU (2 CPUs x 1h00m on normal at 360 SU/CPU-hour)", or "E SU". */
+static void
+estimate_words(const struct check *ck, char *out, size_t len)
+{
+	char amount[MONEY_FMT_LEN], what[320];
+
+	money_format(ck->est.cents, amount);
+	if (ck->cost_given) {
+		snprintf(out, len, "%s SU", amount);
+		return;
+	}
+	describe_estimate(&ck->est, what, sizeof(what));
+	snprintf(out, len, "%s SU (%s)", amount, what);
+}
+
+/*
+ * A refusal for money, in our words: what is left under the limit that
+ * refused (-1 the account's, a uid that user's share), what of it is
+ * already held for queued jobs, and this job's estimate.  The API's
+ * figure would include the holds (bankd asked for estimate + held);
+ * where the room is not known, its words follow ours.
+ */
+static void
+refusal(const struct check *ck, long lim, const char *words, char *out,
+    size_t len)
+{
+	int64_t room = cache_room(ck->bd->cache, ck->account, lim);
+	int64_t held = lim == -1 ? ck->held_account : ck->held_user;
+	char est[400], left[MONEY_FMT_LEN], h[MONEY_FMT_LEN], jobs[96] = "";
+	char who[LIM_ACCOUNT_LEN + 64];
+
+	estimate_words(ck, est, sizeof(est));
+	if (lim == -1)
+		snprintf(who, sizeof(who), "account %s", ck->account);
+	else
+		snprintf(who, sizeof(who), "uid %ld's share of account %s", lim,
+		    ck->account);
+	if (held > 0 && lim == -1)
+		snprintf(jobs, sizeof(jobs), ", %s SU of it held for %zu queued "
+		    "job(s)", money_format(held, h), ck->held_jobs);
+	else if (held > 0)
+		snprintf(jobs, sizeof(jobs), ", %s SU of it held for their "
+		    "queued jobs", money_format(held, h));
+	if (room >= 0)
+		snprintf(out, len, "%s has %s SU left%s; this job's estimate "
+		    "is %s", who, money_format(room, left), jobs, est);
+	else if (held > 0)
+		snprintf(out, len, "%s cannot pay this job's estimate of %s on "
+		    "top of %s SU held for queued job(s): %s", who, est,
+		    money_format(held, h), words);
+	else
+		snprintf(out, len, "%s cannot pay this job's estimate of %s: %s",
+		    who, est, words);
+}
+
+static void
+deny_money(struct check *ck, const char *source, long lim, const char *words)
+{
+	char msg[1000];
+
+	refusal(ck, lim, words, msg, sizeof(msg));
+	finish(ck, 0, source, msg);
+}
+
 /* The API gave no usable answer: the site's policy decides. */
 static void
 by_policy(struct check *ck, const char *why)
 {
 	enum conf_policy p = ck->bd->conf.on_api_unavailable;
 	const char *known;
-	char reason[700];
+	char reason[1400], words[1000];
 	int v;
 
 	if (p == POLICY_CACHED && (v = from_cache(ck, -1, &known)) >= 0) {
-		snprintf(reason, sizeof(reason), "%s (the API could not answer: "
-		    "%s; decided from what it said before)", known, why);
+		if (v)
+			snprintf(reason, sizeof(reason), "%s (the API could not "
+			    "answer: %s; decided from what it said before)",
+			    known, why);
+		else {
+			refusal(ck, ck->failed_limit, known, words,
+			    sizeof(words));
+			snprintf(reason, sizeof(reason), "%s (the API could not "
+			    "answer: %s; decided from what it said before)",
+			    words, why);
+		}
 		finish(ck, v, "cache (API unavailable)", reason);
 		return;
 	}
+	/* Name the setting that decided: on_unknown, under "cached". */
+	if (p == POLICY_CACHED)
+		snprintf(reason, sizeof(reason), "the accounting API could not "
+		    "answer (%s) and nothing is known of account %s yet; policy "
+		    "on_unknown=%s (on_api_unavailable=cached)", why,
+		    ck->account, conf_policy_name(ck->bd->conf.on_unknown));
+	else
+		snprintf(reason, sizeof(reason), "the accounting API could not "
+		    "answer (%s); policy on_api_unavailable=%s", why,
+		    conf_policy_name(p));
 	if (p == POLICY_CACHED)
 		p = ck->bd->conf.on_unknown;
-	snprintf(reason, sizeof(reason), "the accounting API could not answer "
-	    "(%s); policy on_api_unavailable=%s", why,
-	    conf_policy_name(ck->bd->conf.on_api_unavailable));
-	log_warn("check uid %" PRIu32 " account %s: %s", ck->uid, ck->account,
-	    reason);
+	log_warn("check uid %" PRIu32 " account %s: %s: %s", ck->uid,
+	    ck->account, p == POLICY_ALLOW ? "allowed" : "refused", reason);
 	finish(ck, p == POLICY_ALLOW, "policy", reason);
 }
 
@@ -496,7 +570,10 @@ decide_known(struct check *ck, long max_age)
 		    ck->uid, time(NULL), max_age < 0 ? LONG_MAX : max_age);
 	if ((v = from_cache(ck, max_age, &why)) < 0)
 		return 0;
-	finish(ck, v, "api", why);
+	if (v)
+		finish(ck, 1, "api", why);
+	else
+		deny_money(ck, "api", ck->failed_limit, why);
 	return 1;
 }
 
@@ -509,6 +586,7 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 	const char *msg = a->message;
 	time_t now = time(NULL);
 	int64_t room = a->room;
+	char words[400];
 	long lim;
 
 	if (a->kind == ANSWER_PASS) {
@@ -526,7 +604,10 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 		return;
 	}
 	if (a->limit == LIMIT_NONE) {
-		finish(ck, 0, "api", msg);	/* not a member, no allocation */
+		/* Not a member, no allocation: the API's words say it. */
+		snprintf(words, sizeof(words), "account %s: %s", ck->account,
+		    msg);
+		finish(ck, 0, "api", words);
 		return;
 	}
 	lim = a->limit == LIMIT_USER ? (long)ck->uid : -1;
@@ -557,7 +638,7 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 		ask(ck, ck->stage);
 		return;
 	}
-	finish(ck, 0, "api", msg);
+	deny_money(ck, "api", lim, msg);
 }
 
 /* The leader's answer taught the cache: each waiter decides or asks. */
@@ -607,9 +688,12 @@ on_answer(const struct api_reply *rep, void *arg)
 			    "answered after the decision deadline (%.0f ms): "
 			    "%s", ck->uid, ck->account, rep->seconds * 1000,
 			    a.message);
-		else if (a.kind == ANSWER_UNKNOWN)
+		else if (a.kind == ANSWER_UNKNOWN) {
 			/* Unknown user or account: it cannot be charged. */
-			finish(ck, 0, "api", a.message);
+			snprintf(why, sizeof(why), "account %s: %s",
+			    ck->account, a.message);
+			finish(ck, 0, "api", why);
+		}
 		else
 			learn_and_decide(ck, cost, &a);
 	} else {
@@ -679,7 +763,8 @@ send_ask(struct check *ck)
 
 	/* fields.c admits no byte that needs it; the path is safe anyway. */
 	if (api_segment(ck->account, account, sizeof(account)) != 0) {
-		finish(ck, 0, "config", "account name is invalid");
+		finish(ck, 0, "config", "the account name is not one the API "
+		    "takes");
 		return;
 	}
 	if ((ck->on = ask_new(cs, ck->account, ck->uid)) == NULL) {
@@ -711,8 +796,9 @@ ask(struct check *ck, enum stage stage)
 	ck->stage = stage;
 	ck->asked = probe_cost(ck, stage);
 	if (cost_of(ck, stage) > LIM_COST_CENTS) {
-		finish(ck, 0, "price", "the estimate and what is held come to "
-		    "more than the API can check (999999999.99 SU)");
+		finish(ck, 0, "price", "this job's estimate and what is held for "
+		    "the account's queued jobs come to more than the API can "
+		    "check (999999999.99 SU)");
 		return;
 	}
 	/* A user's check waits on the API from now: it counts (listen.c). */
@@ -813,8 +899,10 @@ check_new(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	    parts : "(default)");
 	estimate_of(bd, m, &ck->est);
 	/* bankctl check USER ACCOUNT COST: the cost is given. */
-	if (bp_get_u64(m, "cost", &v) == 0)
+	if (bp_get_u64(m, "cost", &v) == 0) {
 		ck->est.cents = (int64_t)v;
+		ck->cost_given = 1;
+	}
 	return ck;
 }
 
@@ -823,6 +911,7 @@ static int
 decided_early(struct check *ck, const struct bp_msg *m)
 {
 	struct bankd *bd = ck->bd;
+	char why_buf[600];
 	const char *why;
 
 	if (check_who(ck, m, &why) != 0) {
@@ -838,16 +927,27 @@ decided_early(struct check *ck, const struct bp_msg *m)
 		finish(ck, 1, "price", "free partition, no charge");
 		return 1;
 	}
-	if (ck->account[0] == '\0' || !fields_account_ok(ck->account)) {
-		finish(ck, 0, "config", ck->account[0] == '\0' ? "partition is "
-		    "priced and no account was given: submit with "
-		    "-A/--account <project>" : "account name is invalid");
+	if (ck->account[0] == '\0') {
+		snprintf(why_buf, sizeof(why_buf), "%s%s is priced and no "
+		    "account was given: submit with -A/--account <project> (a "
+		    "project you belong to)", ck->est.partition[0] ?
+		    "partition " : "the default partition",
+		    ck->est.partition);
+		finish(ck, 0, "config", why_buf);
+		return 1;
+	}
+	if (!fields_account_ok(ck->account)) {
+		finish(ck, 0, "config", "the account name is not one the API "
+		    "takes");
 		return 1;
 	}
 	if (ck->est.cents > LIM_COST_CENTS) {
-		finish(ck, 0, "price", "the estimate is more than the API can "
-		    "check (999999999.99 SU): ask for less time or fewer "
+		estimate_words(ck, why_buf, sizeof(why_buf));
+		snprintf(why_buf + strlen(why_buf), sizeof(why_buf) -
+		    strlen(why_buf), ": this job's estimate is more than the "
+		    "API can check (999999999.99 SU); ask for less time or fewer "
 		    "resources");
+		finish(ck, 0, "price", why_buf);
 		return 1;
 	}
 	return 0;
@@ -876,7 +976,10 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		    time(NULL), bd->conf.cache_ttl_s);
 	if (bd->conf.cache_ttl_s > 0 &&
 	    (v = from_cache(ck, bd->conf.cache_ttl_s, &why)) >= 0) {
-		finish(ck, v, "cache", why);
+		if (v)
+			finish(ck, 1, "cache", why);
+		else
+			deny_money(ck, "cache", ck->failed_limit, why);
 		check_free_if_done(ck);
 		return;
 	}

@@ -47,6 +47,8 @@ int	 ctl_name(const char *, size_t max, char *why, size_t len);
  * cursor, change colours or titles, or hide what is shown.
  */
 void	 ctl_put(FILE *, const char *s, int width);
+/* The characters ctl_put() prints for s (escapes included, no padding). */
+size_t	 ctl_width(const char *s);
 
 /*
  * s as a JSON string, quotes included: " and \ escaped; controls (C0,

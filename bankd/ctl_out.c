@@ -67,6 +67,12 @@ pad(FILE *fp, size_t n)
 		putc(' ', fp);
 }
 
+size_t
+ctl_width(const char *s)
+{
+	return put_escaped(NULL, s);
+}
+
 void
 ctl_put(FILE *fp, const char *s, int width)
 {

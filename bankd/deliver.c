@@ -1544,3 +1544,10 @@ deliver_pause(struct deliver *dq, int on)
 	dq->paused = on;
 	kick(dq);
 }
+
+/* Shutting down: nothing new is sent; no operator did it. */
+void
+deliver_quiesce(struct deliver *dq)
+{
+	dq->paused = 1;
+}

@@ -98,6 +98,8 @@ long		 deliver_retry(struct deliver *, uint64_t seq);	/* 0: all */
 long		 deliver_drop(struct deliver *, uint64_t seq, char *err,
 		    size_t errlen);
 void		 deliver_pause(struct deliver *, int on);
+/* Stop starting sends, for shutdown (not journaled, not logged). */
+void		 deliver_quiesce(struct deliver *);
 void		 deliver_set_fsync(struct deliver *, int on);
 
 #endif /* DELIVER_H */

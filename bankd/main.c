@@ -130,7 +130,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	/* Everything accepted is journaled; just stop starting new sends. */
-	deliver_pause(bd->dq, 1);
+	deliver_quiesce(bd->dq);
 	bd->drain = event_new(bd->base, -1, EV_PERSIST, on_drain, bd);
 	if (bd->drain == NULL || event_add(bd->drain, &tv) != 0)
 		event_base_loopexit(bd->base, NULL);

@@ -193,7 +193,7 @@ class Hostile(Base):
         r = self.ask("bankeve", "check", account="fc_eve",
                      partitions="normal", cost=6000)
         self.assertEqual(r["status"], "deny", r)
-        self.assertIn("account balance 0.00", r["message"])
+        self.assertIn("account fc_eve has 50.00 SU left", r["message"])
         r = self.ask("bankeve", "check", account="fc_eve",
                      partitions="normal", cost=100)
         self.assertEqual(r["status"], "allow", r)
