@@ -137,3 +137,72 @@ answer_partition(const json_t *item, const char **name, int64_t *micro,
 	}
 	return money_parse(num, MONEY_PRICE_SCALE, micro, why);
 }
+
+int
+answer_job(const char *body, size_t len, uint32_t job_id, int64_t cents,
+    char *why, size_t whylen)
+{
+	json_t *j = len > 0 ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *id = json_string_value(json_object_get(j, "jobslurmid"));
+	const char *amount = json_string_value(json_object_get(j, "amount"));
+	char want_id[16], want_amount[MONEY_FMT_LEN];
+	int rc = -1;
+
+	snprintf(want_id, sizeof(want_id), "%u", (unsigned)job_id);
+	money_format(cents, want_amount);
+	if (!json_is_object(j))
+		snprintf(why, whylen, "the answer is not the portal's JSON");
+	else if (id == NULL || strcmp(id, want_id) != 0)
+		snprintf(why, whylen, "the answer is not the record of job %s "
+		    "(jobslurmid %.32s)", want_id, id ? id : "missing");
+	else if (amount == NULL || strcmp(amount, want_amount) != 0)
+		snprintf(why, whylen, "the portal recorded job %s at %.32s SU, "
+		    "not the %s sent", want_id, amount ? amount : "no amount",
+		    want_amount);
+	else
+		rc = 0;
+	json_decref(j);
+	return rc;
+}
+
+enum answer_token
+answer_token(long status, const char *body, size_t len)
+{
+	json_t *j;
+	const char *d;
+	enum answer_token t;
+
+	if (status == 403)
+		return TOKEN_NOT_STAFF;
+	if (status != 401)
+		return TOKEN_OK;
+	j = len > 0 ? json_loadb(body, len, 0, NULL) : NULL;
+	d = json_string_value(json_object_get(j, "detail"));
+	t = d != NULL && strstr(d, "xpired") != NULL ? TOKEN_EXPIRED :
+	    TOKEN_INVALID;
+	json_decref(j);
+	return t;
+}
+
+const char *
+answer_token_advice(enum answer_token t)
+{
+	switch (t) {
+	case TOKEN_EXPIRED:
+		return "the API token has expired (the portal's "
+		    "/api_token_auth/ tokens do): ask the portal's admins for "
+		    "a token that does not expire, put it in api.token_file "
+		    "and run systemctl reload bankd (docs/delivery.md)";
+	case TOKEN_INVALID:
+		return "the API does not know bankd's token: check "
+		    "api.token_file, then systemctl reload bankd";
+	case TOKEN_NOT_STAFF:
+		return "the API token may read but not write (it is not a "
+		    "staff user's): reports cannot be delivered until "
+		    "api.token_file holds a staff token (systemctl reload "
+		    "bankd)";
+	case TOKEN_OK:
+		break;
+	}
+	return "";
+}

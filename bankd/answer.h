@@ -45,4 +45,26 @@ void	 answer_check(long status, const char *body, size_t len,
 int	 answer_partition(const json_t *item, const char **name,
 	    int64_t *micro, const char **why);
 
+/*
+ * A 2xx to POST /jobs/ or PUT /jobs/{id}/ counts as delivered only when
+ * its body is the portal's record of that job: a JSON object whose
+ * jobslurmid is the job's and whose amount is what was sent.  A proxy's
+ * or a maintenance page's "200" is not.  0, or -1 with why.
+ */
+int	 answer_job(const char *body, size_t len, uint32_t job_id,
+	    int64_t cents, char *why, size_t whylen);
+
+/* What is wrong with the API when it refuses bankd's token. */
+enum answer_token {
+	TOKEN_OK,		/* not a token problem */
+	TOKEN_EXPIRED,		/* 401 "Expired token." */
+	TOKEN_INVALID,		/* 401 otherwise */
+	TOKEN_NOT_STAFF,	/* 403: it may read, not write */
+};
+
+enum answer_token answer_token(long status, const char *body, size_t len);
+
+/* What to tell an operator of it (bankctl status, the log). */
+const char *answer_token_advice(enum answer_token);
+
 #endif /* ANSWER_H */

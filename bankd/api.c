@@ -20,6 +20,7 @@ struct api {
 	struct event		*timer;
 	char			*base_url;
 	struct curl_slist	*headers;
+	struct curl_slist	*old_headers;	/* before a new token */
 	int			 timeout_ms;
 	int			 inflight;
 	CURL			*spare[API_SPARE];
@@ -39,6 +40,7 @@ struct api_call {
 };
 
 static void	api_reap(struct api *);
+static void	retire(struct api *);
 
 /* Each socket curl asks us to watch carries one event. */
 static void
@@ -159,6 +161,10 @@ api_reap(struct api *api)
 			rep.transport = call->errbuf[0] ? call->errbuf :
 			    curl_easy_strerror(msg->data.result);
 		curl_easy_getinfo(call->easy, CURLINFO_TOTAL_TIME, &rep.seconds);
+		/* Not followed (a redirected POST loses its body): named. */
+		if (rep.status >= 300 && rep.status < 400)
+			curl_easy_getinfo(call->easy, CURLINFO_REDIRECT_URL,
+			    &rep.location);
 		rep.body = call->resp ? call->resp : "";
 		rep.len = call->len;
 		curl_multi_remove_handle(api->multi, call->easy);
@@ -169,6 +175,7 @@ api_reap(struct api *api)
 		free(call->resp);
 		free(call);
 	}
+	retire(api);
 }
 
 static size_t
@@ -195,23 +202,72 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Header lists no request uses any more. */
+static void
+retire(struct api *api)
+{
+	if (api->inflight == 0 && api->old_headers != NULL) {
+		curl_slist_free_all(api->old_headers);
+		api->old_headers = NULL;
+	}
+}
+
+static struct curl_slist *
+headers_of(const char *token)
+{
+	struct curl_slist *h, *n;
+	char auth[600];
+
+	snprintf(auth, sizeof(auth), "Authorization: Token %s", token);
+	if ((h = curl_slist_append(NULL, auth)) == NULL)
+		return NULL;
+	if ((n = curl_slist_append(h, "Content-Type: application/json")) ==
+	    NULL || (n = curl_slist_append(h, "Accept: application/json")) ==
+	    NULL) {
+		curl_slist_free_all(h);
+		return NULL;
+	}
+	memset(auth, 0, sizeof(auth));
+	return h;
+}
+
+/*
+ * Requests in flight keep the list they were given (curl reads it as it
+ * sends): the old one is freed only once none is left, so it is kept
+ * aside meanwhile.
+ */
+int
+api_set_token(struct api *api, const char *token)
+{
+	struct curl_slist *h, *tail;
+
+	if ((h = headers_of(token)) == NULL)
+		return -1;
+	/* Retired lists are chained, and freed together once idle. */
+	if (api->old_headers == NULL)
+		api->old_headers = api->headers;
+	else {
+		for (tail = api->old_headers; tail->next != NULL;
+		    tail = tail->next)
+			;
+		tail->next = api->headers;
+	}
+	api->headers = h;
+	retire(api);
+	return 0;
+}
+
 struct api *
 api_new(struct event_base *base, const char *base_url, const char *token,
     int timeout_ms, int max_conns)
 {
 	struct api *api;
-	char auth[600];
 
 	if ((api = calloc(1, sizeof(*api))) == NULL)
 		return NULL;
 	api->base = base;
 	api->timeout_ms = timeout_ms;
-	snprintf(auth, sizeof(auth), "Authorization: Token %s", token);
-	api->headers = curl_slist_append(NULL, auth);
-	api->headers = curl_slist_append(api->headers,
-	    "Content-Type: application/json");
-	api->headers = curl_slist_append(api->headers,
-	    "Accept: application/json");
+	api->headers = headers_of(token);
 	api->base_url = strdup(base_url);
 	api->multi = curl_multi_init();
 	api->timer = evtimer_new(base, on_timer, api);
@@ -243,6 +299,7 @@ api_free(struct api *api)
 	while (api->nspare > 0)
 		curl_easy_cleanup(api->spare[--api->nspare]);
 	curl_slist_free_all(api->headers);
+	curl_slist_free_all(api->old_headers);
 	free(api->base_url);
 	free(api);
 }

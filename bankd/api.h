@@ -16,6 +16,7 @@ struct api_reply {
 	char		*body;		/* NUL-terminated, maybe empty */
 	size_t		 len;
 	const char	*transport;	/* curl's error when status is 0 */
+	const char	*location;	/* a 3xx's target, or NULL */
 	double		 seconds;
 };
 
@@ -35,6 +36,9 @@ int		 api_request(struct api *, const char *method, const char *path,
 /* The same with a malloc'd body, which it takes (freed even on error). */
 int		 api_request_take(struct api *, const char *method,
 		    const char *path, char *body, api_cb, void *arg);
+
+/* A new token (api.token_file read again on SIGHUP); 0 or -1. */
+int		 api_set_token(struct api *, const char *token);
 
 int		 api_inflight(const struct api *);
 

@@ -63,6 +63,7 @@ struct apiprices {
 	int		 have_tab;
 	time_t		 fetched;
 	char		 error[256];
+	int		 no_route;	/* 404 for /partitions/: said once */
 };
 
 static struct apiprices *ap;
@@ -283,12 +284,25 @@ on_page(const struct api_reply *rep, void *arg)
 	int64_t micro;
 	size_t i;
 
+	if (rep->status == 404 && strcmp(a->path, "/partitions/") == 0) {
+		/* The current myBRC has no such route: say so, once. */
+		if (!a->no_route)
+			log_warn("prices from the API: the API has no "
+			    "/partitions/ (HTTP 404), so prices.from_api cannot "
+			    "take prices from it; bank.yaml's prices apply");
+		a->no_route = 1;
+		snprintf(a->error, sizeof(a->error), "the API has no "
+		    "/partitions/ (HTTP 404): bank.yaml's prices apply");
+		fetch_done(a, 0);
+		return;
+	}
 	if (rep->status != 200) {
 		api_describe(rep, why_buf, sizeof(why_buf));
 		set_error(a, "GET /partitions/: %s", why_buf);
 		fetch_done(a, 0);
 		return;
 	}
+	a->no_route = 0;
 	if ((doc = api_reply_json(rep)) == NULL ||
 	    !json_is_array(results = json_object_get(doc, "results"))) {
 		set_error(a, "%s", "GET /partitions/: not a page of partitions");

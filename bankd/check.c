@@ -83,6 +83,8 @@ struct check {
 	int			 privileged;	/* root or slurm_user */
 	int			 member;	/* may see the account's figures */
 	int			 counted;	/* in the caller's user_checks */
+	int			 budget_ms;	/* of submit_budget_ms, reserved */
+	int64_t			 asked_at_ms;	/* when it began to wait */
 	int			 asked_before;	/* took its API check already */
 	int			 dry_run;	/* no hold */
 	int			 cost_given;	/* bankctl check: no pricing */
@@ -114,6 +116,8 @@ struct checks {
 	struct checkq		 queue[2];	/* [0] root/slurm_user, [1] users */
 	int			 inflight;	/* API requests, all */
 	int			 user_inflight;	/* of them, users' */
+	int64_t			 budget_us;	/* submit_budget_ms left, x 1000 */
+	int64_t			 budget_at_ms;	/* its last refill */
 };
 
 static void	 ask(struct check *, enum stage);
@@ -138,6 +142,76 @@ cost_of(const struct check *ck, enum stage stage)
 	return stage == ASK_ACCOUNT ? cost_account(ck) : cost_user(ck);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The submit budget.  slurmctld calls job_submit one job at a time under
+ * its locks, so the waits of a burst add up: 50 submissions waiting
+ * 300 ms each are 15 s, past sbatch's own timeout, and jobs bankd
+ * allowed were created after sbatch had told their users it failed.  So
+ * submissions may wait on the API at most submit_budget_ms in all in any
+ * BUDGET_WINDOW_S (a bucket refilled at that rate); past it bankd
+ * decides at once from what it knows, and asks the API in the
+ * background so that it knows more for the next ones.
+ */
+#define BUDGET_WINDOW_S	10
+#define BUDGET_MIN_MS	20	/* less is not worth a wait */
+
+static void
+budget_refill(struct bankd *bd)
+{
+	struct checks *cs = bd->checks;
+	int64_t cap = (int64_t)bd->conf.submit_budget_ms * 1000, now = now_ms();
+
+	cs->budget_us += (now - cs->budget_at_ms) * bd->conf.submit_budget_ms /
+	    BUDGET_WINDOW_S;
+	cs->budget_at_ms = now;
+	if (cs->budget_us > cap)
+		cs->budget_us = cap;
+}
+
+/* How long this submission may wait on the API: 0 not at all. */
+static int
+budget_take(struct check *ck)
+{
+	struct bankd *bd = ck->bd;
+	struct checks *cs = bd->checks;
+	int64_t want = bd->conf.decision_ms;
+
+	if (!ck->privileged || ck->dry_run || bd->conf.submit_budget_ms == 0)
+		return bd->conf.decision_ms;
+	budget_refill(bd);
+	if (cs->budget_us / 1000 < BUDGET_MIN_MS)
+		return 0;
+	if (want > cs->budget_us / 1000)
+		want = cs->budget_us / 1000;
+	cs->budget_us -= want * 1000;
+	ck->budget_ms = (int)want;
+	ck->asked_at_ms = now_ms();
+	return (int)want;
+}
+
+/* The wait reserved and not spent goes back. */
+static void
+budget_return(struct check *ck)
+{
+	int64_t used;
+
+	if (ck->budget_ms == 0)
+		return;
+	used = now_ms() - ck->asked_at_ms;
+	if (used < ck->budget_ms)
+		ck->bd->checks->budget_us += (ck->budget_ms - used) * 1000;
+	ck->budget_ms = 0;
+}
+
 /* ---- the module ------------------------------------------------------- */
 
 int
@@ -153,6 +227,8 @@ check_init(struct bankd *bd)
 	TAILQ_INIT(&cs->all);
 	TAILQ_INIT(&cs->queue[0]);
 	TAILQ_INIT(&cs->queue[1]);
+	cs->budget_us = (int64_t)bd->conf.submit_budget_ms * 1000;
+	cs->budget_at_ms = now_ms();
 	bd->checks = cs;
 	return 0;
 }
@@ -314,6 +390,7 @@ reply(struct check *ck, const char *status, const char *source,
 static void
 let_go(struct check *ck)
 {
+	budget_return(ck);
 	conn_wait_end(ck->conn);
 	conn_release(ck->conn);
 	ck->conn = NULL;
@@ -530,8 +607,13 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	snprintf(why, sizeof(why), "no answer within decision_ms=%d ms",
-	    ck->bd->conf.decision_ms);
+	if (ck->budget_ms != 0 && ck->budget_ms < ck->bd->conf.decision_ms)
+		snprintf(why, sizeof(why), "no answer within the %d ms the "
+		    "submit budget had left (deadlines.submit_budget_ms=%d)",
+		    ck->budget_ms, ck->bd->conf.submit_budget_ms);
+	else
+		snprintf(why, sizeof(why), "no answer within decision_ms=%d ms",
+		    ck->bd->conf.decision_ms);
 	by_policy(ck, why);
 	check_free_if_done(ck);
 }
@@ -580,13 +662,16 @@ decide_known(struct check *ck, long max_age)
 /* An answer this fresh (this second) decides what the cache says of it. */
 #define FRESH	0
 
+/*
+ * What an answer teaches, whether or not it still decides ck (a late
+ * answer, after the policy answered, teaches as much: the next checks
+ * are decided from it instead of by the policy again).
+ */
 static void
-learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
+learn(struct check *ck, int64_t cost, const struct check_answer *a)
 {
 	const char *msg = a->message;
 	time_t now = time(NULL);
-	int64_t room = a->room;
-	char words[400];
 	long lim;
 
 	if (a->kind == ANSWER_PASS) {
@@ -595,6 +680,32 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
 		cache_learn(ck->bd->cache, ck->account, ck->uid, cost, 1, msg,
 		    now);
+		return;
+	}
+	if (a->kind != ANSWER_REFUSED || a->limit == LIMIT_NONE)
+		return;
+	lim = a->limit == LIMIT_USER ? (long)ck->uid : -1;
+	/* Only a member is told of a balance. */
+	cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
+	ck->member = 1;
+	if (a->room >= 0)
+		learn_room(ck, lim, a->room);
+	else
+		cache_learn(ck->bd->cache, ck->account, lim, cost, 0, msg, now);
+	if (lim != -1)	/* the account's limit is checked first: it passed */
+		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
+}
+
+static void
+learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
+{
+	const char *msg = a->message;
+	int64_t room = a->room;
+	char words[400];
+	long lim;
+
+	learn(ck, cost, a);
+	if (a->kind == ANSWER_PASS) {
 		/* Holds placed meanwhile may need more than was asked. */
 		take_holds(ck);
 		if (cost_of(ck, ck->stage) <= cost)
@@ -611,15 +722,6 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 		return;
 	}
 	lim = a->limit == LIMIT_USER ? (long)ck->uid : -1;
-	/* Only a member is told of a balance. */
-	cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
-	ck->member = 1;
-	if (room >= 0)
-		learn_room(ck, lim, room);
-	else
-		cache_learn(ck->bd->cache, ck->account, lim, cost, 0, msg, now);
-	if (lim != -1)	/* the account's limit is checked first: it passed */
-		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
 	/* Asked for more than needed: the room decides, not the refusal. */
 	if (room >= 0 && cost > cost_of(ck, ck->stage) && decide_known(ck, -1))
 		return;
@@ -683,11 +785,13 @@ on_answer(const struct api_reply *rep, void *arg)
 	answer_check(rep->status, rep->body, rep->len, &a);
 	if (a.kind != ANSWER_UNUSABLE) {
 		api_note(bd, 1, NULL);
-		if (ck->conn == NULL)	/* decided by policy already */
+		if (ck->conn == NULL) {	/* decided already: it teaches */
+			learn(ck, cost, &a);
 			log_info("check uid %" PRIu32 " account %s: the API "
-			    "answered after the decision deadline (%.0f ms): "
-			    "%s", ck->uid, ck->account, rep->seconds * 1000,
-			    a.message);
+			    "answered after the decision (%.0f ms), learned "
+			    "for the next ones: %s", ck->uid, ck->account,
+			    rep->seconds * 1000, a.message);
+		}
 		else if (a.kind == ANSWER_UNKNOWN) {
 			/* Unknown user or account: it cannot be charged. */
 			snprintf(why, sizeof(why), "account %s: %s",
@@ -763,12 +867,14 @@ send_ask(struct check *ck)
 
 	/* fields.c admits no byte that needs it; the path is safe anyway. */
 	if (api_segment(ck->account, account, sizeof(account)) != 0) {
-		finish(ck, 0, "config", "the account name is not one the API "
-		    "takes");
+		if (ck->conn != NULL)
+			finish(ck, 0, "config", "the account name is not one "
+			    "the API takes");
 		return;
 	}
 	if ((ck->on = ask_new(cs, ck->account, ck->uid)) == NULL) {
-		by_policy(ck, "bankd is out of memory");
+		if (ck->conn != NULL)
+			by_policy(ck, "bankd is out of memory");
 		return;
 	}
 	snprintf(path, sizeof(path), "/can_submit_job/%s/%" PRIu32 "/%s/",
@@ -777,7 +883,8 @@ send_ask(struct check *ck)
 		ask_unlink(cs, ck->on);
 		free(ck->on);
 		ck->on = NULL;
-		by_policy(ck, "cannot start an HTTP request");
+		if (ck->conn != NULL)
+			by_policy(ck, "cannot start an HTTP request");
 		return;
 	}
 	ck->place = P_ASKING;
@@ -953,13 +1060,48 @@ decided_early(struct check *ck, const struct bp_msg *m)
 	return 0;
 }
 
+/*
+ * Waiting would exceed the submit budget: what bankd knows decides, of
+ * any age, even with the cache off (it is the best there is), else the
+ * policy; and the API is asked meanwhile, so that the next ones are
+ * decided from its answer.
+ */
+static void
+decide_now(struct check *ck)
+{
+	struct bankd *bd = ck->bd;
+	const char *why;
+	char reason[800];
+	int v;
+
+	if ((v = from_cache(ck, -1, &why)) == 1) {
+		snprintf(reason, sizeof(reason), "%s (not waiting for the API: "
+		    "submissions have waited deadlines.submit_budget_ms=%d "
+		    "already)", why, bd->conf.submit_budget_ms);
+		finish(ck, 1, "cache (submit budget)", reason);
+	} else if (v == 0)
+		deny_money(ck, "cache (submit budget)", ck->failed_limit, why);
+	else {
+		snprintf(reason, sizeof(reason), "not waiting: submissions have "
+		    "waited deadlines.submit_budget_ms=%d for the API already",
+		    bd->conf.submit_budget_ms);
+		by_policy(ck, reason);
+	}
+	/* The refresh: one request at most for the key, as any ask. */
+	ck->stage = ASK_ACCOUNT;
+	ck->asked = probe_cost(ck, ASK_ACCOUNT);
+	if (ask_find(bd->checks, ck->account, ck->uid) == NULL &&
+	    slot_free(bd, 1) && ck->asked <= LIM_COST_CENTS)
+		send_ask(ck);
+}
+
 void
 handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 {
 	struct check *ck;
 	struct timeval tv;
 	const char *why;
-	int v;
+	int v, wait_ms;
 
 	/* "later": bankd cannot decide now; job_submit's policy does. */
 	if ((ck = check_new(bd, c, m)) == NULL) {
@@ -983,6 +1125,11 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		check_free_if_done(ck);
 		return;
 	}
+	if ((wait_ms = budget_take(ck)) == 0) {
+		decide_now(ck);
+		check_free_if_done(ck);
+		return;
+	}
 	/* The account's limit known to pass at Ca: only the user's is open. */
 	ask(ck, bd->conf.cache_ttl_s > 0 && (ck->privileged || ck->member) &&
 	    cache_judge(bd->cache, ck->account, -1, cost_account(ck),
@@ -992,8 +1139,8 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		check_free_if_done(ck);
 		return;
 	}
-	tv.tv_sec = bd->conf.decision_ms / 1000;
-	tv.tv_usec = bd->conf.decision_ms % 1000 * 1000;
+	tv.tv_sec = wait_ms / 1000;
+	tv.tv_usec = wait_ms % 1000 * 1000;
 	if ((ck->deadline = evtimer_new(bd->base, on_deadline, ck)) == NULL ||
 	    evtimer_add(ck->deadline, &tv) != 0)
 		log_err("check: cannot arm the decision deadline");

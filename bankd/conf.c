@@ -391,7 +391,7 @@ load_deadlines(struct cload *c, const struct ynode *root,
     struct bank_conf *cf)
 {
 	static const char *const keys[] = { "submit_ms", "report_ms",
-	    "decision_ms", NULL };
+	    "decision_ms", "submit_budget_ms", NULL };
 	const struct ynode *d;
 	long v;
 
@@ -413,6 +413,10 @@ load_deadlines(struct cload *c, const struct ynode *root,
 	if (get_int(c, d, "decision_ms", 1, 60000, &v) != 0)
 		return -1;
 	cf->decision_ms = (int)v;
+	v = cf->submit_budget_ms;
+	if (get_int(c, d, "submit_budget_ms", 0, 600000, &v) != 0)
+		return -1;
+	cf->submit_budget_ms = (int)v;
 	return 0;
 }
 
@@ -556,6 +560,7 @@ conf_defaults(struct bank_conf *cf)
 	cf->submit_deadline_ms = 500;
 	cf->report_deadline_ms = 500;
 	cf->decision_ms = 300;
+	cf->submit_budget_ms = 1000;
 	cf->fsync = 1;
 	cf->on_api_unavailable = POLICY_ALLOW;
 	cf->on_unknown = POLICY_ALLOW;

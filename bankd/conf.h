@@ -87,6 +87,7 @@ struct bank_conf {
 	int		 submit_deadline_ms;	/* plugin waits for bankd */
 	int		 report_deadline_ms;
 	int		 decision_ms;	/* bankd waits for the API */
+	int		 submit_budget_ms;	/* submissions' waits, per 10 s */
 	enum conf_policy on_api_unavailable;
 	enum conf_policy on_unknown;	/* POLICY_CACHED: nothing known */
 	int		 cache_ttl_s;	/* 0: no cached decisions */

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "answer.h"
 #include "api.h"
 #include "bankd.h"
 #include "deliver.h"
@@ -118,6 +119,10 @@ struct deliver {
 	uint64_t		 retries;
 	int			 paused;
 	int			 auth_blocked;
+	/* An outage: since when, how many tries failed, why (the first). */
+	time_t			 down_since;
+	uint64_t		 down_fails;
+	char			 down_why[256];
 };
 
 static void	 kick(struct deliver *);
@@ -1216,10 +1221,82 @@ retry_later(struct deliver *dq, struct entry *e, const char *why)
 	e->state = E_QUEUED;
 	dq->retries++;
 	set_error(e, why);
-	log_warn("job %" PRIu32 ": %s report not delivered (attempt %u): %s; "
-	    "next try in %" PRId64 " ms", e->job_id, kind_name(e),
+	/* The outage is logged once (went_down); each try at debug. */
+	log_debug("job %" PRIu32 ": %s report not delivered (attempt %u): "
+	    "%s; next try in %" PRId64 " ms", e->job_id, kind_name(e),
 	    e->attempts, why, delay);
 	schedule(dq, e);
+}
+
+/* The API failed a delivery: the first failure of a run is news. */
+static void
+went_down(struct deliver *dq, const char *why)
+{
+	dq->down_fails++;
+	if (dq->down_since != 0)
+		return;
+	dq->down_since = time(NULL);
+	snprintf(dq->down_why, sizeof(dq->down_why), "%s", why);
+	log_warn("the API does not take reports now (%s): they wait in the "
+	    "journal and are tried again, every one at once when it answers",
+	    why);
+}
+
+/*
+ * The API answers again (a delivery, or the health probe): every report
+ * waiting out its backoff is due now, as Postfix flushes a destination
+ * that answers again, so a backlog drains in seconds, not at the end of
+ * a long backoff.
+ */
+static void
+came_back(struct deliver *dq)
+{
+	struct entry *e;
+	size_t n = 0;
+
+	if (dq->down_since == 0)
+		return;
+	while (dq->heap_len > 0) {
+		e = dq->heap[1];
+		heap_remove(dq, e);
+		e->next_ms = 0;
+		TAILQ_INSERT_TAIL(&dq->ready, e, ready_link);
+		e->in_ready = 1;
+		n++;
+	}
+	log_info("the API answers again after %lld s (%" PRIu64 " failed "
+	    "tries: %s); %zu report(s) sent now", (long long)(time(NULL) -
+	    dq->down_since), dq->down_fails, dq->down_why, n);
+	dq->down_since = 0;
+	dq->down_fails = 0;
+	kick(dq);
+}
+
+void
+deliver_api_answers(struct deliver *dq)
+{
+	came_back(dq);
+}
+
+/*
+ * A start whose try failed, with the job's completion behind it: the
+ * completion carries everything (deliver.h), so it goes now, and a hung
+ * POST cannot hold the job's final charge for a backoff.  If the POST
+ * did reach the portal, the PUT applies the difference from it.
+ */
+static int
+start_overtaken(struct deliver *dq, struct entry *e)
+{
+	struct entry *next = TAILQ_NEXT(e, job_link);
+
+	if (e->kind != REPORT_START || next == NULL ||
+	    next->kind != REPORT_END)
+		return 0;
+	log_info("job %" PRIu32 ": its start report could not be sent; its "
+	    "completion goes instead", e->job_id);
+	journal_op(dq, "done", e, NULL);
+	entry_remove(dq, e);
+	return 1;
 }
 
 /* A POST retried after it reached the server: already recorded. */
@@ -1251,6 +1328,7 @@ delivered(struct deliver *dq, struct entry *e)
 		log_info("the API accepts our token again: delivery resumed");
 		dq->auth_blocked = 0;
 	}
+	came_back(dq);
 	api_note(dq->bd, 1, NULL);
 	dq->delivered++;
 	ledger_delivered(dq->bd, &r);
@@ -1301,35 +1379,71 @@ unreadable(struct deliver *dq, struct entry *e, int rc, const char *err)
 	    e->account, e->cents, why, e->seq, e->seq);
 }
 
+/* A failure that a later try may mend: backoff, and an outage noted. */
+static void
+try_again(struct deliver *dq, struct entry *e, const char *why)
+{
+	went_down(dq, why);
+	if (!start_overtaken(dq, e))
+		retry_later(dq, e, why);
+}
+
 static void
 on_reply(const struct api_reply *rep, void *arg)
 {
 	struct entry *e = arg;
 	struct deliver *dq = e->dq;
-	char why[512];
+	enum answer_token tok;
+	char why[512], detail[300];
 
 	dq->inflight--;
 	e->state = E_QUEUED;
-	if ((rep->status >= 200 && rep->status < 300) ||
-	    (e->kind == REPORT_START && already_exists(rep))) {
+	/* Delivered only when the portal's own record confirms it. */
+	if (rep->status >= 200 && rep->status < 300) {
+		if (answer_job(rep->body, rep->len, e->job_id, e->cents,
+		    detail, sizeof(detail)) == 0) {
+			delivered(dq, e);
+		} else {
+			snprintf(why, sizeof(why), "HTTP %ld that confirms "
+			    "nothing: %s", rep->status, detail);
+			api_note(dq->bd, 0, why);
+			try_again(dq, e, why);
+		}
+		kick(dq);
+		return;
+	}
+	if (e->kind == REPORT_START && already_exists(rep)) {
 		delivered(dq, e);
 		kick(dq);
 		return;
 	}
 	/* Only a failure needs its answer summarised (a JSON parse). */
 	api_describe(rep, why, sizeof(why));
-	if (rep->status == 401 || rep->status == 403) {
+	if (rep->status >= 300 && rep->status < 400) {
+		/* A redirect is configuration: bankd asks the wrong URL. */
+		snprintf(detail, sizeof(detail), "the API redirects to %.200s: "
+		    "api.url is not the API's own address (a redirected POST "
+		    "or PUT loses its body); fix it and restart bankd",
+		    rep->location ? rep->location : "(no Location)");
+		if (dq->down_since == 0)
+			log_err("%s", detail);
+		api_note(dq->bd, 0, detail);
+		try_again(dq, e, detail);
+	} else if ((tok = answer_token(rep->status, rep->body, rep->len)) !=
+	    TOKEN_OK) {
 		if (!dq->auth_blocked)
-			log_err("the API refuses bankd's token (%s): delivery "
-			    "narrowed to one report at a time until it is "
-			    "accepted; check api.token_file", why);
+			log_err("the API refuses bankd's token (%s): %s; "
+			    "delivery narrowed to one report at a time until "
+			    "it is accepted", why, answer_token_advice(tok));
 		dq->auth_blocked = 1;
-		api_note(dq->bd, 1, why);
+		snprintf(detail, sizeof(detail), "%s: %s", why,
+		    answer_token_advice(tok));
+		api_note(dq->bd, 1, detail);
 		retry_later(dq, e, why);
 	} else if (rep->status == 0 || rep->status >= 500 ||
 	    rep->status == 429 || rep->status == 408) {
 		api_note(dq->bd, 0, why);
-		retry_later(dq, e, why);
+		try_again(dq, e, why);
 	} else {
 		api_note(dq->bd, 1, NULL);
 		dead_letter(dq, e, why);

@@ -101,5 +101,7 @@ void		 deliver_pause(struct deliver *, int on);
 /* Stop starting sends, for shutdown (not journaled, not logged). */
 void		 deliver_quiesce(struct deliver *);
 void		 deliver_set_fsync(struct deliver *, int on);
+/* The API answered (the health probe): an outage, if any, is over. */
+void		 deliver_api_answers(struct deliver *);
 
 #endif /* DELIVER_H */

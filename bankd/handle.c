@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "answer.h"
 #include "api.h"
 #include "apiprices.h"
 #include "bankd.h"
@@ -433,20 +434,63 @@ handle_request(struct bankd *bd, struct conn *c, struct bp_msg *m)
 	}
 }
 
-/* Keep `bankctl status` truthful while no jobs come and go. */
+/*
+ * Keep `bankctl status` truthful while no jobs come and go, and notice
+ * when an outage ends.  The probe asks what every version of the portal
+ * answers: GET /jobs/ (the current server has no /partitions/), with a
+ * filter that matches nothing, so it costs the portal next to nothing.
+ * Every PROBE_INTERVAL_S, or PROBE_DOWN_S while the API does not answer.
+ */
+#define PROBE_PATH	"/jobs/?jobstatus=bankd-probe"
+#define PROBE_DOWN_S	2
+
+static void
+probe_again(struct bankd *bd, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	if (bd->probe != NULL && event_add(bd->probe, &tv) != 0)
+		log_err("cannot schedule the API probe");
+}
+
 static void
 on_probe_reply(const struct api_reply *rep, void *arg)
 {
 	struct bankd *bd = arg;
-	char why[512];
+	enum answer_token tok;
+	json_t *j = rep->status == 200 ? api_reply_json(rep) : NULL;
+	char why[512], what[800];
+	int was_ok = bd->api_ok;
 
-	if (rep->status == 200) {
+	if (json_is_object(j)) {
+		json_decref(j);
 		api_note(bd, 1, NULL);
+		deliver_api_answers(bd->dq);
+		probe_again(bd, PROBE_INTERVAL_S);
 		return;
 	}
+	json_decref(j);
 	api_describe(rep, why, sizeof(why));
-	api_note(bd, 0, why);
-	log_warn("API probe failed: %s", why);
+	if ((tok = answer_token(rep->status, rep->body, rep->len)) !=
+	    TOKEN_OK) {
+		/* It answers, but not to bankd: what to do is the news. */
+		snprintf(what, sizeof(what), "%s: %s", why,
+		    answer_token_advice(tok));
+		if (strcmp(what, bd->api_error) != 0)
+			log_err("API probe: %s", what);
+		api_note(bd, 1, what);
+		probe_again(bd, PROBE_INTERVAL_S);
+		return;
+	}
+	if (rep->status == 404)
+		snprintf(what, sizeof(what), "%s: GET /jobs/ is not found, so "
+		    "api.url is likely not the API's base URL", why);
+	else
+		snprintf(what, sizeof(what), "%s", why);
+	if (was_ok || bd->api_when == 0)
+		log_warn("API probe failed: %s", what);
+	api_note(bd, 0, what);
+	probe_again(bd, PROBE_DOWN_S);
 }
 
 static void
@@ -456,18 +500,17 @@ on_probe(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (api_request(bd->api, "GET", "/partitions/", NULL, on_probe_reply,
-	    bd) != 0)
+	if (api_request(bd->api, "GET", PROBE_PATH, NULL, on_probe_reply,
+	    bd) != 0) {
 		log_err("cannot start the API probe");
+		probe_again(bd, PROBE_INTERVAL_S);
+	}
 }
 
 void
 probe_start(struct bankd *bd)
 {
-	struct timeval tv = { PROBE_INTERVAL_S, 0 };
-
-	bd->probe = event_new(bd->base, -1, EV_PERSIST, on_probe, bd);
-	if (bd->probe == NULL || event_add(bd->probe, &tv) != 0) {
+	if ((bd->probe = evtimer_new(bd->base, on_probe, bd)) == NULL) {
 		log_err("cannot schedule the API probe");
 		return;
 	}

@@ -166,8 +166,8 @@ keep_str(char **newv, char **oldv, const char *name)
 }
 
 /*
- * SIGHUP: prices, switches, deadlines, policy and slurm_user take effect
- * at once; a configuration that does not load is refused whole, with the
+ * SIGHUP: prices, switches, deadlines, policy, slurm_user and the API
+ * token take effect at once; a configuration that does not load is refused whole, with the
  * reason, and the running one stays.  Connections and queued reports are
  * untouched.
  */
@@ -185,18 +185,27 @@ static void
 bankd_reload_conf(struct bankd *bd)
 {
 	struct bank_conf cf;
-	char err[512];
+	char err[512], *token;
 
 	if (conf_load(bd->conf.path, &cf, err, sizeof(err)) != 0) {
 		log_err("reload refused, keeping the running configuration: %s",
 		    err);
 		return;
 	}
+	/* A new token (one that expired, replaced) applies at once. */
+	if (conf_read_token(&cf, &token, err, sizeof(err)) != 0) {
+		log_err("reload refused, keeping the running configuration: %s",
+		    err);
+		conf_free(&cf);
+		return;
+	}
+	if (api_set_token(bd->api, token) != 0)
+		log_err("reload: out of memory for the new API token; the old "
+		    "one stays");
+	memset(token, 0, strlen(token));
+	free(token);
 	keep_str(&cf.socket, &bd->conf.socket, "socket");
 	keep_str(&cf.api_url, &bd->conf.api_url, "api.url");
-	keep_str(&cf.api_token, &bd->conf.api_token, "api.token");
-	keep_str(&cf.api_token_file, &bd->conf.api_token_file,
-	    "api.token_file");
 	keep_str(&cf.state_dir, &bd->conf.state_dir, "state_dir");
 	if (cf.fsync != bd->conf.fsync)
 		deliver_set_fsync(bd->dq, cf.fsync);

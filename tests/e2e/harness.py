@@ -92,7 +92,8 @@ class Cluster:
     def __init__(self, build_dir, fixture=None, keep=False,
                  submit_deadline_ms=1000, decision_ms=300, fsync=True,
                  cache_ttl=0, probe_factor=1, reconcile_s=60, grace_s=30,
-                 policy="allow", extra=None, state_tmpfs_kb=None):
+                 policy="allow", extra=None, state_tmpfs_kb=None,
+                 api_timeout_ms=10000, retry_max_ms=2000):
         self.build = os.path.abspath(build_dir)
         self.fixture = fixture or default_fixture()
         self.keep = keep
@@ -104,6 +105,8 @@ class Cluster:
         self.reconcile_s = reconcile_s
         self.grace_s = grace_s
         self.policy = policy
+        self.api_timeout_ms = api_timeout_ms
+        self.retry_max_ms = retry_max_ms
         # Additions for one suite, all optional (defaults: none):
         #   slurm: lines appended to slurm.conf (partitions, GresTypes)
         #   node: appended to the NodeName line ("Gres=gpu:tesla:2")
@@ -207,8 +210,8 @@ fsync: {"true" if self.fsync else "false"}
 api:
   url: {self.api_url}
   token_file: {tok}
-  timeout_ms: 10000
-  retry_max_ms: 2000
+  timeout_ms: {self.api_timeout_ms}
+  retry_max_ms: {self.retry_max_ms}
 prices:
   default: "{DEFAULT_PRICE}"
 {self.extra.get("prices", "")}
@@ -269,7 +272,17 @@ cache:
 
     def _write_slurm_conf(self):
         mem = 1024
-        plugins = os.path.join(self.build, "plugins")
+        # Copied where every user can read them: sbatch, as a test user,
+        # checks PluginDir, and a checkout under /root (mode 0700) is
+        # readable by root alone.
+        plugins = self.path("plugins")
+        os.makedirs(plugins, mode=0o755, exist_ok=True)
+        for so in ("job_submit_bank.so", "jobcomp_bank.so", "spank_bank.so",
+                   "job_submit_inline.so"):
+            src = os.path.join(self.build, "plugins", so)
+            if os.path.exists(src):
+                shutil.copy(src, os.path.join(plugins, so))
+                os.chmod(os.path.join(plugins, so), 0o755)
         with open(self.path("plugstack.conf"), "w") as f:
             f.write("required %s/spank_bank.so\n" % plugins)
         for d in ("state", "spool"):

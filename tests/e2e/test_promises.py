@@ -13,6 +13,7 @@ against the real myBRC server and an independent portal (issue 10).
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -81,6 +82,19 @@ class Promises(unittest.TestCase):
         self.assertEqual(st["holds"], "0")
 
 
+    # ---- a checkout only root can read ---------------------------------
+    def test_jobs_run_from_a_checkout_only_root_can_read(self):
+        # A clone under /root is mode 0700: the test users, through
+        # sbatch, must not need to read anything in it.
+        mode = os.stat(self.c.build).st_mode & 0o7777
+        os.chmod(self.c.build, 0o700)
+        try:
+            j = self.run_job("bankalice", ["-A", "fc_alpha", "-p", "normal",
+                                           "-n", "1", "-t", "5"])
+        finally:
+            os.chmod(self.c.build, mode)
+        self.assertEqual(j["JobState"], "COMPLETED")
+
     # ---- what people read ---------------------------------------------
     def test_no_account_is_said_plainly(self):
         job, r, _ = self.c.sbatch("bankbob", ["-p", "normal", "-t", "5"])
@@ -124,6 +138,132 @@ class Promises(unittest.TestCase):
         log = self.c.log("bankd.log")
         self.assertIn("signal 15: shutting down", log)
         self.assertEqual(log.count("operator: delivery paused"), n)
+
+
+    # ---- delivered means confirmed -------------------------------------
+    def test_a_2xx_that_confirms_nothing_is_retried(self):
+        # A proxy's maintenance page, "200 OK", in place of the portal.
+        self.c.ctl("POST", "/faults", {"status": 200, "methods": "PUT",
+                                       "body": "<html>Back soon</html>",
+                                       "count": 1})
+        j = self.run_job("bankalice", ["-A", "fc_alpha", "-p", "normal",
+                                       "-n", "1", "-t", "5"])
+        charged = self.c.wait_charged(int(j["JobId"]))
+        self.assertEqual(Decimal(charged["amount"]),
+                         cost(PRICES["normal"], int(j["NumCPUs"]),
+                              self.c.elapsed(j)))
+        self.assertIn("HTTP 200 that confirms nothing: the answer is not "
+                      "the portal's JSON", self.c.log("bankd.log"))
+
+    def test_a_redirect_is_named_as_configuration(self):
+        self.c.ctl("POST", "/faults", {
+            "status": 301, "methods": "POST,PUT", "count": 2,
+            "location": "https://portal.example.org/api/jobs/",
+            "body": "<html>Moved</html>"})
+        j = self.run_job("bankalice", ["-A", "fc_alpha", "-p", "normal",
+                                       "-n", "1", "-t", "5"])
+        self.c.wait_charged(int(j["JobId"]))
+        self.assertIn("the API redirects to https://portal.example.org/api/"
+                      "jobs/: api.url is not the API's own address",
+                      self.c.log("bankd.log"))
+
+    # ---- the real server -----------------------------------------------
+    def test_the_probe_asks_what_every_portal_answers(self):
+        # The current server has no /partitions/ (404, an HTML page).
+        self.c.ctl("POST", "/faults", {"status": 404,
+                                       "path_prefix": "/partitions/"})
+        self.c.stop_bankd()
+        self.c.start_bankd()
+        time.sleep(0.5)
+        st = self.c.status()
+        self.assertEqual(st["api"], "reachable", st)
+
+    def test_an_expired_token_says_what_to_do_and_a_reload_mends_it(self):
+        new = "fedcba9876543210fedcba9876543210fedcba98"
+        tok = self.c.path("token")
+        self.c.ctl("POST", "/tokens", {"key": new, "staff": True})
+        with open(tok) as f:
+            old = f.read().strip()
+        self.c.ctl("POST", "/tokens", {"key": old, "staff": True,
+                                       "expired": True})
+        try:
+            job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_alpha", "-p",
+                                                    "normal", "-t", "5"],
+                                      "sleep 1")
+            self.assertIsNotNone(job, r.stderr)
+            self.c.wait_state(job, ENDED)
+            end = time.time() + 20
+            while "has expired" not in self.c.status().get("api_error", ""):
+                self.assertLess(time.time(), end, self.c.status())
+                time.sleep(0.3)
+            st = self.c.status()
+            self.assertIn("put it in api.token_file and run systemctl "
+                          "reload bankd", st["api_error"])
+            self.assertNotEqual(st["queue"], "0")
+            # The operator replaces the token and reloads: no restart.
+            with open(tok, "w") as f:
+                f.write(new + "\n")
+            os.chmod(tok, 0o600)
+            self.c.procs["bankd"].send_signal(signal.SIGHUP)
+            self.c.wait_charged(job)
+            self.c.wait_drained()
+            self.assertNotIn("has expired", self.c.status().get("api_error",
+                                                                ""))
+        finally:
+            self.c.ctl("POST", "/tokens", {"key": new, "staff": True})
+
+
+class Outages(Promises):
+    """Delivery with a long backoff and a short API timeout."""
+    cluster_args = {"retry_max_ms": 60000, "api_timeout_ms": 1000}
+
+    def test_delivery_resumes_when_the_api_answers_again(self):
+        log0 = self.c.log("bankd.log")
+        self.c.ctl("POST", "/faults", {"refuse": True})
+        jobs = [self.run_job("bankalice", ["-A", "fc_alpha", "-p", "normal",
+                                           "-n", "1", "-t", "5"])
+                for _ in range(3)]
+        # Long enough for the backoff to reach tens of seconds.
+        time.sleep(25)
+        self.c.ctl("POST", "/faults/clear")
+        t0 = time.time()
+        self.c.wait_drained(timeout=60)
+        took = time.time() - t0
+        self.assertLess(took, 6, "drained %.1f s after the API came back" %
+                        took)
+        for j in jobs:
+            self.assertEqual(Decimal(self.c.sim_job(int(j["JobId"]))
+                                     ["amount"]),
+                             cost(PRICES["normal"], int(j["NumCPUs"]),
+                                  self.c.elapsed(j)))
+        log = self.c.log("bankd.log")[len(log0):]
+        # One line when it went, one when it came back: not one a try.
+        self.assertEqual(log.count("the API does not take reports now"), 1)
+        self.assertEqual(log.count("the API answers again after"), 1)
+        tries = [ln for ln in log.splitlines()
+                 if "report not delivered (attempt" in ln]
+        self.assertTrue(tries, "no try failed: the test saw no outage")
+        self.assertEqual([ln for ln in tries if "debug:" not in ln], [])
+
+    def test_a_completion_replaces_a_start_whose_try_failed(self):
+        # Every POST answered after 5 s, past api.timeout_ms (1 s): the
+        # start's tries fail; the completion must not wait behind them.
+        self.c.ctl("POST", "/faults", {"latency_ms": 5000,
+                                       "methods": "POST"})
+        try:
+            # The completion comes while the start's first try hangs.
+            j = self.run_job("bankalice", ["-A", "fc_alpha", "-p", "normal",
+                                           "-n", "1", "-t", "5"], "true")
+            t0 = time.time()
+            charged = self.c.wait_charged(int(j["JobId"]), timeout=20)
+            self.assertLess(time.time() - t0, 8)
+        finally:
+            self.c.ctl("POST", "/faults/clear")
+        self.assertEqual(Decimal(charged["amount"]),
+                         cost(PRICES["normal"], int(j["NumCPUs"]),
+                              self.c.elapsed(j)))
+        self.assertIn("its start report could not be sent; its completion "
+                      "goes instead", self.c.log("bankd.log"))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,10 @@ struct sim_bank	*sim_bank_new(void);
 void		 sim_bank_free(struct sim_bank *);
 int		 sim_bank_load_fixture(struct sim_bank *, json_t *, char *,
 		    size_t);
+/* A token's staff flag (0, 1), -1 unknown, -2 expired. */
 int		 sim_bank_token(const struct sim_bank *, const char *);
+/* Add or update a token: {"key", "staff", "expired"}. */
+int		 sim_set_token(struct sim_bank *, json_t *, char *, size_t);
 unsigned long	 sim_bank_generation(const struct sim_bank *);
 
 struct sim_resp	 sim_can_submit(struct sim_bank *, const char *, const char *,

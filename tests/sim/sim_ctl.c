@@ -89,6 +89,8 @@ route_post(struct srv *s, const char *path, json_t *body, json_t **out)
 		return edit(s, body, sim_add_user, out);
 	else if (strcmp(path, "/accounts") == 0)
 		return edit(s, body, sim_upsert_account, out);
+	else if (strcmp(path, "/tokens") == 0)
+		return edit(s, body, sim_set_token, out);
 	else if (strcmp(path, "/save") == 0) {
 		if (s->state_path == NULL || srv_save(s) == -1) {
 			*out = err_json("no --state file, or writing it failed");

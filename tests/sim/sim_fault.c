@@ -210,6 +210,17 @@ fault_set(struct srv *s, json_t *o, char *err, size_t len)
 	snprintf(f.prefix, sizeof(f.prefix), "%s",
 	    json_string_value(json_object_get(o, "path_prefix")) ?
 	    json_string_value(json_object_get(o, "path_prefix")) : "");
+	/* An answer of the test's own: a proxy's page, a redirect. */
+	snprintf(f.body, sizeof(f.body), "%s",
+	    json_string_value(json_object_get(o, "body")) ?
+	    json_string_value(json_object_get(o, "body")) : "");
+	snprintf(f.ctype, sizeof(f.ctype), "%s",
+	    json_string_value(json_object_get(o, "content_type")) ?
+	    json_string_value(json_object_get(o, "content_type")) :
+	    "text/html; charset=utf-8");
+	snprintf(f.location, sizeof(f.location), "%s",
+	    json_string_value(json_object_get(o, "location")) ?
+	    json_string_value(json_object_get(o, "location")) : "");
 	if (f.latency_ms < 0 || (f.status != 0 && (f.status < 100 ||
 	    f.status > 599))) {
 		snprintf(err, len, "bad latency_ms or status");

@@ -34,20 +34,36 @@ add_token(struct sim_bank *b, json_t *o, char *err, size_t len)
 {
 	struct sim_token	*t;
 	const char		*key;
-	char			*nkey;
+	char			*nkey = NULL;
+
+	size_t			 i;
 
 	if ((key = json_string_value(json_object_get(o, "key"))) == NULL) {
 		snprintf(err, len, "token without key");
 		return -1;
 	}
-	if ((nkey = strdup(key)) == NULL || (t = VEC_PUSH(b->tokens)) == NULL) {
+	/* A token listed again is updated (the control port's /tokens). */
+	for (i = 0; i < b->tokens.n; i++)
+		if (strcmp(b->tokens.v[i].key, key) == 0)
+			break;
+	if (i < b->tokens.n)
+		t = &b->tokens.v[i];
+	else if ((nkey = strdup(key)) == NULL ||
+	    (t = VEC_PUSH(b->tokens)) == NULL) {
 		free(nkey);
 		snprintf(err, len, "out of memory");
 		return -1;
-	}
-	t->key = nkey;
+	} else
+		t->key = nkey;
 	t->staff = json_is_true(json_object_get(o, "staff"));
+	t->expired = json_is_true(json_object_get(o, "expired"));
 	return 0;
+}
+
+int
+sim_set_token(struct sim_bank *b, json_t *o, char *err, size_t len)
+{
+	return add_token(b, o, err, len);
 }
 
 static int

@@ -143,6 +143,10 @@ authenticate(struct call *c)
 		detail(c, 401, "Invalid token.");
 		return -1;
 	}
+	if (staff == -2) {		/* the real server's expiring tokens */
+		detail(c, 401, "Expired token.");
+		return -1;
+	}
 	return staff;
 }
 
@@ -354,6 +358,17 @@ peek_route(struct srv *s, const char *path)
 static int
 faulted(struct call *c, const struct fault *f)
 {
+	if (f->status != 0 && (f->body[0] != '\0' || f->location[0] != '\0')) {
+		memset(&c->r, 0, sizeof(c->r));
+		c->r.status = f->status;
+		/* Static: the answer may go out after this call (latency). */
+		c->r.ctype = strncmp(f->ctype, "application/json", 16) == 0 ?
+		    "application/json" : "text/html; charset=utf-8";
+		c->r.body = strdup(f->body);
+		if (f->location[0] != '\0')
+			c->r.location = strdup(f->location);
+		return 1;
+	}
 	if (f->status != 0) {
 		reply_html(&c->r, f->status);
 		return 1;

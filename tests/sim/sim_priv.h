@@ -11,6 +11,7 @@
 struct sim_token {
 	char	*key;
 	int	 staff;
+	int	 expired;	/* answered 401 "Expired token." */
 };
 
 struct sim_user {

@@ -26,6 +26,10 @@ struct fault {
 	long	count;		/* matching requests left; -1: no limit */
 	char	methods[64];	/* "" or "POST,PUT" */
 	char	prefix[256];	/* "" or a path prefix below the base */
+	/* With status: the answer's own body, type and Location header. */
+	char	body[1024];
+	char	ctype[64];
+	char	location[256];
 };
 
 /* An answer ready to go out, possibly after a delay. */

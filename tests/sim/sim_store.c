@@ -232,7 +232,8 @@ sim_bank_token(const struct sim_bank *b, const char *key)
 
 	for (i = 0; i < b->tokens.n; i++)
 		if (strcmp(b->tokens.v[i].key, key) == 0)
-			return b->tokens.v[i].staff;
+			return b->tokens.v[i].expired ? -2 :
+			    b->tokens.v[i].staff;
 	return -1;
 }
 

@@ -30,6 +30,7 @@ START_TEST(load_good)
 	ck_assert_int_eq(cf.fsync, 0);
 	ck_assert_int_eq(cf.api_retry_max_ms, 60000);
 	ck_assert_int_eq(cf.decision_ms, 450);
+	ck_assert_int_eq(cf.submit_budget_ms, 800);
 	/* Every trailing slash goes: paths are appended with one. */
 	ck_assert_str_eq(cf.api_url, "https://mybrc.example.org/api");
 	ck_assert_str_eq(cf.api_token,
@@ -73,6 +74,7 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.fsync, 1);
 	ck_assert_int_eq(cf.api_retry_max_ms, 300000);
 	ck_assert_int_eq(cf.decision_ms, 300);
+	ck_assert_int_eq(cf.submit_budget_ms, 1000);
 	ck_assert_str_eq(cf.api_url, "http://localhost:8080");
 	ck_assert_ptr_null(cf.api_token);
 	ck_assert_str_eq(cf.api_token_file, "/etc/slurm/bank.token");
