@@ -84,6 +84,12 @@ struct check {
 	int			 member;	/* may see the account's figures */
 	int			 counted;	/* in the caller's user_checks */
 	int			 budget_ms;	/* of submit_budget_ms, reserved */
+	/* job_modify: the pending job changed, and its hold until now. */
+	uint32_t		 modify;	/* its id; 0: a new submission */
+	int			 array_task;	/* one task of an array */
+	int			 has_old;
+	struct hold_view	 old;
+	char			 old_account[LIM_ACCOUNT_LEN + 1];
 	int64_t			 asked_at_ms;	/* when it began to wait */
 	int			 asked_before;	/* took its API check already */
 	int			 dry_run;	/* no hold */
@@ -122,6 +128,7 @@ struct checks {
 
 static void	 ask(struct check *, enum stage);
 static void	 start_queued(struct bankd *);
+static uint64_t	 modify_hold(struct check *);
 
 static int64_t
 cost_account(const struct check *ck)
@@ -418,7 +425,10 @@ finish(struct check *ck, int allow, const char *source, const char *reason)
 	 * Holds are placed for submissions: job_submit's, never a user's,
 	 * and not for nothing (a free partition's job).
 	 */
-	if (allow && !ck->dry_run && ck->privileged && ck->est.cents > 0 &&
+	if (allow && !ck->dry_run && ck->privileged && ck->modify != 0 &&
+	    ck->bd->conf.holds_enabled)
+		hold = modify_hold(ck);
+	else if (allow && !ck->dry_run && ck->privileged && ck->est.cents > 0 &&
 	    ck->bd->conf.holds_enabled)
 		hold = hold_place(ck->bd->holds, ck->uid, ck->account,
 		    ck->est.cents, ck->est.tasks, ck->est.task_cents);
@@ -452,13 +462,81 @@ fail(struct check *ck, const char *why)
 	let_go(ck);
 }
 
-/* What is held now: other checks may have placed holds meanwhile. */
+/* What the job changed by job_modify holds already (a task: its share). */
+static int64_t
+old_cost(const struct check *ck)
+{
+	if (!ck->has_old)
+		return 0;
+	return ck->array_task && ck->old.tasks > 0 ? ck->old.task_cents :
+	    ck->old.cents;
+}
+
+/*
+ * What is held now: other checks may have placed holds meanwhile.  A job
+ * being changed counts once: its own hold is not held against it.
+ */
 static void
 take_holds(struct check *ck)
 {
-	if (ck->bd->conf.holds_enabled)
-		holds_sum(ck->bd->holds, ck->account, ck->uid,
-		    &ck->held_account, &ck->held_user, &ck->held_jobs);
+	int64_t own = old_cost(ck);
+
+	if (!ck->bd->conf.holds_enabled)
+		return;
+	holds_sum(ck->bd->holds, ck->account, ck->uid, &ck->held_account,
+	    &ck->held_user, &ck->held_jobs);
+	if (own > 0 && strcmp(ck->old_account, ck->account) == 0) {
+		ck->held_account -= own < ck->held_account ? own :
+		    ck->held_account;
+		if (ck->held_jobs > 0 && !ck->array_task)
+			ck->held_jobs--;
+		if (ck->old.uid == ck->uid)
+			ck->held_user -= own < ck->held_user ? own :
+			    ck->held_user;
+	}
+}
+
+/*
+ * An accepted change of a pending job: its hold becomes the new estimate
+ * (journaled), in place when the account and user are the same, else
+ * moved (the old released, a new placed, whose token job_submit puts in
+ * the job).  Returns the token of a new hold, or 0.
+ */
+static uint64_t
+modify_hold(struct check *ck)
+{
+	struct holds *h = ck->bd->holds;
+	int64_t cents;
+
+	if (ck->has_old && strcmp(ck->old_account, ck->account) == 0 &&
+	    ck->old.uid == ck->uid) {
+		if (ck->array_task && ck->old.tasks > 0) {
+			/* One task: the array's hold grows by its change. */
+			cents = ck->old.cents - ck->old.task_cents +
+			    ck->est.cents;
+			if (cents < 0)
+				cents = 0;
+			hold_resize(h, ck->old.token, cents, ck->old.tasks,
+			    ck->old.task_cents < cents ? ck->old.task_cents :
+			    cents);
+		} else if (ck->est.cents == 0)
+			hold_release_token(h, ck->old.token, "the job was "
+			    "changed to cost nothing");
+		else
+			hold_resize(h, ck->old.token, ck->est.cents,
+			    ck->est.tasks, ck->est.task_cents);
+		return 0;
+	}
+	if (ck->has_old && !ck->array_task)
+		hold_release_token(h, ck->old.token, "the job moved to another "
+		    "account or user");
+	else if (ck->has_old)
+		hold_resize(h, ck->old.token, ck->old.cents - old_cost(ck),
+		    ck->old.tasks, ck->old.task_cents);
+	if (ck->est.cents == 0)
+		return 0;
+	return hold_place(h, ck->uid, ck->account, ck->est.cents,
+	    ck->est.tasks, ck->est.task_cents);
 }
 
 /* 1 allow, 0 deny, -1 nothing known; max_age < 0: any age. */
@@ -982,6 +1060,25 @@ check_who(struct check *ck, const struct bp_msg *m, const char **why)
 	v = 0;
 	bp_get_u64(m, "dry_run", &v);
 	ck->dry_run = v != 0 || !ck->privileged;
+	if (bp_get_u64(m, "modify", &v) == 0 && v != 0) {
+		if (!ck->privileged) {
+			*why = "only job_submit (root or slurm_user) may check "
+			    "a change to a job";
+			return -1;
+		}
+		ck->modify = (uint32_t)v;
+		v = 0;
+		bp_get_u64(m, "array_task", &v);
+		ck->array_task = v != 0;
+		v = 0;
+		bp_get_u64(m, "hold", &v);
+		if (ck->bd->conf.holds_enabled && hold_find(ck->bd->holds, v,
+		    ck->array_task ? 0 : ck->modify, &ck->old) == 0) {
+			ck->has_old = 1;
+			snprintf(ck->old_account, sizeof(ck->old_account), "%s",
+			    ck->old.account);
+		}
+	}
 	return 0;
 }
 
@@ -1027,6 +1124,13 @@ decided_early(struct check *ck, const struct bp_msg *m)
 	}
 	if (!bd->conf.job_submit_enabled) {
 		finish(ck, 1, "config", "submission checks are disabled");
+		return 1;
+	}
+	/* A change that costs no more, on the same account: it passes. */
+	if (ck->modify != 0 && ck->has_old && strcmp(ck->old_account,
+	    ck->account) == 0 && ck->old.uid == ck->uid &&
+	    ck->est.cents <= old_cost(ck)) {
+		finish(ck, 1, "modify", "the job costs no more than before");
 		return 1;
 	}
 	if (ck->est.cents == 0 && ck->est.price == 0 && bp_get(m, "cost") ==

@@ -57,6 +57,10 @@ static const struct rule job_rules[] = {
 	{ "cost",		K_NUM,		LIM_COST_CENTS },
 	{ "dry_run",		K_NUM,		1 },
 	{ "plugin",		K_TEXT,		32 },
+	/* job_modify: the job changed, its hold, one task of an array */
+	{ "modify",		K_NUM,		LIM_JOB_ID },
+	{ "hold",		K_NUM,		UINT64_MAX },
+	{ "array_task",		K_NUM,		1 },
 	{ NULL,			0,		0 },
 };
 

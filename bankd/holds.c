@@ -233,6 +233,35 @@ on_synced(evutil_socket_t fd, short what, void *arg)
 	commit_next(h);		/* what was recorded meanwhile */
 }
 
+/* A job changed while pending (job_modify): its hold is the new estimate. */
+static void
+do_resize(struct holds *h, struct hold *o, int64_t cents, uint32_t tasks,
+    int64_t task_cents)
+{
+	tally_add(h->tally, o->account, o->uid, cents - o->cents, 0);
+	o->cents = cents;
+	o->tasks = tasks > 1 ? tasks : 0;
+	o->task_cents = tasks > 1 ? task_cents : 0;
+}
+
+static void
+replay_resize(struct holds *h, struct hold *o, json_t *rec)
+{
+	json_int_t cents = json_integer_value(json_object_get(rec, "cents"));
+	json_int_t tasks = json_integer_value(json_object_get(rec, "tasks"));
+	json_int_t task_cents = json_integer_value(json_object_get(rec,
+	    "task_cents"));
+
+	if (cents < 0 || cents > LIM_COST_CENTS || tasks < 0 ||
+	    tasks > (json_int_t)LIM_ARRAY_TASKS || task_cents < 0 ||
+	    task_cents > cents) {
+		log_err("holds: a resize record out of range (token %llu); "
+		    "skipped", (unsigned long long)o->token);
+		return;
+	}
+	do_resize(h, o, cents, (uint32_t)tasks, task_cents);
+}
+
 static void
 on_replay(json_t *rec, void *arg)
 {
@@ -288,6 +317,8 @@ on_replay(json_t *rec, void *arg)
 		return;
 	if (strcmp(op, "bind") == 0)
 		do_bind(h, o, (uint32_t)job);
+	else if (strcmp(op, "resize") == 0)
+		replay_resize(h, o, rec);
 	else if (strcmp(op, "release") == 0)
 		hold_free(h, o);
 	else if (strcmp(op, "task") == 0)
@@ -395,6 +426,48 @@ hold_delivered(struct holds *h, uint64_t token, uint32_t job_id)
 	return before - o->cents;
 }
 
+int
+hold_find(struct holds *h, uint64_t token, uint32_t job_id,
+    struct hold_view *v)
+{
+	struct hold *o = token ? idmap_get(&h->by_token, token) : NULL;
+
+	if (o == NULL && job_id != 0)
+		o = idmap_get(&h->by_job, job_id);
+	if (o == NULL)
+		return -1;
+	v->token = o->token;
+	v->job_id = o->job_id;
+	v->uid = o->uid;
+	v->account = o->account;
+	v->cents = o->cents;
+	v->created = o->created;
+	v->tasks = o->tasks;
+	v->task_cents = o->task_cents;
+	return 0;
+}
+
+int
+hold_resize(struct holds *h, uint64_t token, int64_t cents, uint32_t tasks,
+    int64_t task_cents)
+{
+	struct hold *o = idmap_get(&h->by_token, token);
+	char was[MONEY_FMT_LEN], now[MONEY_FMT_LEN];
+
+	if (o == NULL || cents < 0 || cents > LIM_COST_CENTS ||
+	    task_cents < 0 || task_cents > cents)
+		return -1;
+	log_info("hold %" PRIu64 " (job %" PRIu32 ", account %s): %s -> %s SU, "
+	    "the job was changed", o->token, o->job_id, o->account,
+	    money_format(o->cents, was), money_format(cents, now));
+	do_resize(h, o, cents, tasks, task_cents);
+	record(h, json_pack("{s:s, s:I, s:I, s:I, s:I}", "op", "resize",
+	    "token", (json_int_t)token, "cents", (json_int_t)o->cents,
+	    "tasks", (json_int_t)o->tasks, "task_cents",
+	    (json_int_t)o->task_cents));
+	return 0;
+}
+
 void
 hold_bind(struct holds *h, uint64_t token, uint32_t job_id)
 {
@@ -475,6 +548,8 @@ holds_list(struct holds *h, const char *account, long uid, hold_view_fn fn,
 		v.account = o->account;
 		v.cents = o->cents;
 		v.created = o->created;
+		v.tasks = o->tasks;
+		v.task_cents = o->task_cents;
 		fn(&v, arg);
 	}
 }

@@ -28,6 +28,8 @@ struct hold_view {
 	const char	*account;
 	int64_t		 cents;
 	time_t		 created;
+	uint32_t	 tasks;		/* array tasks still held; 0: one job */
+	int64_t		 task_cents;
 };
 
 typedef void	 (*hold_view_fn)(const struct hold_view *, void *arg);
@@ -46,6 +48,15 @@ uint64_t	 hold_place(struct holds *, uint32_t uid, const char *account,
  * the) hold.  Returns the amount no longer held. */
 int64_t		 hold_delivered(struct holds *, uint64_t token, uint32_t job_id);
 void		 hold_bind(struct holds *, uint64_t token, uint32_t job_id);
+/* The hold of token (else of job_id, if bound): 0 with *v, or -1. */
+int		 hold_find(struct holds *, uint64_t token, uint32_t job_id,
+		    struct hold_view *v);
+/*
+ * A pending job was changed (job_modify): its hold becomes the new
+ * estimate, journaled.  0, or -1 (no such hold, or out of range).
+ */
+int		 hold_resize(struct holds *, uint64_t token, int64_t cents,
+		    uint32_t tasks, int64_t task_cents);
 /* End the hold of a job (by job id); its amount, or 0 if it had none. */
 int64_t		 hold_release_job(struct holds *, uint32_t job_id,
 		    const char *why);

@@ -237,6 +237,32 @@ tag_hold(job_desc_msg_t *jd, const char *hold)
 	}
 }
 
+/*
+ * The job's AdminComment with its bank_hold token replaced (or added):
+ * set in the update itself, which the job takes once the update passes.
+ */
+static void
+retag_hold(job_desc_msg_t *jd, const job_record_t *job, const char *hold)
+{
+	const char *was = jd->admin_comment ? jd->admin_comment :
+	    job->admin_comment, *p, *e;
+	char *out = NULL;
+
+	if (hold == NULL || *hold == '\0' || strspn(hold, "0123456789") !=
+	    strlen(hold))
+		return;
+	if (was != NULL && (p = strstr(was, "bank_hold=")) != NULL) {
+		e = p + 10 + strspn(p + 10, "0123456789");
+		xstrfmtcat(out, "%.*sbank_hold=%s%s", (int)(p - was), was, hold,
+		    e);
+	} else if (was != NULL && *was != '\0')
+		xstrfmtcat(out, "%s bank_hold=%s", was, hold);
+	else
+		xstrfmtcat(out, "bank_hold=%s", hold);
+	xfree(jd->admin_comment);
+	jd->admin_comment = out;
+}
+
 extern int
 job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 {
@@ -292,11 +318,130 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 	return rc;
 }
 
+/* Does the change touch what the job costs? */
+static int
+changes_cost(const job_desc_msg_t *jd)
+{
+	return jd->partition != NULL || jd->account != NULL ||
+	    jd->qos != NULL || jd->time_limit != NO_VAL ||
+	    jd->min_cpus != NO_VAL || jd->num_tasks != NO_VAL ||
+	    jd->cpus_per_task != NO_VAL16 || jd->min_nodes != NO_VAL ||
+	    jd->ntasks_per_node != NO_VAL16 || jd->pn_min_cpus != NO_VAL16 ||
+	    jd->pn_min_memory != NO_VAL64 || jd->shared != NO_VAL16 ||
+	    jd->tres_per_job != NULL || jd->tres_per_node != NULL ||
+	    jd->tres_per_task != NULL || jd->tres_per_socket != NULL;
+}
+
+/*
+ * The job as it will be after the change: what the request sets, else
+ * what the job has.  A shallow copy: nothing in it is freed.
+ */
+static void
+merge(job_desc_msg_t *mj, const job_desc_msg_t *jd, const job_record_t *job)
+{
+	const struct job_details *d = job->details;
+
+	*mj = *jd;
+	if (mj->partition == NULL)
+		mj->partition = job->partition;
+	if (mj->account == NULL)
+		mj->account = job->account;
+	if (mj->qos == NULL && job->qos_ptr != NULL)
+		mj->qos = job->qos_ptr->name;
+	if (mj->time_limit == NO_VAL)
+		mj->time_limit = job->time_limit;
+	if (mj->tres_per_job == NULL)
+		mj->tres_per_job = job->tres_per_job;
+	if (mj->tres_per_node == NULL)
+		mj->tres_per_node = job->tres_per_node;
+	if (mj->tres_per_task == NULL)
+		mj->tres_per_task = job->tres_per_task;
+	if (mj->tres_per_socket == NULL)
+		mj->tres_per_socket = job->tres_per_socket;
+	/* The array's size is sent apart (array_tasks), not its range. */
+	mj->array_inx = NULL;
+	if (d == NULL)
+		return;
+	if (mj->min_cpus == NO_VAL)
+		mj->min_cpus = d->min_cpus;
+	if (mj->num_tasks == NO_VAL)
+		mj->num_tasks = d->num_tasks;
+	if (mj->cpus_per_task == NO_VAL16)
+		mj->cpus_per_task = d->cpus_per_task;
+	if (mj->min_nodes == NO_VAL)
+		mj->min_nodes = d->min_nodes;
+	if (mj->ntasks_per_node == NO_VAL16)
+		mj->ntasks_per_node = d->ntasks_per_node;
+	if (mj->pn_min_cpus == NO_VAL16 && d->pn_min_cpus < NO_VAL16)
+		mj->pn_min_cpus = (uint16_t)d->pn_min_cpus;
+	if (mj->pn_min_memory == NO_VAL64)
+		mj->pn_min_memory = d->pn_min_memory;
+	if (mj->shared == NO_VAL16 && d->whole_node == 1)
+		mj->shared = 0;
+}
+
+/*
+ * A change to a pending job that may raise what it costs is checked as a
+ * submission is, the job's own hold counted once (bankd); refused, the
+ * update fails and the job is unchanged.  Slurm 22.05 gives job_modify
+ * no message for the user: scontrol says "Job violates accounting/QOS
+ * policy", and slurmctld's log has bankd's reason.  Running jobs are
+ * charged what they use: not checked.
+ */
 extern int
 job_modify(job_desc_msg_t *jd, job_record_t *job, uint32_t modify_uid)
 {
-	(void)jd;
-	(void)job;
+	job_desc_msg_t mj;
+	struct bp_msg req, rep;
+	const char *parts, *status, *msg, *hold;
+	uint32_t uid;
+	int rc;
+
 	(void)modify_uid;
-	return SLURM_SUCCESS;
+	if (!conf_ok || !bconf.job_submit_enabled || job == NULL ||
+	    !IS_JOB_PENDING(job) || !changes_cost(jd))
+		return SLURM_SUCCESS;
+	uid = job->user_id;
+	merge(&mj, jd, job);
+	parts = mj.partition ? mj.partition :
+	    default_part_loc ? default_part_loc->name : "";
+	build_check(&req, &mj, uid, parts);
+	bp_addf(&req, "modify", "%" PRIu32, job->job_id);
+	bankplug_add_hold(&req, job->admin_comment);
+	if (job->array_recs != NULL && job->array_recs->task_cnt > 1)
+		bp_addf(&req, "array_tasks", "%" PRIu32,
+		    job->array_recs->task_cnt);
+	else if (job->array_task_id != NO_VAL)
+		bp_add(&req, "array_task", "1");
+	rc = bankplug_call(&kept, bconf.socket, bconf.submit_deadline_ms,
+	    &req, &rep);
+	bp_free(&req);
+	if (rc != BP_OK) {
+		char *ignored = NULL;
+
+		rc = unavailable(uid, bp_strerror(rc), &ignored);
+		xfree(ignored);
+		return rc;
+	}
+	status = bp_get(&rep, "status");
+	msg = bp_get(&rep, "message");
+	if (status != NULL && strcmp(status, "allow") == 0) {
+		/* Moved to another account: its new hold's token goes in. */
+		if ((hold = bp_get(&rep, "hold")) != NULL)
+			retag_hold(jd, job, hold);
+		rc = SLURM_SUCCESS;
+	} else if (status != NULL && (strcmp(status, "deny") == 0 ||
+	    strcmp(status, "error") == 0)) {
+		info("job_submit/bank: update of job %u refused: %s",
+		    job->job_id, msg ? msg : "");
+		rc = ESLURM_ACCOUNTING_POLICY;
+	} else {
+		char *ignored = NULL;
+
+		rc = unavailable(uid, msg ? msg : "bankd answered an error",
+		    &ignored);
+		xfree(ignored);
+	}
+	bp_free(&rep);
+	return rc;
 }

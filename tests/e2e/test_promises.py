@@ -82,6 +82,70 @@ class Promises(unittest.TestCase):
         self.assertEqual(st["holds"], "0")
 
 
+    # ---- users who change their jobs -----------------------------------
+    def update(self, job, *fields, user="bankalice"):
+        return self.c.run(["scontrol", "update", "JobId=%d" % job] +
+                          list(fields), user=user)
+
+    def held(self, account):
+        r = self.c.bankctl("--json", "holds", "-A", account)
+        return json.loads(r.stdout)["total"]
+
+    def test_a_free_job_moved_to_a_priced_partition_is_checked(self):
+        # Free (no check, no hold), then moved to normal: 360 SU an hour
+        # for normal's 60 minutes, on an account of 30.00.
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_small", "-p",
+                                                "debug", "--hold"])
+        self.assertIsNotNone(job, r.stderr)
+        try:
+            u = self.update(job, "Partition=normal")
+            self.assertNotEqual(u.returncode, 0, u.stdout)
+            self.assertIn("accounting/QOS policy", u.stderr)
+            self.assertEqual(self.c.job(job)["Partition"], "debug")
+            self.assertIn("update of job %d refused: job refused: account "
+                          "fc_small has 30.00 SU left; this job's estimate "
+                          "is 360.00 SU" % job, self.c.log("slurmctld.log"))
+            self.assertEqual(self.held("fc_small"), "0.00")
+        finally:
+            self.c.run(["scancel", str(job)])
+
+    def test_a_raised_time_limit_is_checked_a_lowered_one_passes(self):
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_small", "-p",
+                                                "normal", "-t", "1",
+                                                "--hold"])
+        self.assertIsNotNone(job, r.stderr)
+        try:
+            self.assertEqual(self.held("fc_small"), "6.00")
+            # 4 minutes: 24.00, its own 6.00 counted once: fits in 30.00.
+            u = self.update(job, "TimeLimit=4")
+            self.assertEqual(u.returncode, 0, u.stderr)
+            self.assertEqual(self.held("fc_small"), "24.00")
+            # 6 minutes: 36.00 does not fit; the job stays as it was.
+            u = self.update(job, "TimeLimit=6")
+            self.assertNotEqual(u.returncode, 0, u.stdout)
+            self.assertEqual(self.c.job(job)["TimeLimit"], "00:04:00")
+            self.assertEqual(self.held("fc_small"), "24.00")
+            # Lowered: passes, and the hold shrinks.
+            u = self.update(job, "TimeLimit=2")
+            self.assertEqual(u.returncode, 0, u.stderr)
+            self.assertEqual(self.held("fc_small"), "12.00")
+        finally:
+            self.c.run(["scancel", str(job)])
+
+    def test_an_arrays_raise_is_checked_for_every_task(self):
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_small", "-p",
+                                                "normal", "-t", "1",
+                                                "--array=0-3", "--hold"])
+        self.assertIsNotNone(job, r.stderr)
+        try:
+            self.assertEqual(self.held("fc_small"), "24.00")
+            # 4 tasks x 2 minutes: 48.00 > 30.00.
+            u = self.update(job, "TimeLimit=2")
+            self.assertNotEqual(u.returncode, 0, u.stdout)
+            self.assertEqual(self.held("fc_small"), "24.00")
+        finally:
+            self.c.run(["scancel", str(job)])
+
     # ---- a checkout only root can read ---------------------------------
     def test_jobs_run_from_a_checkout_only_root_can_read(self):
         # A clone under /root is mode 0700: the test users, through
