@@ -115,7 +115,7 @@ class Delivery(unittest.TestCase):
             self.assert_charged_exactly(costs)
         finally:
             self.c.ctl("POST", "/faults/clear")
-        self.assertIn("answered after the decision deadline",
+        self.assertIn("the API answered after the decision",
                       self.c.log("bankd.log"))
 
     # ---- bankd away ----------------------------------------------------
