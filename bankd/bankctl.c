@@ -155,10 +155,12 @@ print_reply(const struct bp_msg *rep)
 	for (i = 0; i < rep->nfields; i++)
 		if ((int)strlen(rep->fields[i].key) > w)
 			w = (int)strlen(rep->fields[i].key);
+	/* An empty value shows as "-": every line is "key  value". */
 	for (i = 0; i < rep->nfields; i++) {
 		ctl_put(stdout, rep->fields[i].key, w);
 		printf("  ");
-		ctl_put(stdout, rep->fields[i].val, 0);
+		ctl_put(stdout, *rep->fields[i].val ? rep->fields[i].val : "-",
+		    0);
 		putchar('\n');
 	}
 }

@@ -80,12 +80,20 @@ def main():
             print("  %-9s used %8s of %8s SU" % (name, b["usage"],
                                                   b["allocation"]))
         total = sum(Decimal(r[6]) for r in rows if r[6] != "-")
+        used = sum(Decimal(b["usage"]) for b in
+                   c.ctl("GET", "/balances")["accounts"].values())
         print("  (sum of the charges above: %s)" % total)
         print("\nbankctl status:")
         print(c.bankctl("status").stdout)
+        # The demo is CI's too: what it shows must be what was charged.
+        if total != used or not any(r[6] != "-" for r in rows):
+            print("demo: the charges shown (%s) are not the portal's usage "
+                  "(%s)" % (total, used), file=sys.stderr)
+            return 1
+        return 0
     finally:
         c.stop()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
