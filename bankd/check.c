@@ -127,6 +127,7 @@ struct checks {
 };
 
 static void	 ask(struct check *, enum stage);
+static void	 budget_decide(struct check *);
 static void	 start_queued(struct bankd *);
 static uint64_t	 modify_hold(struct check *);
 
@@ -685,13 +686,14 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (ck->budget_ms != 0 && ck->budget_ms < ck->bd->conf.decision_ms)
-		snprintf(why, sizeof(why), "no answer within the %d ms the "
-		    "submit budget had left (deadlines.submit_budget_ms=%d)",
-		    ck->budget_ms, ck->bd->conf.submit_budget_ms);
-	else
-		snprintf(why, sizeof(why), "no answer within decision_ms=%d ms",
-		    ck->bd->conf.decision_ms);
+	/* Cut short by the budget: what bankd knows decides first. */
+	if (ck->budget_ms != 0 && ck->budget_ms < ck->bd->conf.decision_ms) {
+		budget_decide(ck);
+		check_free_if_done(ck);
+		return;
+	}
+	snprintf(why, sizeof(why), "no answer within decision_ms=%d ms",
+	    ck->bd->conf.decision_ms);
 	by_policy(ck, why);
 	check_free_if_done(ck);
 }
@@ -906,8 +908,11 @@ probe_cost(struct check *ck, enum stage stage)
 {
 	int64_t need = cost_of(ck, stage);
 	int64_t p = need, room;
-	int f = ck->bd->conf.cache_ttl_s > 0 && !ck->exact ?
-	    ck->bd->conf.probe_factor : 1;
+	/*
+	 * Even with the cache off (ttl_s 0): the answer teaches what decides
+	 * the submissions that cannot wait for one (the submit budget).
+	 */
+	int f = !ck->exact ? ck->bd->conf.probe_factor : 1;
 	const char *msg;
 
 	if (f > 1 && need <= LIM_COST_CENTS / f)
@@ -1174,29 +1179,39 @@ static void
 decide_now(struct check *ck)
 {
 	struct bankd *bd = ck->bd;
-	const char *why;
-	char reason[800];
-	int v;
 
-	if ((v = from_cache(ck, -1, &why)) == 1) {
-		snprintf(reason, sizeof(reason), "%s (not waiting for the API: "
-		    "submissions have waited deadlines.submit_budget_ms=%d "
-		    "already)", why, bd->conf.submit_budget_ms);
-		finish(ck, 1, "cache (submit budget)", reason);
-	} else if (v == 0)
-		deny_money(ck, "cache (submit budget)", ck->failed_limit, why);
-	else {
-		snprintf(reason, sizeof(reason), "not waiting: submissions have "
-		    "waited deadlines.submit_budget_ms=%d for the API already",
-		    bd->conf.submit_budget_ms);
-		by_policy(ck, reason);
-	}
+	budget_decide(ck);
 	/* The refresh: one request at most for the key, as any ask. */
 	ck->stage = ASK_ACCOUNT;
 	ck->asked = probe_cost(ck, ASK_ACCOUNT);
 	if (ask_find(bd->checks, ck->account, ck->uid) == NULL &&
 	    slot_free(bd, 1) && ck->asked <= LIM_COST_CENTS)
 		send_ask(ck);
+}
+
+static void
+budget_decide(struct check *ck)
+{
+	struct bankd *bd = ck->bd;
+	const char *why;
+	char reason[800], wait[200];
+	int v;
+
+	if (ck->budget_ms != 0)
+		snprintf(wait, sizeof(wait), "no answer within the %d ms the "
+		    "submit budget had left (deadlines.submit_budget_ms=%d)",
+		    ck->budget_ms, bd->conf.submit_budget_ms);
+	else
+		snprintf(wait, sizeof(wait), "not waiting: submissions have "
+		    "waited deadlines.submit_budget_ms=%d for the API already",
+		    bd->conf.submit_budget_ms);
+	if ((v = from_cache(ck, -1, &why)) == 1) {
+		snprintf(reason, sizeof(reason), "%s (%s)", why, wait);
+		finish(ck, 1, "cache (submit budget)", reason);
+	} else if (v == 0)
+		deny_money(ck, "cache (submit budget)", ck->failed_limit, why);
+	else
+		by_policy(ck, wait);
 }
 
 void

@@ -560,7 +560,7 @@ conf_defaults(struct bank_conf *cf)
 	cf->submit_deadline_ms = 500;
 	cf->report_deadline_ms = 500;
 	cf->decision_ms = 300;
-	cf->submit_budget_ms = 1000;
+	cf->submit_budget_ms = 500;
 	cf->fsync = 1;
 	cf->on_api_unavailable = POLICY_ALLOW;
 	cf->on_unknown = POLICY_ALLOW;

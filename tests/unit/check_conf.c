@@ -74,7 +74,7 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.fsync, 1);
 	ck_assert_int_eq(cf.api_retry_max_ms, 300000);
 	ck_assert_int_eq(cf.decision_ms, 300);
-	ck_assert_int_eq(cf.submit_budget_ms, 1000);
+	ck_assert_int_eq(cf.submit_budget_ms, 500);
 	ck_assert_str_eq(cf.api_url, "http://localhost:8080");
 	ck_assert_ptr_null(cf.api_token);
 	ck_assert_str_eq(cf.api_token_file, "/etc/slurm/bank.token");
