@@ -116,9 +116,10 @@ def jobs_of(c, user, accounts):
 
 
 class Probe:
-    """While the burst runs, from two other threads: squeue every 0.25 s,
-    and scancel of one of the held `jobs` (submitted beforehand, as
-    PROBE_USER) about every second, each call timed."""
+    """While the burst runs, from two other threads: squeue every 0.25 s
+    from its start, and scancel of one of the held `jobs` (submitted
+    beforehand, as PROBE_USER) every 0.3 s from 0.1 s in (once the
+    submissions have reached slurmctld), each call timed."""
 
     def __init__(self, c, jobs):
         self.c = c
@@ -127,8 +128,8 @@ class Probe:
         self.done = threading.Event()
         self.threads = [threading.Thread(target=self.loop, args=a,
                                          daemon=True) for a in
-                        ((self.squeue_once, 0.25, self.squeue),
-                         (self.scancel_once, 1.0, self.scancel))]
+                        ((self.squeue_once, 0, 0.25),
+                         (self.scancel_once, 0.1, 0.3))]
 
     def timed(self, argv, into):
         t0 = time.monotonic()
@@ -148,10 +149,13 @@ class Probe:
         if self.jobs:
             self.timed(["scancel", str(self.jobs.pop(0))], self.scancel)
 
-    def loop(self, once, every, _):
-        while not self.done.is_set():
+    def loop(self, once, first, every):
+        # Each at least once, even after a burst shorter than `first`.
+        self.done.wait(first)
+        while True:
             once()
-            self.done.wait(every)
+            if self.done.wait(every):
+                break
 
     def start(self):
         for t in self.threads:
@@ -163,7 +167,7 @@ class Probe:
             t.join()
 
 
-def probe_jobs(c, k=4):
+def probe_jobs(c, k=8):
     """k held jobs of PROBE_USER on the free partition (no API call), for
     the Probe to squeue and scancel."""
     out = []
