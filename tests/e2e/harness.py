@@ -93,7 +93,8 @@ class Cluster:
                  submit_deadline_ms=1000, decision_ms=300, fsync=True,
                  cache_ttl=0, probe_factor=1, reconcile_s=60, grace_s=30,
                  policy="allow", extra=None, state_tmpfs_kb=None,
-                 api_timeout_ms=10000, retry_max_ms=2000):
+                 api_timeout_ms=10000, retry_max_ms=2000,
+                 submit_budget_ms=None):
         self.build = os.path.abspath(build_dir)
         self.fixture = fixture or default_fixture()
         self.keep = keep
@@ -107,6 +108,9 @@ class Cluster:
         self.policy = policy
         self.api_timeout_ms = api_timeout_ms
         self.retry_max_ms = retry_max_ms
+        # deadlines.submit_budget_ms, written only when not None (a bankd
+        # from before the budget refuses the setting at start).
+        self.submit_budget_ms = submit_budget_ms
         # Additions for one suite, all optional (defaults: none):
         #   slurm: lines appended to slurm.conf (partitions, GresTypes)
         #   node: appended to the NodeName line ("Gres=gpu:tesla:2")
@@ -201,6 +205,8 @@ class Cluster:
             f.write(TOKEN + "\n")
         os.chmod(tok, 0o600)
         prices = "\n".join('    %s: "%s"' % kv for kv in PRICES.items())
+        budget = "" if self.submit_budget_ms is None else \
+            "  submit_budget_ms: %d\n" % self.submit_budget_ms
         with open(self.path("bank.yaml"), "w") as f:
             f.write(f"""# written by tests/e2e/harness.py
 socket: {self.path("bankd.sock")}
@@ -223,7 +229,7 @@ deadlines:
   submit_ms: {self.submit_deadline_ms}
   decision_ms: {self.decision_ms}
   report_ms: 1000
-policy:
+{budget}policy:
   on_api_unavailable: {self.policy}
 holds:
   reconcile_s: {self.reconcile_s}
@@ -258,10 +264,24 @@ cache:
                    lambda: os.path.exists(self.path("bankd.sock")) or
                    p.poll() is not None)
         if p.poll() is not None:
-            raise RuntimeError("bankd exited: see " + self.path("bankd.log"))
+            # The folder may be gone by the time this is read: say why.
+            tail = self.log("bankd.log").splitlines()[-5:]
+            raise RuntimeError("bankd exited: see %s:\n%s" % (
+                self.path("bankd.log"), "\n".join(tail)))
 
     def stop_bankd(self):
         self._kill_proc("bankd")
+
+    def reconfigure_bankd(self, **settings):
+        """Restart bankd on a bank.yaml written again with some of the
+        constructor's settings changed (submit_budget_ms=0, policy=...)."""
+        for k, v in settings.items():
+            if not hasattr(self, k) or k in ("build", "dir", "procs"):
+                raise TypeError("not a bank.yaml setting: " + k)
+            setattr(self, k, v)
+        self.stop_bankd()
+        self._write_bank_yaml()
+        self.start_bankd()
 
     def kill9_bankd(self):
         """A crash: no chance to flush, close or clean up."""
