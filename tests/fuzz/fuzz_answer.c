@@ -79,7 +79,9 @@ check_partitions(const char *body, size_t len)
 static void
 check_summary(long status, char *body, size_t len)
 {
-	struct api_reply rep = { status, body, len, NULL, 0.0 };
+	struct api_reply rep = {
+		.status = status, .body = body, .len = len,
+	};
 	char why[512];
 
 	if (status == 0)
