@@ -192,6 +192,14 @@ cache_is_member(struct cache *c, const char *account, long uid, time_t now,
 	return e != NULL && e->member_t != 0 && now - e->member_t <= max_age;
 }
 
+int
+cache_knows(struct cache *c, const char *account, long uid)
+{
+	struct centry *e = find(c, account, uid, 0);
+
+	return e != NULL && (e->lim.max_ok >= 0 || e->lim.min_bad >= 0);
+}
+
 int64_t
 cache_room(struct cache *c, const char *account, long uid)
 {

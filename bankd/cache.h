@@ -50,6 +50,9 @@ void		 cache_charged(struct cache *, const char *account, long uid,
 
 void		 cache_forget(struct cache *, const char *account);
 
+/* 1 if anything is known of the limit (uid -1: the account's). */
+int		 cache_knows(struct cache *, const char *account, long uid);
+
 /*
  * What is left under a limit (uid -1: the account's), in cents, when
  * known to the cent (a refusal that named its balance); -1 otherwise.

@@ -96,6 +96,8 @@ struct check {
 	int			 cost_given;	/* bankctl check: no pricing */
 	long			 failed_limit;	/* from_cache's: -1 account, uid */
 	int			 exact;		/* ask the cost itself, no probe */
+	int			 refreshing;	/* decided; asks for the next ones */
+	int			 room_ask;	/* room_ask's: keyed ROOM_ASK */
 	char			 account[LIM_ACCOUNT_LEN + 1];
 	char			 partitions[128];
 	struct estimate		 est;
@@ -107,6 +109,9 @@ struct check {
 
 TAILQ_HEAD(checkq, check);
 
+/* The uid of room_ask's key: no user's (uid_t -1 is never one). */
+#define ROOM_ASK	UINT32_MAX
+
 /* One can_submit_job in flight for (account, uid), and who waits on it. */
 struct ask {
 	struct ask		*next;		/* same hash */
@@ -114,6 +119,12 @@ struct ask {
 	uint32_t		 uid;
 	char			 account[LIM_ACCOUNT_LEN + 1];
 	struct checkq		 waiters;
+	/*
+	 * Submissions were decided without waiting for this answer (the
+	 * submit budget): they come faster than the API answers, so when it
+	 * does, the key is asked again at once (a refresh).
+	 */
+	int			 again;
 };
 
 struct checks {
@@ -127,6 +138,7 @@ struct checks {
 };
 
 static void	 ask(struct check *, enum stage);
+static void	 refresh(struct check *);
 static void	 budget_decide(struct check *);
 static void	 start_queued(struct bankd *);
 static uint64_t	 modify_hold(struct check *);
@@ -637,6 +649,23 @@ deny_money(struct check *ck, const char *source, long lim, const char *words)
 	finish(ck, 0, source, msg);
 }
 
+/* Under "cached", why what is known does not decide. */
+static const char *
+known_words(const struct check *ck, char *out, size_t len)
+{
+	char ca[MONEY_FMT_LEN];
+
+	if (!cache_knows(ck->bd->cache, ck->account, -1) &&
+	    !cache_knows(ck->bd->cache, ck->account, (long)ck->uid))
+		snprintf(out, len, "nothing is known of account %s yet",
+		    ck->account);
+	else
+		snprintf(out, len, "what is known of account %s does not "
+		    "cover %s SU (this job and the holds of queued ones)",
+		    ck->account, money_format(cost_account(ck), ca));
+	return out;
+}
+
 /* The API gave no usable answer: the site's policy decides. */
 static void
 by_policy(struct check *ck, const char *why)
@@ -664,9 +693,9 @@ by_policy(struct check *ck, const char *why)
 	/* Name the setting that decided: on_unknown, under "cached". */
 	if (p == POLICY_CACHED)
 		snprintf(reason, sizeof(reason), "the accounting API could not "
-		    "answer (%s) and nothing is known of account %s yet; policy "
-		    "on_unknown=%s (on_api_unavailable=cached)", why,
-		    ck->account, conf_policy_name(ck->bd->conf.on_unknown));
+		    "answer (%s) and %s; policy on_unknown=%s "
+		    "(on_api_unavailable=cached)", why, known_words(ck, words,
+		    sizeof(words)), conf_policy_name(ck->bd->conf.on_unknown));
 	else
 		snprintf(reason, sizeof(reason), "the accounting API could not "
 		    "answer (%s); policy on_api_unavailable=%s", why,
@@ -850,6 +879,7 @@ on_answer(const struct api_reply *rep, void *arg)
 	struct check_answer a;
 	int64_t cost = ck->asked;
 	char why[512];
+	int again;
 
 	ck->api_pending = 0;
 	cs->inflight--;
@@ -858,6 +888,7 @@ on_answer(const struct api_reply *rep, void *arg)
 	/* Off the ask: the waiters are woken once ck has learned. */
 	TAILQ_INIT(&waiters);
 	TAILQ_CONCAT(&waiters, &ck->on->waiters, link);
+	again = ck->on->again;
 	ask_unlink(cs, ck->on);
 	free(ck->on);
 	ck->on = NULL;
@@ -867,9 +898,10 @@ on_answer(const struct api_reply *rep, void *arg)
 		api_note(bd, 1, NULL);
 		if (ck->conn == NULL) {	/* decided already: it teaches */
 			learn(ck, cost, &a);
-			log_info("check uid %" PRIu32 " account %s: the API "
-			    "answered after the decision (%.0f ms), learned "
-			    "for the next ones: %s", ck->uid, ck->account,
+			log_info("check uid %" PRIu32 " account %s: %s "
+			    "(%.0f ms), learned for the next ones: %s", ck->uid,
+			    ck->account, ck->refreshing ? "the refresh was "
+			    "answered" : "the API answered after the decision",
 			    rep->seconds * 1000, a.message);
 		}
 		else if (a.kind == ANSWER_UNKNOWN) {
@@ -890,6 +922,10 @@ on_answer(const struct api_reply *rep, void *arg)
 			    "failure: %s", ck->uid, ck->account, why);
 	}
 	wake_waiters(bd, &waiters);
+	/* Submissions went on without this answer: ask again for them. */
+	if (again && a.kind != ANSWER_UNUSABLE && ck->conn == NULL &&
+	    !ck->api_pending)
+		refresh(ck);
 	check_free_if_done(ck);
 	start_queued(bd);
 }
@@ -955,7 +991,8 @@ send_ask(struct check *ck)
 			    "the API takes");
 		return;
 	}
-	if ((ck->on = ask_new(cs, ck->account, ck->uid)) == NULL) {
+	if ((ck->on = ask_new(cs, ck->account, ck->room_ask ? ROOM_ASK :
+	    ck->uid)) == NULL) {
 		if (ck->conn != NULL)
 			by_policy(ck, "bankd is out of memory");
 		return;
@@ -1170,6 +1207,108 @@ decided_early(struct check *ck, const struct bp_msg *m)
 }
 
 /*
+ * A refresh asks what no submission waits on, for the submissions that
+ * will not wait: so it asks for the room itself.  About the account's
+ * limit, the most the API can check: a refusal names the account's
+ * balance and allocation (the room to the cent), a pass covers any job.
+ * About the user's, once the account's room is known: that room (more
+ * the account would refuse again before the user's limit is looked at).
+ */
+static enum stage
+refresh_stage(const struct check *ck)
+{
+	struct cache *c = ck->bd->cache;
+	const char *msg;
+
+	if (cache_room(c, ck->account, -1) >= cost_account(ck) ||
+	    cache_judge(c, ck->account, -1, LIM_COST_CENTS, time(NULL), -1,
+	    &msg) == CACHE_PASS)
+		return ASK_USER;
+	return ASK_ACCOUNT;
+}
+
+static int64_t
+refresh_cost(const struct check *ck, enum stage stage)
+{
+	int64_t need = cost_of(ck, stage), room;
+	const char *msg;
+
+	if (stage == ASK_ACCOUNT)
+		return LIM_COST_CENTS;
+	if ((room = cache_room(ck->bd->cache, ck->account, -1)) >= need)
+		return room;
+	for (room = LIM_COST_CENTS; room > need; room = need +
+	    (room - need) / 2)
+		if (cache_judge(ck->bd->cache, ck->account, -1, room,
+		    time(NULL), -1, &msg) == CACHE_PASS)
+			break;
+	return room;
+}
+
+/*
+ * ck is decided; ask the API in the background about its key so that the
+ * next submissions, which will not wait either, are decided from a fresh
+ * answer.  One request at most per key: one in flight already is asked
+ * again when it is answered (ask.again).
+ */
+static void
+refresh(struct check *ck)
+{
+	struct bankd *bd = ck->bd;
+	struct ask *a;
+
+	if ((a = ask_find(bd->checks, ck->account, ck->uid)) != NULL) {
+		a->again = 1;
+		return;
+	}
+	if (!slot_free(bd, 1))
+		return;
+	take_holds(ck);
+	ck->stage = refresh_stage(ck);
+	if (cost_of(ck, ck->stage) > LIM_COST_CENTS)
+		return;
+	ck->asked = refresh_cost(ck, ck->stage);
+	ck->refreshing = 1;
+	send_ask(ck);
+}
+
+/*
+ * The first submission to an account nothing is known of: while its own
+ * request asks a probe (probe_factor times its cost, answered for it), a
+ * second asks the most the API can check, whose refusal names the
+ * account's balance and allocation.  Then the submissions that will not
+ * wait (the submit budget) are refused from what the API said once the
+ * account's room is spent, not let through by the policy while the
+ * probes' passes catch up with the holds: one request more per account,
+ * once.
+ */
+static void
+room_ask(const struct check *ck)
+{
+	struct bankd *bd = ck->bd;
+	struct check *r;
+
+	if (!ck->privileged || ck->dry_run || bd->conf.submit_budget_ms == 0 ||
+	    cache_knows(bd->cache, ck->account, -1) ||
+	    ask_find(bd->checks, ck->account, ROOM_ASK) != NULL ||
+	    !slot_free(bd, 1) || (r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->bd = bd;
+	r->privileged = 1;
+	r->dry_run = 1;
+	r->uid = ck->uid;
+	r->caller = ck->caller;
+	r->est = ck->est;
+	memcpy(r->account, ck->account, sizeof(r->account));
+	r->stage = ASK_ACCOUNT;
+	r->asked = LIM_COST_CENTS;
+	r->refreshing = r->room_ask = 1;
+	TAILQ_INSERT_TAIL(&bd->checks->all, r, all_link);
+	send_ask(r);
+	check_free_if_done(r);
+}
+
+/*
  * Waiting would exceed the submit budget: what bankd knows decides, of
  * any age, even with the cache off (it is the best there is), else the
  * policy; and the API is asked meanwhile, so that the next ones are
@@ -1178,15 +1317,8 @@ decided_early(struct check *ck, const struct bp_msg *m)
 static void
 decide_now(struct check *ck)
 {
-	struct bankd *bd = ck->bd;
-
 	budget_decide(ck);
-	/* The refresh: one request at most for the key, as any ask. */
-	ck->stage = ASK_ACCOUNT;
-	ck->asked = probe_cost(ck, ASK_ACCOUNT);
-	if (ask_find(bd->checks, ck->account, ck->uid) == NULL &&
-	    slot_free(bd, 1) && ck->asked <= LIM_COST_CENTS)
-		send_ask(ck);
+	refresh(ck);
 }
 
 static void
@@ -1254,6 +1386,7 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	    cache_judge(bd->cache, ck->account, -1, cost_account(ck),
 	    time(NULL), bd->conf.cache_ttl_s, &why) == CACHE_PASS ? ASK_USER :
 	    ASK_ACCOUNT);
+	room_ask(ck);
 	if (ck->conn == NULL) {		/* answered already */
 		check_free_if_done(ck);
 		return;

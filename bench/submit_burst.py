@@ -11,7 +11,7 @@ as failed.  deadlines.submit_budget_ms bounds the waits in all.
 One local cluster (tests/e2e/harness.py) with `cache.ttl_s: 0` (and
 `cache.probe_factor: 4`, the shipped default); the simulator answers
 can_submit_job after LATENCY ms.  For each latency, and each budget
-(deadlines.submit_budget_ms 0 = off, and 1000), on a bankd restarted for
+(deadlines.submit_budget_ms 0 = off, and 500, the default), on a bankd restarted for
 the case (a full budget, nothing known), N held sbatch of 6.00 SU jobs
 are released together (a thread each, tests/e2e/burst.py):
 
@@ -30,7 +30,7 @@ and scancel within 1 s.
 
 A bankd from before the budget refuses the setting at start ("unknown
 setting 'submit_budget_ms'"): then the budget-off rows run without the
-setting (that bankd's only behaviour) and the 1000 rows say "not
+setting (that bankd's only behaviour) and the 500 rows say "not
 supported by this bankd".
 
     python3 bench/submit_burst.py [--build build] [-n 50]
@@ -51,7 +51,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import burst as B  # noqa: E402
 from harness import Cluster, default_fixture  # noqa: E402
 
-BUDGETS = (0, 1000)
+BUDGETS = (0, 500)     # off, and the default
 UNKNOWN = "unknown setting 'submit_budget_ms'"
 
 
