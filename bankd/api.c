@@ -2,6 +2,8 @@
  * api.c - libcurl multi on libevent: curl tells us which sockets to watch
  * and when to wake it; we tell curl when they are ready.
  */
+#include <sys/queue.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ struct api {
 	struct curl_slist	*old_headers;	/* before a new token */
 	int			 timeout_ms;
 	int			 inflight;
+	TAILQ_HEAD(, api_call)	 calls;		/* in flight, for api_free */
 	CURL			*spare[API_SPARE];
 	int			 nspare;
 };
@@ -36,6 +39,7 @@ struct api_call {
 	size_t			 cap;
 	api_cb			 cb;
 	void			*arg;
+	TAILQ_ENTRY(api_call)	 link;
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -168,6 +172,7 @@ api_reap(struct api *api)
 		rep.body = call->resp ? call->resp : "";
 		rep.len = call->len;
 		curl_multi_remove_handle(api->multi, call->easy);
+		TAILQ_REMOVE(&api->calls, call, link);
 		api->inflight--;
 		call->cb(&rep, call->arg);
 		put_easy(api, call->easy);
@@ -265,6 +270,7 @@ api_new(struct event_base *base, const char *base_url, const char *token,
 
 	if ((api = calloc(1, sizeof(*api))) == NULL)
 		return NULL;
+	TAILQ_INIT(&api->calls);
 	api->base = base;
 	api->timeout_ms = timeout_ms;
 	api->headers = headers_of(token);
@@ -289,9 +295,19 @@ api_new(struct event_base *base, const char *base_url, const char *token,
 void
 api_free(struct api *api)
 {
+	struct api_call *call;
+
 	if (api == NULL)
 		return;
 	/* Outstanding calls are abandoned: their callbacks never run. */
+	while ((call = TAILQ_FIRST(&api->calls)) != NULL) {
+		TAILQ_REMOVE(&api->calls, call, link);
+		curl_multi_remove_handle(api->multi, call->easy);
+		curl_easy_cleanup(call->easy);
+		free(call->req_body);
+		free(call->resp);
+		free(call);
+	}
 	if (api->multi != NULL)
 		curl_multi_cleanup(api->multi);
 	if (api->timer != NULL)
@@ -360,6 +376,7 @@ api_request_take(struct api *api, const char *method, const char *path,
 		free(call);
 		return -1;
 	}
+	TAILQ_INSERT_TAIL(&api->calls, call, link);
 	api->inflight++;
 	return 0;
 }
