@@ -40,8 +40,6 @@ int		 api_request_take(struct api *, const char *method,
 /* A new token (api.token_file read again on SIGHUP); 0 or -1. */
 int		 api_set_token(struct api *, const char *token);
 
-int		 api_inflight(const struct api *);
-
 /*
  * The body as JSON, or NULL: error bodies are sometimes HTML pages.
  * api_describe() writes a one-line summary fit for logs and for users.
