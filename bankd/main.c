@@ -35,7 +35,6 @@
 #include "deliver.h"
 #include "log.h"
 #include "portal.h"
-#include "pricetab.h"
 
 static void
 usage(void)
