@@ -1,7 +1,8 @@
 /*
  * api.h - the myBRC REST client: libcurl's multi interface driven by
  * bankd's libevent loop.  Requests never block the loop; connections are
- * kept and reused across requests.
+ * kept and reused across requests.  It moves bytes and knows no route:
+ * portal.c knows what to ask and what the answers mean.
  */
 #ifndef API_H
 #define API_H
