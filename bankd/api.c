@@ -321,12 +321,6 @@ api_free(struct api *api)
 }
 
 int
-api_inflight(const struct api *api)
-{
-	return api->inflight;
-}
-
-int
 api_request(struct api *api, const char *method, const char *path,
     const char *body, api_cb cb, void *arg)
 {

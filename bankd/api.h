@@ -1,7 +1,8 @@
 /*
  * api.h - the myBRC REST client: libcurl's multi interface driven by
  * bankd's libevent loop.  Requests never block the loop; connections are
- * kept and reused across requests.
+ * kept and reused across requests.  It moves bytes and knows no route:
+ * portal.c knows what to ask and what the answers mean.
  */
 #ifndef API_H
 #define API_H
@@ -39,8 +40,6 @@ int		 api_request_take(struct api *, const char *method,
 
 /* A new token (api.token_file read again on SIGHUP); 0 or -1. */
 int		 api_set_token(struct api *, const char *token);
-
-int		 api_inflight(const struct api *);
 
 /*
  * The body as JSON, or NULL: error bodies are sometimes HTML pages.

@@ -27,17 +27,21 @@
 #include "price.h"
 
 struct api;
+struct apiprices;
 struct cache;
 struct checks;
 struct deliver;
 struct holds;
 struct conn;
+struct portal;
 struct report;
 
 struct bankd {
 	struct event_base	*base;
 	struct bank_conf	 conf;
 	struct api		*api;
+	struct portal		*portal;	/* the routes, over api */
+	struct apiprices	*prices;	/* the prices in force */
 	struct deliver		*dq;
 	struct holds		*holds;
 	struct cache		*cache;

@@ -156,18 +156,6 @@ cache_charged(struct cache *c, const char *account, long uid, int64_t delta)
 		shift(&e->lim, delta);
 }
 
-void
-cache_forget(struct cache *c, const char *account)
-{
-	struct centry *e;
-	size_t i;
-
-	for (i = 0; i < c->map.cap; i++)
-		for (e = c->map.slots[i].val; e != NULL; e = e->next)
-			if (account == NULL || strcmp(e->account, account) == 0)
-				e->lim.max_ok = e->lim.min_bad = -1;
-}
-
 size_t
 cache_entries(const struct cache *c)
 {

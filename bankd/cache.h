@@ -48,8 +48,6 @@ void		 cache_learn(struct cache *, const char *account, long uid,
 void		 cache_charged(struct cache *, const char *account, long uid,
 		    int64_t delta);
 
-void		 cache_forget(struct cache *, const char *account);
-
 /* 1 if anything is known of the limit (uid -1: the account's). */
 int		 cache_knows(struct cache *, const char *account, long uid);
 

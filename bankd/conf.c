@@ -303,15 +303,16 @@ load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		return 0;
 	for (e = parts->child; e != NULL; e = e->next)
 		n++;
-	if ((cf->prices = calloc(n ? n : 1, sizeof(*cf->prices))) == NULL)
+	if ((cf->local = calloc(n ? n : 1, sizeof(*cf->local))) == NULL)
 		return bad(c, parts, "%s", "out of memory");
+	cf->prices = cf->local;
 	for (e = parts->child; e != NULL; e = e->next) {
-		struct conf_price *pr = &cf->prices[cf->nprices];
+		struct conf_price *pr = &cf->local[cf->nlocal];
 
 		/* Counted first: conf_free() frees what was parsed. */
 		if ((pr->partition = strdup(e->str)) == NULL)
 			return bad(c, e, "%s", "out of memory");
-		cf->nprices++;
+		cf->nprices = ++cf->nlocal;
 		if (load_partition_price(c, e, pr) != 0)
 			return -1;
 	}
@@ -661,15 +662,16 @@ conf_free(struct bank_conf *cf)
 {
 	size_t i;
 
-	for (i = 0; i < cf->nprices; i++) {
+	/* Only bank.yaml's: a price table cf->prices shows is its owner's. */
+	for (i = 0; i < cf->nlocal; i++) {
 		size_t j;
 
-		for (j = 0; j < cf->prices[i].ngpu_types; j++)
-			free(cf->prices[i].gpu_types[j].type);
-		free(cf->prices[i].gpu_types);
-		free(cf->prices[i].partition);
+		for (j = 0; j < cf->local[i].ngpu_types; j++)
+			free(cf->local[i].gpu_types[j].type);
+		free(cf->local[i].gpu_types);
+		free(cf->local[i].partition);
 	}
-	free(cf->prices);
+	free(cf->local);
 	for (i = 0; i < cf->nqos; i++)
 		free(cf->qos[i].name);
 	free(cf->qos);

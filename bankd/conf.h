@@ -75,8 +75,15 @@ struct bank_conf {
 	int		 spank_enabled;
 	int		 jobcomp_enabled;
 	int64_t		 default_price;	/* micro-SU, unlisted partitions */
-	struct conf_price *prices;
+	/*
+	 * The prices requests are priced by.  conf_load() points them at
+	 * bank.yaml's own (`local`); bankd points them at its running price
+	 * table (pricetab.c: local and the API's merged), which it owns.
+	 */
+	const struct conf_price *prices;
 	size_t		 nprices;
+	struct conf_price *local;	/* bank.yaml's prices, the conf's */
+	size_t		 nlocal;
 	struct conf_qos	*qos;		/* unlisted QoS: multiplier 1 */
 	size_t		 nqos;
 	enum conf_billing billing;

@@ -34,6 +34,7 @@
 #include "idmap.h"
 #include "deliver.h"
 #include "log.h"
+#include "portal.h"
 
 static void
 usage(void)
@@ -167,9 +168,12 @@ keep_str(char **newv, char **oldv, const char *name)
 
 /*
  * SIGHUP: prices, switches, deadlines, policy, slurm_user and the API
- * token take effect at once; a configuration that does not load is refused whole, with the
- * reason, and the running one stays.  Connections and queued reports are
- * untouched.
+ * token take effect at once; a configuration that does not load is
+ * refused whole, with the reason, and the running one stays.  Connections
+ * and queued reports are untouched.  This is the one SIGHUP path: the
+ * new configuration, then the prices it makes with the API's last ones,
+ * then both swapped in, in one turn of the loop, so that no request is
+ * priced in between.
  */
 static void	bankd_reload_conf(struct bankd *);
 
@@ -185,6 +189,7 @@ static void
 bankd_reload_conf(struct bankd *bd)
 {
 	struct bank_conf cf;
+	struct pricetab *prices;
 	char err[512], *token;
 
 	if (conf_load(bd->conf.path, &cf, err, sizeof(err)) != 0) {
@@ -196,6 +201,15 @@ bankd_reload_conf(struct bankd *bd)
 	if (conf_read_token(&cf, &token, err, sizeof(err)) != 0) {
 		log_err("reload refused, keeping the running configuration: %s",
 		    err);
+		conf_free(&cf);
+		return;
+	}
+	/* bank.yaml's new prices with the API's last: built before the swap. */
+	if ((prices = apiprices_build(bd->prices, &cf)) == NULL) {
+		log_err("reload refused, keeping the running configuration: out "
+		    "of memory");
+		memset(token, 0, strlen(token));
+		free(token);
 		conf_free(&cf);
 		return;
 	}
@@ -217,6 +231,7 @@ bankd_reload_conf(struct bankd *bd)
 	cf.api_max_inflight = bd->conf.api_max_inflight;
 	conf_free(&bd->conf);
 	bd->conf = cf;
+	apiprices_reloaded(bd->prices, prices);
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	listen_limits(bd);
 	log_info("reloaded %s: %zu priced partitions, on_api_unavailable=%s",
@@ -250,10 +265,14 @@ bankd_start(struct bankd *bd, const char *path)
 	/* The token lives on only inside curl's header list. */
 	memset(token, 0, strlen(token));
 	free(token);
-	if (bd->api == NULL) {
+	if (bd->api == NULL ||
+	    (bd->portal = portal_new(bd->api, bd->conf.api_url)) == NULL) {
 		log_err("out of memory");
 		return -1;
 	}
+	if ((bd->prices = apiprices_start(bd->base, bd->portal, &bd->conf)) ==
+	    NULL)
+		return -1;
 	if ((bd->cache = cache_new()) == NULL || check_init(bd) != 0 ||
 	    (bd->charged = calloc(1, sizeof(*bd->charged))) == NULL ||
 	    idmap_init(bd->charged) != 0) {
@@ -271,8 +290,6 @@ bankd_start(struct bankd *bd, const char *path)
 	    reconcile_start(bd) != 0)
 		return -1;
 	probe_start(bd);
-	if (apiprices_start(bd) != 0)
-		return -1;
 	sd_notify_str("READY=1");
 	log_info("started: API %s, %zu priced partitions, default price "
 	    "applies elsewhere, on_api_unavailable=%s", bd->conf.api_url,
@@ -287,7 +304,7 @@ bankd_stop(struct bankd *bd)
 	listen_close_clients(bd);
 	intake_stop(bd);
 	reconcile_stop(bd);
-	apiprices_stop(bd);
+	apiprices_stop(bd->prices);
 	if (bd->probe)
 		event_free(bd->probe);
 	if (bd->drain)
@@ -303,6 +320,7 @@ bankd_stop(struct bankd *bd)
 		idmap_free(bd->charged);
 		free(bd->charged);
 	}
+	portal_free(bd->portal);
 	api_free(bd->api);
 	check_fini(bd);
 	conf_free(&bd->conf);

@@ -1,0 +1,573 @@
+/*
+ * check_portal.c: unit tests of the portal's contract (bankd/portal.c)
+ * through the real client (api.c) against a scripted HTTP server in the
+ * same event loop: the paths it builds (escaping, amounts, pages), what
+ * each answer means (can_submit_job's verdict and room, a body that is
+ * not the portal's, no answer at all; a paged /partitions/ walk, its
+ * missing route and bad links; the probe's up, refused and down), that a
+ * call abandoned by portal_free() never answers; and the prices in force
+ * (apiprices.c) across a reload: the API's prices are there the moment
+ * the new configuration is.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "api.h"
+#include "apiprices.h"
+#include "conf.h"
+#include "portal.h"
+#include "pricetab.h"
+
+#define MAX_ROUTES	16
+#define MAX_SEEN	32
+
+struct route {
+	char		 uri[256];
+	int		 status;
+	char		 body[1024];
+};
+
+static struct event_base *base;
+static struct evhttp *http;
+static struct api *api;
+static struct portal *portal;
+static int port;
+static char url[64];
+static struct route routes[MAX_ROUTES];
+static int nroutes;
+static char seen[MAX_SEEN][512];
+static int nseen;
+
+/* The server answers uri with status and body ("%d" in body: the port). */
+static void	route(const char *uri, int status, const char *body, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+route(const char *uri, int status, const char *body, ...)
+{
+	struct route *r = &routes[nroutes++];
+	va_list ap;
+
+	ck_assert_int_le(nroutes, MAX_ROUTES);
+	snprintf(r->uri, sizeof(r->uri), "%s", uri);
+	r->status = status;
+	va_start(ap, body);
+	vsnprintf(r->body, sizeof(r->body), body, ap);
+	va_end(ap);
+}
+
+static void
+on_http(struct evhttp_request *req, void *arg)
+{
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *b = evbuffer_new();
+	int i, status = 404;
+	const char *body = "{\"detail\": \"Not found.\"}";
+
+	(void)arg;
+	if (nseen < MAX_SEEN)
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", uri);
+	for (i = 0; i < nroutes; i++)
+		if (strcmp(routes[i].uri, uri) == 0) {
+			status = routes[i].status;
+			body = routes[i].body;
+			break;
+		}
+	evbuffer_add(b, body, strlen(body));
+	evhttp_send_reply(req, status, "Scripted", b);
+	evbuffer_free(b);
+}
+
+static void
+setup(void)
+{
+	struct evhttp_bound_socket *sock;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	nroutes = nseen = 0;
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(http = evhttp_new(base));
+	evhttp_set_gencb(http, on_http, NULL);
+	sock = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	ck_assert_ptr_nonnull(sock);
+	ck_assert_int_eq(getsockname(evhttp_bound_socket_get_fd(sock),
+	    (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api", port);
+	ck_assert_ptr_nonnull(api = api_new(base, url, "Token t", 3000, 4));
+	ck_assert_ptr_nonnull(portal = portal_new(api, url));
+}
+
+static void
+teardown(void)
+{
+	portal_free(portal);
+	api_free(api);
+	evhttp_free(http);
+	event_base_free(base);
+}
+
+/* Turn the loop until *done, or fail after 10 s. */
+static void
+run_until(const int *done)
+{
+	time_t end = time(NULL) + 10;
+
+	while (!*done) {
+		ck_assert_msg(time(NULL) < end, "no answer in 10 s");
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+}
+
+/* ---- can_submit_job ------------------------------------------------ */
+
+struct ask_seen {
+	int			 done;
+	struct portal_ask_reply	 r;
+};
+
+static void
+on_ask(const struct portal_ask_reply *r, void *arg)
+{
+	struct ask_seen *s = arg;
+
+	s->r = *r;
+	s->done++;
+}
+
+START_TEST(test_can_submit_refused_with_room)
+{
+	struct ask_seen s = { 0 };
+
+	route("/api/can_submit_job/12.50/47001/fc_a/", 200, "%s",
+	    "{\"success\": false, \"message\": \"Adding job_cost 12.50 to "
+	    "account balance 990.00 would exceed account allocation "
+	    "1000.00.\"}");
+	ck_assert_int_eq(portal_can_submit(portal, "fc_a", 47001, 1250, on_ask,
+	    &s), PORTAL_STARTED);
+	run_until(&s.done);
+	ck_assert_int_eq(s.done, 1);
+	ck_assert_int_eq(nseen, 1);
+	ck_assert_str_eq(seen[0], "/api/can_submit_job/12.50/47001/fc_a/");
+	ck_assert_int_eq(s.r.status, 200);
+	ck_assert_int_eq(s.r.answer.kind, ANSWER_REFUSED);
+	ck_assert_int_eq(s.r.answer.limit, LIMIT_ACCOUNT);
+	ck_assert_int_eq(s.r.answer.room, 1000);
+	ck_assert(s.r.seconds > 0);
+	ck_assert_str_eq(s.r.why, "");
+}
+END_TEST
+
+START_TEST(test_can_submit_pass_and_escaping)
+{
+	struct ask_seen s = { 0 };
+
+	route("/api/can_submit_job/0.05/0/fc%20a%2Fb~c/", 200, "%s",
+	    "{\"success\": true, \"message\": \"A job with job_cost 0.05 can "
+	    "be submitted.\"}");
+	ck_assert_int_eq(portal_can_submit(portal, "fc a/b~c", 0, 5, on_ask,
+	    &s), PORTAL_STARTED);
+	run_until(&s.done);
+	ck_assert_str_eq(seen[0], "/api/can_submit_job/0.05/0/fc%20a%2Fb~c/");
+	ck_assert_int_eq(s.r.answer.kind, ANSWER_PASS);
+	ck_assert_str_eq(s.r.answer.message,
+	    "A job with job_cost 0.05 can be submitted.");
+	/* Names no path segment can carry: nothing is sent. */
+	ck_assert_int_eq(portal_can_submit(portal, "..", 0, 5, on_ask, &s),
+	    PORTAL_BAD_NAME);
+	ck_assert_int_eq(portal_can_submit(portal, "", 0, 5, on_ask, &s),
+	    PORTAL_BAD_NAME);
+	ck_assert_int_eq(s.done, 1);
+	ck_assert_int_eq(nseen, 1);
+}
+END_TEST
+
+START_TEST(test_can_submit_unusable)
+{
+	struct ask_seen s = { 0 }, u = { 0 };
+
+	/* An unknown user is an answer; an HTML error page is none. */
+	route("/api/can_submit_job/1.00/9999/fc_a/", 400, "%s",
+	    "{\"success\": false, \"message\": \"No user exists with user_id "
+	    "9999.\"}");
+	route("/api/can_submit_job/1.00/1/fc_a/", 500, "%s",
+	    "<html>Server Error</html>");
+	portal_can_submit(portal, "fc_a", 9999, 100, on_ask, &s);
+	portal_can_submit(portal, "fc_a", 1, 100, on_ask, &u);
+	run_until(&s.done);
+	run_until(&u.done);
+	ck_assert_int_eq(s.r.answer.kind, ANSWER_UNKNOWN);
+	ck_assert_str_eq(s.r.why, "");
+	ck_assert_int_eq(u.r.answer.kind, ANSWER_UNUSABLE);
+	ck_assert_int_eq(u.r.status, 500);
+	ck_assert_str_eq(u.r.why, "API answered HTTP 500 with a non-JSON body "
+	    "(\"<html>Server Error</html>\")");
+}
+END_TEST
+
+START_TEST(test_can_submit_unreachable)
+{
+	struct ask_seen s = { 0 };
+	struct api *gone;
+	struct portal *p;
+
+	/* Port 1 on the loopback: nothing listens there. */
+	ck_assert_ptr_nonnull(gone = api_new(base, "http://127.0.0.1:1/api",
+	    "Token t", 3000, 4));
+	ck_assert_ptr_nonnull(p = portal_new(gone, "http://127.0.0.1:1/api"));
+	ck_assert_int_eq(portal_can_submit(p, "fc_a", 1, 100, on_ask, &s),
+	    PORTAL_STARTED);
+	run_until(&s.done);
+	ck_assert_int_eq(s.r.status, 0);
+	ck_assert_int_eq(s.r.answer.kind, ANSWER_UNUSABLE);
+	ck_assert_msg(strncmp(s.r.why, "API unreachable: ", 17) == 0, "%s",
+	    s.r.why);
+	portal_free(p);
+	api_free(gone);
+}
+END_TEST
+
+/* ---- /partitions/ -------------------------------------------------- */
+
+struct parts_seen {
+	int			 done;
+	enum portal_parts_result result;
+	struct pricetab_list	 prices;
+	int			 pages;
+	char			 why[512];
+};
+
+static void
+on_parts(struct portal_parts_reply *r, void *arg)
+{
+	struct parts_seen *s = arg;
+
+	s->done++;
+	s->result = r->result;
+	s->pages = r->pages;
+	snprintf(s->why, sizeof(s->why), "%s", r->why);
+	s->prices = r->prices;		/* taken */
+	memset(&r->prices, 0, sizeof(r->prices));
+}
+
+START_TEST(test_partitions_pages)
+{
+	struct parts_seen s = { 0 };
+
+	/* `next` absolute under the base URL, then under another host. */
+	route("/api/partitions/", 200, "{\"count\": 4, \"next\": "
+	    "\"http://127.0.0.1:%d/api/partitions/?page=2\", \"results\": ["
+	    "{\"name\": \"a\", \"su_per_core_hour\": \"1.50\"},"
+	    "{\"name\": \"bad name\", \"su_per_core_hour\": \"1\"},"
+	    "{\"name\": \"b\", \"su_per_core_hour\": 2}]}", port);
+	route("/api/partitions/?page=2", 200, "%s", "{\"next\": "
+	    "\"https://portal.example.org/x/partitions/?page=3\", \"results\": "
+	    "[{\"name\": \"c\", \"su_per_core_hour\": \"7.125\"}]}");
+	route("/api/partitions/?page=3", 200, "%s", "{\"next\": null, "
+	    "\"results\": [{\"name\": \"a\", \"su_per_core_hour\": \"0.5\"},"
+	    "{\"name\": \"d\"}]}");
+	ck_assert_int_eq(portal_partitions(portal, on_parts, &s),
+	    PORTAL_STARTED);
+	run_until(&s.done);
+	ck_assert_int_eq(s.result, PORTAL_PARTS_OK);
+	ck_assert_int_eq(s.pages, 3);
+	ck_assert_int_eq(nseen, 3);
+	ck_assert_str_eq(seen[0], "/api/partitions/");
+	ck_assert_str_eq(seen[1], "/api/partitions/?page=2");
+	ck_assert_str_eq(seen[2], "/api/partitions/?page=3");
+	/* Listed twice: the last; what is no partition is left out. */
+	ck_assert_uint_eq(s.prices.n, 3);
+	ck_assert_int_eq(pricetab_list_get(&s.prices, "a")->micro, 500000);
+	ck_assert_int_eq(pricetab_list_get(&s.prices, "b")->micro, 2000000);
+	ck_assert_int_eq(pricetab_list_get(&s.prices, "c")->micro, 7125000);
+	ck_assert_ptr_null(pricetab_list_get(&s.prices, "bad name"));
+	ck_assert_ptr_null(pricetab_list_get(&s.prices, "d"));
+	pricetab_list_clear(&s.prices);
+}
+END_TEST
+
+START_TEST(test_partitions_no_route)
+{
+	struct parts_seen s = { 0 }, t = { 0 };
+
+	/* The current myBRC: an HTML 404, which is no outage. */
+	route("/api/partitions/", 404, "%s", "<h1>Not Found</h1>");
+	portal_partitions(portal, on_parts, &s);
+	run_until(&s.done);
+	ck_assert_int_eq(s.result, PORTAL_PARTS_NO_ROUTE);
+	ck_assert_str_eq(s.why, "the API has no /partitions/ (HTTP 404): "
+	    "bank.yaml's prices apply");
+	ck_assert_uint_eq(s.prices.n, 0);
+	portal_partitions(portal, on_parts, &t);
+	run_until(&t.done);
+	ck_assert_int_eq(t.result, PORTAL_PARTS_NO_ROUTE);
+}
+END_TEST
+
+START_TEST(test_partitions_failures)
+{
+	struct parts_seen s = { 0 }, t = { 0 }, u = { 0 };
+
+	/* A page that names itself as the next: a loop, not a list. */
+	route("/api/partitions/", 200, "{\"next\": "
+	    "\"http://127.0.0.1:%d/api/partitions/\", \"results\": []}", port);
+	portal_partitions(portal, on_parts, &s);
+	run_until(&s.done);
+	ck_assert_int_eq(s.result, PORTAL_PARTS_FAILED);
+	ck_assert_msg(strncmp(s.why, "GET /partitions/: bad next page 'http:",
+	    37) == 0, "%s", s.why);
+	ck_assert_int_eq(nseen, 1);
+	/* A second page that is not a page: nothing of the first counts. */
+	nroutes = 0;
+	route("/api/partitions/", 200, "{\"next\": "
+	    "\"http://127.0.0.1:%d/api/partitions/?page=2\", \"results\": "
+	    "[{\"name\": \"a\", \"su_per_core_hour\": \"1\"}]}", port);
+	route("/api/partitions/?page=2", 200, "%s", "{\"results\": 3}");
+	portal_partitions(portal, on_parts, &t);
+	run_until(&t.done);
+	ck_assert_int_eq(t.result, PORTAL_PARTS_FAILED);
+	ck_assert_str_eq(t.why, "GET /partitions/: not a page of partitions");
+	ck_assert_uint_eq(t.prices.n, 0);
+	/* A 404 past the first page is an error, not a missing route. */
+	nroutes = 0;
+	route("/api/partitions/", 200, "{\"next\": "
+	    "\"http://127.0.0.1:%d/api/partitions/?page=2\", \"results\": "
+	    "[]}", port);
+	portal_partitions(portal, on_parts, &u);
+	run_until(&u.done);
+	ck_assert_int_eq(u.result, PORTAL_PARTS_FAILED);
+	ck_assert_str_eq(u.why, "GET /partitions/: HTTP 404: Not found.");
+}
+END_TEST
+
+/* ---- the probe ----------------------------------------------------- */
+
+struct probe_seen {
+	int			 done;
+	struct portal_probe_reply r;
+};
+
+static void
+on_probe(const struct portal_probe_reply *r, void *arg)
+{
+	struct probe_seen *s = arg;
+
+	s->r = *r;
+	s->done++;
+}
+
+static void
+probe(struct probe_seen *s, int status, const char *body)
+{
+	nroutes = 0;
+	route("/api/jobs/?jobstatus=bankd-probe", status, "%s", body);
+	memset(s, 0, sizeof(*s));
+	ck_assert_int_eq(portal_probe(portal, on_probe, s), PORTAL_STARTED);
+	run_until(&s->done);
+}
+
+START_TEST(test_probe)
+{
+	struct probe_seen s;
+
+	probe(&s, 200, "{\"count\": 0, \"next\": null, \"results\": []}");
+	ck_assert_str_eq(seen[0], "/api/jobs/?jobstatus=bankd-probe");
+	ck_assert_int_eq(s.r.health, PORTAL_UP);
+	ck_assert_str_eq(s.r.why, "");
+	/* It answers, but not to this token: what to do is said. */
+	probe(&s, 401, "{\"detail\": \"Expired token.\"}");
+	ck_assert_int_eq(s.r.health, PORTAL_REFUSED);
+	ck_assert_int_eq(s.r.token, TOKEN_EXPIRED);
+	ck_assert_msg(strstr(s.r.why, "HTTP 401: Expired token.: the API "
+	    "token has expired") == s.r.why, "%s", s.r.why);
+	probe(&s, 403, "{\"detail\": \"You do not have permission to "
+	    "perform this action.\"}");
+	ck_assert_int_eq(s.r.health, PORTAL_REFUSED);
+	ck_assert_int_eq(s.r.token, TOKEN_NOT_STAFF);
+	/* Down: a 404 says api.url is likely wrong; a 200 must be JSON. */
+	probe(&s, 404, "<h1>Not Found</h1>");
+	ck_assert_int_eq(s.r.health, PORTAL_DOWN);
+	ck_assert_str_eq(s.r.why, "API answered HTTP 404 with a non-JSON body "
+	    "(\"<h1>Not Found</h1>\"): GET /jobs/ is not found, so api.url is "
+	    "likely not the API's base URL");
+	probe(&s, 200, "<html>maintenance</html>");
+	ck_assert_int_eq(s.r.health, PORTAL_DOWN);
+	ck_assert_int_eq(s.r.status, 200);
+	probe(&s, 503, "{\"detail\": \"busy\"}");
+	ck_assert_int_eq(s.r.health, PORTAL_DOWN);
+	ck_assert_str_eq(s.r.why, "HTTP 503: busy");
+}
+END_TEST
+
+/* Abandoned with portal_free(): never answered (and nothing leaks). */
+START_TEST(test_free_abandons)
+{
+	struct probe_seen s = { 0 };
+	struct parts_seen t = { 0 };
+	struct ask_seen u = { 0 };
+
+	route("/api/jobs/?jobstatus=bankd-probe", 200, "%s", "{}");
+	ck_assert_int_eq(portal_probe(portal, on_probe, &s), PORTAL_STARTED);
+	ck_assert_int_eq(portal_partitions(portal, on_parts, &t),
+	    PORTAL_STARTED);
+	ck_assert_int_eq(portal_can_submit(portal, "fc_a", 1, 1, on_ask, &u),
+	    PORTAL_STARTED);
+	portal_free(portal);
+	portal = NULL;
+	api_free(api);
+	api = NULL;
+	ck_assert_int_eq(s.done + t.done + u.done, 0);
+}
+END_TEST
+
+/* ---- the prices in force across a reload ----------------------------- */
+
+static void
+load(struct bank_conf *cf, const char *from_api, const char *extra)
+{
+	char path[] = "/tmp/check_portal.XXXXXX", err[512];
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	fprintf(f, "api:\n  url: %s\n  token: \"Token t\"\nprices:\n"
+	    "  from_api: %s\n  refresh_s: 10\n  partitions:\n"
+	    "    shr: \"3.00\"\n%s", url, from_api, extra);
+	fclose(f);
+	ck_assert_msg(conf_load(path, cf, err, sizeof(err)) == 0, "%s", err);
+	unlink(path);
+}
+
+static const struct conf_price *
+entry(const struct bank_conf *cf, const char *part)
+{
+	return conf_price_entry(cf, part);
+}
+
+START_TEST(test_reload_keeps_api_prices)
+{
+	struct bank_conf cf, next;
+	struct apiprices *a;
+	struct pricetab *t;
+	time_t fetched;
+	const char *err;
+	time_t end = time(NULL) + 10;
+
+	route("/api/partitions/", 200, "%s", "{\"next\": null, \"results\": ["
+	    "{\"name\": \"shr\", \"su_per_core_hour\": \"99\"},"
+	    "{\"name\": \"fill007\", \"su_per_core_hour\": \"2\"},"
+	    "{\"name\": \"apionly\", \"su_per_core_hour\": \"7.125\"}]}");
+	load(&cf, "true", "");
+	ck_assert_ptr_nonnull(a = apiprices_start(base, portal, &cf));
+	/* Before the first list: bank.yaml's prices alone. */
+	ck_assert_uint_eq(cf.nprices, 1);
+	while (entry(&cf, "apionly") == NULL) {
+		ck_assert_msg(time(NULL) < end, "no prices in 10 s");
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	ck_assert_int_eq(nseen, 1);
+	ck_assert_int_eq(entry(&cf, "apionly")->micro, 7125000);
+	ck_assert_int_eq(entry(&cf, "shr")->source, PRICE_LOCAL);
+	apiprices_status(a, &fetched, &err);
+	ck_assert(fetched > 0);
+	ck_assert_str_eq(err, "");
+	apiprices_state(&fetched, &err);
+	ck_assert(fetched > 0);
+	/* main.c's reload: build, swap the configuration, install. */
+	load(&next, "true", "    fill007: \"5.5\"\n");
+	ck_assert_ptr_nonnull(t = apiprices_build(a, &next));
+	conf_free(&cf);
+	cf = next;
+	apiprices_reloaded(a, t);
+	ck_assert_ptr_nonnull(entry(&cf, "apionly"));
+	ck_assert_int_eq(entry(&cf, "apionly")->source, PRICE_API);
+	ck_assert_int_eq(entry(&cf, "apionly")->micro, 7125000);
+	ck_assert_int_eq(entry(&cf, "fill007")->source, PRICE_LOCAL);
+	ck_assert_int_eq(entry(&cf, "fill007")->micro, 5500000);
+	/* from_api off: the API's prices go at once. */
+	load(&next, "false", "");
+	t = apiprices_build(a, &next);
+	conf_free(&cf);
+	cf = next;
+	apiprices_reloaded(a, t);
+	ck_assert_ptr_null(entry(&cf, "apionly"));
+	ck_assert_uint_eq(cf.nprices, 1);
+	apiprices_stop(a);
+	apiprices_state(&fetched, &err);
+	ck_assert_int_eq(fetched, 0);
+	ck_assert_ptr_null(err);
+	conf_free(&cf);
+}
+END_TEST
+
+START_TEST(test_no_route_is_said_in_status)
+{
+	struct bank_conf cf;
+	struct apiprices *a;
+	time_t fetched;
+	const char *err = NULL;
+	time_t end = time(NULL) + 10;
+
+	route("/api/partitions/", 404, "%s", "<h1>Not Found</h1>");
+	load(&cf, "true", "");
+	ck_assert_ptr_nonnull(a = apiprices_start(base, portal, &cf));
+	while (err == NULL || *err == '\0') {
+		ck_assert_msg(time(NULL) < end, "no answer in 10 s");
+		event_base_loop(base, EVLOOP_ONCE);
+		apiprices_status(a, &fetched, &err);
+	}
+	ck_assert_int_eq(fetched, 0);
+	ck_assert_str_eq(err, "the API has no /partitions/ (HTTP 404): "
+	    "bank.yaml's prices apply");
+	ck_assert_uint_eq(cf.nprices, 1);
+	apiprices_stop(a);
+	conf_free(&cf);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("portal");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_can_submit_refused_with_room);
+	tcase_add_test(tc, test_can_submit_pass_and_escaping);
+	tcase_add_test(tc, test_can_submit_unusable);
+	tcase_add_test(tc, test_can_submit_unreachable);
+	tcase_add_test(tc, test_partitions_pages);
+	tcase_add_test(tc, test_partitions_no_route);
+	tcase_add_test(tc, test_partitions_failures);
+	tcase_add_test(tc, test_probe);
+	tcase_add_test(tc, test_free_abandons);
+	tcase_add_test(tc, test_reload_keeps_api_prices);
+	tcase_add_test(tc, test_no_route_is_said_in_status);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
