@@ -4,9 +4,9 @@
  * A report is acknowledged to its plugin only once it is in the journal
  * (journal.c; group commit).  Delivery rules:
  *  - reports of one job go out one at a time, in the order accepted; a
- *    completion replaces that job's start if the start has not been sent
- *    (the PUT carries everything; a late start would overwrite the actual
- *    charge with the estimate);
+ *    completion replaces that job's start if the start has not been sent,
+ *    or its try failed (the PUT carries everything; a late start would
+ *    overwrite the actual charge with the estimate);
  *  - different jobs go concurrently, up to api.max_inflight;
  *  - no answer, timeouts, 5xx and 429 are retried forever with exponential
  *    backoff and jitter, capped;
@@ -15,6 +15,8 @@
  *    a time until the API accepts it again, and says so loudly;
  *  - any other 4xx will never succeed: the report becomes a dead letter,
  *    kept with the API's message until an operator retries or drops it.
+ * What an answer means is portal_report.h's; what it does to the report,
+ * the queue's.
  */
 #ifndef DELIVER_H
 #define DELIVER_H
@@ -23,10 +25,34 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "portal_report.h"
 #include "report.h"
 
-struct bankd;
 struct deliver;
+struct event_base;
+
+/* What the queue is told at open: plain settings, no daemon. */
+struct deliver_settings {
+	const char	*state_dir;	/* where its journal is */
+	int		 fsync;
+	int		 max_inflight;	/* reports sent at once */
+	int		 retry_max_ms;	/* the backoff's cap */
+};
+
+/*
+ * What the queue calls out to.  send is portal_report_sender with the
+ * struct api as send_ctx (a unit test passes a fake); the others may be
+ * NULL, and get arg.
+ */
+struct deliver_hooks {
+	portal_report_send_fn	 send;
+	void			*send_ctx;
+	/* A report reached the API: what it charged (no body). */
+	void			(*delivered)(void *arg, const struct report *);
+	/* What a delivery showed of the API's health (bankctl status). */
+	void			(*api)(void *arg, int ok, const char *error);
+	void			*arg;
+};
 
 struct deliver_stats {
 	size_t		 queued;	/* live: waiting, in flight or dead */
@@ -60,7 +86,9 @@ typedef void	 (*deliver_ack_fn)(void *arg, int ok);
 typedef void	 (*deliver_view_fn)(const struct deliver_view *, void *arg);
 
 /* Open the journal in state_dir and take back what it holds. */
-struct deliver	*deliver_open(struct bankd *, char *err, size_t errlen);
+struct deliver	*deliver_open(struct event_base *,
+		    const struct deliver_settings *,
+		    const struct deliver_hooks *, char *err, size_t errlen);
 void		 deliver_close(struct deliver *);
 
 /*
@@ -101,6 +129,8 @@ void		 deliver_pause(struct deliver *, int on);
 /* Stop starting sends, for shutdown (not journaled, not logged). */
 void		 deliver_quiesce(struct deliver *);
 void		 deliver_set_fsync(struct deliver *, int on);
+/* api.retry_max_ms, reloaded. */
+void		 deliver_set_retry_max(struct deliver *, int ms);
 /* The API answered (the health probe): an outage, if any, is over. */
 void		 deliver_api_answers(struct deliver *);
 

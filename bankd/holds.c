@@ -10,11 +10,10 @@
 
 #include <jansson.h>
 
-#include "bankd.h"
+#include "commit.h"
 #include "holds.h"
 #include "idmap.h"
 #include "journal.h"
-#include "jwatch.h"
 #include "lim.h"
 #include "log.h"
 #include "money.h"
@@ -39,14 +38,12 @@ struct hold {
 TAILQ_HEAD(holdq, hold);
 
 struct holds {
-	struct bankd		*bd;
 	struct journal		*jr;
+	struct commit		*commit;
 	struct holdq		 all;
 	struct idmap		 by_token;
 	struct idmap		 by_job;
 	struct tally		*tally;		/* sums per account and user */
-	struct event		*commit_ev;
-	struct event		*synced_ev;	/* the sync thread is done */
 	uint64_t		 next_token;
 	size_t			 len;
 };
@@ -153,7 +150,7 @@ record(struct holds *h, json_t *rec)
 	if (rec == NULL || journal_append(h->jr, rec) < 0)
 		log_err("holds: cannot journal a change");
 	json_decref(rec);
-	event_active(h->commit_ev, EV_TIMEOUT, 0);
+	commit_soon(h->commit, 1);
 }
 
 static int
@@ -180,57 +177,14 @@ emit_live(struct journal *jr, void *arg)
 }
 
 static void
-maybe_compact(struct holds *h)
+maybe_compact(void *arg)
 {
+	struct holds *h = arg;
 	size_t size = journal_size(h->jr);
 
 	/* Each live hold is one ~150-byte record after compaction. */
 	if (size > HOLDS_COMPACT_MIN && size > h->len * 600)
 		journal_rewrite(h->jr, emit_live, h);
-}
-
-/*
- * Nobody waits for a hold's commit (the submission was answered), so with
- * fsync on it runs on the journal's sync thread: a disk sync must not
- * stall the decisions queued behind it on the loop.
- */
-static void
-commit_next(struct holds *h)
-{
-	struct timeval retry = { 1, 0 };	/* after a failed commit */
-
-	if (journal_busy(h->jr) || !journal_pending(h->jr))
-		return;
-	if (journal_fsync(h->jr) && h->synced_ev != NULL &&
-	    journal_commit_begin(h->jr) == 0)
-		return;			/* on_synced goes on */
-	if (journal_commit(h->jr) == 0)
-		maybe_compact(h);
-	else if (event_add(h->commit_ev, &retry) != 0)
-		log_err("holds: cannot schedule another commit");
-}
-
-static void
-on_commit(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	commit_next(arg);
-}
-
-static void
-on_synced(evutil_socket_t fd, short what, void *arg)
-{
-	struct holds *h = arg;
-	int rc;
-
-	(void)fd;
-	(void)what;
-	if ((rc = journal_commit_end(h->jr)) == 1)
-		return;
-	if (rc == 0)
-		maybe_compact(h);
-	commit_next(h);		/* what was recorded meanwhile */
 }
 
 /* A job changed while pending (job_modify): its hold is the new estimate. */
@@ -325,35 +279,45 @@ on_replay(json_t *rec, void *arg)
 		task_counted(h, o, (uint32_t)job);
 }
 
+/*
+ * Nobody waits for a hold's commit (the submission was answered), so with
+ * fsync on it runs on the journal's sync thread (commit.c): a disk sync
+ * must not stall the decisions queued behind it on the loop.
+ */
 struct holds *
-holds_open(struct bankd *bd, char *err, size_t errlen)
+holds_open(struct event_base *base, const char *state_dir, int fsync,
+    char *err, size_t errlen)
 {
+	struct commit_hooks ch = { NULL, maybe_compact, NULL, NULL };
 	struct holds *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	h->bd = bd;
 	h->next_token = 1;
 	TAILQ_INIT(&h->all);
 	if (idmap_init(&h->by_token) != 0 || idmap_init(&h->by_job) != 0 ||
-	    (h->tally = tally_new()) == NULL ||
-	    (h->commit_ev = event_new(bd->base, -1, 0, on_commit, h)) == NULL) {
+	    (h->tally = tally_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		holds_close(h);
 		return NULL;
 	}
-	h->jr = journal_open_named(bd->conf.state_dir, "holds",
-	    bd->conf.fsync, on_replay, h, err, errlen);
+	h->jr = journal_open_named(state_dir, "holds", fsync, on_replay, h,
+	    err, errlen);
 	if (h->jr == NULL) {
 		holds_close(h);
 		return NULL;
 	}
 	if (journal_corrupt(h->jr))
 		journal_rewrite(h->jr, emit_live, h);
-	/* Without the thread, commits simply happen on the loop. */
-	h->synced_ev = journal_watch(bd->base, h->jr, on_synced, h, "holds");
+	/* Without the sync thread, commits simply happen on the loop. */
+	ch.arg = h;
+	if ((h->commit = commit_new(base, h->jr, "holds", &ch)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		holds_close(h);
+		return NULL;
+	}
 	log_info("holds: %zu held from before", h->len);
 	return h;
 }
@@ -363,14 +327,12 @@ holds_close(struct holds *h)
 {
 	if (h == NULL)
 		return;
-	if (h->synced_ev != NULL)
-		event_free(h->synced_ev);
+	commit_finish(h->commit);
+	commit_free(h->commit);
 	if (h->jr != NULL)
 		journal_close(h->jr);
 	while (!TAILQ_EMPTY(&h->all))
 		hold_free(h, TAILQ_FIRST(&h->all));
-	if (h->commit_ev != NULL)
-		event_free(h->commit_ev);
 	idmap_free(&h->by_token);
 	idmap_free(&h->by_job);
 	tally_free(h->tally);

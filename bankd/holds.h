@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
-struct bankd;
+struct event_base;
 struct holds;
 
 struct hold_view {
@@ -34,7 +34,9 @@ struct hold_view {
 
 typedef void	 (*hold_view_fn)(const struct hold_view *, void *arg);
 
-struct holds	*holds_open(struct bankd *, char *err, size_t errlen);
+/* Open state_dir/holds (fsync: each change synced) and replay it. */
+struct holds	*holds_open(struct event_base *, const char *state_dir,
+		    int fsync, char *err, size_t errlen);
 void		 holds_close(struct holds *);
 
 /*

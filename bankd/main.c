@@ -223,6 +223,7 @@ bankd_reload_conf(struct bankd *bd)
 	keep_str(&cf.state_dir, &bd->conf.state_dir, "state_dir");
 	if (cf.fsync != bd->conf.fsync)
 		deliver_set_fsync(bd->dq, cf.fsync);
+	deliver_set_retry_max(bd->dq, cf.api_retry_max_ms);
 	if (cf.api_timeout_ms != bd->conf.api_timeout_ms ||
 	    cf.api_max_inflight != bd->conf.api_max_inflight)
 		log_warn("reload: api.timeout_ms and api.max_inflight change "
@@ -245,6 +246,30 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	bankd_reload(arg);
+}
+
+/* The queue's hooks: the portal, then the ledger and API health. */
+static void
+on_delivered(void *arg, const struct report *r)
+{
+	ledger_delivered(arg, r);
+}
+
+static void
+on_api(void *arg, int ok, const char *error)
+{
+	api_note(arg, ok, error);
+}
+
+static struct deliver *
+queue_open(struct bankd *bd, char *err, size_t errlen)
+{
+	struct deliver_settings set = { bd->conf.state_dir, bd->conf.fsync,
+	    bd->conf.api_max_inflight, bd->conf.api_retry_max_ms };
+	struct deliver_hooks hooks = { portal_report_sender, bd->api,
+	    on_delivered, on_api, bd };
+
+	return deliver_open(bd->base, &set, &hooks, err, errlen);
 }
 
 static int
@@ -279,8 +304,9 @@ bankd_start(struct bankd *bd, const char *path)
 		log_err("out of memory");
 		return -1;
 	}
-	if ((bd->holds = holds_open(bd, err, sizeof(err))) == NULL ||
-	    (bd->dq = deliver_open(bd, err, sizeof(err))) == NULL) {
+	if ((bd->holds = holds_open(bd->base, bd->conf.state_dir,
+	    bd->conf.fsync, err, sizeof(err))) == NULL ||
+	    (bd->dq = queue_open(bd, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <slurm/slurm.h>
 
 #include "money.h"
+#include "jsonw.h"
 #include "lim.h"
 #include "price.h"
 #include "report.h"
@@ -42,151 +43,53 @@ report_clear(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/*
- * The body is written straight into a string, in the bytes jansson's
- * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(8))
- * made of the same object (tests/unit/check_report.c holds them side by
- * side): building and dumping a json_t was most of a report's CPU.
- */
-struct out {
-	char		*p;
-	size_t		 len;
-	size_t		 cap;
-	int		 nomem;
-	int		 first;		/* no member written yet */
-};
-
-static void
-out_add(struct out *o, const char *s, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (o->nomem)
-		return;
-	if (o->len + n + 1 > o->cap) {
-		cap = (o->len + n + 1) * 2;
-		if ((p = realloc(o->p, cap)) == NULL) {
-			o->nomem = 1;
-			return;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-static void
-out_s(struct out *o, const char *s)
-{
-	out_add(o, s, strlen(s));
-}
-
 int
 report_utf8_valid(const char *s)
 {
 	return utf8_valid(s);
 }
 
-/* A JSON string, escaped as jansson does; s must be valid UTF-8. */
+/*
+ * The body is written straight into a string (jsonw.c), in the bytes
+ * jansson's json_dumps(JSON_COMPACT | JSON_SORT_KEYS |
+ * JSON_REAL_PRECISION(8)) made of the same object
+ * (tests/unit/check_report.c holds them side by side): building and
+ * dumping a json_t was most of a report's CPU.  An optional string
+ * member that is not UTF-8 is left out, as jansson left it out.
+ */
 static void
-out_str(struct out *o, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const char *run = s;
-	char esc[8];
-	unsigned char c;
-
-	out_add(o, "\"", 1);
-	for (; (c = (unsigned char)*s) != '\0'; s++) {
-		if (c != '"' && c != '\\' && c >= 0x20)
-			continue;
-		out_add(o, run, s - run);
-		run = s + 1;
-		esc[0] = '\\';
-		esc[2] = '\0';
-		switch (c) {
-		case '"': case '\\': esc[1] = (char)c; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			esc[6] = '\0';
-		}
-		out_s(o, esc);
-	}
-	out_add(o, run, s - run);
-	out_add(o, "\"", 1);
-}
-
-static void
-out_key(struct out *o, const char *key)
-{
-	if (!o->first)
-		out_add(o, ",", 1);
-	o->first = 0;
-	out_str(o, key);
-	out_add(o, ":", 1);
-}
-
-/* An optional string member; jansson left out one that is not UTF-8. */
-static void
-member_str(struct out *o, const char *key, const char *v)
+member_str(struct jsonw *o, const char *key, const char *v)
 {
 	if (v == NULL || !report_utf8_valid(v))
 		return;
-	out_key(o, key);
-	out_str(o, v);
+	jsonw_key(o, key);
+	jsonw_str(o, v);
 }
 
 static void
-member_int(struct out *o, const char *key, int64_t v)
+member_int(struct jsonw *o, const char *key, int64_t v)
 {
-	char buf[24];
-
-	out_key(o, key);
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	out_s(o, buf);
+	jsonw_key(o, key);
+	jsonw_int(o, v);
 }
 
-/* jansson's real: %.8g, always a '.' or an 'e', no '+' or 0s after 'e'. */
 static void
-member_real(struct out *o, const char *key, double v)
+member_real(struct jsonw *o, const char *key, double v)
 {
-	char buf[40], *start, *end;
-
-	snprintf(buf, sizeof(buf) - 2, "%.8g", v);
-	if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL)
-		strcat(buf, ".0");
-	if ((start = strchr(buf, 'e')) != NULL) {
-		end = ++start + 1;
-		if (*start == '-')
-			start++;
-		while (*end == '0')
-			end++;
-		memmove(start, end, strlen(end) + 1);
-	}
-	out_key(o, key);
-	out_s(o, buf);
+	jsonw_key(o, key);
+	jsonw_real(o, v);
 }
 
 /* t is within LIM_DATE (job_common): report_date cannot fail. */
 static void
-member_date(struct out *o, const char *key, uint64_t t)
+member_date(struct jsonw *o, const char *key, uint64_t t)
 {
 	char buf[32];
 
 	if (t == 0 || report_date((int64_t)t, buf) != 0)
 		return;
-	out_key(o, key);
-	out_str(o, buf);
+	jsonw_key(o, key);
+	jsonw_str(o, buf);
 }
 
 /* A plain host name needs no hostlist. */
@@ -201,25 +104,25 @@ plain_host(const char *s)
 }
 
 static void
-node(struct out *o, const char *name, int *first)
+node(struct jsonw *o, const char *name, int *first)
 {
 	if (!report_utf8_valid(name))
 		return;
-	out_s(o, *first ? "{\"name\":" : ",{\"name\":");
-	out_str(o, name);
-	out_add(o, "}", 1);
+	jsonw_lit(o, *first ? "{\"name\":" : ",{\"name\":");
+	jsonw_str(o, name);
+	jsonw_raw(o, "}", 1);
 	*first = 0;
 }
 
 /* [{"name": "n1"}, ...] from a Slurm hostlist expression. */
 static void
-nodes_array(struct out *o, const char *expr)
+nodes_array(struct jsonw *o, const char *expr)
 {
 	hostlist_t hl;
 	char *h;
 	int n = 0, first = 1;
 
-	out_add(o, "[", 1);
+	jsonw_raw(o, "[", 1);
 	if (expr != NULL && *expr != '\0' && plain_host(expr))
 		node(o, expr, &first);
 	else if (expr != NULL && *expr != '\0' &&
@@ -231,13 +134,13 @@ nodes_array(struct out *o, const char *expr)
 		}
 		slurm_hostlist_destroy(hl);
 	}
-	out_add(o, "]", 1);
+	jsonw_raw(o, "]", 1);
 }
 
 static void
-member_nodes(struct out *o, const char *expr)
+member_nodes(struct jsonw *o, const char *expr)
 {
-	out_key(o, "nodes");
+	jsonw_key(o, "nodes");
 	nodes_array(o, expr);
 }
 
@@ -248,7 +151,7 @@ int
 report_nodes_expand(const char *body, const char *expr, char **out,
     char *err, size_t errlen)
 {
-	struct out o = { NULL, 0, 0, 0, 1 };
+	struct jsonw o;
 	const char *at;
 
 	/*
@@ -261,15 +164,14 @@ report_nodes_expand(const char *body, const char *expr, char **out,
 		    "its node list");
 		return -2;
 	}
-	out_add(&o, body, (size_t)(at - body) + strlen(NODES_APART) - 2);
+	jsonw_init(&o);
+	jsonw_raw(&o, body, (size_t)(at - body) + strlen(NODES_APART) - 2);
 	nodes_array(&o, expr);
-	out_s(&o, at + strlen(NODES_APART));
-	if (o.nomem) {
-		free(o.p);
+	jsonw_lit(&o, at + strlen(NODES_APART));
+	if ((*out = jsonw_take(&o)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	*out = o.p;
 	return 0;
 }
 
@@ -417,10 +319,11 @@ static char *
 body(const struct bp_msg *m, enum report_kind kind, const struct job *j,
     int nodes_apart)
 {
-	struct out o = { NULL, 0, 0, 0, 1 };
+	struct jsonw o;
 	char id[24];
 
-	out_add(&o, "{", 1);
+	jsonw_init(&o);
+	jsonw_begin(&o);
 	member_str(&o, "accountid", j->acct);
 	member_str(&o, "amount", j->amount);
 	if (kind == REPORT_END) {
@@ -445,12 +348,8 @@ body(const struct bp_msg *m, enum report_kind kind, const struct job *j,
 	member_date(&o, "submitdate", j->submit);
 	snprintf(id, sizeof(id), "%" PRIu64, j->uid);
 	member_str(&o, "userid", id);
-	out_add(&o, "}", 1);
-	if (o.nomem) {
-		free(o.p);
-		return NULL;
-	}
-	return o.p;
+	jsonw_end(&o);
+	return jsonw_take(&o);
 }
 
 int

@@ -289,6 +289,10 @@ use_state(struct bankd *bd)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct deliver_settings set = { conf.state_dir, conf.fsync,
+	    conf.api_max_inflight, conf.api_retry_max_ms };
+	struct deliver_hooks hooks = { portal_report_sender, NULL, NULL, NULL,
+	    NULL };
 	struct bankd bd;
 	char err[512];
 
@@ -303,10 +307,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    conf.api_timeout_ms, 1);
 	if (bd.api == NULL)
 		fuzz_fail("api_new");
+	hooks.send_ctx = bd.api;
 	/* bankd_start's order: holds first, then the reports. */
-	if ((bd.holds = holds_open(&bd, err, sizeof(err))) == NULL)
+	if ((bd.holds = holds_open(bd.base, conf.state_dir, conf.fsync, err,
+	    sizeof(err))) == NULL)
 		fuzz_fail("holds_open: %s", err);
-	if ((bd.dq = deliver_open(&bd, err, sizeof(err))) == NULL)
+	if ((bd.dq = deliver_open(bd.base, &set, &hooks, err,
+	    sizeof(err))) == NULL)
 		fuzz_fail("deliver_open: %s", err);
 	use_state(&bd);
 	event_base_loop(bd.base, EVLOOP_NONBLOCK);

@@ -1,0 +1,283 @@
+/*
+ * qsend.c - the report queue's sending (see queue.h and deliver.h for
+ * the rules): what may go now goes, through the send hook; what the
+ * portal's answer (portal_report.h) does to the report: delivered, tried
+ * again after a backoff, narrowed to one at a time while the token is
+ * refused, or kept as a dead letter.  An outage is said once, when it
+ * begins and when it ends.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "money.h"
+#include "queue.h"
+
+static void
+note_api(struct deliver *dq, int ok, const char *error)
+{
+	if (dq->hooks.api != NULL)
+		dq->hooks.api(dq->hooks.arg, ok, error);
+}
+
+static void
+retry_later(struct deliver *dq, struct entry *e, const char *why)
+{
+	int64_t delay = qsched_backoff(e->attempts, dq->retry_max_ms);
+
+	e->sn.due_ms = qsched_now() + delay;
+	e->state = E_QUEUED;
+	dq->retries++;
+	qentry_set_error(e, why);
+	/* The outage is logged once (went_down); each try at debug. */
+	log_debug("job %" PRIu32 ": %s report not delivered (attempt %u): "
+	    "%s; next try in %" PRId64 " ms", e->job_id, qentry_kind(e),
+	    e->attempts, why, delay);
+	qentry_schedule(dq, e);
+}
+
+/* The API failed a delivery: the first failure of a run is news. */
+static void
+went_down(struct deliver *dq, const char *why)
+{
+	dq->down_fails++;
+	if (dq->down_since != 0)
+		return;
+	dq->down_since = time(NULL);
+	snprintf(dq->down_why, sizeof(dq->down_why), "%s", why);
+	log_warn("the API does not take reports now (%s): they wait in the "
+	    "journal and are tried again, every one at once when it answers",
+	    why);
+}
+
+/*
+ * The API answers again (a delivery, or the health probe): every report
+ * waiting out its backoff is due now, as Postfix flushes a destination
+ * that answers again, so a backlog drains in seconds, not at the end of
+ * a long backoff.
+ */
+void
+qsend_came_back(struct deliver *dq)
+{
+	size_t n;
+
+	if (dq->down_since == 0)
+		return;
+	n = qsched_flush(&dq->sched);
+	log_info("the API answers again after %lld s (%" PRIu64 " failed "
+	    "tries: %s); %zu report(s) sent now", (long long)(time(NULL) -
+	    dq->down_since), dq->down_fails, dq->down_why, n);
+	dq->down_since = 0;
+	dq->down_fails = 0;
+	qsend_kick(dq);
+}
+
+/*
+ * A start whose try failed, with the job's completion behind it: the
+ * completion carries everything (deliver.h), so it goes now, and a hung
+ * POST cannot hold the job's final charge for a backoff.  If the POST
+ * did reach the portal, the PUT applies the difference from it.
+ */
+static int
+start_overtaken(struct deliver *dq, struct entry *e)
+{
+	struct entry *next = TAILQ_NEXT(e, job_link);
+
+	if (e->kind != REPORT_START || next == NULL ||
+	    next->kind != REPORT_END)
+		return 0;
+	log_info("job %" PRIu32 ": its start report could not be sent; its "
+	    "completion goes instead", e->job_id);
+	qentry_journal(dq, QREC_DONE, e, NULL);
+	qentry_remove(dq, e);
+	return 1;
+}
+
+static void
+delivered(struct deliver *dq, struct entry *e)
+{
+	char amount[MONEY_FMT_LEN];
+	struct report r;
+
+	/* What the ledger needs of the report; it takes no body. */
+	memset(&r, 0, sizeof(r));
+	r.kind = e->kind;
+	r.job_id = e->job_id;
+	r.uid = e->uid;
+	r.hold = e->hold;
+	r.cents = e->cents;
+	snprintf(r.account, sizeof(r.account), "%s", e->account);
+
+	log_info("job %" PRIu32 ": %s report delivered (%s SU, account %s)",
+	    e->job_id, qentry_kind(e), money_format(e->cents, amount),
+	    e->account);
+	if (dq->auth_blocked) {
+		log_info("the API accepts our token again: delivery resumed");
+		dq->auth_blocked = 0;
+	}
+	qsend_came_back(dq);
+	note_api(dq, 1, NULL);
+	dq->delivered++;
+	if (dq->hooks.delivered != NULL)
+		dq->hooks.delivered(dq->hooks.arg, &r);
+	qentry_journal(dq, QREC_DONE, e, NULL);
+	qentry_remove(dq, e);
+}
+
+static void
+dead_letter(struct deliver *dq, struct entry *e, const char *why)
+{
+	qentry_dead(dq, e, why);
+	log_err("job %" PRIu32 ": %s report refused by the API, kept as dead "
+	    "letter %" PRIu64 ": %s (bankctl retry %" PRIu64 " once fixed)",
+	    e->job_id, qentry_kind(e), e->seq, why, e->seq);
+}
+
+/*
+ * The journal holds the only copy of a body.  An I/O error may pass: the
+ * report is retried with the usual backoff.  Damage will not: the report
+ * becomes a dead letter, so that it shows in `bankctl queue --dead` with
+ * its job, account and amount, to be charged by hand and dropped.
+ */
+static void
+unreadable(struct deliver *dq, struct entry *e, int rc, const char *err)
+{
+	char why[384];
+
+	snprintf(why, sizeof(why), "cannot read report %" PRIu64 " back from "
+	    "the journal: %s", e->seq, err);
+	if (rc == -1) {
+		log_err("job %" PRIu32 ": %s; will retry", e->job_id, why);
+		retry_later(dq, e, why);
+		return;
+	}
+	qentry_dead(dq, e, why);
+	log_err("job %" PRIu32 ": %s report (%s, %" PRId64 " cents) lost its "
+	    "body: %s; kept as dead letter %" PRIu64 ": charge the job by "
+	    "hand, then bankctl drop %" PRIu64, e->job_id, qentry_kind(e),
+	    e->account, e->cents, why, e->seq, e->seq);
+}
+
+/* A failure that a later try may mend: backoff, and an outage noted. */
+static void
+try_again(struct deliver *dq, struct entry *e, const char *why)
+{
+	went_down(dq, why);
+	if (!start_overtaken(dq, e))
+		retry_later(dq, e, why);
+}
+
+/* 401/403: one report at a time until the token is accepted again. */
+static void
+token_refused(struct deliver *dq, struct entry *e,
+    const struct portal_report_answer *a)
+{
+	if (!dq->auth_blocked)
+		log_err("the API refuses bankd's token (%s): %s; delivery "
+		    "narrowed to one report at a time until it is accepted",
+		    a->reason, a->advice);
+	dq->auth_blocked = 1;
+	note_api(dq, a->api_ok, a->api_error);
+	retry_later(dq, e, a->reason);
+}
+
+static void
+on_answer(const struct portal_report_answer *a, void *arg)
+{
+	struct sending *s = arg;
+	struct deliver *dq = s->dq;
+	struct entry *e = s->e;
+
+	TAILQ_REMOVE(&dq->sendings, s, link);
+	free(s);
+	dq->inflight--;
+	e->state = E_QUEUED;
+	switch (a->result) {
+	case PR_DELIVERED:
+	case PR_DUPLICATE:
+		delivered(dq, e);
+		break;
+	case PR_RETRY:
+		if (a->alarm != NULL && dq->down_since == 0)
+			log_err("%s", a->alarm);
+		note_api(dq, a->api_ok, a->api_error);
+		try_again(dq, e, a->reason);
+		break;
+	case PR_AUTH:
+		token_refused(dq, e, a);
+		break;
+	case PR_REFUSED:
+		note_api(dq, a->api_ok, a->api_error);
+		dead_letter(dq, e, a->reason);
+		break;
+	}
+	qsend_kick(dq);
+}
+
+static void
+send_entry(struct deliver *dq, struct entry *e)
+{
+	struct sending *s;
+	char err[256], *body;
+	int rc;
+
+	e->attempts++;
+	if ((rc = qentry_body(dq, e, 1, &body, err, sizeof(err))) != 0) {
+		unreadable(dq, e, rc, err);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		free(body);
+		retry_later(dq, e, "cannot start an HTTP request");
+		return;
+	}
+	s->dq = dq;
+	s->e = e;
+	s->r.kind = e->kind;
+	s->r.job_id = e->job_id;
+	s->r.cents = e->cents;
+	s->r.cb = on_answer;
+	s->r.arg = s;
+	if (dq->hooks.send(dq->hooks.send_ctx, &s->r, body) != 0) {
+		free(s);
+		retry_later(dq, e, "cannot start an HTTP request");
+		return;
+	}
+	TAILQ_INSERT_TAIL(&dq->sendings, s, link);
+	e->state = E_SENDING;
+	dq->inflight++;
+}
+
+void
+qsend_kick(struct deliver *dq)
+{
+	size_t limit = dq->max_inflight;
+	int64_t now = qsched_now(), wait;
+	struct qsched_node *n;
+	struct timeval tv;
+
+	qsched_due(&dq->sched, now);
+	if (dq->auth_blocked)
+		limit = 1;
+	while (!dq->paused && dq->inflight < limit &&
+	    (n = qsched_next(&dq->sched)) != NULL)
+		send_entry(dq, ENTRY_OF(n));
+	if (qsched_wait(&dq->sched, now, &wait)) {
+		tv.tv_sec = wait / 1000;
+		tv.tv_usec = wait % 1000 * 1000;
+		evtimer_add(dq->timer, &tv);
+	}
+}
+
+void
+qsend_abandon(struct deliver *dq)
+{
+	struct sending *s;
+
+	while ((s = TAILQ_FIRST(&dq->sendings)) != NULL) {
+		TAILQ_REMOVE(&dq->sendings, s, link);
+		free(s);
+	}
+}

@@ -1,0 +1,828 @@
+/*
+ * check_queue.c: unit tests of bankd's report queue (bankd/deliver.c and
+ * the files queue.h lists), driven the way bankd drives it but without
+ * sockets or HTTP: a fake send hook keeps each report it is handed, and
+ * the test answers it with a portal_report result when it chooses; the
+ * event loop is the test's, run a turn at a time.
+ *
+ * The rules: reports of one job go in order (an end waits for its start
+ * to be delivered); an end replaces a start that waits or whose try
+ * failed, and the charge is then the end's; a PR_RETRY is tried again
+ * after a backoff that grows; PR_REFUSED makes a dead letter, which an
+ * operator's retry sends again; PR_DUPLICATE counts as delivered; 401/403
+ * narrow delivery to one at a time; the journal is compacted once mostly
+ * delivered, and a reopen replays only the live reports; a report is
+ * acknowledged, and sent, only once its record is on disk.
+ *
+ * Every test works in its own mkdtemp directory under one top directory
+ * that main() creates and removes.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "deliver.h"
+#include "portal_report.h"
+#include "qsched.h"
+#include "report.h"
+
+#define MAX_SENT	128
+#define MAX_DONE	128
+#define BIG_BODY	40000
+
+struct sent {
+	struct portal_report	*r;		/* NULL once answered */
+	enum report_kind	 kind;
+	uint32_t		 job_id;
+	int64_t			 cents;
+	char			*body;
+};
+
+struct done {
+	enum report_kind	 kind;
+	uint32_t		 job_id;
+	int64_t			 cents;
+};
+
+/* One queue under test, and everything it told the test. */
+struct fx {
+	char			*dir;
+	struct event_base	*base;
+	struct deliver		*dq;
+	struct deliver_settings	 set;
+	struct sent		 sent[MAX_SENT];
+	int			 nsent;
+	struct done		 done[MAX_DONE];
+	int			 ndone;
+	int			 api_bad;	/* on_api(0, ...) calls */
+	int			 acks;
+	int			 acks_failed;
+	int			 on_disk_at_ack; /* the marker, when acked */
+	const char		*marker;
+};
+
+static char topdir[256];
+
+static int
+fake_send(void *ctx, struct portal_report *r, char *body)
+{
+	struct fx *f = ctx;
+	struct sent *s;
+
+	ck_assert_int_lt(f->nsent, MAX_SENT);
+	s = &f->sent[f->nsent++];
+	s->r = r;
+	s->kind = r->kind;
+	s->job_id = r->job_id;
+	s->cents = r->cents;
+	s->body = body;
+	return 0;
+}
+
+static void
+on_delivered(void *arg, const struct report *r)
+{
+	struct fx *f = arg;
+
+	ck_assert_int_lt(f->ndone, MAX_DONE);
+	ck_assert_ptr_null(r->body);
+	f->done[f->ndone].kind = r->kind;
+	f->done[f->ndone].job_id = r->job_id;
+	f->done[f->ndone++].cents = r->cents;
+}
+
+static void
+on_api(void *arg, int ok, const char *error)
+{
+	struct fx *f = arg;
+
+	(void)error;
+	if (!ok)
+		f->api_bad++;
+}
+
+static void
+qopen(struct fx *f)
+{
+	struct deliver_hooks hooks = { fake_send, f, on_delivered, on_api, f };
+	char err[256];
+
+	f->dq = deliver_open(f->base, &f->set, &hooks, err, sizeof(err));
+	ck_assert_msg(f->dq != NULL, "deliver_open: %s", err);
+}
+
+static void
+fx_init(struct fx *f, int fsync)
+{
+	memset(f, 0, sizeof(*f));
+	ck_assert_int_ne(asprintf(&f->dir, "%s/q.XXXXXX", topdir), -1);
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	ck_assert_ptr_nonnull(f->base = event_base_new());
+	f->set.state_dir = f->dir;
+	f->set.fsync = fsync;
+	f->set.max_inflight = 64;
+	f->set.retry_max_ms = 2000;
+	qopen(f);
+}
+
+static void
+sent_free(struct fx *f)
+{
+	int i;
+
+	for (i = 0; i < f->nsent; i++) {
+		free(f->sent[i].body);
+		f->sent[i].body = NULL;
+	}
+}
+
+/* Closing abandons what is in flight, as api_free does. */
+static void
+qclose(struct fx *f)
+{
+	deliver_close(f->dq);
+	f->dq = NULL;
+	sent_free(f);
+	f->nsent = 0;
+}
+
+static void
+fx_free(struct fx *f)
+{
+	qclose(f);
+	event_base_free(f->base);
+	free(f->dir);
+}
+
+/* Turns of the loop for about ms milliseconds. */
+static void
+spin(struct fx *f, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+/* Turns of the loop until *n reaches want (at most 3 s): 1 if it did. */
+static int
+spin_until(struct fx *f, const int *n, int want)
+{
+	int i;
+
+	for (i = 0; i < 3000 && *n < want; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		if (*n < want)
+			usleep(1000);
+	}
+	return *n >= want;
+}
+
+static int
+file_has(const char *dir, const char *needle)
+{
+	char path[512], *buf;
+	FILE *fp;
+	long n;
+	int found;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	n = (long)fread(buf, 1, (size_t)n, fp);
+	fclose(fp);
+	found = memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
+	free(buf);
+	return found;
+}
+
+static void
+on_ack(void *arg, int ok)
+{
+	struct fx *f = arg;
+
+	f->acks++;
+	if (!ok)
+		f->acks_failed++;
+	if (f->marker != NULL && file_has(f->dir, f->marker))
+		f->on_disk_at_ack = 1;
+}
+
+/* A report of job as report_build makes it; pad makes its body larger. */
+static struct report
+mk(enum report_kind kind, uint32_t job, int64_t cents, size_t pad)
+{
+	struct report r;
+	char *padding;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = kind;
+	r.job_id = job;
+	r.uid = 1000;
+	r.cents = cents;
+	snprintf(r.account, sizeof(r.account), "fc_x");
+	padding = calloc(1, pad + 1);
+	ck_assert_ptr_nonnull(padding);
+	memset(padding, 'x', pad);
+	ck_assert_int_ne(asprintf(&r.body, "{\"amount\":\"%lld\",\"jobslurmid\":"
+	    "\"%u\",\"jobstatus\":\"%s\",\"pad\":\"%s\"}", (long long)cents,
+	    job, kind == REPORT_START ? "RUNNING" : "COMPLETED", padding), -1);
+	free(padding);
+	return r;
+}
+
+static enum deliver_take
+take(struct fx *f, enum report_kind kind, uint32_t job, int64_t cents)
+{
+	struct report r = mk(kind, job, cents, 0);
+	enum deliver_take t = deliver_take(f->dq, &r, on_ack, f);
+
+	report_clear(&r);
+	return t;
+}
+
+/* Take a report and wait until it is durable (acknowledged). */
+static void
+take_durable(struct fx *f, enum report_kind kind, uint32_t job,
+    int64_t cents)
+{
+	int want = f->acks + 1;
+
+	ck_assert_int_eq(take(f, kind, job, cents), TAKE_QUEUED);
+	ck_assert(spin_until(f, &f->acks, want));
+}
+
+static void
+answer(struct fx *f, int i, enum portal_report_result res, const char *why)
+{
+	struct portal_report_answer a;
+	struct portal_report *r = f->sent[i].r;
+
+	ck_assert_ptr_nonnull(r);
+	memset(&a, 0, sizeof(a));
+	a.result = res;
+	a.reason = why != NULL ? why : "";
+	a.advice = "renew the token";
+	a.api_ok = res != PR_RETRY;
+	a.api_error = res == PR_RETRY ? why : NULL;
+	f->sent[i].r = NULL;
+	r->cb(&a, r->arg);
+}
+
+/* The queue's entry of a job (the first one listed), for its view. */
+struct found {
+	uint32_t	 job_id;
+	int		 nth;		/* which of the job's entries */
+	int		 n;		/* the job's entries listed */
+	char		 state[16];
+	char		 kind[8];
+	char		 error[256];
+	unsigned	 attempts;
+	int64_t		 next_in_ms;
+	int64_t		 cents;
+	uint64_t	 seq;
+	char		*body;
+};
+
+static void
+on_view(const struct deliver_view *v, void *arg)
+{
+	struct found *fd = arg;
+
+	if (v->job_id != fd->job_id || fd->n++ != fd->nth)
+		return;
+	snprintf(fd->state, sizeof(fd->state), "%s", v->state);
+	snprintf(fd->kind, sizeof(fd->kind), "%s", v->kind);
+	snprintf(fd->error, sizeof(fd->error), "%s", v->last_error);
+	fd->attempts = v->attempts;
+	fd->next_in_ms = v->next_in_ms;
+	fd->cents = v->cents;
+	fd->seq = v->seq;
+	if (*v->body != '\0')
+		fd->body = strdup(v->body);
+}
+
+static struct found
+find_nth(struct fx *f, uint32_t job, int nth)
+{
+	struct found fd;
+
+	memset(&fd, 0, sizeof(fd));
+	fd.job_id = job;
+	fd.nth = nth;
+	deliver_list(f->dq, 0, SIZE_MAX, 0, on_view, &fd);
+	return fd;
+}
+
+static struct found
+find(struct fx *f, uint32_t job)
+{
+	return find_nth(f, job, 0);
+}
+
+static struct deliver_stats
+stats(struct fx *f)
+{
+	struct deliver_stats st;
+
+	deliver_stats(f->dq, &st);
+	return st;
+}
+
+/* ---- order per job ----------------------------------------------- */
+
+START_TEST(test_order_per_job)
+{
+	struct fx f;
+	struct found fd;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 1, 500);
+	ck_assert_int_eq(f.nsent, 1);
+	ck_assert_int_eq(f.sent[0].kind, REPORT_START);
+	/* The start is in flight: its end waits behind it. */
+	take_durable(&f, REPORT_END, 1, 300);
+	take_durable(&f, REPORT_START, 2, 700);
+	spin(&f, 5);
+	ck_assert_int_eq(f.nsent, 2);
+	ck_assert_uint_eq(f.sent[1].job_id, 2);	/* another job goes */
+	fd = find(&f, 1);
+	ck_assert_str_eq(fd.state, "sending");
+	ck_assert_int_eq(stats(&f).queued, 3);
+	ck_assert_int_eq(stats(&f).inflight, 2);
+	answer(&f, 0, PR_DELIVERED, NULL);
+	/* Only now does the end of job 1 go. */
+	ck_assert_int_eq(f.nsent, 3);
+	ck_assert_int_eq(f.sent[2].kind, REPORT_END);
+	ck_assert_uint_eq(f.sent[2].job_id, 1);
+	ck_assert_int_eq(f.sent[2].cents, 300);
+	ck_assert_ptr_nonnull(strstr(f.sent[2].body, "COMPLETED"));
+	answer(&f, 2, PR_DELIVERED, NULL);
+	answer(&f, 1, PR_DELIVERED, NULL);
+	ck_assert_int_eq(f.ndone, 3);
+	ck_assert_int_eq(f.done[0].kind, REPORT_START);
+	ck_assert_int_eq(f.done[1].kind, REPORT_END);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	ck_assert_int_eq(stats(&f).delivered, 3);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_end_behind_a_start_in_flight)
+{
+	struct fx f;
+	struct found fd;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 1, 500);
+	take_durable(&f, REPORT_END, 1, 300);
+	fd = find_nth(&f, 1, 1);
+	ck_assert_int_eq(fd.n, 2);
+	ck_assert_str_eq(fd.kind, "end");
+	ck_assert_str_eq(fd.state, "behind");
+	ck_assert_int_eq(f.nsent, 1);
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- replacement ------------------------------------------------- */
+
+START_TEST(test_end_replaces_a_start_not_sent)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	deliver_pause(f.dq, 1);
+	take_durable(&f, REPORT_START, 7, 900);
+	take_durable(&f, REPORT_END, 7, 250);
+	ck_assert_int_eq(stats(&f).queued, 1);
+	deliver_pause(f.dq, 0);
+	ck_assert_int_eq(f.nsent, 1);
+	ck_assert_int_eq(f.sent[0].kind, REPORT_END);
+	ck_assert_int_eq(f.sent[0].cents, 250);
+	answer(&f, 0, PR_DELIVERED, NULL);
+	ck_assert_int_eq(f.ndone, 1);
+	ck_assert_int_eq(f.done[0].kind, REPORT_END);
+	ck_assert_int_eq(f.done[0].cents, 250);
+	/* A start now would undo the charge. */
+	ck_assert_int_eq(take(&f, REPORT_START, 7, 900), TAKE_SUPERSEDED);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_end_replaces_a_start_waiting_to_retry)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 7, 900);
+	answer(&f, 0, PR_RETRY, "HTTP 503");
+	ck_assert_str_eq(find(&f, 7).state, "waiting");
+	take_durable(&f, REPORT_END, 7, 250);
+	spin(&f, 5);
+	ck_assert_int_eq(stats(&f).queued, 1);
+	ck_assert_int_eq(f.nsent, 2);
+	ck_assert_int_eq(f.sent[1].kind, REPORT_END);
+	ck_assert_int_eq(f.sent[1].cents, 250);
+	answer(&f, 1, PR_DELIVERED, NULL);
+	ck_assert_int_eq(f.ndone, 1);
+	ck_assert_int_eq(f.done[0].cents, 250);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_end_overtakes_a_start_whose_try_failed)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 8, 900);
+	take_durable(&f, REPORT_END, 8, 420);	/* behind the POST */
+	ck_assert_int_eq(f.nsent, 1);
+	answer(&f, 0, PR_RETRY, "no answer");
+	/* The end goes at once, not after the start's backoff. */
+	ck_assert_int_eq(f.nsent, 2);
+	ck_assert_int_eq(f.sent[1].kind, REPORT_END);
+	ck_assert_int_eq(f.sent[1].cents, 420);
+	ck_assert_int_eq(stats(&f).queued, 1);
+	answer(&f, 1, PR_DELIVERED, NULL);
+	ck_assert_int_eq(f.ndone, 1);
+	ck_assert_int_eq(f.done[0].kind, REPORT_END);
+	ck_assert_int_eq(f.done[0].cents, 420);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- retries ------------------------------------------------------- */
+
+START_TEST(test_retry_backs_off)
+{
+	struct fx f;
+	struct found first, second;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 3, 100);
+	answer(&f, 0, PR_RETRY, "HTTP 502");
+	first = find(&f, 3);
+	ck_assert_str_eq(first.state, "waiting");
+	ck_assert_str_eq(first.error, "HTTP 502");
+	ck_assert_uint_eq(first.attempts, 1);
+	/* 500 ms, drawn in [250, 500]. */
+	ck_assert_int_ge(first.next_in_ms, 240);
+	ck_assert_int_le(first.next_in_ms, 500);
+	ck_assert_int_eq(stats(&f).retries, 1);
+	ck_assert_int_eq(f.api_bad, 1);
+	spin(&f, 100);
+	ck_assert_int_eq(f.nsent, 1);		/* not before it is due */
+	ck_assert(spin_until(&f, &f.nsent, 2));
+	ck_assert_uint_eq(find(&f, 3).attempts, 2);
+	answer(&f, 1, PR_RETRY, "HTTP 502");
+	second = find(&f, 3);
+	/* Doubled: 1000 ms, drawn in [500, 1000]. */
+	ck_assert_int_ge(second.next_in_ms, 490);
+	ck_assert_int_le(second.next_in_ms, 1000);
+	ck_assert_int_eq(stats(&f).retries, 2);
+	ck_assert(spin_until(&f, &f.nsent, 3));
+	answer(&f, 2, PR_DELIVERED, NULL);
+	ck_assert_int_eq(f.ndone, 1);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_backoff_doubles_up_to_its_cap)
+{
+	int64_t d;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		d = qsched_backoff(1, 300000);
+		ck_assert(d >= 250 && d <= 500);
+		d = qsched_backoff(2, 300000);
+		ck_assert(d >= 500 && d <= 1000);
+		d = qsched_backoff(4, 300000);
+		ck_assert(d >= 2000 && d <= 4000);
+		d = qsched_backoff(40, 60000);
+		ck_assert(d >= 30000 && d <= 60000);
+	}
+}
+END_TEST
+
+START_TEST(test_api_answering_again_sends_the_backlog_now)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 1, 100);
+	take_durable(&f, REPORT_START, 2, 100);
+	answer(&f, 0, PR_RETRY, "no answer");
+	answer(&f, 1, PR_RETRY, "no answer");
+	ck_assert_str_eq(find(&f, 1).state, "waiting");
+	deliver_api_answers(f.dq);
+	ck_assert_int_eq(f.nsent, 4);
+	ck_assert_uint_eq(f.sent[2].job_id + f.sent[3].job_id, 3);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_token_refused_narrows_to_one)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 1, 100);
+	answer(&f, 0, PR_AUTH, "HTTP 401");
+	ck_assert_int_eq(stats(&f).auth_blocked, 1);
+	take_durable(&f, REPORT_START, 2, 100);
+	take_durable(&f, REPORT_START, 3, 100);
+	spin(&f, 5);
+	ck_assert_int_eq(f.nsent, 2);	/* one at a time */
+	ck_assert_int_eq(stats(&f).inflight, 1);
+	answer(&f, 1, PR_DELIVERED, NULL);
+	ck_assert_int_eq(stats(&f).auth_blocked, 0);
+	ck_assert_int_eq(f.nsent, 3);
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- dead letters, duplicates ----------------------------------------- */
+
+START_TEST(test_refused_is_a_dead_letter_until_retried)
+{
+	struct fx f;
+	struct found fd;
+	char err[256];
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_END, 4, 1234);
+	ck_assert_int_eq(deliver_drop(f.dq, find(&f, 4).seq, err,
+	    sizeof(err)), -1);		/* not a dead letter yet */
+	answer(&f, 0, PR_REFUSED, "HTTP 400: no such account");
+	fd = find(&f, 4);
+	ck_assert_str_eq(fd.state, "dead");
+	ck_assert_str_eq(fd.error, "HTTP 400: no such account");
+	ck_assert_int_eq(stats(&f).dead, 1);
+	spin(&f, 600);
+	ck_assert_int_eq(f.nsent, 1);		/* never tried again alone */
+	/* Journaled: dead after a restart too. */
+	qclose(&f);
+	qopen(&f);
+	ck_assert_int_eq(stats(&f).dead, 1);
+	fd = find(&f, 4);
+	ck_assert_str_eq(fd.state, "dead");
+	ck_assert_str_eq(fd.error, "HTTP 400: no such account");
+	ck_assert_int_eq(f.nsent, 0);
+	ck_assert_int_eq(deliver_retry(f.dq, fd.seq), 1);
+	ck_assert_int_eq(stats(&f).dead, 0);
+	ck_assert_int_eq(f.nsent, 1);
+	ck_assert_uint_eq(f.sent[0].job_id, 4);
+	ck_assert_int_eq(f.sent[0].cents, 1234);
+	answer(&f, 0, PR_DELIVERED, NULL);
+	ck_assert_int_eq(f.ndone, 1);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_dropped_dead_letter_is_gone)
+{
+	struct fx f;
+	char err[256];
+	uint64_t seq;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_END, 4, 1234);
+	answer(&f, 0, PR_REFUSED, "HTTP 400");
+	seq = find(&f, 4).seq;
+	ck_assert_int_eq(deliver_drop(f.dq, seq, err, sizeof(err)), 1);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	ck_assert_int_eq(stats(&f).dead, 0);
+	spin(&f, 5);
+	qclose(&f);
+	qopen(&f);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	ck_assert_int_eq(f.ndone, 0);		/* never charged */
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_duplicate_counts_as_delivered)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_START, 5, 600);
+	answer(&f, 0, PR_DUPLICATE, NULL);
+	ck_assert_int_eq(f.ndone, 1);
+	ck_assert_int_eq(f.done[0].cents, 600);
+	ck_assert_int_eq(stats(&f).delivered, 1);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	/* A job starts once: a repeat is a duplicate, not a report. */
+	ck_assert_int_eq(take(&f, REPORT_START, 5, 600), TAKE_DUP);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_repeats_join_or_are_duplicates)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	deliver_pause(f.dq, 1);
+	ck_assert_int_eq(take(&f, REPORT_END, 6, 10), TAKE_QUEUED);
+	/* Not durable yet: the repeat shares its commit. */
+	ck_assert_int_eq(take(&f, REPORT_END, 6, 10), TAKE_JOINED);
+	ck_assert(spin_until(&f, &f.acks, 2));
+	ck_assert_int_eq(f.acks_failed, 0);
+	ck_assert_int_eq(take(&f, REPORT_END, 6, 10), TAKE_DUP);
+	/* Another body is another completion. */
+	ck_assert_int_eq(take(&f, REPORT_END, 6, 11), TAKE_QUEUED);
+	ck_assert_int_eq(stats(&f).queued, 2);
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- the journal ---------------------------------------------------- */
+
+START_TEST(test_compaction_keeps_only_the_live)
+{
+	struct fx f;
+	struct deliver_stats st;
+	struct found fd;
+	struct report r;
+	size_t before;
+	char *live_body;
+	int i, n = 30;
+
+	fx_init(&f, 0);
+	for (i = 0; i < n; i++) {
+		r = mk(REPORT_START, 100 + i, 100, BIG_BODY);
+		ck_assert_int_eq(deliver_take(f.dq, &r, on_ack, &f),
+		    TAKE_QUEUED);
+		report_clear(&r);
+	}
+	ck_assert(spin_until(&f, &f.acks, n));
+	ck_assert_int_eq(f.nsent, n);
+	deliver_pause(f.dq, 1);
+	r = mk(REPORT_END, 99, 4242, 100);
+	live_body = strdup(r.body);
+	ck_assert_int_eq(deliver_take(f.dq, &r, on_ack, &f), TAKE_QUEUED);
+	report_clear(&r);
+	ck_assert(spin_until(&f, &f.acks, n + 1));
+	before = stats(&f).journal_bytes;
+	ck_assert_uint_gt(before, (size_t)n * BIG_BODY);
+	for (i = 0; i < n; i++)
+		answer(&f, i, PR_DELIVERED, NULL);
+	spin(&f, 5);
+	st = stats(&f);
+	ck_assert_int_eq(st.queued, 1);
+	ck_assert_uint_lt(st.journal_bytes, 1000);	/* one record left */
+	/* A reopen replays the live report only, its body intact. */
+	qclose(&f);
+	qopen(&f);
+	st = stats(&f);
+	ck_assert_int_eq(st.queued, 1);
+	ck_assert_uint_lt(st.journal_bytes, 1000);
+	fd = find(&f, 99);
+	ck_assert_int_eq(fd.n, 1);
+	ck_assert_int_eq(fd.cents, 4242);
+	memset(&fd, 0, sizeof(fd));
+	fd.job_id = 99;
+	ck_assert_int_eq(deliver_show(f.dq, find(&f, 99).seq, on_view, &fd),
+	    0);
+	ck_assert_ptr_nonnull(fd.body);
+	ck_assert_str_eq(fd.body, live_body);
+	free(fd.body);
+	free(live_body);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_reopen_replays_what_is_queued)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	deliver_pause(f.dq, 1);
+	take_durable(&f, REPORT_START, 1, 100);
+	take_durable(&f, REPORT_END, 2, 200);
+	qclose(&f);
+	qopen(&f);
+	ck_assert_int_eq(stats(&f).queued, 2);
+	ck_assert_int_eq(f.nsent, 2);		/* sent again at start */
+	ck_assert_uint_eq(f.sent[0].job_id + f.sent[1].job_id, 3);
+	ck_assert_int_eq(f.sent[0].cents + f.sent[1].cents, 300);
+	/* A durable start is remembered: its repeat is a duplicate. */
+	ck_assert_int_eq(take(&f, REPORT_START, 1, 100), TAKE_DUP);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_ack_only_once_on_disk)
+{
+	struct fx f;
+
+	fx_init(&f, 1);			/* fsync, on the sync thread */
+	f.marker = "\"jobslurmid\\\":\\\"77\\\"";
+	ck_assert_int_eq(take(&f, REPORT_END, 77, 5), TAKE_QUEUED);
+	/* Buffered: not acknowledged, not sent, not in the file. */
+	ck_assert_int_eq(f.acks, 0);
+	ck_assert_int_eq(f.nsent, 0);
+	ck_assert_int_eq(stats(&f).unsynced, 1);
+	ck_assert(!file_has(f.dir, f.marker));
+	ck_assert(spin_until(&f, &f.acks, 1));
+	ck_assert_int_eq(f.acks_failed, 0);
+	ck_assert_int_eq(f.on_disk_at_ack, 1);
+	ck_assert_int_eq(stats(&f).unsynced, 0);
+	spin(&f, 5);
+	ck_assert_int_eq(f.nsent, 1);		/* sent once durable */
+	ck_assert_uint_eq(f.sent[0].job_id, 77);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_amount_beyond_the_api_is_dead_at_once)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_END, 9, INT64_C(10000000001));
+	spin(&f, 5);
+	ck_assert_int_eq(f.nsent, 0);
+	ck_assert_int_eq(stats(&f).dead, 1);
+	ck_assert_str_eq(find(&f, 9).state, "dead");
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- main ---------------------------------------------------------- */
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static Suite *
+queue_suite(void)
+{
+	Suite *s = suite_create("queue");
+	TCase *tc = tcase_create("rules");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_order_per_job);
+	tcase_add_test(tc, test_end_behind_a_start_in_flight);
+	tcase_add_test(tc, test_end_replaces_a_start_not_sent);
+	tcase_add_test(tc, test_end_replaces_a_start_waiting_to_retry);
+	tcase_add_test(tc, test_end_overtakes_a_start_whose_try_failed);
+	tcase_add_test(tc, test_retry_backs_off);
+	tcase_add_test(tc, test_backoff_doubles_up_to_its_cap);
+	tcase_add_test(tc, test_api_answering_again_sends_the_backlog_now);
+	tcase_add_test(tc, test_token_refused_narrows_to_one);
+	tcase_add_test(tc, test_refused_is_a_dead_letter_until_retried);
+	tcase_add_test(tc, test_dropped_dead_letter_is_gone);
+	tcase_add_test(tc, test_duplicate_counts_as_delivered);
+	tcase_add_test(tc, test_repeats_join_or_are_duplicates);
+	tcase_add_test(tc, test_compaction_keeps_only_the_live);
+	tcase_add_test(tc, test_reopen_replays_what_is_queued);
+	tcase_add_test(tc, test_ack_only_once_on_disk);
+	tcase_add_test(tc, test_amount_beyond_the_api_is_dead_at_once);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	snprintf(topdir, sizeof(topdir), "/tmp/check_queue.XXXXXX");
+	if (mkdtemp(topdir) == NULL)
+		return 1;
+	sr = srunner_create(queue_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,11 @@
+# Unit tests of bankd's report queue (deliver.c and the files queue.h
+# lists) and of its holds (holds.c), each driven without the daemon: a
+# temp state directory, the test's event loop and, for the queue, a fake
+# send hook in place of the portal.  Included from tests/unit/CMakeLists.txt.
+add_executable(check_queue ${CMAKE_CURRENT_LIST_DIR}/check_queue.c)
+target_link_libraries(check_queue PRIVATE bankd_objs PkgConfig::CHECK)
+add_test(NAME unit_queue COMMAND check_queue)
+
+add_executable(check_holds ${CMAKE_CURRENT_LIST_DIR}/check_holds.c)
+target_link_libraries(check_holds PRIVATE bankd_objs PkgConfig::CHECK)
+add_test(NAME unit_holds COMMAND check_holds)
