@@ -30,8 +30,14 @@
 #include "apiprices.h"
 #include "bankd.h"
 #include "cache.h"
+#include "checks.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "health.h"
 #include "holds.h"
-#include "idmap.h"
+#include "intake.h"
+#include "ledger.h"
+#include "listen.h"
 #include "deliver.h"
 #include "log.h"
 
@@ -218,7 +224,7 @@ bankd_reload_conf(struct bankd *bd)
 	conf_free(&bd->conf);
 	bd->conf = cf;
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
-	listen_limits(bd);
+	conn_limits(bd);
 	log_info("reloaded %s: %zu priced partitions, on_api_unavailable=%s",
 	    bd->conf.path, bd->conf.nprices,
 	    conf_policy_name(bd->conf.on_api_unavailable));
@@ -230,6 +236,15 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	bankd_reload(arg);
+}
+
+/* The probe was answered: reports waiting on the API go now. */
+static void
+on_api_answers(void *arg)
+{
+	struct bankd *bd = arg;
+
+	deliver_api_answers(bd->dq);
 }
 
 static int
@@ -255,8 +270,7 @@ bankd_start(struct bankd *bd, const char *path)
 		return -1;
 	}
 	if ((bd->cache = cache_new()) == NULL || check_init(bd) != 0 ||
-	    (bd->charged = calloc(1, sizeof(*bd->charged))) == NULL ||
-	    idmap_init(bd->charged) != 0) {
+	    (bd->ledger = ledger_new()) == NULL || health_init(bd) != 0) {
 		log_err("out of memory");
 		return -1;
 	}
@@ -267,10 +281,10 @@ bankd_start(struct bankd *bd, const char *path)
 	}
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	bd->started = time(NULL);
-	if (listen_start(bd) != 0 || intake_start(bd) != 0 ||
-	    reconcile_start(bd) != 0)
+	if (conn_init(bd, dispatch_request, bd) != 0 || listen_start(bd) != 0 ||
+	    intake_start(bd) != 0 || reconcile_start(bd) != 0)
 		return -1;
-	probe_start(bd);
+	health_probe(bd, on_api_answers, bd);
 	if (apiprices_start(bd) != 0)
 		return -1;
 	sd_notify_str("READY=1");
@@ -284,26 +298,19 @@ static void
 bankd_stop(struct bankd *bd)
 {
 	listen_stop(bd);
-	listen_close_clients(bd);
+	conn_fini(bd);
 	intake_stop(bd);
 	reconcile_stop(bd);
 	apiprices_stop(bd);
-	if (bd->probe)
-		event_free(bd->probe);
 	if (bd->drain)
 		event_free(bd->drain);
 	deliver_close(bd->dq);
+	intake_free(bd);	/* after the queue's last answers */
 	holds_close(bd->holds);
 	cache_free(bd->cache);
-	if (bd->charged != NULL) {
-		size_t i;
-
-		for (i = 0; i < bd->charged->cap; i++)
-			free(bd->charged->slots[i].val);
-		idmap_free(bd->charged);
-		free(bd->charged);
-	}
+	ledger_free(bd->ledger);
 	api_free(bd->api);
+	health_fini(bd);	/* after api_free: no answer notes it now */
 	check_fini(bd);
 	conf_free(&bd->conf);
 }
