@@ -1061,7 +1061,7 @@ ask(struct check *ck, enum stage stage)
 		    "check (999999999.99 SU)");
 		return;
 	}
-	/* A user's check waits on the API from now: it counts (listen.c). */
+	/* A user's check waits on the API from now: it counts (conn.c). */
 	if (!ck->privileged && !ck->counted) {
 		conn_check_begin(ck->conn);
 		ck->counted = 1;
