@@ -1,8 +1,9 @@
 /*
  * admin.c - bankctl's view of the queue and its levers (the postqueue /
  * postsuper of bankd).  The queue holds every account's charges, so
- * seeing it and changing it need root or the SlurmUser (SO_PEERCRED);
- * anyone else may list the holds on their own jobs only.
+ * seeing it and changing it need root or the SlurmUser (the peer's
+ * identity, peer.h); anyone else may list the holds on their own jobs
+ * only.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,11 +11,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "bankd.h"
+#include "conn.h"
 #include "deliver.h"
 #include "holds.h"
 #include "log.h"
 #include "money.h"
+#include "peer.h"
+#include "req.h"
 
 /* Tabs and newlines would break the one-line-per-entry encoding. */
 static void
@@ -49,24 +54,20 @@ add_entry(const struct deliver_view *v, void *arg)
 }
 
 static void
-do_queue(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+do_queue(struct bankd *bd, struct conn *c, const struct req *rq)
 {
+	const struct req_queue *q = &rq->u.queue;
 	struct deliver_stats st;
 	struct bp_msg rep;
 	struct page pg = { &rep, 0 };
-	uint64_t off = 0, lim = BP_QUEUE_PAGE, dead = 0;
+	uint64_t lim = q->limit < BP_QUEUE_PAGE ? q->limit : BP_QUEUE_PAGE;
 
-	bp_get_u64(m, "offset", &off);
-	bp_get_u64(m, "limit", &lim);
-	bp_get_u64(m, "dead", &dead);
-	if (lim > BP_QUEUE_PAGE)
-		lim = BP_QUEUE_PAGE;
 	deliver_stats(bd->dq, &st);
-	bp_init(&rep, m->type | BP_REPLY, m->id);
+	bp_init(&rep, rq->type | BP_REPLY, rq->id);
 	bp_add(&rep, "status", "ok");
-	bp_addf(&rep, "total", "%zu", dead ? st.dead : st.queued);
-	deliver_list(bd->dq, (size_t)off, (size_t)lim, dead != 0, add_entry,
-	    &pg);
+	bp_addf(&rep, "total", "%zu", q->dead ? st.dead : st.queued);
+	deliver_list(bd->dq, (size_t)q->offset, (size_t)lim, q->dead,
+	    add_entry, &pg);
 	conn_reply(c, &rep);
 	bp_free(&rep);
 }
@@ -93,13 +94,12 @@ add_detail(const struct deliver_view *v, void *arg)
 }
 
 static void
-do_show(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+do_show(struct bankd *bd, struct conn *c, const struct req *rq)
 {
+	uint64_t seq = rq->u.seq.seq;
 	struct bp_msg rep;
-	uint64_t seq = 0;
 
-	bp_get_u64(m, "seq", &seq);
-	bp_init(&rep, m->type | BP_REPLY, m->id);
+	bp_init(&rep, rq->type | BP_REPLY, rq->id);
 	if (deliver_show(bd->dq, seq, add_detail, &rep) != 0) {
 		bp_add(&rep, "status", "error");
 		bp_addf(&rep, "message", "no report %" PRIu64 " in the queue",
@@ -110,16 +110,15 @@ do_show(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 }
 
 static void
-do_change(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+do_change(struct bankd *bd, struct conn *c, const struct req *rq)
 {
+	uint64_t seq = rq->u.seq.seq;
 	struct bp_msg rep;
-	uint64_t seq = 0;
 	char err[256];
 	long n = 0;
 
-	bp_get_u64(m, "seq", &seq);
-	bp_init(&rep, m->type | BP_REPLY, m->id);
-	switch (m->type) {
+	bp_init(&rep, rq->type | BP_REPLY, rq->id);
+	switch (rq->type) {
 	case BP_T_RETRY:
 		if ((n = deliver_retry(bd->dq, seq)) < 0)
 			snprintf(err, sizeof(err), "no report %" PRIu64
@@ -129,7 +128,7 @@ do_change(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		n = deliver_drop(bd->dq, seq, err, sizeof(err));
 		break;
 	default:
-		deliver_pause(bd->dq, m->type == BP_T_PAUSE);
+		deliver_pause(bd->dq, rq->type == BP_T_PAUSE);
 		break;
 	}
 	if (n < 0) {
@@ -167,69 +166,73 @@ add_hold(const struct hold_view *v, void *arg)
 	    money_format(v->cents, amount), (long long)(pg->now - v->created));
 }
 
-static void
-do_holds(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+/*
+ * A user sees their own holds, not other people's figures.  Who is asked
+ * about: one uid, or (root and slurm_user only) every one.
+ */
+void
+admin_holds(struct bankd *bd, struct conn *c, const struct req *rq)
 {
+	const struct req_holds *h = &rq->u.holds;
+	const struct peer *p = conn_peer(c);
+	struct hold_page pg = { NULL, 0, 0, time(NULL) };
 	struct bp_msg rep;
-	struct hold_page pg = { &rep, 0, 0, time(NULL) };
-	const char *acct = bp_get(m, "account");
 	char amount[MONEY_FMT_LEN];
-	uint64_t uid = 0;
-	long u = bp_get_u64(m, "uid", &uid) == 0 ? (long)uid : -1;
+	int every = !h->has_uid;
+	uint32_t uid = h->uid;
 
-	/* A user sees their own holds, not other people's figures. */
-	if (!conn_privileged(c)) {
-		if (u >= 0 && u != (long)conn_uid(c)) {
-			reply_simple(c, m, "error", "permission denied: a user "
-			    "may list only their own holds");
+	if (!peer_privileged(p, bd->slurm_uid)) {
+		if (h->has_uid && uid != (uint32_t)p->uid) {
+			conn_reply_status(c, rq->type, rq->id, "error",
+			    "permission denied: a user may list only their "
+			    "own holds");
 			return;
 		}
-		u = (long)conn_uid(c);
+		every = 0;
+		uid = (uint32_t)p->uid;
 	}
-
-	bp_init(&rep, m->type | BP_REPLY, m->id);
+	bp_init(&rep, rq->type | BP_REPLY, rq->id);
+	pg.rep = &rep;
 	bp_add(&rep, "status", "ok");
-	holds_list(bd->holds, acct && *acct ? acct : NULL, u, add_hold, &pg);
+	/* holds_list's uid -1: every user's. */
+	holds_list(bd->holds, h->account, every ? -1 : (long)uid, add_hold,
+	    &pg);
 	bp_addf(&rep, "count", "%d", pg.n);
 	bp_add(&rep, "total", money_format(pg.total, amount));
 	conn_reply(c, &rep);
 	bp_free(&rep);
 }
 
-int
-admin_request(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+/* QUEUE and SHOW: every account's charges, for root and slurm_user. */
+void
+admin_look(struct bankd *bd, struct conn *c, const struct req *rq)
 {
-	switch (m->type) {
-	case BP_T_HOLDS:
-		do_holds(bd, c, m);
-		return 0;
-	case BP_T_QUEUE:
-	case BP_T_SHOW:
-		if (!conn_privileged(c)) {
-			reply_simple(c, m, "error", "permission denied: the "
-			    "queue holds every account's charges; only root "
-			    "and the SlurmUser may see it");
-			return 0;
-		}
-		if (m->type == BP_T_QUEUE)
-			do_queue(bd, c, m);
-		else
-			do_show(bd, c, m);
-		return 0;
-	case BP_T_RETRY:
-	case BP_T_DROP:
-	case BP_T_PAUSE:
-	case BP_T_RESUME:
-		if (!conn_may_write(bd, c)) {
-			log_warn("refused '%s' from uid %ld: only root and "
-			    "the SlurmUser may change the queue",
-			    bp_type_name(m->type), (long)conn_uid(c));
-			reply_simple(c, m, "error", "permission denied: only "
-			    "root and the SlurmUser may change the queue");
-			return 0;
-		}
-		do_change(bd, c, m);
-		return 0;
+	if (!peer_may_see_queue(conn_peer(c), bd->slurm_uid)) {
+		conn_reply_status(c, rq->type, rq->id, "error", "permission "
+		    "denied: the queue holds every account's charges; only "
+		    "root and the SlurmUser may see it");
+		return;
 	}
-	return -1;
+	if (rq->type == BP_T_QUEUE)
+		do_queue(bd, c, rq);
+	else
+		do_show(bd, c, rq);
+}
+
+/* RETRY, DROP, PAUSE, RESUME. */
+void
+admin_steer(struct bankd *bd, struct conn *c, const struct req *rq)
+{
+	const struct peer *p = conn_peer(c);
+
+	if (!peer_may_steer(p, bd->slurm_uid)) {
+		log_warn("refused '%s' from uid %ld: only root and the "
+		    "SlurmUser may change the queue", bp_type_name(rq->type),
+		    (long)p->uid);
+		conn_reply_status(c, rq->type, rq->id, "error", "permission "
+		    "denied: only root and the SlurmUser may change the "
+		    "queue");
+		return;
+	}
+	do_change(bd, c, rq);
 }

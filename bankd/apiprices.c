@@ -41,13 +41,6 @@ struct apiprices {
 	char			 error[256];
 };
 
-/*
- * The running instance, for apiprices_state() alone: handle.c's `prices`
- * request asks without naming one.  Once it calls apiprices_status(),
- * this goes.
- */
-static struct apiprices *running;
-
 static void	set_error(struct apiprices *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -175,7 +168,6 @@ apiprices_start(struct event_base *base, struct portal *portal,
 		event_add(a->timer, &now);
 	} else
 		schedule(a, refresh_s(a));
-	running = a;
 	return a;
 }
 
@@ -184,8 +176,6 @@ apiprices_stop(struct apiprices *a)
 {
 	if (a == NULL)
 		return;
-	if (running == a)
-		running = NULL;
 	if (a->timer != NULL)
 		event_free(a->timer);
 	/* A fetch under way: portal_free() drops it unanswered. */
@@ -225,10 +215,4 @@ apiprices_status(const struct apiprices *a, time_t *fetched,
 {
 	*fetched = a != NULL ? a->fetched : 0;
 	*error = a != NULL ? a->error : NULL;
-}
-
-void
-apiprices_state(time_t *fetched, const char **error)
-{
-	apiprices_status(running, fetched, error);
 }

@@ -46,7 +46,5 @@ void		 apiprices_reloaded(struct apiprices *, struct pricetab *);
  */
 void		 apiprices_status(const struct apiprices *, time_t *fetched,
 		    const char **error);
-/* The same, of the running instance (handle.c's `prices` asks so). */
-void		 apiprices_state(time_t *fetched, const char **error);
 
 #endif /* APIPRICES_H */

@@ -20,7 +20,7 @@
  * slurm_user (job_submit) ask for any uid and their accepted checks hold.
  * Anyone else asks about their own uid only, never holds, is told the
  * figures of an account only once the API has shown them a member of it,
- * and has their API checks counted (listen.c: user_checks in flight,
+ * and has their API checks counted (conn.c: user_checks in flight,
  * user_checks_per_s).  Whoever asks, checks about the same (account, uid)
  * share one API request at a time: the rest wait for its answer, which
  * the cache then applies to each of them; and at most api_checks requests
@@ -39,13 +39,30 @@
 #include "api.h"
 #include "bankd.h"
 #include "cache.h"
+#include "checks.h"
+#include "conn.h"
 #include "fields.h"
+#include "health.h"
 #include "holds.h"
 #include "idmap.h"
 #include "lim.h"
 #include "log.h"
 #include "money.h"
+#include "peer.h"
 #include "price.h"
+#include "pricemsg.h"
+#include "req.h"
+
+/* cache.h's words: uid -1 is the account's limit; max_age -1 any age. */
+#define CACHE_ACCOUNT	(-1L)
+#define ANY_AGE		(-1L)
+
+/* What the cache knows decides a check: allow, deny, or nothing yet. */
+enum known {
+	KNOWN_NOTHING,
+	KNOWN_ALLOW,
+	KNOWN_DENY,
+};
 
 enum stage {
 	ASK_ACCOUNT,		/* cost Ca: decides both limits if it passes */
@@ -79,7 +96,7 @@ struct check {
 	enum stage		 stage;
 	uint32_t		 id;
 	uint32_t		 uid;		/* whose job: see check_new */
-	uid_t			 caller;	/* who asks (SO_PEERCRED) */
+	uid_t			 caller;	/* who asks (the peer) */
 	int			 privileged;	/* root or slurm_user */
 	int			 member;	/* may see the account's figures */
 	int			 counted;	/* in the caller's user_checks */
@@ -94,7 +111,7 @@ struct check {
 	int			 asked_before;	/* took its API check already */
 	int			 dry_run;	/* no hold */
 	int			 cost_given;	/* bankctl check: no pricing */
-	long			 failed_limit;	/* from_cache's: -1 account, uid */
+	enum answer_limit	 failed_limit;	/* from_cache's KNOWN_DENY */
 	int			 exact;		/* ask the cost itself, no probe */
 	int			 refreshing;	/* decided; asks for the next ones */
 	int			 room_ask;	/* room_ask's: keyed ROOM_ASK */
@@ -160,6 +177,13 @@ static int64_t
 cost_of(const struct check *ck, enum stage stage)
 {
 	return stage == ASK_ACCOUNT ? cost_account(ck) : cost_user(ck);
+}
+
+/* The cache's uid for a limit: the account's, or the job's user's. */
+static long
+limit_uid(const struct check *ck, enum answer_limit lim)
+{
+	return lim == LIMIT_USER ? (long)ck->uid : CACHE_ACCOUNT;
 }
 
 static int64_t
@@ -372,7 +396,7 @@ check_free_if_done(struct check *ck)
 	if (ck->deadline != NULL)
 		event_free(ck->deadline);
 	if (ck->counted)
-		listen_check_end(ck->bd, ck->caller);
+		conn_check_end(ck->bd, ck->caller);
 	TAILQ_REMOVE(&ck->bd->checks->all, ck, all_link);
 	free(ck);
 }
@@ -552,8 +576,8 @@ modify_hold(struct check *ck)
 	    ck->est.tasks, ck->est.task_cents);
 }
 
-/* 1 allow, 0 deny, -1 nothing known; max_age < 0: any age. */
-static int
+/* What the cache says of both limits; max_age ANY_AGE: of any age. */
+static enum known
 from_cache(struct check *ck, long max_age, const char **why)
 {
 	struct cache *c = ck->bd->cache;
@@ -563,26 +587,26 @@ from_cache(struct check *ck, long max_age, const char **why)
 
 	/* The cache speaks of the account: to members only. */
 	if (!ck->privileged && !ck->member)
-		return -1;
-	va = cache_judge(c, ck->account, -1, cost_account(ck), now, max_age,
-	    &msg);
+		return KNOWN_NOTHING;
+	va = cache_judge(c, ck->account, CACHE_ACCOUNT, cost_account(ck), now,
+	    max_age, &msg);
 	if (va == CACHE_FAIL) {
 		*why = msg;
-		ck->failed_limit = -1;
-		return 0;
+		ck->failed_limit = LIMIT_ACCOUNT;
+		return KNOWN_DENY;
 	}
 	vu = cache_judge(c, ck->account, ck->uid, cost_user(ck), now, max_age,
 	    &msg);
 	if (vu == CACHE_FAIL) {
 		*why = msg;
-		ck->failed_limit = (long)ck->uid;
-		return 0;
+		ck->failed_limit = LIMIT_USER;
+		return KNOWN_DENY;
 	}
 	if (va == CACHE_PASS && vu == CACHE_PASS) {
 		*why = "within what the API last allowed";
-		return 1;
+		return KNOWN_ALLOW;
 	}
-	return -1;
+	return KNOWN_NOTHING;
 }
 
 /* "E SU (2 CPUs x 1h00m on normal at 360 SU/CPU-hour)", or "E SU". */
@@ -596,33 +620,34 @@ estimate_words(const struct check *ck, char *out, size_t len)
 		snprintf(out, len, "%s SU", amount);
 		return;
 	}
-	describe_estimate(&ck->est, what, sizeof(what));
+	price_describe(&ck->est, what, sizeof(what));
 	snprintf(out, len, "%s SU (%s)", amount, what);
 }
 
 /*
  * A refusal for money, in our words: what is left under the limit that
- * refused (-1 the account's, a uid that user's share), what of it is
+ * refused (the account's, or the user's share), what of it is
  * already held for queued jobs, and this job's estimate.  The API's
  * figure would include the holds (bankd asked for estimate + held);
  * where the room is not known, its words follow ours.
  */
 static void
-refusal(const struct check *ck, long lim, const char *words, char *out,
-    size_t len)
+refusal(const struct check *ck, enum answer_limit lim, const char *words,
+    char *out, size_t len)
 {
-	int64_t room = cache_room(ck->bd->cache, ck->account, lim);
-	int64_t held = lim == -1 ? ck->held_account : ck->held_user;
+	int64_t room = cache_room(ck->bd->cache, ck->account,
+	    limit_uid(ck, lim));
+	int64_t held = lim == LIMIT_USER ? ck->held_user : ck->held_account;
 	char est[400], left[MONEY_FMT_LEN], h[MONEY_FMT_LEN], jobs[96] = "";
 	char who[LIM_ACCOUNT_LEN + 64];
 
 	estimate_words(ck, est, sizeof(est));
-	if (lim == -1)
+	if (lim != LIMIT_USER)
 		snprintf(who, sizeof(who), "account %s", ck->account);
 	else
-		snprintf(who, sizeof(who), "uid %ld's share of account %s", lim,
-		    ck->account);
-	if (held > 0 && lim == -1)
+		snprintf(who, sizeof(who), "uid %ld's share of account %s",
+		    (long)ck->uid, ck->account);
+	if (held > 0 && lim != LIMIT_USER)
 		snprintf(jobs, sizeof(jobs), ", %s SU of it held for %zu queued "
 		    "job(s)", money_format(held, h), ck->held_jobs);
 	else if (held > 0)
@@ -641,7 +666,8 @@ refusal(const struct check *ck, long lim, const char *words, char *out,
 }
 
 static void
-deny_money(struct check *ck, const char *source, long lim, const char *words)
+deny_money(struct check *ck, const char *source, enum answer_limit lim,
+    const char *words)
 {
 	char msg[1000];
 
@@ -655,7 +681,7 @@ known_words(const struct check *ck, char *out, size_t len)
 {
 	char ca[MONEY_FMT_LEN];
 
-	if (!cache_knows(ck->bd->cache, ck->account, -1) &&
+	if (!cache_knows(ck->bd->cache, ck->account, CACHE_ACCOUNT) &&
 	    !cache_knows(ck->bd->cache, ck->account, (long)ck->uid))
 		snprintf(out, len, "nothing is known of account %s yet",
 		    ck->account);
@@ -673,10 +699,11 @@ by_policy(struct check *ck, const char *why)
 	enum conf_policy p = ck->bd->conf.on_api_unavailable;
 	const char *known;
 	char reason[1400], words[1000];
-	int v;
+	enum known v;
 
-	if (p == POLICY_CACHED && (v = from_cache(ck, -1, &known)) >= 0) {
-		if (v)
+	if (p == POLICY_CACHED && (v = from_cache(ck, ANY_AGE, &known)) !=
+	    KNOWN_NOTHING) {
+		if (v == KNOWN_ALLOW)
 			snprintf(reason, sizeof(reason), "%s (the API could not "
 			    "answer: %s; decided from what it said before)",
 			    known, why);
@@ -687,7 +714,7 @@ by_policy(struct check *ck, const char *why)
 			    "answer: %s; decided from what it said before)",
 			    words, why);
 		}
-		finish(ck, v, "cache (API unavailable)", reason);
+		finish(ck, v == KNOWN_ALLOW, "cache (API unavailable)", reason);
 		return;
 	}
 	/* Name the setting that decided: on_unknown, under "cached". */
@@ -730,21 +757,23 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 /* ---- the API's answer ------------------------------------------------- */
 
 static void
-learn_room(struct check *ck, long lim, int64_t room)
+learn_room(struct check *ck, enum answer_limit lim, int64_t room)
 {
 	time_t now = time(NULL);
 	char msg[256], left[MONEY_FMT_LEN];
 
 	/* Exact: everything up to room passes, a cent more fails. */
 	money_format(room, left);
-	if (lim == -1)
+	if (lim != LIMIT_USER)
 		snprintf(msg, sizeof(msg), "the account has %s SU left in its "
 		    "allocation", left);
 	else
 		snprintf(msg, sizeof(msg), "user %ld has %s SU left in their "
-		    "allocation in this account", lim, left);
-	cache_learn(ck->bd->cache, ck->account, lim, room + 1, 0, msg, now);
-	cache_learn(ck->bd->cache, ck->account, lim, room, 1, msg, now);
+		    "allocation in this account", (long)ck->uid, left);
+	cache_learn(ck->bd->cache, ck->account, limit_uid(ck, lim), room + 1,
+	    0, msg, now);
+	cache_learn(ck->bd->cache, ck->account, limit_uid(ck, lim), room, 1,
+	    msg, now);
 }
 
 /* Decide from the cache now that it knows more; 0 when it cannot. */
@@ -752,16 +781,16 @@ static int
 decide_known(struct check *ck, long max_age)
 {
 	const char *why;
-	int v;
+	enum known v;
 
 	take_holds(ck);
 	/* Another check's answer may have shown the caller a member. */
 	if (!ck->member)
 		ck->member = cache_is_member(ck->bd->cache, ck->account,
 		    ck->uid, time(NULL), max_age < 0 ? LONG_MAX : max_age);
-	if ((v = from_cache(ck, max_age, &why)) < 0)
+	if ((v = from_cache(ck, max_age, &why)) == KNOWN_NOTHING)
 		return 0;
-	if (v)
+	if (v == KNOWN_ALLOW)
 		finish(ck, 1, "api", why);
 	else
 		deny_money(ck, "api", ck->failed_limit, why);
@@ -781,28 +810,30 @@ learn(struct check *ck, int64_t cost, const struct check_answer *a)
 {
 	const char *msg = a->message;
 	time_t now = time(NULL);
-	long lim;
 
 	if (a->kind == ANSWER_PASS) {
 		cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
 		ck->member = 1;
-		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
+		cache_learn(ck->bd->cache, ck->account, CACHE_ACCOUNT, cost, 1,
+		    msg, now);
 		cache_learn(ck->bd->cache, ck->account, ck->uid, cost, 1, msg,
 		    now);
 		return;
 	}
 	if (a->kind != ANSWER_REFUSED || a->limit == LIMIT_NONE)
 		return;
-	lim = a->limit == LIMIT_USER ? (long)ck->uid : -1;
 	/* Only a member is told of a balance. */
 	cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
 	ck->member = 1;
 	if (a->room >= 0)
-		learn_room(ck, lim, a->room);
+		learn_room(ck, a->limit, a->room);
 	else
-		cache_learn(ck->bd->cache, ck->account, lim, cost, 0, msg, now);
-	if (lim != -1)	/* the account's limit is checked first: it passed */
-		cache_learn(ck->bd->cache, ck->account, -1, cost, 1, msg, now);
+		cache_learn(ck->bd->cache, ck->account, limit_uid(ck, a->limit),
+		    cost, 0, msg, now);
+	/* The account's limit is checked first: it passed. */
+	if (a->limit == LIMIT_USER)
+		cache_learn(ck->bd->cache, ck->account, CACHE_ACCOUNT, cost, 1,
+		    msg, now);
 }
 
 static void
@@ -810,8 +841,8 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 {
 	const char *msg = a->message;
 	int64_t room = a->room;
+	enum answer_limit lim = a->limit;
 	char words[400];
-	long lim;
 
 	learn(ck, cost, a);
 	if (a->kind == ANSWER_PASS) {
@@ -830,16 +861,17 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 		finish(ck, 0, "api", words);
 		return;
 	}
-	lim = a->limit == LIMIT_USER ? (long)ck->uid : -1;
 	/* Asked for more than needed: the room decides, not the refusal. */
-	if (room >= 0 && cost > cost_of(ck, ck->stage) && decide_known(ck, -1))
+	if (room >= 0 && cost > cost_of(ck, ck->stage) &&
+	    decide_known(ck, ANY_AGE))
 		return;
-	if (lim == -1 && room >= cost_account(ck)) {
+	if (lim == LIMIT_ACCOUNT && room >= cost_account(ck)) {
 		/* The account has room; the user's limit is still open. */
 		ask(ck, ASK_USER);
 		return;
 	}
-	if (lim != -1 && ck->stage == ASK_ACCOUNT && cost_user(ck) < cost) {
+	if (lim == LIMIT_USER && ck->stage == ASK_ACCOUNT && cost_user(ck) <
+	    cost) {
 		ask(ck, ASK_USER);
 		return;
 	}
@@ -958,8 +990,9 @@ probe_cost(struct check *ck, enum stage stage)
 	if (stage == ASK_USER) {
 		/* The largest cost the account is known to pass. */
 		for (room = p; room > need; room = need + (room - need) / 2)
-			if (cache_judge(ck->bd->cache, ck->account, -1, room,
-			    time(NULL), -1, &msg) == CACHE_PASS)
+			if (cache_judge(ck->bd->cache, ck->account,
+			    CACHE_ACCOUNT, room, time(NULL), ANY_AGE, &msg) ==
+			    CACHE_PASS)
 				break;
 		p = room;
 	}
@@ -1028,7 +1061,7 @@ ask(struct check *ck, enum stage stage)
 		    "check (999999999.99 SU)");
 		return;
 	}
-	/* A user's check waits on the API from now: it counts (listen.c). */
+	/* A user's check waits on the API from now: it counts (conn.c). */
 	if (!ck->privileged && !ck->counted) {
 		conn_check_begin(ck->conn);
 		ck->counted = 1;
@@ -1084,69 +1117,62 @@ start_queued(struct bankd *bd)
  * the body that is not theirs is refused, and they never hold.
  */
 static int
-check_who(struct check *ck, const struct bp_msg *m, const char **why)
+check_who(struct check *ck, const struct req_check *rq, const char **why)
 {
-	uint64_t v;
+	const struct peer *p = conn_peer(ck->conn);
 
-	ck->privileged = conn_privileged(ck->conn);
-	ck->caller = conn_uid(ck->conn);
+	ck->privileged = peer_privileged(p, ck->bd->slurm_uid);
+	ck->caller = p->uid;
 	ck->uid = (uint32_t)ck->caller;
-	if (bp_get_u64(m, "uid", &v) == 0) {
-		if (!ck->privileged && v != (uint64_t)ck->caller) {
+	if (rq->has_uid) {
+		if (!ck->privileged && rq->uid != (uint32_t)ck->caller) {
 			*why = "a user may only ask about their own jobs: the "
 			    "uid in the request is not the caller's";
 			return -1;
 		}
-		ck->uid = (uint32_t)v;
+		ck->uid = rq->uid;
 	}
-	v = 0;
-	bp_get_u64(m, "dry_run", &v);
-	ck->dry_run = v != 0 || !ck->privileged;
-	if (bp_get_u64(m, "modify", &v) == 0 && v != 0) {
-		if (!ck->privileged) {
-			*why = "only job_submit (root or slurm_user) may check "
-			    "a change to a job";
-			return -1;
-		}
-		ck->modify = (uint32_t)v;
-		v = 0;
-		bp_get_u64(m, "array_task", &v);
-		ck->array_task = v != 0;
-		v = 0;
-		bp_get_u64(m, "hold", &v);
-		if (ck->bd->conf.holds_enabled && hold_find(ck->bd->holds, v,
-		    ck->array_task ? 0 : ck->modify, &ck->old) == 0) {
-			ck->has_old = 1;
-			snprintf(ck->old_account, sizeof(ck->old_account), "%s",
-			    ck->old.account);
-		}
+	ck->dry_run = rq->dry_run || !ck->privileged;
+	if (rq->modify == 0)
+		return 0;
+	if (!ck->privileged) {
+		*why = "only job_submit (root or slurm_user) may check a change "
+		    "to a job";
+		return -1;
+	}
+	ck->modify = rq->modify;
+	ck->array_task = rq->array_task;
+	if (ck->bd->conf.holds_enabled && hold_find(ck->bd->holds, rq->hold,
+	    ck->array_task ? 0 : ck->modify, &ck->old) == 0) {
+		ck->has_old = 1;
+		snprintf(ck->old_account, sizeof(ck->old_account), "%s",
+		    ck->old.account);
 	}
 	return 0;
 }
 
 static struct check *
-check_new(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+check_new(struct bankd *bd, struct conn *c, uint32_t id,
+    const struct req_check *rq)
 {
-	const char *acct = bp_get(m, "account");
-	const char *parts = bp_get(m, "partitions");
+	const char *parts = rq->job.partitions;
 	struct check *ck;
-	uint64_t v = 0;
 
 	if ((ck = calloc(1, sizeof(*ck))) == NULL)
 		return NULL;
 	ck->bd = bd;
 	ck->conn = c;
-	ck->id = m->id;
+	ck->id = id;
 	TAILQ_INSERT_TAIL(&bd->checks->all, ck, all_link);
 	conn_hold(c);
 	conn_wait_begin(c);
-	snprintf(ck->account, sizeof(ck->account), "%s", acct ? acct : "");
-	snprintf(ck->partitions, sizeof(ck->partitions), "%s", parts && *parts ?
+	snprintf(ck->account, sizeof(ck->account), "%s", rq->account);
+	snprintf(ck->partitions, sizeof(ck->partitions), "%s", *parts ?
 	    parts : "(default)");
-	estimate_of(bd, m, &ck->est);
+	pricemsg_estimate(&bd->conf, &rq->job, &ck->est);
 	/* bankctl check USER ACCOUNT COST: the cost is given. */
-	if (bp_get_u64(m, "cost", &v) == 0) {
-		ck->est.cents = (int64_t)v;
+	if (rq->has_cost) {
+		ck->est.cents = rq->cost;
 		ck->cost_given = 1;
 	}
 	return ck;
@@ -1154,13 +1180,13 @@ check_new(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 
 /* Decided before any hold or the API is looked at; 1 if so. */
 static int
-decided_early(struct check *ck, const struct bp_msg *m)
+decided_early(struct check *ck, const struct req_check *rq)
 {
 	struct bankd *bd = ck->bd;
 	char why_buf[600];
 	const char *why;
 
-	if (check_who(ck, m, &why) != 0) {
+	if (check_who(ck, rq, &why) != 0) {
 		fail(ck, why);
 		return 1;
 	}
@@ -1175,8 +1201,7 @@ decided_early(struct check *ck, const struct bp_msg *m)
 		finish(ck, 1, "modify", "the job costs no more than before");
 		return 1;
 	}
-	if (ck->est.cents == 0 && ck->est.price == 0 && bp_get(m, "cost") ==
-	    NULL) {
+	if (ck->est.cents == 0 && ck->est.price == 0 && !ck->cost_given) {
 		finish(ck, 1, "price", "free partition, no charge");
 		return 1;
 	}
@@ -1220,9 +1245,9 @@ refresh_stage(const struct check *ck)
 	struct cache *c = ck->bd->cache;
 	const char *msg;
 
-	if (cache_room(c, ck->account, -1) >= cost_account(ck) ||
-	    cache_judge(c, ck->account, -1, LIM_COST_CENTS, time(NULL), -1,
-	    &msg) == CACHE_PASS)
+	if (cache_room(c, ck->account, CACHE_ACCOUNT) >= cost_account(ck) ||
+	    cache_judge(c, ck->account, CACHE_ACCOUNT, LIM_COST_CENTS,
+	    time(NULL), ANY_AGE, &msg) == CACHE_PASS)
 		return ASK_USER;
 	return ASK_ACCOUNT;
 }
@@ -1235,12 +1260,13 @@ refresh_cost(const struct check *ck, enum stage stage)
 
 	if (stage == ASK_ACCOUNT)
 		return LIM_COST_CENTS;
-	if ((room = cache_room(ck->bd->cache, ck->account, -1)) >= need)
+	if ((room = cache_room(ck->bd->cache, ck->account, CACHE_ACCOUNT)) >=
+	    need)
 		return room;
 	for (room = LIM_COST_CENTS; room > need; room = need +
 	    (room - need) / 2)
-		if (cache_judge(ck->bd->cache, ck->account, -1, room,
-		    time(NULL), -1, &msg) == CACHE_PASS)
+		if (cache_judge(ck->bd->cache, ck->account, CACHE_ACCOUNT, room,
+		    time(NULL), ANY_AGE, &msg) == CACHE_PASS)
 			break;
 	return room;
 }
@@ -1289,7 +1315,7 @@ room_ask(const struct check *ck)
 	struct check *r;
 
 	if (!ck->privileged || ck->dry_run || bd->conf.submit_budget_ms == 0 ||
-	    cache_knows(bd->cache, ck->account, -1) ||
+	    cache_knows(bd->cache, ck->account, CACHE_ACCOUNT) ||
 	    ask_find(bd->checks, ck->account, ROOM_ASK) != NULL ||
 	    !slot_free(bd, 1) || (r = calloc(1, sizeof(*r))) == NULL)
 		return;
@@ -1327,7 +1353,7 @@ budget_decide(struct check *ck)
 	struct bankd *bd = ck->bd;
 	const char *why;
 	char reason[800], wait[200];
-	int v;
+	enum known v;
 
 	if (ck->budget_ms != 0)
 		snprintf(wait, sizeof(wait), "no answer within the %d ms the "
@@ -1337,29 +1363,31 @@ budget_decide(struct check *ck)
 		snprintf(wait, sizeof(wait), "not waiting: submissions have "
 		    "waited deadlines.submit_budget_ms=%d for the API already",
 		    bd->conf.submit_budget_ms);
-	if ((v = from_cache(ck, -1, &why)) == 1) {
+	if ((v = from_cache(ck, ANY_AGE, &why)) == KNOWN_ALLOW) {
 		snprintf(reason, sizeof(reason), "%s (%s)", why, wait);
 		finish(ck, 1, "cache (submit budget)", reason);
-	} else if (v == 0)
+	} else if (v == KNOWN_DENY)
 		deny_money(ck, "cache (submit budget)", ck->failed_limit, why);
 	else
 		by_policy(ck, wait);
 }
 
 void
-handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
+check_request(struct bankd *bd, struct conn *c, const struct req *rq)
 {
 	struct check *ck;
 	struct timeval tv;
 	const char *why;
-	int v, wait_ms;
+	enum known v;
+	int wait_ms;
 
 	/* "later": bankd cannot decide now; job_submit's policy does. */
-	if ((ck = check_new(bd, c, m)) == NULL) {
-		reply_simple(c, m, "later", "bankd is out of memory");
+	if ((ck = check_new(bd, c, rq->id, &rq->u.check)) == NULL) {
+		conn_reply_status(c, rq->type, rq->id, "later", "bankd is out "
+		    "of memory");
 		return;
 	}
-	if (decided_early(ck, m)) {
+	if (decided_early(ck, &rq->u.check)) {
 		check_free_if_done(ck);
 		return;
 	}
@@ -1368,8 +1396,8 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 		ck->member = cache_is_member(bd->cache, ck->account, ck->uid,
 		    time(NULL), bd->conf.cache_ttl_s);
 	if (bd->conf.cache_ttl_s > 0 &&
-	    (v = from_cache(ck, bd->conf.cache_ttl_s, &why)) >= 0) {
-		if (v)
+	    (v = from_cache(ck, bd->conf.cache_ttl_s, &why)) != KNOWN_NOTHING) {
+		if (v == KNOWN_ALLOW)
 			finish(ck, 1, "cache", why);
 		else
 			deny_money(ck, "cache", ck->failed_limit, why);
@@ -1383,7 +1411,7 @@ handle_check(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	}
 	/* The account's limit known to pass at Ca: only the user's is open. */
 	ask(ck, bd->conf.cache_ttl_s > 0 && (ck->privileged || ck->member) &&
-	    cache_judge(bd->cache, ck->account, -1, cost_account(ck),
+	    cache_judge(bd->cache, ck->account, CACHE_ACCOUNT, cost_account(ck),
 	    time(NULL), bd->conf.cache_ttl_s, &why) == CACHE_PASS ? ASK_USER :
 	    ASK_ACCOUNT);
 	room_ask(ck);

@@ -16,13 +16,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accept.h"
 #include "bankd.h"
+#include "counters.h"
 #include "fields.h"
+#include "intake.h"
 #include "log.h"
-#include "report.h"
+#include "req.h"
 
 #define INTAKE_INTERVAL_S	2
 #define INTAKE_BATCH		1000
+
+struct intake {
+	struct event	*ev;
+	size_t		 inflight;	/* files of this pass not answered */
+	size_t		 later;		/* this pass: stay for the next */
+	char		 why[128];	/* the first "later"'s reason */
+};
 
 struct spooled {
 	struct bankd	*bd;
@@ -38,39 +48,56 @@ set_aside(struct bankd *bd, const char *path, const char *why)
 	snprintf(bad, sizeof(bad), "%s/.bad.%s", bd->conf.spool_dir,
 	    base ? base + 1 : path);
 	log_err("spool: %s: %s; moved aside to %s", path, why, bad);
+	counters_add(&bd->counters, CNT_SPOOL_ASIDE, 1);
 	if (rename(path, bad) != 0)
 		log_err("spool: cannot move %s aside: %s", path,
 		    strerror(errno));
 }
 
+/* One line a pass, not one a file (a full disk, 1000 files). */
 static void
-on_taken(void *arg, const char *status, const char *message,
+stays(struct intake *in, const char *message)
+{
+	if (in->later++ == 0)
+		snprintf(in->why, sizeof(in->why), "%s", message ? message :
+		    "later");
+}
+
+static void
+on_taken(void *arg, enum accept_result res, const char *message,
     const char *amount)
 {
 	struct spooled *sp = arg;
+	struct bankd *bd = sp->bd;
+	struct intake *in = bd->intake;
 
 	(void)amount;
-	sp->bd->intake_inflight--;
+	in->inflight--;
 	/* `spool` in bankctl status: the files still there. */
-	if (strcmp(status, "later") != 0 && sp->bd->spool_files > 0)
-		sp->bd->spool_files--;
-	if (strcmp(status, "ok") == 0 || strcmp(status, "dup") == 0) {
+	if (res != ACCEPT_LATER)
+		counters_sub(&bd->counters, CNT_SPOOL_FILES, 1);
+	switch (res) {
+	case ACCEPT_OK:
+	case ACCEPT_DUP:
 		if (unlink(sp->path) != 0)
 			log_err("spool: cannot remove %s: %s", sp->path,
 			    strerror(errno));
-		else
+		else {
 			log_info("spool: took in %s", sp->path);
-	} else if (strcmp(status, "later") == 0) {
-		/* One line a pass, not one a file (a full disk, 1000 files). */
-		if (sp->bd->intake_later++ == 0)
-			snprintf(sp->bd->intake_why, sizeof(sp->bd->intake_why),
-			    "%s", message ? message : "later");
-	} else
-		set_aside(sp->bd, sp->path, message ? message : status);
-	if (sp->bd->intake_inflight == 0 && sp->bd->intake_later > 0) {
+			counters_add(&bd->counters, CNT_SPOOL_TAKEN, 1);
+		}
+		break;
+	case ACCEPT_LATER:
+		stays(in, message);
+		break;
+	case ACCEPT_ERROR:
+		set_aside(bd, sp->path, message ? message : "error");
+		break;
+	}
+	if (in->inflight == 0 && in->later > 0) {
 		log_warn("spool: %zu report(s) stay for the next pass: %s",
-		    sp->bd->intake_later, sp->bd->intake_why);
-		sp->bd->intake_later = 0;
+		    in->later, in->why);
+		in->later = 0;
 	}
 	free(sp);
 }
@@ -155,6 +182,7 @@ take_one(struct bankd *bd, const char *name)
 {
 	struct spooled *sp;
 	struct bp_msg m;
+	struct req rq;
 	char why[256];
 
 	if ((sp = calloc(1, sizeof(*sp))) == NULL)
@@ -167,9 +195,9 @@ take_one(struct bankd *bd, const char *name)
 		free(sp);
 		return;
 	}
-	bd->intake_inflight++;
-	report_accept(bd, m.type == BP_T_START ? REPORT_START : REPORT_END, &m,
-	    on_taken, sp);
+	bd->intake->inflight++;
+	req_decode(&m, &rq);
+	accept_report(bd, &rq.u.report, on_taken, sp);
 	bp_free(&m);
 }
 
@@ -186,16 +214,16 @@ intake_scan(struct bankd *bd)
 	int i, n;
 
 	/* One pass at a time: files of a pass vanish as they are journaled. */
-	if (bd->intake_inflight > 0)
+	if (bd->intake->inflight > 0)
 		return;
 	if ((n = scandir(bd->conf.spool_dir, &names, visible, alphasort)) < 0) {
 		if (errno != ENOENT)
 			log_err("spool %s: %s", bd->conf.spool_dir,
 			    strerror(errno));
-		bd->spool_files = 0;
+		counters_set(&bd->counters, CNT_SPOOL_FILES, 0);
 		return;
 	}
-	bd->spool_files = (size_t)n;
+	counters_set(&bd->counters, CNT_SPOOL_FILES, (uint64_t)n);
 	if (n > 0)
 		log_info("spool: %d report(s) left while bankd was away", n);
 	for (i = 0; i < n; i++) {
@@ -218,9 +246,15 @@ int
 intake_start(struct bankd *bd)
 {
 	struct timeval tv = { INTAKE_INTERVAL_S, 0 };
+	struct intake *in;
 
-	bd->intake = event_new(bd->base, -1, EV_PERSIST, on_intake, bd);
-	if (bd->intake == NULL || event_add(bd->intake, &tv) != 0) {
+	if ((in = calloc(1, sizeof(*in))) == NULL) {
+		log_err("spool: out of memory");
+		return -1;
+	}
+	bd->intake = in;
+	in->ev = event_new(bd->base, -1, EV_PERSIST, on_intake, bd);
+	if (in->ev == NULL || event_add(in->ev, &tv) != 0) {
 		log_err("spool: cannot schedule the intake");
 		return -1;
 	}
@@ -228,16 +262,22 @@ intake_start(struct bankd *bd)
 	return 0;
 }
 
+/* No more passes; files in flight still answer (their struct stays). */
 void
 intake_stop(struct bankd *bd)
 {
-	if (bd->intake != NULL)
-		event_free(bd->intake);
-	bd->intake = NULL;
+	struct intake *in = bd->intake;
+
+	if (in != NULL && in->ev != NULL) {
+		event_free(in->ev);
+		in->ev = NULL;
+	}
 }
 
-size_t
-intake_pending(struct bankd *bd)
+void
+intake_free(struct bankd *bd)
 {
-	return bd->spool_files;
+	intake_stop(bd);
+	free(bd->intake);
+	bd->intake = NULL;
 }

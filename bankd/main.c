@@ -30,8 +30,14 @@
 #include "apiprices.h"
 #include "bankd.h"
 #include "cache.h"
+#include "checks.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "health.h"
 #include "holds.h"
-#include "idmap.h"
+#include "intake.h"
+#include "ledger.h"
+#include "listen.h"
 #include "deliver.h"
 #include "log.h"
 #include "portal.h"
@@ -234,7 +240,7 @@ bankd_reload_conf(struct bankd *bd)
 	bd->conf = cf;
 	apiprices_reloaded(bd->prices, prices);
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
-	listen_limits(bd);
+	conn_limits(bd);
 	log_info("reloaded %s: %zu priced partitions, on_api_unavailable=%s",
 	    bd->conf.path, bd->conf.nprices,
 	    conf_policy_name(bd->conf.on_api_unavailable));
@@ -272,6 +278,15 @@ queue_open(struct bankd *bd, char *err, size_t errlen)
 	return deliver_open(bd->base, &set, &hooks, err, errlen);
 }
 
+/* The probe was answered: reports waiting on the API go now. */
+static void
+on_api_answers(void *arg)
+{
+	struct bankd *bd = arg;
+
+	deliver_api_answers(bd->dq);
+}
+
 static int
 bankd_start(struct bankd *bd, const char *path)
 {
@@ -299,8 +314,7 @@ bankd_start(struct bankd *bd, const char *path)
 	    NULL)
 		return -1;
 	if ((bd->cache = cache_new()) == NULL || check_init(bd) != 0 ||
-	    (bd->charged = calloc(1, sizeof(*bd->charged))) == NULL ||
-	    idmap_init(bd->charged) != 0) {
+	    (bd->ledger = ledger_new()) == NULL || health_init(bd) != 0) {
 		log_err("out of memory");
 		return -1;
 	}
@@ -312,10 +326,10 @@ bankd_start(struct bankd *bd, const char *path)
 	}
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	bd->started = time(NULL);
-	if (listen_start(bd) != 0 || intake_start(bd) != 0 ||
-	    reconcile_start(bd) != 0)
+	if (conn_init(bd, dispatch_request, bd) != 0 || listen_start(bd) != 0 ||
+	    intake_start(bd) != 0 || reconcile_start(bd) != 0)
 		return -1;
-	probe_start(bd);
+	health_probe(bd, on_api_answers, bd);
 	sd_notify_str("READY=1");
 	log_info("started: API %s, %zu priced partitions, default price "
 	    "applies elsewhere, on_api_unavailable=%s", bd->conf.api_url,
@@ -327,27 +341,20 @@ static void
 bankd_stop(struct bankd *bd)
 {
 	listen_stop(bd);
-	listen_close_clients(bd);
+	conn_fini(bd);
 	intake_stop(bd);
 	reconcile_stop(bd);
 	apiprices_stop(bd->prices);
-	if (bd->probe)
-		event_free(bd->probe);
 	if (bd->drain)
 		event_free(bd->drain);
 	deliver_close(bd->dq);
+	intake_free(bd);	/* after the queue's last answers */
 	holds_close(bd->holds);
 	cache_free(bd->cache);
-	if (bd->charged != NULL) {
-		size_t i;
-
-		for (i = 0; i < bd->charged->cap; i++)
-			free(bd->charged->slots[i].val);
-		idmap_free(bd->charged);
-		free(bd->charged);
-	}
+	ledger_free(bd->ledger);
 	portal_free(bd->portal);
 	api_free(bd->api);
+	health_fini(bd);	/* after api_free: no answer notes it now */
 	check_fini(bd);
 	conf_free(&bd->conf);
 }

@@ -112,22 +112,11 @@ uint64_t	 price_parse_mem(const char *tres);
 uint32_t	 price_array_tasks(const char *inx);
 
 /*
- * pricemsg.c: price a bankproto message.
- *
- * price_request: a CHECK or ESTIMATE (partitions, min_cpus, num_tasks,
- * cpus_per_task, min_nodes, ntasks_per_node, pn_min_cpus, time_limit;
- * shared (0: --exclusive), part_info ("name:cpus_per_node:mem_mb:excl"
- * comma list, from slurmctld's records), mem_per_cpu / mem_per_node (MiB;
- * mem_per_node 0: the whole node), tres_per_job / tres_per_node /
- * tres_per_task / tres_per_socket (GPUs), qos, array_tasks).  The dearest
- * partition wins; est->cents covers every array task.
- *
- * price_usage: what a START or END message (partition, cpus, qos,
- * tres_alloc, mem_mb, node_cpus, node_mem_mb) costs over elapsed_s.
+ * pricemsg.c (pricemsg.h prices a decoded request): what a START or END
+ * message (partition, cpus, qos, tres_alloc, mem_mb, node_cpus,
+ * node_mem_mb) costs over elapsed_s.
  */
 struct bp_msg;
-void		 price_request(const struct bank_conf *, const struct bp_msg *m,
-		    struct estimate *est);
 int64_t		 price_usage(const struct bank_conf *, const struct bp_msg *m,
 		    uint64_t elapsed_s);
 

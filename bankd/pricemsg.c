@@ -1,38 +1,23 @@
 /*
- * pricemsg.c - price a bankproto message: the estimate of a CHECK or
- * ESTIMATE, the cost of a START or END.  The fields are listed in price.h;
- * the rules are in price.c and docs/pricing.md.
+ * pricemsg.c - price a job as a request describes it (pricemsg.h): the
+ * estimate of a CHECK or ESTIMATE, the cost of a START or END, from the
+ * decoded fields (req.c).  The rules are in price.c and docs/pricing.md.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bankproto.h"
 #include "money.h"
 #include "price.h"
+#include "pricemsg.h"
+#include "req.h"
 
 struct part_info {
 	uint32_t	 cpus;		/* CPUs per node, 0 unknown */
 	uint64_t	 mem_mb;	/* MiB per node, 0 unknown */
 	int		 exclusive;	/* OverSubscribe=EXCLUSIVE */
 };
-
-static uint64_t
-field_u64(const struct bp_msg *m, const char *key, uint64_t dflt)
-{
-	uint64_t v;
-
-	return bp_get_u64(m, key, &v) == 0 ? v : dflt;
-}
-
-static uint32_t
-field_u32(const struct bp_msg *m, const char *key)
-{
-	uint64_t v = field_u64(m, key, 0);
-
-	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-}
 
 static uint64_t
 sat_mul(uint64_t a, uint64_t b)
@@ -44,9 +29,9 @@ sat_mul(uint64_t a, uint64_t b)
 
 /* "normal:32:192000:0,gpu:64:512000:1": the entry for `name`. */
 static void
-part_info_of(const struct bp_msg *m, const char *name, struct part_info *pi)
+part_info_of(const char *p, const char *name, struct part_info *pi)
 {
-	const char *p = bp_get(m, "part_info"), *e;
+	const char *e;
 	size_t len = strlen(name);
 	unsigned long long cpus, mem;
 	int excl;
@@ -69,14 +54,14 @@ part_info_of(const struct bp_msg *m, const char *name, struct part_info *pi)
 }
 
 static void
-gpus_of(const struct bp_msg *m, uint64_t nodes, uint64_t tasks,
+gpus_of(const struct price_gres *g, uint64_t nodes, uint64_t tasks,
     struct price_use *u)
 {
-	price_parse_gpus(bp_get(m, "tres_per_job"), 1, u);
-	price_parse_gpus(bp_get(m, "tres_per_node"), nodes, u);
-	price_parse_gpus(bp_get(m, "tres_per_task"), tasks, u);
+	price_parse_gpus(g->per_job, 1, u);
+	price_parse_gpus(g->per_node, nodes, u);
+	price_parse_gpus(g->per_task, tasks, u);
 	/* Sockets per node are not known at submission: one per node. */
-	price_parse_gpus(bp_get(m, "tres_per_socket"), nodes, u);
+	price_parse_gpus(g->per_socket, nodes, u);
 }
 
 static uint64_t
@@ -92,64 +77,49 @@ gpus_total(const struct price_use *u)
 
 /* One partition: what the job holds there and what that costs. */
 static int64_t
-price_in(const struct bank_conf *cf, const struct bp_msg *m,
+price_in(const struct bank_conf *cf, const struct price_job *j,
     const char *name, uint32_t base_cpus, uint64_t seconds,
     struct price_use *u, uint32_t *billed)
 {
+	const struct job_shape *js = &j->shape;
 	struct part_info pi;
-	const struct job_shape js = {
-		.num_tasks = field_u32(m, "num_tasks"),
-		.min_nodes = field_u32(m, "min_nodes"),
-		.ntasks_per_node = field_u32(m, "ntasks_per_node"),
-	};
-	uint64_t nodes = js.min_nodes ? js.min_nodes : 1, tasks, v;
-	int excl_job = bp_get(m, "shared") != NULL &&
-	    field_u64(m, "shared", 1) == 0;
+	uint64_t nodes = js->min_nodes ? js->min_nodes : 1, tasks, v;
 
-	part_info_of(m, name, &pi);
+	part_info_of(j->part_info, name, &pi);
 	memset(u, 0, sizeof(*u));
 	u->cpus = base_cpus;
 	u->node_cpus = pi.cpus;
 	u->node_mem_mb = pi.mem_mb;
-	u->qos = bp_get(m, "qos");
+	u->qos = j->qos;
 	/* Whole nodes: the job holds every CPU of each node it gets. */
-	if ((excl_job || pi.exclusive) && pi.cpus != 0) {
+	if ((j->exclusive || pi.exclusive) && pi.cpus != 0) {
 		uint64_t need = (base_cpus + (uint64_t)pi.cpus - 1) / pi.cpus;
 
 		nodes = need > nodes ? need : nodes;
 		v = sat_mul(nodes, pi.cpus);
 		u->cpus = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 	}
-	if (bp_get(m, "mem_per_cpu") != NULL)
-		u->mem_mb = sat_mul(field_u64(m, "mem_per_cpu", 0), u->cpus);
-	else if (bp_get(m, "mem_per_node") != NULL) {
-		v = field_u64(m, "mem_per_node", 0);
-		u->mem_mb = sat_mul(v != 0 ? v : pi.mem_mb, nodes);
-	}
-	if ((excl_job || pi.exclusive) && sat_mul(pi.mem_mb, nodes) >
+	if (j->has_mem_per_cpu)
+		u->mem_mb = sat_mul(j->mem_per_cpu, u->cpus);
+	else if (j->has_mem_per_node)
+		u->mem_mb = sat_mul(j->mem_per_node != 0 ? j->mem_per_node :
+		    pi.mem_mb, nodes);
+	if ((j->exclusive || pi.exclusive) && sat_mul(pi.mem_mb, nodes) >
 	    u->mem_mb)
 		u->mem_mb = sat_mul(pi.mem_mb, nodes);
-	tasks = js.num_tasks ? js.num_tasks : js.ntasks_per_node ?
-	    sat_mul(js.ntasks_per_node, nodes) : nodes;
-	gpus_of(m, nodes, tasks, u);
+	tasks = js->num_tasks ? js->num_tasks : js->ntasks_per_node ?
+	    sat_mul(js->ntasks_per_node, nodes) : nodes;
+	gpus_of(&j->gres, nodes, tasks, u);
 	return price_use_cost(cf, name[0] ? name : NULL, u, seconds, billed);
 }
 
 void
-price_request(const struct bank_conf *cf, const struct bp_msg *m,
+pricemsg_estimate(const struct bank_conf *cf, const struct price_job *j,
     struct estimate *est)
 {
-	const struct job_shape js = {
-		.min_cpus = field_u32(m, "min_cpus"),
-		.num_tasks = field_u32(m, "num_tasks"),
-		.cpus_per_task = field_u32(m, "cpus_per_task"),
-		.min_nodes = field_u32(m, "min_nodes"),
-		.ntasks_per_node = field_u32(m, "ntasks_per_node"),
-		.pn_min_cpus = field_u32(m, "pn_min_cpus"),
-	};
-	const char *p = bp_get(m, "partitions"), *comma;
-	uint32_t base = price_infer_cpus(&js), tl = field_u32(m, "time_limit");
-	uint32_t tasks = field_u32(m, "array_tasks"), billed;
+	const char *p = j->partitions != NULL ? j->partitions : "", *comma;
+	uint32_t base = price_infer_cpus(&j->shape), tl = j->time_limit;
+	uint32_t tasks = j->array_tasks, billed;
 	struct price_use u;
 	char name[64];
 	int64_t price, cents, total;
@@ -159,14 +129,12 @@ price_request(const struct bank_conf *cf, const struct bp_msg *m,
 	memset(est, 0, sizeof(*est));
 	est->minutes = tl ? tl : cf->default_time_limit;
 	est->tasks = tasks > 1 ? tasks : 1;
-	est->qos_micro = conf_qos_multiplier(cf, bp_get(m, "qos"));
-	if (p == NULL)
-		p = "";
+	est->qos_micro = conf_qos_multiplier(cf, j->qos);
 	do {
 		comma = strchr(p, ',');
 		len = comma ? (size_t)(comma - p) : strlen(p);
 		snprintf(name, sizeof(name), "%.*s", (int)len, p);
-		cents = price_in(cf, m, name, base,
+		cents = price_in(cf, j, name, base,
 		    (uint64_t)est->minutes * 60, &u, &billed);
 		conf_price(cf, name[0] ? name : NULL, &price);
 		if (first || cents > est->task_cents ||
@@ -192,39 +160,48 @@ price_request(const struct bank_conf *cf, const struct bp_msg *m,
 }
 
 int64_t
-price_usage(const struct bank_conf *cf, const struct bp_msg *m,
+pricemsg_usage(const struct bank_conf *cf, const struct price_ran *r,
     uint64_t elapsed_s)
 {
 	struct price_use u;
-	const char *part = bp_get(m, "partition");
-	const char *tres = bp_get(m, "tres_alloc");
 	struct part_info pi;
 
 	memset(&u, 0, sizeof(u));
-	u.cpus = field_u32(m, "cpus");
-	u.qos = bp_get(m, "qos");
-	u.mem_mb = bp_get(m, "mem_mb") != NULL ? field_u64(m, "mem_mb", 0) :
-	    price_parse_mem(tres);
-	price_parse_gpus(tres, 1, &u);
-	price_parse_gpus(bp_get(m, "gpus"), 1, &u);
+	u.cpus = r->cpus;
+	u.qos = r->qos;
+	u.mem_mb = r->has_mem_mb ? r->mem_mb : price_parse_mem(r->tres_alloc);
+	price_parse_gpus(r->tres_alloc, 1, &u);
+	price_parse_gpus(r->gpus, 1, &u);
 	/*
 	 * Without gres/gpu in AccountingStorageTRES (no slurmdbd) the
 	 * allocation lists no GPUs: what the job requested is what it got.
 	 */
 	if (gpus_total(&u) == 0)
-		gpus_of(m, field_u64(m, "num_nodes", 1) ? field_u64(m,
-		    "num_nodes", 1) : 1, field_u64(m, "num_tasks", 1), &u);
-	u.node_cpus = field_u32(m, "node_cpus");
-	u.node_mem_mb = field_u64(m, "node_mem_mb", 0);
-	if (part != NULL && (u.node_cpus == 0 || u.node_mem_mb == 0)) {
-		part_info_of(m, part, &pi);
+		gpus_of(&r->gres, r->num_nodes ? r->num_nodes : 1,
+		    r->num_tasks, &u);
+	u.node_cpus = r->node_cpus;
+	u.node_mem_mb = r->node_mem_mb;
+	if (r->partition != NULL && (u.node_cpus == 0 ||
+	    u.node_mem_mb == 0)) {
+		part_info_of(r->part_info, r->partition, &pi);
 		if (u.node_cpus == 0)
 			u.node_cpus = pi.cpus;
 		if (u.node_mem_mb == 0)
 			u.node_mem_mb = pi.mem_mb;
 	}
-	return price_use_cost(cf, part && *part ? part : NULL, &u, elapsed_s,
-	    NULL);
+	return price_use_cost(cf, r->partition && *r->partition ?
+	    r->partition : NULL, &u, elapsed_s, NULL);
+}
+
+/* report.c's: a START or END as it came, decoded here (req.c). */
+int64_t
+price_usage(const struct bank_conf *cf, const struct bp_msg *m,
+    uint64_t elapsed_s)
+{
+	struct price_ran r;
+
+	req_ran(m, &r);
+	return pricemsg_usage(cf, &r, elapsed_s);
 }
 
 void

@@ -233,13 +233,20 @@ int		 bp_call(const char *path, int deadline_ms,
  * deadline.
  */
 struct bp_conn {
-	char		 path[108];	/* sizeof(sun_path) */
+	/*
+	 * Where bankd listens, as the caller named it (a socket path today;
+	 * a host and port once reports travel over TCP), a copy of its own:
+	 * no transport's address size is built into the connection.  NULL
+	 * when the copy could not be made: every call then fails BP_ENOMEM.
+	 */
+	char		*addr;
 	int		 fd;		/* -1: not connected */
 };
 
-void		 bp_conn_init(struct bp_conn *, const char *path);
+void		 bp_conn_init(struct bp_conn *, const char *addr);
 int		 bp_conn_call(struct bp_conn *, int deadline_ms,
 		    const struct bp_msg *req, struct bp_msg *rep);
+/* Closes the connection and frees addr; bp_conn_init() again to reuse. */
 void		 bp_conn_close(struct bp_conn *);
 
 /*

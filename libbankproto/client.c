@@ -214,22 +214,28 @@ bp_call(const char *path, int deadline_ms, const struct bp_msg *req,
 }
 
 void
-bp_conn_init(struct bp_conn *bc, const char *path)
+bp_conn_init(struct bp_conn *bc, const char *addr)
 {
 	/* A path that does not fit fails at connect, as in bp_call(). */
-	if (strlen(path) >= sizeof(bc->path))
-		bc->path[0] = '\0';
-	else
-		strcpy(bc->path, path);
+	bc->addr = strdup(addr);
+	bc->fd = -1;
+}
+
+/* The connection only: the next call reconnects. */
+static void
+conn_drop(struct bp_conn *bc)
+{
+	if (bc->fd != -1)
+		close(bc->fd);
 	bc->fd = -1;
 }
 
 void
 bp_conn_close(struct bp_conn *bc)
 {
-	if (bc->fd != -1)
-		close(bc->fd);
-	bc->fd = -1;
+	conn_drop(bc);
+	free(bc->addr);
+	bc->addr = NULL;
 }
 
 int
@@ -242,11 +248,13 @@ bp_conn_call(struct bp_conn *bc, int deadline_ms, const struct bp_msg *req,
 	long len;
 	int rc, reused;
 
+	if (bc->addr == NULL)
+		return BP_ENOMEM;
 	if ((len = bp_encode(req, &frame)) < 0)
 		return (int)len;
 	for (;;) {
 		reused = bc->fd != -1;
-		if (!reused && (rc = connect_by(bc->path, deadline,
+		if (!reused && (rc = connect_by(bc->addr, deadline,
 		    &bc->fd)) != BP_OK) {
 			bc->fd = -1;
 			break;
@@ -255,7 +263,7 @@ bp_conn_call(struct bp_conn *bc, int deadline_ms, const struct bp_msg *req,
 		    &sent);
 		if (rc == BP_OK)
 			break;
-		bp_conn_close(bc);
+		conn_drop(bc);
 		/* bankd closed the kept connection and saw nothing: again. */
 		if (!(reused && sent == 0 && rc == BP_EIO))
 			break;

@@ -28,7 +28,7 @@ struct bankplug_conn {
 	struct bp_conn		 c;
 	pthread_mutex_t		 mu;
 };
-#define BANKPLUG_CONN_INIT	{ { "", -1 }, PTHREAD_MUTEX_INITIALIZER }
+#define BANKPLUG_CONN_INIT	{ { NULL, -1 }, PTHREAD_MUTEX_INITIALIZER }
 
 /* Aim at `socket` (closing any connection to the previous one). */
 void	 bankplug_conn_set(struct bankplug_conn *, const char *socket);

@@ -1,6 +1,6 @@
 /*
  * fuzz_frame.c - bankproto frames (libbankproto/frame.c) as bankd's
- * listen.c takes them: whatever bytes a client sends, parsed frame after
+ * conn.c takes them: whatever bytes a client sends, parsed frame after
  * frame from one buffer until one is incomplete or broken.
  *
  * Each frame parsed must keep frame.c's promises, or the harness aborts:
@@ -19,7 +19,7 @@
 #include "bankproto.h"
 #include "fuzz.h"
 
-/* Keys bankd's handlers look up (handle.c, check.c, admin.c, report.c). */
+/* Keys bankd looks up (req.c, report.c). */
 static const char *const keys[] = {
 	"uid", "account", "partitions", "partition", "job_id", "qos", "cpus",
 	"nodes", "num_nodes", "submit", "start", "end", "time_limit", "hold",
@@ -178,7 +178,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0, used;
 	int rc;
 
-	/* listen.c: frame after frame until one is short or broken. */
+	/* conn.c: frame after frame until one is short or broken. */
 	while (off < size) {
 		used = 0;
 		rc = bp_parse(data + off, size - off, &m, &used);

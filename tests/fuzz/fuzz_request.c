@@ -2,7 +2,8 @@
  * fuzz_request.c - a request as bankd takes it in, from the socket or a
  * spool file: the frame parsed, its fields checked (bankd/fields.c,
  * intake.c's intake_decode for a spool file), then what a handler makes
- * of it: the estimate of a CHECK or ESTIMATE (pricemsg.c, price.c), the
+ * of it: the estimate of a CHECK or ESTIMATE (decoded by req.c, priced
+ * by pricemsg.c and price.c), the
  * API body of a START or END (report.c, with node lists expanded through
  * libslurm's hostlist).  The first byte picks the way in: bit 0 set, a
  * spool file (one report, whole); clear, bytes from a socket.
@@ -20,13 +21,15 @@
 
 #include <jansson.h>
 
-#include "bankd.h"
 #include "fields.h"
 #include "fuzz.h"
+#include "intake.h"
 #include "lim.h"
 #include "money.h"
 #include "price.h"
+#include "pricemsg.h"
 #include "report.h"
+#include "req.h"
 #include "utf8.h"
 
 static struct bank_conf cf;
@@ -70,9 +73,12 @@ static void
 estimate(const struct bp_msg *m)
 {
 	struct estimate est;
+	struct req rq;
 	char why[512];
 
-	price_request(&cf, m, &est);
+	req_decode(m, &rq);
+	pricemsg_estimate(&cf, m->type == BP_T_CHECK ? &rq.u.check.job :
+	    &rq.u.estimate.job, &est);
 	if (est.cents < 0 || est.cpus == 0 || est.task_cents < 0)
 		fuzz_fail("estimate %lld cents on %u CPUs",
 		    (long long)est.cents, est.cpus);
@@ -99,11 +105,13 @@ static void
 report(const struct bp_msg *m)
 {
 	struct report r;
+	struct req rq;
 	char err[256], *full;
 	int rc;
 
-	rc = report_build(&cf, m->type == BP_T_START ? REPORT_START :
-	    REPORT_END, m, &r, err, sizeof(err));
+	req_decode(m, &rq);
+	rc = report_build(&cf, rq.u.report.kind, rq.u.report.msg, &r, err,
+	    sizeof(err));
 	if (rc != 0)
 		return;
 	if (r.cents < 0)

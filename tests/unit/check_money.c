@@ -14,6 +14,8 @@
 #include "conf.h"
 #include "money.h"
 #include "price.h"
+#include "pricemsg.h"
+#include "req.h"
 
 struct parse_ok {
 	const char	*in;
@@ -404,10 +406,12 @@ msg(struct bp_msg *m, const char *const *kv)
 static int64_t
 request(const char *const *kv, struct estimate *est)
 {
+	struct price_job j;
 	struct bp_msg m;
 
 	msg(&m, kv);
-	price_request(&pc, &m, est);
+	req_job(&m, &j);
+	pricemsg_estimate(&pc, &j, est);
 	bp_free(&m);
 	return est->cents;
 }

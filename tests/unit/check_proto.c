@@ -828,6 +828,8 @@ START_TEST(conn_timeout_drops)
 	unlink(sock);
 	ck_assert_int_eq(conn_call(&bc, 2, 2000), BP_ECONNECT);
 	ck_assert_int_eq(bc.fd, -1);
+	bp_conn_close(&bc);
+	ck_assert_ptr_null(bc.addr);
 }
 END_TEST
 

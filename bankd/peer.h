@@ -1,0 +1,38 @@
+/*
+ * peer.h - who is at the other end of a connection, and what they may do.
+ *
+ * A listener establishes the peer once, when it accepts (listen.c: the
+ * kernel's SO_PEERCRED on the Unix socket; a TCP listener will take a
+ * MUNGE credential), and the connection carries it.  Every decision of
+ * who may do what asks the peer, never the socket, so a request is judged
+ * the same whichever way it came.
+ */
+#ifndef PEER_H
+#define PEER_H
+
+#include <sys/types.h>
+
+enum peer_how {
+	PEER_UNIX_CRED,		/* SO_PEERCRED: the kernel vouches */
+};
+
+struct peer {
+	uid_t		 uid;		/* (uid_t)-1: unknown, a user */
+	gid_t		 gid;
+	pid_t		 pid;		/* for logs; 0 where the way has none */
+	enum peer_how	 how;
+};
+
+/*
+ * Root and slurm_user: the plugins.  They report jobs, check for any uid,
+ * place holds, see and steer the queue, and are never capped (conn.c).
+ */
+int		 peer_privileged(const struct peer *, uid_t slurm_uid);
+/* START and END: what the accounts are charged. */
+int		 peer_may_report(const struct peer *, uid_t slurm_uid);
+/* QUEUE and SHOW: every account's charges. */
+int		 peer_may_see_queue(const struct peer *, uid_t slurm_uid);
+/* RETRY, DROP, PAUSE, RESUME. */
+int		 peer_may_steer(const struct peer *, uid_t slurm_uid);
+
+#endif /* PEER_H */

@@ -1,0 +1,171 @@
+/*
+ * check_ledger.c: unit tests of what a delivered report changes
+ * (bankd/ledger.c): the job's hold ends, and the cache's thresholds move
+ * by exactly the usage the report added: a start its amount, a
+ * completion after a delivered start only the difference, a completion
+ * alone all of it.  holds.c is stood in for by a recorder.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bankd.h"
+#include "cache.h"
+#include "ledger.h"
+#include "report.h"
+
+/* holds.c's hold_delivered(), recorded. */
+static struct {
+	uint64_t	 token;
+	uint32_t	 job;
+} ended[8];
+static int nended;
+
+int64_t
+hold_delivered(struct holds *h, uint64_t token, uint32_t job_id)
+{
+	(void)h;
+	if (nended < 8) {
+		ended[nended].token = token;
+		ended[nended].job = job_id;
+	}
+	nended++;
+	return 0;
+}
+
+static struct bankd bd;
+
+static void
+setup(void)
+{
+	memset(&bd, 0, sizeof(bd));
+	nended = 0;
+	bd.cache = cache_new();
+	bd.ledger = ledger_new();
+	bd.holds = (struct holds *)&bd;		/* the recorder ignores it */
+	ck_assert_ptr_nonnull(bd.cache);
+	ck_assert_ptr_nonnull(bd.ledger);
+	/* The API passed 1000 and refused 2000, for the account and uid 5. */
+	cache_learn(bd.cache, "acct", -1, 1000, 1, "ok", time(NULL));
+	cache_learn(bd.cache, "acct", -1, 2000, 0, "no", time(NULL));
+	cache_learn(bd.cache, "acct", 5, 1000, 1, "ok", time(NULL));
+	cache_learn(bd.cache, "acct", 5, 2000, 0, "no", time(NULL));
+}
+
+static void
+teardown(void)
+{
+	ledger_free(bd.ledger);
+	cache_free(bd.cache);
+}
+
+static void
+deliver(enum report_kind kind, uint32_t job, uint64_t hold, int64_t cents)
+{
+	struct report r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = kind;
+	r.job_id = job;
+	r.uid = 5;
+	r.hold = hold;
+	r.cents = cents;
+	strcpy(r.account, "acct");
+	ledger_delivered(&bd, &r);
+}
+
+static enum cache_verdict
+judge(long uid, int64_t cost)
+{
+	const char *msg;
+
+	return cache_judge(bd.cache, "acct", uid, cost, time(NULL), -1, &msg);
+}
+
+/* The largest cost the limit is known to pass, by bisection of judge. */
+static int64_t
+passes_up_to(long uid)
+{
+	int64_t lo = 0, hi = 10000, mid;
+
+	if (judge(uid, 0) != CACHE_PASS)
+		return -1;
+	while (lo < hi) {
+		mid = lo + (hi - lo + 1) / 2;
+		if (judge(uid, mid) == CACHE_PASS)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+START_TEST(test_start_then_end)
+{
+	deliver(REPORT_START, 42, 9, 300);
+	ck_assert_int_eq(passes_up_to(-1), 700);
+	ck_assert_int_eq(passes_up_to(5), 700);
+	ck_assert_int_eq(judge(-1, 1700), CACHE_FAIL);
+	ck_assert_int_eq(judge(-1, 1699), CACHE_UNKNOWN);
+	/* The completion adds 500 - 300: the server applies new - stored. */
+	deliver(REPORT_END, 42, 9, 500);
+	ck_assert_int_eq(passes_up_to(-1), 500);
+	ck_assert_int_eq(passes_up_to(5), 500);
+	ck_assert_int_eq(judge(5, 1500), CACHE_FAIL);
+	ck_assert_int_eq(judge(5, 1499), CACHE_UNKNOWN);
+	/* Each delivery ended (its share of) the job's hold. */
+	ck_assert_int_eq(nended, 2);
+	ck_assert_uint_eq(ended[0].token, 9);
+	ck_assert_uint_eq(ended[0].job, 42);
+	ck_assert_uint_eq(ended[1].job, 42);
+}
+END_TEST
+
+START_TEST(test_end_alone)
+{
+	/* No start was delivered (a short job): all of it is new usage. */
+	deliver(REPORT_END, 43, 0, 400);
+	ck_assert_int_eq(passes_up_to(-1), 600);
+	ck_assert_int_eq(judge(-1, 1600), CACHE_FAIL);
+	ck_assert_int_eq(nended, 1);
+	ck_assert_uint_eq(ended[0].token, 0);
+	ck_assert_uint_eq(ended[0].job, 43);
+}
+END_TEST
+
+START_TEST(test_jobs_apart)
+{
+	/* Two jobs' starts are kept apart: each completion nets its own. */
+	deliver(REPORT_START, 1, 0, 100);
+	deliver(REPORT_START, 2, 0, 200);
+	ck_assert_int_eq(passes_up_to(-1), 700);
+	deliver(REPORT_END, 2, 0, 150);		/* ran shorter: -50 */
+	ck_assert_int_eq(passes_up_to(-1), 750);
+	deliver(REPORT_END, 1, 0, 100);		/* as estimated: 0 */
+	ck_assert_int_eq(passes_up_to(-1), 750);
+	/* Job 1's start is forgotten with its completion. */
+	deliver(REPORT_END, 1, 0, 100);
+	ck_assert_int_eq(passes_up_to(-1), 650);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("ledger");
+	TCase *tc = tcase_create("delivered");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_start_then_end);
+	tcase_add_test(tc, test_end_alone);
+	tcase_add_test(tc, test_jobs_apart);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

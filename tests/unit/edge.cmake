@@ -1,0 +1,26 @@
+# Unit tests of bankd's request edge: the decoder (req.c, in bankcore),
+# connections and dispatch driven over a socketpair (conn.c, dispatch.c,
+# peer.c), and what a delivery changes (ledger.c, with holds.c stood in
+# for).  Included from tests/unit/CMakeLists.txt.
+add_executable(check_req ${CMAKE_CURRENT_LIST_DIR}/check_req.c)
+target_link_libraries(check_req PRIVATE bankcore PkgConfig::CHECK)
+add_test(NAME unit_req COMMAND check_req)
+
+add_executable(check_edge ${CMAKE_CURRENT_LIST_DIR}/check_edge.c)
+target_link_libraries(check_edge PRIVATE bankd_objs PkgConfig::CHECK)
+target_compile_definitions(check_edge PRIVATE
+    CONF_DIR="${CMAKE_CURRENT_LIST_DIR}/conf")
+add_test(NAME unit_edge COMMAND check_edge)
+
+add_executable(check_ledger ${CMAKE_CURRENT_LIST_DIR}/check_ledger.c
+    ${CMAKE_SOURCE_DIR}/bankd/ledger.c ${CMAKE_SOURCE_DIR}/bankd/cache.c
+    ${CMAKE_SOURCE_DIR}/bankd/idmap.c)
+target_link_libraries(check_ledger PRIVATE bankcore PkgConfig::LIBEVENT
+    PkgConfig::CHECK)
+add_test(NAME unit_ledger COMMAND check_ledger)
+
+add_executable(check_counters ${CMAKE_CURRENT_LIST_DIR}/check_counters.c
+    ${CMAKE_SOURCE_DIR}/bankd/counters.c)
+target_include_directories(check_counters PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_counters PRIVATE PkgConfig::CHECK)
+add_test(NAME unit_counters COMMAND check_counters)
