@@ -36,7 +36,6 @@
 #include <time.h>
 
 #include "answer.h"
-#include "api.h"
 #include "bankd.h"
 #include "cache.h"
 #include "checks.h"
@@ -49,6 +48,7 @@
 #include "log.h"
 #include "money.h"
 #include "peer.h"
+#include "portal.h"
 #include "price.h"
 #include "pricemsg.h"
 #include "req.h"
@@ -278,7 +278,7 @@ check_init(struct bankd *bd)
 }
 
 /*
- * At exit, after api_free(): the checks still waiting on the API will
+ * At exit, after portal_free() and api_free(): the checks still waiting on the API will
  * never hear from it (their connections are closed already).
  */
 void
@@ -902,15 +902,15 @@ wake_waiters(struct bankd *bd, struct checkq *w)
 }
 
 static void
-on_answer(const struct api_reply *rep, void *arg)
+on_answer(const struct portal_ask_reply *rep, void *arg)
 {
 	struct check *ck = arg;
 	struct bankd *bd = ck->bd;
 	struct checks *cs = bd->checks;
 	struct checkq waiters;
-	struct check_answer a;
+	struct check_answer a = rep->answer;
 	int64_t cost = ck->asked;
-	char why[512];
+	char why[600];
 	int again;
 
 	ck->api_pending = 0;
@@ -925,7 +925,6 @@ on_answer(const struct api_reply *rep, void *arg)
 	free(ck->on);
 	ck->on = NULL;
 	ck->place = P_NONE;
-	answer_check(rep->status, rep->body, rep->len, &a);
 	if (a.kind != ANSWER_UNUSABLE) {
 		api_note(bd, 1, NULL);
 		if (ck->conn == NULL) {	/* decided already: it teaches */
@@ -945,7 +944,7 @@ on_answer(const struct api_reply *rep, void *arg)
 		else
 			learn_and_decide(ck, cost, &a);
 	} else {
-		api_describe(rep, why, sizeof(why));
+		snprintf(why, sizeof(why), "%s", rep->why);
 		api_note(bd, 0, why);
 		if (ck->conn != NULL)
 			by_policy(ck, why);
@@ -1015,28 +1014,27 @@ static void
 send_ask(struct check *ck)
 {
 	struct checks *cs = ck->bd->checks;
-	char path[512], amount[MONEY_FMT_LEN], account[3 * LIM_ACCOUNT_LEN + 1];
+	enum portal_start st;
 
-	/* fields.c admits no byte that needs it; the path is safe anyway. */
-	if (api_segment(ck->account, account, sizeof(account)) != 0) {
-		if (ck->conn != NULL)
-			finish(ck, 0, "config", "the account name is not one "
-			    "the API takes");
-		return;
-	}
 	if ((ck->on = ask_new(cs, ck->account, ck->room_ask ? ROOM_ASK :
 	    ck->uid)) == NULL) {
 		if (ck->conn != NULL)
 			by_policy(ck, "bankd is out of memory");
 		return;
 	}
-	snprintf(path, sizeof(path), "/can_submit_job/%s/%" PRIu32 "/%s/",
-	    money_format(ck->asked, amount), ck->uid, account);
-	if (api_request(ck->bd->api, "GET", path, NULL, on_answer, ck) != 0) {
+	st = portal_can_submit(ck->bd->portal, ck->account, ck->uid, ck->asked,
+	    on_answer, ck);
+	if (st != PORTAL_STARTED) {
 		ask_unlink(cs, ck->on);
 		free(ck->on);
 		ck->on = NULL;
-		if (ck->conn != NULL)
+		if (ck->conn == NULL)
+			return;
+		/* fields.c admits no account that needs it; safe anyway. */
+		if (st == PORTAL_BAD_NAME)
+			finish(ck, 0, "config", "the account name is not one "
+			    "the API takes");
+		else
 			by_policy(ck, "cannot start an HTTP request");
 		return;
 	}

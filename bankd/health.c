@@ -1,25 +1,18 @@
 /*
  * health.c - the API's health (health.h): the last exchange's outcome and
- * the probe.
- *
- * The probe asks what every version of the portal answers: GET /jobs/
- * (the current server has no /partitions/), with a filter that matches
- * nothing, so it costs the portal next to nothing.
+ * the probe, which asks (portal_probe) every 30 s, and every 2 s while
+ * the API does not answer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
-#include "answer.h"
-#include "api.h"
 #include "bankd.h"
 #include "health.h"
 #include "log.h"
+#include "portal.h"
 
-#define PROBE_PATH	"/jobs/?jobstatus=bankd-probe"
 #define PROBE_INTERVAL_S	30
 #define PROBE_DOWN_S	2
 
@@ -95,53 +88,33 @@ probe_again(struct health *h, int seconds)
 		log_err("cannot schedule the API probe");
 }
 
-/* It answers, but not to bankd: what to do is the news. */
 static void
-probe_refused(struct bankd *bd, const char *why, enum answer_token tok)
-{
-	struct health *h = bd->health;
-	char what[800];
-
-	snprintf(what, sizeof(what), "%s: %s", why, answer_token_advice(tok));
-	if (strcmp(what, h->error) != 0)
-		log_err("API probe: %s", what);
-	api_note(bd, 1, what);
-	probe_again(h, PROBE_INTERVAL_S);
-}
-
-static void
-on_probe_reply(const struct api_reply *rep, void *arg)
+on_probe_reply(const struct portal_probe_reply *r, void *arg)
 {
 	struct bankd *bd = arg;
 	struct health *h = bd->health;
-	enum answer_token tok;
-	json_t *j = rep->status == 200 ? api_reply_json(rep) : NULL;
-	char why[512], what[800];
 	int was_ok = h->ok;
 
-	if (json_is_object(j)) {
-		json_decref(j);
+	switch (r->health) {
+	case PORTAL_UP:
 		api_note(bd, 1, NULL);
 		if (h->answered != NULL)
 			h->answered(h->answered_arg);
 		probe_again(h, PROBE_INTERVAL_S);
 		return;
-	}
-	json_decref(j);
-	api_describe(rep, why, sizeof(why));
-	if ((tok = answer_token(rep->status, rep->body, rep->len)) !=
-	    TOKEN_OK) {
-		probe_refused(bd, why, tok);
+	case PORTAL_REFUSED:
+		/* It answers, but not to bankd: what to do is the news. */
+		if (strcmp(r->why, h->error) != 0)
+			log_err("API probe: %s", r->why);
+		api_note(bd, 1, r->why);
+		probe_again(h, PROBE_INTERVAL_S);
 		return;
+	case PORTAL_DOWN:
+		break;
 	}
-	if (rep->status == 404)
-		snprintf(what, sizeof(what), "%s: GET /jobs/ is not found, so "
-		    "api.url is likely not the API's base URL", why);
-	else
-		snprintf(what, sizeof(what), "%s", why);
 	if (was_ok || h->when == 0)
-		log_warn("API probe failed: %s", what);
-	api_note(bd, 0, what);
+		log_warn("API probe failed: %s", r->why);
+	api_note(bd, 0, r->why);
 	probe_again(h, PROBE_DOWN_S);
 }
 
@@ -152,8 +125,7 @@ on_probe(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (api_request(bd->api, "GET", PROBE_PATH, NULL, on_probe_reply,
-	    bd) != 0) {
+	if (portal_probe(bd->portal, on_probe_reply, bd) != PORTAL_STARTED) {
 		log_err("cannot start the API probe");
 		probe_again(bd->health, PROBE_INTERVAL_S);
 	}
