@@ -8,11 +8,8 @@
 
 #include "bankproto.h"
 #include "conf.h"
+#include "req.h"		/* enum report_kind */
 
-enum report_kind {
-	REPORT_START,		/* POST /jobs/ with the estimate */
-	REPORT_END,		/* PUT /jobs/{id}/ with the actual cost */
-};
 
 struct report {
 	enum report_kind	 kind;

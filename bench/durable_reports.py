@@ -81,7 +81,7 @@ class Bench:
         self.a = args
         self.build = os.path.abspath(args.build)
         self.bankd_bin = os.path.join(self.build, "bankd", "bankd")
-        self.bankctl_bin = os.path.join(self.build, "bankd", "bankctl")
+        self.bankctl_bin = os.path.join(self.build, "bankctl", "bankctl")
         self.bankload = args.bankload or os.path.join(self.build, "bench",
                                                       "bankload")
         self.dir = tempfile.mkdtemp(prefix="bank-bench.", dir=args.dir)

@@ -529,7 +529,7 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
                              (self.status(), self.bankctl("queue").stdout))
 
     def bankctl(self, *args):
-        return self.run([os.path.join(self.build, "bankd", "bankctl"),
+        return self.run([os.path.join(self.build, "bankctl", "bankctl"),
                          "-f", self.path("bank.yaml")] + list(args))
 
     def log(self, name):

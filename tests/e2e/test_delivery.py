@@ -263,7 +263,7 @@ class Delivery(unittest.TestCase):
                 "print(s.recv(4096))" % self.c.path("bankd.sock"))
         r = self.c.run(["python3", "-c", code], user="bankbob")
         self.assertIn("permission denied", r.stdout)
-        r = self.c.run([os.path.join(self.c.build, "bankd", "bankctl"),
+        r = self.c.run([os.path.join(self.c.build, "bankctl", "bankctl"),
                         "-S", self.c.path("bankd.sock"), "pause"],
                        user="bankbob")
         self.assertNotEqual(r.returncode, 0)

@@ -259,7 +259,7 @@ class Skeleton(unittest.TestCase):
 
         def estimate():
             # -S: bankctl itself would refuse the broken file.
-            r = self.c.run([os.path.join(self.c.build, "bankd", "bankctl"),
+            r = self.c.run([os.path.join(self.c.build, "bankctl", "bankctl"),
                             "-S", self.c.path("bankd.sock"), "estimate",
                             "-p", "normal", "-n", "1", "-t", "60"])
             return r.stdout

@@ -15,6 +15,7 @@ add_test(NAME unit_edge COMMAND check_edge)
 add_executable(check_ledger ${CMAKE_CURRENT_LIST_DIR}/check_ledger.c
     ${CMAKE_SOURCE_DIR}/bankd/ledger.c ${CMAKE_SOURCE_DIR}/bankd/cache.c
     ${CMAKE_SOURCE_DIR}/bankd/idmap.c)
+target_include_directories(check_ledger PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_ledger PRIVATE bankcore PkgConfig::LIBEVENT
     PkgConfig::CHECK)
 add_test(NAME unit_ledger COMMAND check_ledger)

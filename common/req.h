@@ -16,7 +16,6 @@
 
 #include "bankproto.h"
 #include "pricemsg.h"
-#include "report.h"
 
 /* BP_T_CHECK: may this job be submitted? */
 struct req_check {
@@ -40,6 +39,11 @@ struct req_estimate {
 /* BP_T_PRICES: a page of the price table. */
 struct req_prices {
 	uint64_t	 offset;
+};
+
+enum report_kind {
+	REPORT_START,		/* POST /jobs/ with the estimate */
+	REPORT_END,		/* PUT /jobs/{id}/ with the actual cost */
 };
 
 /*
