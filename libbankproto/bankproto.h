@@ -28,7 +28,7 @@
  * Body: zero or more lines "key=value\n".  Keys are 1-31 characters of
  * [a-z0-9_]; values are any bytes except NUL and newline, at most
  * BP_MAX_BODY in all.  bankd takes requests whose values are printable
- * UTF-8 and whose numbers are within bankd/lim.h (bankd/fields.c); any
+ * UTF-8 and whose numbers are within common/lim.h (bankd/fields.c); any
  * other gets status "error" naming the field.  A key appears at most once; unknown keys are
  * ignored, so fields can be added without a version change.  Numbers are
  * decimal ASCII; money is a decimal string with two places ("12.50");

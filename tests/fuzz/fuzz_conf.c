@@ -1,5 +1,5 @@
 /*
- * fuzz_conf.c - bank.yaml's loader (bankd/conf.c on bankd/yamltree.c),
+ * fuzz_conf.c - bank.yaml's loader (common/conf.c on common/yamltree.c),
  * which also runs inside slurmctld: the input is the file.  The same
  * bytes are then an API token, from a token file and inline.
  *

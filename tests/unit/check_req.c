@@ -1,5 +1,5 @@
 /*
- * check_req.c: unit tests of the request decoder (bankd/req.c): each
+ * check_req.c: unit tests of the request decoder (common/req.c): each
  * request type's fields as typed values, what "not given" decodes to
  * (a has_ flag, never a sentinel such as uid -1), defaults, and numbers
  * beyond their type saturating instead of wrapping.
