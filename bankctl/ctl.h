@@ -1,8 +1,10 @@
 /*
- * ctl.h - bankctl's argument parsing (ctl_parse.c) and its output
- * (ctl_out.c).  Every argument is checked before anything is sent, against
- * lim.h; everything bankd says is printed through ctl_put() or
- * ctl_json(), since it comes from users and the API.
+ * ctl.h - bankctl's parts: argument parsing (ctl_parse.c), output
+ * (ctl_out.c), the call to bankd (ctl_call.c) and the commands (ctl_job.c,
+ * ctl_queue.c; bankctl.c's table names them).  Every argument is
+ * checked before anything is sent, against lim.h; everything bankd says
+ * is printed through ctl_put() or ctl_json(), since it comes from users
+ * and the API.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -60,5 +62,45 @@ void	 ctl_json(FILE *, const char *s);
 
 /* "bankctl: WHAT 'VALUE': WHY" on stderr, VALUE through ctl_put(). */
 void	 ctl_complain(const char *what, const char *value, const char *why);
+
+/* A name argument (-A, --qos, ACCOUNT): 0, or -1 said on stderr. */
+int	 ctl_name_arg(const char *opt, const char *s, size_t max);
+
+/* ---- ctl_usage.c, ctl_call.c: talking to bankd ---------------------- */
+
+#define CTL_DEADLINE_MS	5000
+#define WHY_LEN		128
+
+struct bp_msg;
+
+/* What bankctl can do, and exit 2. */
+void	 ctl_usage(void) __attribute__((noreturn));
+
+extern int ctl_json_out;	/* --json */
+
+/* Send req, print the reply; 0 unless bankd said error or deny. */
+int	 ctl_call(const char *sock, struct bp_msg *req);
+void	 ctl_call_failed(const char *sock, int rc);
+void	 ctl_print_reply(const struct bp_msg *);
+/* show, retry, drop (a report number, or NULL), pause, resume. */
+int	 ctl_simple(const char *sock, uint8_t type, const char *seq);
+/* A field of a reply, "" when bankd left it out. */
+const char *ctl_field(const struct bp_msg *, const char *key);
+/* Tab-separated columns, empty ones kept. */
+void	 ctl_split(char *line, char **col, size_t n);
+/* One table row: column i padded to width[i] (see ctl_put()). */
+void	 ctl_row(char *const *col, const int *width, size_t n);
+/* {"k": "v", ...} of columns; sep goes before it. */
+void	 ctl_json_row(const char *sep, const char *const *keys,
+	    char *const *col, size_t n);
+
+/* ---- the commands (ctl_job.c, ctl_queue.c) -------------------------- */
+
+int	 ctl_cmd_estimate(const char *sock, int argc, char **argv);
+int	 ctl_cmd_check(const char *sock, const char *user, const char *acct,
+	    const char *cost);
+int	 ctl_cmd_prices(const char *sock);
+int	 ctl_cmd_queue(const char *sock, int dead);
+int	 ctl_cmd_holds(const char *sock, int argc, char **argv);
 
 #endif /* CTL_H */

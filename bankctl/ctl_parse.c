@@ -203,3 +203,15 @@ ctl_name(const char *s, size_t max, char *why, size_t len)
 		return 0;
 	return -1;
 }
+int
+ctl_name_arg(const char *opt, const char *s, size_t max)
+{
+	char why[WHY_LEN];
+
+	if (ctl_name(s, max, why, sizeof(why)) != 0) {
+		ctl_complain(opt, s, why);
+		return -1;
+	}
+	return 0;
+}
+
