@@ -46,45 +46,6 @@ price_infer_cpus(const struct job_shape *js)
 	return max32(cpus, 1);
 }
 
-void
-price_estimate(const struct bank_conf *cf, const char *partitions,
-    uint32_t cpus, uint32_t time_limit, struct estimate *est)
-{
-	char name[64];
-	const char *p = partitions ? partitions : "", *comma;
-	int64_t price;
-	size_t len;
-	int first = 1;
-
-	memset(est, 0, sizeof(*est));
-	est->cpus = cpus;
-	est->minutes = time_limit ? time_limit : cf->default_time_limit;
-	do {
-		comma = strchr(p, ',');
-		len = comma ? (size_t)(comma - p) : strlen(p);
-		snprintf(name, sizeof(name), "%.*s", (int)len, p);
-		conf_price(cf, name[0] ? name : NULL, &price);
-		if (first || price > est->price) {
-			est->price = price;
-			snprintf(est->partition, sizeof(est->partition), "%s",
-			    name);
-			first = 0;
-		}
-		p = comma ? comma + 1 : NULL;
-	} while (p != NULL);
-	est->cents = money_cost(est->price, cpus, (uint64_t)est->minutes * 60);
-}
-
-int64_t
-price_actual(const struct bank_conf *cf, const char *partition,
-    uint32_t cpus, uint64_t elapsed_s)
-{
-	int64_t price;
-
-	conf_price(cf, partition, &price);
-	return money_cost(price, cpus, elapsed_s);
-}
-
 /* ---- pricing beyond CPUs --------------------------------------------- */
 
 typedef unsigned __int128 u128;

@@ -64,18 +64,6 @@ struct estimate {
 uint32_t	 price_infer_cpus(const struct job_shape *);
 
 /*
- * Price a job for a comma-separated list of partitions: the dearest one
- * wins, since the job may run in any of them.  time_limit 0 means "none
- * known" and uses default_time_limit.
- */
-void		 price_estimate(const struct bank_conf *, const char *partitions,
-		    uint32_t cpus, uint32_t time_limit, struct estimate *);
-
-/* The actual cost: price x allocated CPUs x elapsed seconds. */
-int64_t		 price_actual(const struct bank_conf *, const char *partition,
-		    uint32_t cpus, uint64_t elapsed_s);
-
-/*
  * The cost of `u` for `seconds` in partition `part` (NULL: unlisted):
  * CPUs, GPUs (by type where priced), memory, billing sum or max, and the
  * QoS multiplier, summed exactly and rounded half-up to cents once.

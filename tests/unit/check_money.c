@@ -269,12 +269,49 @@ prices_teardown(void)
 	conf_free(&cf);
 }
 
+/*
+ * The daemon's own path: a CHECK's fields decoded (req_job) and priced
+ * (pricemsg_estimate); a report's (price_usage).
+ */
+static void
+estimate_cpus(const struct bank_conf *c, const char *parts, uint32_t cpus,
+    uint32_t minutes, struct estimate *est)
+{
+	struct price_job j;
+	struct bp_msg m;
+
+	bp_init(&m, 2, 1);
+	if (parts != NULL)
+		ck_assert_int_eq(bp_add(&m, "partitions", parts), 0);
+	ck_assert_int_eq(bp_add_u64(&m, "min_cpus", cpus), 0);
+	ck_assert_int_eq(bp_add_u64(&m, "time_limit", minutes), 0);
+	req_job(&m, &j);
+	pricemsg_estimate(c, &j, est);
+	bp_free(&m);
+}
+
+static int64_t
+actual_cpus(const struct bank_conf *c, const char *part, uint32_t cpus,
+    uint64_t seconds)
+{
+	struct bp_msg m;
+	int64_t v;
+
+	bp_init(&m, 5, 1);
+	if (part != NULL)
+		ck_assert_int_eq(bp_add(&m, "partition", part), 0);
+	ck_assert_int_eq(bp_add_u64(&m, "cpus", cpus), 0);
+	v = price_usage(c, &m, seconds);
+	bp_free(&m);
+	return v;
+}
+
 START_TEST(estimate_dearest)
 {
 	struct estimate est;
 
 	/* 360 SU/h x 2 CPUs x 10 min = 120 SU. */
-	price_estimate(&cf, "debug,normal", 2, 10, &est);
+	estimate_cpus(&cf, "debug,normal", 2, 10, &est);
 	ck_assert_str_eq(est.partition, "normal");
 	ck_assert_int_eq(est.price, 360000000);
 	ck_assert_uint_eq(est.cpus, 2);
@@ -282,12 +319,12 @@ START_TEST(estimate_dearest)
 	ck_assert_int_eq(est.cents, 12000);
 
 	/* The order the partitions are listed in must not matter. */
-	price_estimate(&cf, "normal,debug", 2, 10, &est);
+	estimate_cpus(&cf, "normal,debug", 2, 10, &est);
 	ck_assert_str_eq(est.partition, "normal");
 	ck_assert_int_eq(est.cents, 12000);
 
 	/* An unlisted partition at the default (2) beats debug (0.5). */
-	price_estimate(&cf, "debug,bigmem", 1, 60, &est);
+	estimate_cpus(&cf, "debug,bigmem", 1, 60, &est);
 	ck_assert_str_eq(est.partition, "bigmem");
 	ck_assert_int_eq(est.price, 2000000);
 	ck_assert_int_eq(est.cents, 200);
@@ -299,7 +336,7 @@ START_TEST(estimate_single)
 	struct estimate est;
 
 	/* 0.5 SU/h x 4 CPUs x 90 min = 3 SU. */
-	price_estimate(&cf, "debug", 4, 90, &est);
+	estimate_cpus(&cf, "debug", 4, 90, &est);
 	ck_assert_str_eq(est.partition, "debug");
 	ck_assert_int_eq(est.price, 500000);
 	ck_assert_int_eq(est.cents, 300);
@@ -311,7 +348,7 @@ START_TEST(estimate_default_limit)
 	struct estimate est;
 
 	/* No time limit known: default_time_limit (30 min) is used. */
-	price_estimate(&cf, "normal", 1, 0, &est);
+	estimate_cpus(&cf, "normal", 1, 0, &est);
 	ck_assert_uint_eq(est.minutes, 30);
 	ck_assert_int_eq(est.cents, 18000);
 }
@@ -322,16 +359,16 @@ START_TEST(estimate_unlisted)
 	struct estimate est;
 
 	/* 2 SU/h x 3 CPUs x 60 min = 6 SU. */
-	price_estimate(&cf, "bigmem", 3, 60, &est);
+	estimate_cpus(&cf, "bigmem", 3, 60, &est);
 	ck_assert_str_eq(est.partition, "bigmem");
 	ck_assert_int_eq(est.price, 2000000);
 	ck_assert_int_eq(est.cents, 600);
 
 	/* No partition asked at all: Slurm's default, priced as unlisted. */
-	price_estimate(&cf, NULL, 3, 60, &est);
+	estimate_cpus(&cf, NULL, 3, 60, &est);
 	ck_assert_str_eq(est.partition, "");
 	ck_assert_int_eq(est.cents, 600);
-	price_estimate(&cf, "", 3, 60, &est);
+	estimate_cpus(&cf, "", 3, 60, &est);
 	ck_assert_int_eq(est.cents, 600);
 }
 END_TEST
@@ -339,16 +376,16 @@ END_TEST
 START_TEST(actual_cost)
 {
 	/* 0.5 SU/h x 4 CPUs x 30 min = 1 SU. */
-	ck_assert_int_eq(price_actual(&cf, "debug", 4, 1800), 100);
+	ck_assert_int_eq(actual_cpus(&cf, "debug", 4, 1800), 100);
 	/* 360 SU/h x 1 CPU x 3 s = 0.30 SU. */
-	ck_assert_int_eq(price_actual(&cf, "normal", 1, 3), 30);
-	ck_assert_int_eq(price_actual(&cf, "bigmem", 1, 3600), 200);
-	ck_assert_int_eq(price_actual(&cf, NULL, 1, 3600), 200);
-	ck_assert_int_eq(price_actual(&cf, "debug", 4, 0), 0);
+	ck_assert_int_eq(actual_cpus(&cf, "normal", 1, 3), 30);
+	ck_assert_int_eq(actual_cpus(&cf, "bigmem", 1, 3600), 200);
+	ck_assert_int_eq(actual_cpus(&cf, NULL, 1, 3600), 200);
+	ck_assert_int_eq(actual_cpus(&cf, "debug", 4, 0), 0);
 }
 END_TEST
 
-/* A hand-built conf: price_* must not depend on conf_load. */
+/* A hand-built conf: pricing must not depend on conf_load. */
 START_TEST(estimate_hand_conf)
 {
 	struct conf_price p[] = { { .partition = "a", .micro = 100 },
@@ -358,14 +395,14 @@ START_TEST(estimate_hand_conf)
 	    .nprices = 3, .default_time_limit = 60 };
 	struct estimate est;
 
-	price_estimate(&hc, "a,b,c", 1, 0, &est);
+	estimate_cpus(&hc, "a,b,c", 1, 0, &est);
 	ck_assert_str_eq(est.partition, "b");
 	ck_assert_int_eq(est.price, 300);
 	ck_assert_uint_eq(est.minutes, 60);
 	ck_assert_int_eq(est.cents, 0);
 	/* Equal prices: the first one named is reported. */
 	p[2].micro = 300;
-	price_estimate(&hc, "c,b", 1, 0, &est);
+	estimate_cpus(&hc, "c,b", 1, 0, &est);
 	ck_assert_str_eq(est.partition, "c");
 }
 END_TEST
