@@ -1,0 +1,162 @@
+/*
+ * checklearn.c - what a can_submit_job answer teaches, and what it
+ * decides for the check that asked.  Every answer teaches the cache
+ * (cache.c), a late one too (after the policy answered): the next checks
+ * are decided from it instead of by the policy again.  For a check still
+ * waiting, a pass at Ca passes both limits; a refusal of the user's limit
+ * (the account's passed) is asked again at Cu; a refused probe is
+ * decided by the room it names, or asked again at the cost itself.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "bankd.h"
+#include "cache.h"
+#include "checkint.h"
+#include "health.h"
+#include "log.h"
+#include "money.h"
+#include "portal.h"
+
+static void
+learn_room(struct check *ck, enum answer_limit lim, int64_t room)
+{
+	time_t now = time(NULL);
+	char msg[256], left[MONEY_FMT_LEN];
+
+	/* Exact: everything up to room passes, a cent more fails. */
+	money_format(room, left);
+	if (lim != LIMIT_USER)
+		snprintf(msg, sizeof(msg), "the account has %s SU left in its "
+		    "allocation", left);
+	else
+		snprintf(msg, sizeof(msg), "user %ld has %s SU left in their "
+		    "allocation in this account", (long)ck->uid, left);
+	cache_learn(ck->bd->cache, ck->account, check_limit_uid(ck, lim),
+	    room + 1, 0, msg, now);
+	cache_learn(ck->bd->cache, ck->account, check_limit_uid(ck, lim), room,
+	    1, msg, now);
+}
+
+/*
+ * What an answer teaches, whether or not it still decides ck (a late
+ * answer, after the policy answered, teaches as much: the next checks
+ * are decided from it instead of by the policy again).
+ */
+static void
+learn(struct check *ck, int64_t cost, const struct check_answer *a)
+{
+	const char *msg = a->message;
+	time_t now = time(NULL);
+
+	if (a->kind == ANSWER_PASS) {
+		cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
+		ck->member = 1;
+		cache_learn(ck->bd->cache, ck->account, CACHE_ACCOUNT, cost, 1,
+		    msg, now);
+		cache_learn(ck->bd->cache, ck->account, ck->uid, cost, 1, msg,
+		    now);
+		return;
+	}
+	if (a->kind != ANSWER_REFUSED || a->limit == LIMIT_NONE)
+		return;
+	/* Only a member is told of a balance. */
+	cache_note_member(ck->bd->cache, ck->account, ck->uid, now);
+	ck->member = 1;
+	if (a->room >= 0)
+		learn_room(ck, a->limit, a->room);
+	else
+		cache_learn(ck->bd->cache, ck->account,
+		    check_limit_uid(ck, a->limit), cost, 0, msg, now);
+	/* The account's limit is checked first: it passed. */
+	if (a->limit == LIMIT_USER)
+		cache_learn(ck->bd->cache, ck->account, CACHE_ACCOUNT, cost, 1,
+		    msg, now);
+}
+
+static void
+learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
+{
+	const char *msg = a->message;
+	int64_t room = a->room;
+	enum answer_limit lim = a->limit;
+	char words[400];
+
+	learn(ck, cost, a);
+	if (a->kind == ANSWER_PASS) {
+		/* Holds placed meanwhile may need more than was asked. */
+		checkhold_take(ck);
+		if (check_cost_of(ck, ck->stage) <= cost)
+			check_finish(ck, 1, "api", msg);
+		else if (!check_decide_known(ck, FRESH))
+			checkask_ask(ck, ck->stage);
+		return;
+	}
+	if (a->limit == LIMIT_NONE) {
+		/* Not a member, no allocation: the API's words say it. */
+		snprintf(words, sizeof(words), "account %s: %s", ck->account,
+		    msg);
+		check_finish(ck, 0, "api", words);
+		return;
+	}
+	/* Asked for more than needed: the room decides, not the refusal. */
+	if (room >= 0 && cost > check_cost_of(ck, ck->stage) &&
+	    check_decide_known(ck, ANY_AGE))
+		return;
+	if (lim == LIMIT_ACCOUNT && room >= check_cost_account(ck)) {
+		/* The account has room; the user's limit is still open. */
+		checkask_ask(ck, ASK_USER);
+		return;
+	}
+	if (lim == LIMIT_USER && ck->stage == ASK_ACCOUNT &&
+	    check_cost_user(ck) < cost) {
+		checkask_ask(ck, ASK_USER);
+		return;
+	}
+	if (room < 0 && !ck->exact && cost > check_cost_of(ck, ck->stage)) {
+		/* A refused probe without its numbers: ask the real cost. */
+		ck->exact = 1;
+		checkask_ask(ck, ck->stage);
+		return;
+	}
+	check_deny_money(ck, "api", lim, msg);
+}
+
+void
+checklearn_answered(struct check *ck, int64_t cost,
+    const struct portal_ask_reply *rep)
+{
+	/* A copy, as the reply is the portal's. */
+	struct check_answer copy = rep->answer;
+	const struct check_answer *a = &copy;
+	char why[600];
+
+	if (a->kind != ANSWER_UNUSABLE) {
+		api_note(ck->bd, 1, NULL);
+		if (ck->conn == NULL) {	/* decided already: it teaches */
+			learn(ck, cost, a);
+			log_info("check uid %" PRIu32 " account %s: %s "
+			    "(%.0f ms), learned for the next ones: %s", ck->uid,
+			    ck->account, ck->refreshing ? "the refresh was "
+			    "answered" : "the API answered after the decision",
+			    rep->seconds * 1000, a->message);
+		}
+		else if (a->kind == ANSWER_UNKNOWN) {
+			/* Unknown user or account: it cannot be charged. */
+			snprintf(why, sizeof(why), "account %s: %s",
+			    ck->account, a->message);
+			check_finish(ck, 0, "api", why);
+		}
+		else
+			learn_and_decide(ck, cost, a);
+	} else {
+		snprintf(why, sizeof(why), "%s", rep->why);
+		api_note(ck->bd, 0, why);
+		if (ck->conn != NULL)
+			checkpolicy_decide(ck, why);
+		else
+			log_info("check uid %" PRIu32 " account %s: late API "
+			    "failure: %s", ck->uid, ck->account, why);
+	}
+}
