@@ -7,23 +7,27 @@
  *	conn.c		a connection, whichever listener made it: frames in,
  *			replies out, what one user may take
  *	dispatch.c	request type -> handler, after fields.c's check
- *	req.c		a request decoded once into typed values
- *	check.c		CHECK: the submit decision
+ *	(common/req.c	a request decoded once into typed values)
+ *	check.c		CHECK: the submit decision; checkask.c (the asks to
+ *			the API), checklearn.c (what answers teach),
+ *			checkbudget.c (slurmctld's wait), checkpolicy.c,
+ *			checkhold.c
  *	estimate.c	ESTIMATE and PRICES
  *	accept.c	START and END taken in (socket and spool)
  *	status.c	STATUS
  *	admin.c		bankctl's queue and holds requests
  *	intake.c	the spool: reports plugins wrote to files while
  *			bankd was unreachable
- *	deliver.c	the delivery queue: order per job, retries;
- *			journal.c, the durable log behind it
+ *	deliver.c	the delivery queue (q*.c, queue.h): order per job,
+ *			retries; journal.c, the durable log behind it
  *	ledger.c	what a delivered report changes: holds, the cache
  *	health.c	how the API is doing: the last exchange, the probe
  *	counters.c	named counters (status, metrics)
  *	report.c	turns start/end reports into the API's Job bodies
- *	api.c		the myBRC client (libcurl multi on libevent)
- *	pricemsg.c	what a job costs, from its request; price.c the
- *			rules; conf.c, bank.yaml
+ *	portal.c	the portal's routes and what their answers mean;
+ *			portal_report.c a report's; api.c the HTTP client
+ *	apiprices.c	the prices in force (pricetab.c); pricing and
+ *			bank.yaml are common/'s
  */
 #ifndef BANKD_H
 #define BANKD_H

@@ -27,7 +27,7 @@ judge(struct cache *c, const char *account, long uid, int64_t cost,
 	return cache_judge(c, account, uid, cost, now, max_age, &msg);
 }
 
-/* What check.c's learn_room() does with a refusal that names a balance. */
+/* What checklearn.c's learn_room() does with a refusal that names a balance. */
 static void
 learn_room(struct cache *c, const char *account, long uid, int64_t room,
     const char *msg, time_t now)
