@@ -67,6 +67,8 @@ check_init(struct bankd *bd)
 	TAILQ_INIT(&cs->all);
 	TAILQ_INIT(&cs->queue[0]);
 	TAILQ_INIT(&cs->queue[1]);
+	cs->return_budget = checkbudget_return;
+	cs->unplace = checkask_unplace;
 	bd->checks = cs;
 	checkbudget_init(bd);
 	return 0;
@@ -99,240 +101,6 @@ check_fini(struct bankd *bd)
 	bd->checks = NULL;
 }
 
-/* ---- answering -------------------------------------------------------- */
-
-void
-check_free_if_done(struct check *ck)
-{
-	if (ck->conn != NULL || ck->api_pending || ck->place != P_NONE)
-		return;
-	if (ck->deadline != NULL)
-		event_free(ck->deadline);
-	if (ck->counted)
-		conn_check_end(ck->bd, ck->caller);
-	TAILQ_REMOVE(&ck->bd->checks->all, ck, all_link);
-	free(ck);
-}
-
-static void
-reply(struct check *ck, const char *status, const char *source,
-    uint64_t hold, const char *msg)
-{
-	struct bp_msg rep;
-	char amount[MONEY_FMT_LEN], held_a[MONEY_FMT_LEN];
-	char held_u[MONEY_FMT_LEN];
-
-	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
-	bp_add(&rep, "status", status);
-	bp_add(&rep, "estimate", money_format(ck->est.cents, amount));
-	bp_add(&rep, "partition", ck->est.partition);
-	bp_add_u64(&rep, "cpus", ck->est.cpus);
-	bp_add_u64(&rep, "minutes", ck->est.minutes);
-	bp_add(&rep, "source", source);
-	/* What others hold is the account's business, and its members'. */
-	if (ck->privileged || ck->member) {
-		bp_add(&rep, "held_account", money_format(ck->held_account,
-		    held_a));
-		bp_add(&rep, "held_user", money_format(ck->held_user, held_u));
-		bp_add_u64(&rep, "held_jobs", ck->held_jobs);
-	}
-	if (hold != 0)
-		bp_add_u64(&rep, "hold", hold);
-	bp_add(&rep, "message", msg);
-	conn_reply(ck->conn, &rep);
-	bp_free(&rep);
-}
-
-/* The check is over for its caller: no more waiting, no more answers. */
-static void
-let_go(struct check *ck)
-{
-	checkbudget_return(ck);
-	conn_wait_end(ck->conn);
-	conn_release(ck->conn);
-	ck->conn = NULL;
-	if (ck->deadline != NULL)
-		event_del(ck->deadline);
-	checkask_unplace(ck);
-}
-
-/* Answer the plugin; an accepted job gets its hold. */
-void
-check_finish(struct check *ck, int allow, const char *source,
-    const char *reason)
-{
-	char msg[1400], amount[MONEY_FMT_LEN], held[MONEY_FMT_LEN];
-	uint64_t hold = 0;
-
-	money_format(ck->est.cents, amount);
-	/*
-	 * Only a refusal is read by a person (sbatch prints it); an allow's
-	 * message goes to a debug log.  Profiling showed composing it was
-	 * half the instructions of a warm decision: keep it to the reason.
-	 */
-	if (!allow)
-		snprintf(msg, sizeof(msg), "job refused: %s", reason);
-	/*
-	 * Holds are placed for submissions: job_submit's, never a user's,
-	 * and not for nothing (a free partition's job).
-	 */
-	if (allow && !ck->dry_run && ck->privileged && ck->modify != 0 &&
-	    ck->bd->conf.holds_enabled)
-		hold = checkhold_modify(ck);
-	else if (allow && !ck->dry_run && ck->privileged && ck->est.cents > 0 &&
-	    ck->bd->conf.holds_enabled)
-		hold = hold_place(ck->bd->holds, ck->uid, ck->account,
-		    ck->est.cents, ck->est.tasks, ck->est.task_cents);
-	/*
-	 * A refusal is news; an allow is the common case, and slurmctld
-	 * logs the job anyway: at the rate jobs arrive, an info line per
-	 * allow would cost more than the decision (docs/performance.md).
-	 */
-	(allow ? log_debug : log_info)("check uid %" PRIu32 " account %s "
-	    "partitions %s: %s by %s (%s SU, %s held): %s", ck->uid,
-	    ck->account, ck->partitions, allow ? "allow" : "deny", source,
-	    amount, money_format(ck->held_account, held), reason);
-	reply(ck, allow ? "allow" : "deny", source, hold, allow ? reason : msg);
-	let_go(ck);
-	/* The caller frees ck (check_free_if_done) when it is done with it. */
-}
-
-/* Not a decision: the check itself cannot be made (an "error" reply). */
-void
-check_fail(struct check *ck, const char *why)
-{
-	struct bp_msg rep;
-
-	log_info("check uid %" PRIu32 " account %s from uid %ld: %s", ck->uid,
-	    ck->account, (long)ck->caller, why);
-	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
-	bp_add(&rep, "status", "error");
-	bp_add(&rep, "message", why);
-	conn_reply(ck->conn, &rep);
-	bp_free(&rep);
-	let_go(ck);
-}
-
-/* What the cache says of both limits; max_age ANY_AGE: of any age. */
-enum known
-check_from_cache(struct check *ck, long max_age, const char **why)
-{
-	struct cache *c = ck->bd->cache;
-	time_t now = time(NULL);
-	enum cache_verdict va, vu;
-	const char *msg = NULL;
-
-	/* The cache speaks of the account: to members only. */
-	if (!ck->privileged && !ck->member)
-		return KNOWN_NOTHING;
-	va = cache_judge(c, ck->account, CACHE_ACCOUNT, check_cost_account(ck),
-	    now, max_age, &msg);
-	if (va == CACHE_FAIL) {
-		*why = msg;
-		ck->failed_limit = LIMIT_ACCOUNT;
-		return KNOWN_DENY;
-	}
-	vu = cache_judge(c, ck->account, ck->uid, check_cost_user(ck), now,
-	    max_age, &msg);
-	if (vu == CACHE_FAIL) {
-		*why = msg;
-		ck->failed_limit = LIMIT_USER;
-		return KNOWN_DENY;
-	}
-	if (va == CACHE_PASS && vu == CACHE_PASS) {
-		*why = "within what the API last allowed";
-		return KNOWN_ALLOW;
-	}
-	return KNOWN_NOTHING;
-}
-
-/* "E SU (2 CPUs x 1h00m on normal at 360 SU/CPU-hour)", or "E SU". */
-static void
-estimate_words(const struct check *ck, char *out, size_t len)
-{
-	char amount[MONEY_FMT_LEN], what[320];
-
-	money_format(ck->est.cents, amount);
-	if (ck->cost_given) {
-		snprintf(out, len, "%s SU", amount);
-		return;
-	}
-	price_describe(&ck->est, what, sizeof(what));
-	snprintf(out, len, "%s SU (%s)", amount, what);
-}
-
-/*
- * A refusal for money, in our words: what is left under the limit that
- * refused (the account's, or the user's share), what of it is
- * already held for queued jobs, and this job's estimate.  The API's
- * figure would include the holds (bankd asked for estimate + held);
- * where the room is not known, its words follow ours.
- */
-void
-check_refusal(const struct check *ck, enum answer_limit lim, const char *words,
-    char *out, size_t len)
-{
-	int64_t room = cache_room(ck->bd->cache, ck->account,
-	    check_limit_uid(ck, lim));
-	int64_t held = lim == LIMIT_USER ? ck->held_user : ck->held_account;
-	char est[400], left[MONEY_FMT_LEN], h[MONEY_FMT_LEN], jobs[96] = "";
-	char who[LIM_ACCOUNT_LEN + 64];
-
-	estimate_words(ck, est, sizeof(est));
-	if (lim != LIMIT_USER)
-		snprintf(who, sizeof(who), "account %s", ck->account);
-	else
-		snprintf(who, sizeof(who), "uid %ld's share of account %s",
-		    (long)ck->uid, ck->account);
-	if (held > 0 && lim != LIMIT_USER)
-		snprintf(jobs, sizeof(jobs), ", %s SU of it held for %zu queued "
-		    "job(s)", money_format(held, h), ck->held_jobs);
-	else if (held > 0)
-		snprintf(jobs, sizeof(jobs), ", %s SU of it held for their "
-		    "queued jobs", money_format(held, h));
-	if (room >= 0)
-		snprintf(out, len, "%s has %s SU left%s; this job's estimate "
-		    "is %s", who, money_format(room, left), jobs, est);
-	else if (held > 0)
-		snprintf(out, len, "%s cannot pay this job's estimate of %s on "
-		    "top of %s SU held for queued job(s): %s", who, est,
-		    money_format(held, h), words);
-	else
-		snprintf(out, len, "%s cannot pay this job's estimate of %s: %s",
-		    who, est, words);
-}
-
-void
-check_deny_money(struct check *ck, const char *source, enum answer_limit lim,
-    const char *words)
-{
-	char msg[1000];
-
-	check_refusal(ck, lim, words, msg, sizeof(msg));
-	check_finish(ck, 0, source, msg);
-}
-
-/* Decide from the cache now that it knows more; 0 when it cannot. */
-int
-check_decide_known(struct check *ck, long max_age)
-{
-	const char *why;
-	enum known v;
-
-	checkhold_take(ck);
-	/* Another check's answer may have shown the caller a member. */
-	if (!ck->member)
-		ck->member = cache_is_member(ck->bd->cache, ck->account,
-		    ck->uid, time(NULL), max_age < 0 ? LONG_MAX : max_age);
-	if ((v = check_from_cache(ck, max_age, &why)) == KNOWN_NOTHING)
-		return 0;
-	if (v == KNOWN_ALLOW)
-		check_finish(ck, 1, "api", why);
-	else
-		check_deny_money(ck, "api", ck->failed_limit, why);
-	return 1;
-}
-
 static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -344,13 +112,13 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	/* Cut short by the budget: what bankd knows decides first. */
 	if (ck->budget_ms != 0 && ck->budget_ms < ck->bd->conf.decision_ms) {
 		checkbudget_decide(ck);
-		check_free_if_done(ck);
+		checkverdict_free_if_done(ck);
 		return;
 	}
 	snprintf(why, sizeof(why), "no answer within decision_ms=%d ms",
 	    ck->bd->conf.decision_ms);
 	checkpolicy_decide(ck, why);
-	check_free_if_done(ck);
+	checkverdict_free_if_done(ck);
 }
 
 /* ---- a new check ------------------------------------------------------ */
@@ -431,23 +199,23 @@ decided_early(struct check *ck, const struct req_check *rq)
 	const char *why;
 
 	if (check_who(ck, rq, &why) != 0) {
-		check_fail(ck, why);
+		checkverdict_fail(ck, why);
 		return 1;
 	}
 	if (!bd->conf.job_submit_enabled) {
-		check_finish(ck, 1, "config", "submission checks are disabled");
+		checkverdict_finish(ck, 1, "config", "submission checks are disabled");
 		return 1;
 	}
 	/* A change that costs no more, on the same account: it passes. */
 	if (ck->modify != 0 && ck->has_old && strcmp(ck->old_account,
 	    ck->account) == 0 && ck->old.uid == ck->uid &&
 	    ck->est.cents <= checkhold_old_cost(ck)) {
-		check_finish(ck, 1, "modify", "the job costs no more than "
+		checkverdict_finish(ck, 1, "modify", "the job costs no more than "
 		    "before");
 		return 1;
 	}
 	if (ck->est.cents == 0 && ck->est.price == 0 && !ck->cost_given) {
-		check_finish(ck, 1, "price", "free partition, no charge");
+		checkverdict_finish(ck, 1, "price", "free partition, no charge");
 		return 1;
 	}
 	if (ck->account[0] == '\0') {
@@ -456,21 +224,21 @@ decided_early(struct check *ck, const struct req_check *rq)
 		    "project you belong to)", ck->est.partition[0] ?
 		    "partition " : "the default partition",
 		    ck->est.partition);
-		check_finish(ck, 0, "config", why_buf);
+		checkverdict_finish(ck, 0, "config", why_buf);
 		return 1;
 	}
 	if (!fields_account_ok(ck->account)) {
-		check_finish(ck, 0, "config", "the account name is not one the "
+		checkverdict_finish(ck, 0, "config", "the account name is not one the "
 		    "API takes");
 		return 1;
 	}
 	if (ck->est.cents > LIM_COST_CENTS) {
-		estimate_words(ck, why_buf, sizeof(why_buf));
+		checkverdict_estimate_words(ck, why_buf, sizeof(why_buf));
 		snprintf(why_buf + strlen(why_buf), sizeof(why_buf) -
 		    strlen(why_buf), ": this job's estimate is more than the "
 		    "API can check (999999999.99 SU); ask for less time or fewer "
 		    "resources");
-		check_finish(ck, 0, "price", why_buf);
+		checkverdict_finish(ck, 0, "price", why_buf);
 		return 1;
 	}
 	return 0;
@@ -492,7 +260,7 @@ check_request(struct bankd *bd, struct conn *c, const struct req *rq)
 		return;
 	}
 	if (decided_early(ck, &rq->u.check)) {
-		check_free_if_done(ck);
+		checkverdict_free_if_done(ck);
 		return;
 	}
 	checkhold_take(ck);
@@ -500,18 +268,18 @@ check_request(struct bankd *bd, struct conn *c, const struct req *rq)
 		ck->member = cache_is_member(bd->cache, ck->account, ck->uid,
 		    time(NULL), bd->conf.cache_ttl_s);
 	if (bd->conf.cache_ttl_s > 0 &&
-	    (v = check_from_cache(ck, bd->conf.cache_ttl_s, &why)) !=
+	    (v = checkverdict_from_cache(ck, bd->conf.cache_ttl_s, &why)) !=
 	    KNOWN_NOTHING) {
 		if (v == KNOWN_ALLOW)
-			check_finish(ck, 1, "cache", why);
+			checkverdict_finish(ck, 1, "cache", why);
 		else
-			check_deny_money(ck, "cache", ck->failed_limit, why);
-		check_free_if_done(ck);
+			checkverdict_deny_money(ck, "cache", ck->failed_limit, why);
+		checkverdict_free_if_done(ck);
 		return;
 	}
 	if ((wait_ms = checkbudget_take(ck)) == 0) {
 		checkbudget_decide_now(ck);
-		check_free_if_done(ck);
+		checkverdict_free_if_done(ck);
 		return;
 	}
 	/* The account's limit known to pass at Ca: only the user's is open. */
@@ -521,7 +289,7 @@ check_request(struct bankd *bd, struct conn *c, const struct req *rq)
 	    CACHE_PASS ? ASK_USER : ASK_ACCOUNT);
 	checkask_room(ck);
 	if (ck->conn == NULL) {		/* answered already */
-		check_free_if_done(ck);
+		checkverdict_free_if_done(ck);
 		return;
 	}
 	tv.tv_sec = wait_ms / 1000;

@@ -189,7 +189,7 @@ send_ask(struct check *ck)
 			return;
 		/* fields.c admits no account that needs it; safe anyway. */
 		if (st == PORTAL_BAD_NAME)
-			check_finish(ck, 0, "config", "the account name is not "
+			checkverdict_finish(ck, 0, "config", "the account name is not "
 			    "one the API takes");
 		else
 			checkpolicy_decide(ck, "cannot start an HTTP request");
@@ -211,7 +211,7 @@ checkask_ask(struct check *ck, enum stage stage)
 	ck->stage = stage;
 	ck->asked = probe_cost(ck, stage);
 	if (check_cost_of(ck, stage) > LIM_COST_CENTS) {
-		check_finish(ck, 0, "price", "this job's estimate and what is "
+		checkverdict_finish(ck, 0, "price", "this job's estimate and what is "
 		    "held for the account's queued jobs come to more than the "
 		    "API can check (999999999.99 SU)");
 		return;
@@ -230,7 +230,7 @@ checkask_ask(struct check *ck, enum stage stage)
 	}
 	if (!ck->privileged && !ck->asked_before &&
 	    !conn_take_api_check(ck->conn)) {
-		check_fail(ck, "too many checks asking the API: a user may make "
+		checkverdict_fail(ck, "too many checks asking the API: a user may make "
 		    "limits.user_checks_per_s a second; try again in a moment");
 		return;
 	}
@@ -257,10 +257,10 @@ checkask_start_queued(struct bankd *bd)
 			TAILQ_REMOVE(&cs->queue[q], ck, link);
 			ck->place = P_NONE;
 			/* Someone's answer may decide it now; else it asks. */
-			if (!check_decide_known(ck, bd->conf.cache_ttl_s > 0 ?
+			if (!checkverdict_decide_known(ck, bd->conf.cache_ttl_s > 0 ?
 			    bd->conf.cache_ttl_s : FRESH))
 				checkask_ask(ck, ck->stage);
-			check_free_if_done(ck);
+			checkverdict_free_if_done(ck);
 		}
 }
 
@@ -277,9 +277,9 @@ wake_waiters(struct bankd *bd, struct checkq *w)
 		TAILQ_REMOVE(w, ck, link);
 		ck->place = P_NONE;
 		ck->on = NULL;
-		if (ck->conn != NULL && !check_decide_known(ck, age))
+		if (ck->conn != NULL && !checkverdict_decide_known(ck, age))
 			checkask_ask(ck, ck->stage);
-		check_free_if_done(ck);
+		checkverdict_free_if_done(ck);
 	}
 }
 
@@ -305,13 +305,22 @@ on_answer(const struct portal_ask_reply *rep, void *arg)
 	free(ck->on);
 	ck->on = NULL;
 	ck->place = P_NONE;
-	checklearn_answered(ck, cost, rep);
+	switch (checklearn_answered(ck, cost, rep)) {
+	case LEARN_DECIDED:
+		break;
+	case LEARN_ASK_AGAIN:
+		checkask_ask(ck, ck->stage);
+		break;
+	case LEARN_ASK_USER:
+		checkask_ask(ck, ASK_USER);
+		break;
+	}
 	wake_waiters(bd, &waiters);
 	/* Submissions went on without this answer: ask again for them. */
 	if (again && rep->answer.kind != ANSWER_UNUSABLE && ck->conn == NULL &&
 	    !ck->api_pending)
 		checkask_refresh(ck);
-	check_free_if_done(ck);
+	checkverdict_free_if_done(ck);
 	checkask_start_queued(bd);
 }
 
@@ -418,5 +427,5 @@ checkask_room(const struct check *ck)
 	r->refreshing = r->room_ask = 1;
 	TAILQ_INSERT_TAIL(&bd->checks->all, r, all_link);
 	send_ask(r);
-	check_free_if_done(r);
+	checkverdict_free_if_done(r);
 }

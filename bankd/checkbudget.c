@@ -109,11 +109,11 @@ checkbudget_decide(struct check *ck)
 		snprintf(wait, sizeof(wait), "not waiting: submissions have "
 		    "waited deadlines.submit_budget_ms=%d for the API already",
 		    bd->conf.submit_budget_ms);
-	if ((v = check_from_cache(ck, ANY_AGE, &why)) == KNOWN_ALLOW) {
+	if ((v = checkverdict_from_cache(ck, ANY_AGE, &why)) == KNOWN_ALLOW) {
 		snprintf(reason, sizeof(reason), "%s (%s)", why, wait);
-		check_finish(ck, 1, "cache (submit budget)", reason);
+		checkverdict_finish(ck, 1, "cache (submit budget)", reason);
 	} else if (v == KNOWN_DENY)
-		check_deny_money(ck, "cache (submit budget)", ck->failed_limit,
+		checkverdict_deny_money(ck, "cache (submit budget)", ck->failed_limit,
 		    why);
 	else
 		checkpolicy_decide(ck, wait);

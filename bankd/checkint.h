@@ -139,6 +139,9 @@ struct checks {
 	int			 user_inflight;	/* of them, users' */
 	int64_t			 budget_us;	/* submit_budget_ms left, x 1000 */
 	int64_t			 budget_at_ms;	/* its last refill */
+	/* checkverdict.c lets a check go through these (check_init's). */
+	void			(*return_budget)(struct check *);
+	void			(*unplace)(struct check *);
 };
 
 static inline int64_t
@@ -168,24 +171,27 @@ check_limit_uid(const struct check *ck, enum answer_limit lim)
 	return lim == LIMIT_USER ? (long)ck->uid : CACHE_ACCOUNT;
 }
 
-/* check.c */
+/* checkverdict.c: where every check ends */
 /* Answer the plugin; an accepted job gets its hold. */
-void		 check_finish(struct check *, int allow, const char *source,
+void		 checkverdict_finish(struct check *, int allow, const char *source,
 		    const char *reason);
 /* Not a decision: the check itself cannot be made (an "error" reply). */
-void		 check_fail(struct check *, const char *why);
+void		 checkverdict_fail(struct check *, const char *why);
 /* Freed once answered, off every queue, and no request in flight. */
-void		 check_free_if_done(struct check *);
+void		 checkverdict_free_if_done(struct check *);
 /* What the cache says of both limits; max_age ANY_AGE: of any age. */
-enum known	 check_from_cache(struct check *, long max_age,
+enum known	 checkverdict_from_cache(struct check *, long max_age,
 		    const char **why);
 /* Decide from the cache now that it knows more; 0 when it cannot. */
-int		 check_decide_known(struct check *, long max_age);
+int		 checkverdict_decide_known(struct check *, long max_age);
 /* A refusal for money, in bankd's words (words: the cache's or API's). */
-void		 check_refusal(const struct check *, enum answer_limit,
+void		 checkverdict_refusal(const struct check *, enum answer_limit,
 		    const char *words, char *out, size_t len);
-void		 check_deny_money(struct check *, const char *source,
+void		 checkverdict_deny_money(struct check *, const char *source,
 		    enum answer_limit, const char *words);
+/* "E SU (2 CPUs x 1h00m on normal at 360 SU/CPU-hour)", or "E SU". */
+void		 checkverdict_estimate_words(const struct check *, char *out,
+		    size_t len);
 
 /* checkhold.c */
 /* What the job changed by job_modify holds already (a task: its share). */
@@ -202,8 +208,16 @@ void		 checkask_unplace(struct check *);
 void		 checkask_free_all(struct checks *);
 
 /* checklearn.c */
-/* ck's own request was answered (rep); cost is what it asked. */
-void		 checklearn_answered(struct check *, int64_t cost,
+enum checklearn_next {
+	LEARN_DECIDED,		/* decided, or nothing more to decide */
+	LEARN_ASK_AGAIN,	/* ask again at the same stage */
+	LEARN_ASK_USER,		/* the account has room: ask the user's */
+};
+/*
+ * ck's own request was answered (rep); cost is what it asked.  What to
+ * ask next is the caller's (checkask.c) to do: learning asks nothing.
+ */
+enum checklearn_next checklearn_answered(struct check *, int64_t cost,
 		    const struct portal_ask_reply *);
 
 /* checkbudget.c */

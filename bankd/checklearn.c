@@ -75,7 +75,7 @@ learn(struct check *ck, int64_t cost, const struct check_answer *a)
 		    msg, now);
 }
 
-static void
+static enum checklearn_next
 learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 {
 	const char *msg = a->message;
@@ -88,42 +88,38 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 		/* Holds placed meanwhile may need more than was asked. */
 		checkhold_take(ck);
 		if (check_cost_of(ck, ck->stage) <= cost)
-			check_finish(ck, 1, "api", msg);
-		else if (!check_decide_known(ck, FRESH))
-			checkask_ask(ck, ck->stage);
-		return;
+			checkverdict_finish(ck, 1, "api", msg);
+		else if (!checkverdict_decide_known(ck, FRESH))
+			return LEARN_ASK_AGAIN;
+		return LEARN_DECIDED;
 	}
 	if (a->limit == LIMIT_NONE) {
 		/* Not a member, no allocation: the API's words say it. */
 		snprintf(words, sizeof(words), "account %s: %s", ck->account,
 		    msg);
-		check_finish(ck, 0, "api", words);
-		return;
+		checkverdict_finish(ck, 0, "api", words);
+		return LEARN_DECIDED;
 	}
 	/* Asked for more than needed: the room decides, not the refusal. */
 	if (room >= 0 && cost > check_cost_of(ck, ck->stage) &&
-	    check_decide_known(ck, ANY_AGE))
-		return;
-	if (lim == LIMIT_ACCOUNT && room >= check_cost_account(ck)) {
-		/* The account has room; the user's limit is still open. */
-		checkask_ask(ck, ASK_USER);
-		return;
-	}
+	    checkverdict_decide_known(ck, ANY_AGE))
+		return LEARN_DECIDED;
+	/* The account has room; the user's limit is still open. */
+	if (lim == LIMIT_ACCOUNT && room >= check_cost_account(ck))
+		return LEARN_ASK_USER;
 	if (lim == LIMIT_USER && ck->stage == ASK_ACCOUNT &&
-	    check_cost_user(ck) < cost) {
-		checkask_ask(ck, ASK_USER);
-		return;
-	}
+	    check_cost_user(ck) < cost)
+		return LEARN_ASK_USER;
 	if (room < 0 && !ck->exact && cost > check_cost_of(ck, ck->stage)) {
 		/* A refused probe without its numbers: ask the real cost. */
 		ck->exact = 1;
-		checkask_ask(ck, ck->stage);
-		return;
+		return LEARN_ASK_AGAIN;
 	}
-	check_deny_money(ck, "api", lim, msg);
+	checkverdict_deny_money(ck, "api", lim, msg);
+	return LEARN_DECIDED;
 }
 
-void
+enum checklearn_next
 checklearn_answered(struct check *ck, int64_t cost,
     const struct portal_ask_reply *rep)
 {
@@ -146,10 +142,10 @@ checklearn_answered(struct check *ck, int64_t cost,
 			/* Unknown user or account: it cannot be charged. */
 			snprintf(why, sizeof(why), "account %s: %s",
 			    ck->account, a->message);
-			check_finish(ck, 0, "api", why);
+			checkverdict_finish(ck, 0, "api", why);
 		}
 		else
-			learn_and_decide(ck, cost, a);
+			return learn_and_decide(ck, cost, a);
 	} else {
 		snprintf(why, sizeof(why), "%s", rep->why);
 		api_note(ck->bd, 0, why);
@@ -159,4 +155,5 @@ checklearn_answered(struct check *ck, int64_t cost,
 			log_info("check uid %" PRIu32 " account %s: late API "
 			    "failure: %s", ck->uid, ck->account, why);
 	}
+	return LEARN_DECIDED;
 }

@@ -40,20 +40,20 @@ checkpolicy_decide(struct check *ck, const char *why)
 	char reason[1400], words[1000];
 	enum known v;
 
-	if (p == POLICY_CACHED && (v = check_from_cache(ck, ANY_AGE, &known)) !=
+	if (p == POLICY_CACHED && (v = checkverdict_from_cache(ck, ANY_AGE, &known)) !=
 	    KNOWN_NOTHING) {
 		if (v == KNOWN_ALLOW)
 			snprintf(reason, sizeof(reason), "%s (the API could not "
 			    "answer: %s; decided from what it said before)",
 			    known, why);
 		else {
-			check_refusal(ck, ck->failed_limit, known, words,
+			checkverdict_refusal(ck, ck->failed_limit, known, words,
 			    sizeof(words));
 			snprintf(reason, sizeof(reason), "%s (the API could not "
 			    "answer: %s; decided from what it said before)",
 			    words, why);
 		}
-		check_finish(ck, v == KNOWN_ALLOW, "cache (API unavailable)",
+		checkverdict_finish(ck, v == KNOWN_ALLOW, "cache (API unavailable)",
 		    reason);
 		return;
 	}
@@ -71,5 +71,5 @@ checkpolicy_decide(struct check *ck, const char *why)
 		p = ck->bd->conf.on_unknown;
 	log_warn("check uid %" PRIu32 " account %s: %s: %s", ck->uid,
 	    ck->account, p == POLICY_ALLOW ? "allowed" : "refused", reason);
-	check_finish(ck, p == POLICY_ALLOW, "policy", reason);
+	checkverdict_finish(ck, p == POLICY_ALLOW, "policy", reason);
 }

@@ -1,0 +1,264 @@
+/*
+ * checkverdict.c - the end of a check: the reply (allow with its hold,
+ * deny in our words, or error), and what the cache alone can decide.
+ * Every other part of the check ends here; this file calls none of them.
+ */
+#include <sys/queue.h>
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bankd.h"
+#include "cache.h"
+#include "checkint.h"
+#include "checks.h"
+#include "conn.h"
+#include "fields.h"
+#include "holds.h"
+#include "log.h"
+#include "money.h"
+#include "peer.h"
+#include "price.h"
+#include "pricemsg.h"
+#include "req.h"
+
+void
+checkverdict_free_if_done(struct check *ck)
+{
+	if (ck->conn != NULL || ck->api_pending || ck->place != P_NONE)
+		return;
+	if (ck->deadline != NULL)
+		event_free(ck->deadline);
+	if (ck->counted)
+		conn_check_end(ck->bd, ck->caller);
+	TAILQ_REMOVE(&ck->bd->checks->all, ck, all_link);
+	free(ck);
+}
+
+static void
+reply(struct check *ck, const char *status, const char *source,
+    uint64_t hold, const char *msg)
+{
+	struct bp_msg rep;
+	char amount[MONEY_FMT_LEN], held_a[MONEY_FMT_LEN];
+	char held_u[MONEY_FMT_LEN];
+
+	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
+	bp_add(&rep, "status", status);
+	bp_add(&rep, "estimate", money_format(ck->est.cents, amount));
+	bp_add(&rep, "partition", ck->est.partition);
+	bp_add_u64(&rep, "cpus", ck->est.cpus);
+	bp_add_u64(&rep, "minutes", ck->est.minutes);
+	bp_add(&rep, "source", source);
+	/* What others hold is the account's business, and its members'. */
+	if (ck->privileged || ck->member) {
+		bp_add(&rep, "held_account", money_format(ck->held_account,
+		    held_a));
+		bp_add(&rep, "held_user", money_format(ck->held_user, held_u));
+		bp_add_u64(&rep, "held_jobs", ck->held_jobs);
+	}
+	if (hold != 0)
+		bp_add_u64(&rep, "hold", hold);
+	bp_add(&rep, "message", msg);
+	conn_reply(ck->conn, &rep);
+	bp_free(&rep);
+}
+
+/*
+ * The check is over for its caller: no more waiting, no more answers.
+ * What the budget and the asks keep of it is theirs to let go: through
+ * the hooks check_init set, since they call down here, not the other way.
+ */
+static void
+let_go(struct check *ck)
+{
+	ck->bd->checks->return_budget(ck);
+	conn_wait_end(ck->conn);
+	conn_release(ck->conn);
+	ck->conn = NULL;
+	if (ck->deadline != NULL)
+		event_del(ck->deadline);
+	ck->bd->checks->unplace(ck);
+}
+
+/* Answer the plugin; an accepted job gets its hold. */
+void
+checkverdict_finish(struct check *ck, int allow, const char *source,
+    const char *reason)
+{
+	char msg[1400], amount[MONEY_FMT_LEN], held[MONEY_FMT_LEN];
+	uint64_t hold = 0;
+
+	money_format(ck->est.cents, amount);
+	/*
+	 * Only a refusal is read by a person (sbatch prints it); an allow's
+	 * message goes to a debug log.  Profiling showed composing it was
+	 * half the instructions of a warm decision: keep it to the reason.
+	 */
+	if (!allow)
+		snprintf(msg, sizeof(msg), "job refused: %s", reason);
+	/*
+	 * Holds are placed for submissions: job_submit's, never a user's,
+	 * and not for nothing (a free partition's job).
+	 */
+	if (allow && !ck->dry_run && ck->privileged && ck->modify != 0 &&
+	    ck->bd->conf.holds_enabled)
+		hold = checkhold_modify(ck);
+	else if (allow && !ck->dry_run && ck->privileged && ck->est.cents > 0 &&
+	    ck->bd->conf.holds_enabled)
+		hold = hold_place(ck->bd->holds, ck->uid, ck->account,
+		    ck->est.cents, ck->est.tasks, ck->est.task_cents);
+	/*
+	 * A refusal is news; an allow is the common case, and slurmctld
+	 * logs the job anyway: at the rate jobs arrive, an info line per
+	 * allow would cost more than the decision (docs/performance.md).
+	 */
+	(allow ? log_debug : log_info)("check uid %" PRIu32 " account %s "
+	    "partitions %s: %s by %s (%s SU, %s held): %s", ck->uid,
+	    ck->account, ck->partitions, allow ? "allow" : "deny", source,
+	    amount, money_format(ck->held_account, held), reason);
+	reply(ck, allow ? "allow" : "deny", source, hold, allow ? reason : msg);
+	let_go(ck);
+	/* The caller frees ck (checkverdict_free_if_done) when it is done with it. */
+}
+
+/* Not a decision: the check itself cannot be made (an "error" reply). */
+void
+checkverdict_fail(struct check *ck, const char *why)
+{
+	struct bp_msg rep;
+
+	log_info("check uid %" PRIu32 " account %s from uid %ld: %s", ck->uid,
+	    ck->account, (long)ck->caller, why);
+	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
+	bp_add(&rep, "status", "error");
+	bp_add(&rep, "message", why);
+	conn_reply(ck->conn, &rep);
+	bp_free(&rep);
+	let_go(ck);
+}
+
+/* What the cache says of both limits; max_age ANY_AGE: of any age. */
+enum known
+checkverdict_from_cache(struct check *ck, long max_age, const char **why)
+{
+	struct cache *c = ck->bd->cache;
+	time_t now = time(NULL);
+	enum cache_verdict va, vu;
+	const char *msg = NULL;
+
+	/* The cache speaks of the account: to members only. */
+	if (!ck->privileged && !ck->member)
+		return KNOWN_NOTHING;
+	va = cache_judge(c, ck->account, CACHE_ACCOUNT, check_cost_account(ck),
+	    now, max_age, &msg);
+	if (va == CACHE_FAIL) {
+		*why = msg;
+		ck->failed_limit = LIMIT_ACCOUNT;
+		return KNOWN_DENY;
+	}
+	vu = cache_judge(c, ck->account, ck->uid, check_cost_user(ck), now,
+	    max_age, &msg);
+	if (vu == CACHE_FAIL) {
+		*why = msg;
+		ck->failed_limit = LIMIT_USER;
+		return KNOWN_DENY;
+	}
+	if (va == CACHE_PASS && vu == CACHE_PASS) {
+		*why = "within what the API last allowed";
+		return KNOWN_ALLOW;
+	}
+	return KNOWN_NOTHING;
+}
+
+/* "E SU (2 CPUs x 1h00m on normal at 360 SU/CPU-hour)", or "E SU". */
+void
+checkverdict_estimate_words(const struct check *ck, char *out, size_t len)
+{
+	char amount[MONEY_FMT_LEN], what[320];
+
+	money_format(ck->est.cents, amount);
+	if (ck->cost_given) {
+		snprintf(out, len, "%s SU", amount);
+		return;
+	}
+	price_describe(&ck->est, what, sizeof(what));
+	snprintf(out, len, "%s SU (%s)", amount, what);
+}
+
+/*
+ * A refusal for money, in our words: what is left under the limit that
+ * refused (the account's, or the user's share), what of it is
+ * already held for queued jobs, and this job's estimate.  The API's
+ * figure would include the holds (bankd asked for estimate + held);
+ * where the room is not known, its words follow ours.
+ */
+void
+checkverdict_refusal(const struct check *ck, enum answer_limit lim,
+    const char *words, char *out, size_t len)
+{
+	int64_t room = cache_room(ck->bd->cache, ck->account,
+	    check_limit_uid(ck, lim));
+	int64_t held = lim == LIMIT_USER ? ck->held_user : ck->held_account;
+	char est[400], left[MONEY_FMT_LEN], h[MONEY_FMT_LEN], jobs[96] = "";
+	char who[LIM_ACCOUNT_LEN + 64];
+
+	checkverdict_estimate_words(ck, est, sizeof(est));
+	if (lim != LIMIT_USER)
+		snprintf(who, sizeof(who), "account %s", ck->account);
+	else
+		snprintf(who, sizeof(who), "uid %ld's share of account %s",
+		    (long)ck->uid, ck->account);
+	if (held > 0 && lim != LIMIT_USER)
+		snprintf(jobs, sizeof(jobs), ", %s SU of it held for %zu queued "
+		    "job(s)", money_format(held, h), ck->held_jobs);
+	else if (held > 0)
+		snprintf(jobs, sizeof(jobs), ", %s SU of it held for their "
+		    "queued jobs", money_format(held, h));
+	if (room >= 0)
+		snprintf(out, len, "%s has %s SU left%s; this job's estimate "
+		    "is %s", who, money_format(room, left), jobs, est);
+	else if (held > 0)
+		snprintf(out, len, "%s cannot pay this job's estimate of %s on "
+		    "top of %s SU held for queued job(s): %s", who, est,
+		    money_format(held, h), words);
+	else
+		snprintf(out, len, "%s cannot pay this job's estimate of %s: %s",
+		    who, est, words);
+}
+
+void
+checkverdict_deny_money(struct check *ck, const char *source,
+    enum answer_limit lim, const char *words)
+{
+	char msg[1000];
+
+	checkverdict_refusal(ck, lim, words, msg, sizeof(msg));
+	checkverdict_finish(ck, 0, source, msg);
+}
+
+/* Decide from the cache now that it knows more; 0 when it cannot. */
+int
+checkverdict_decide_known(struct check *ck, long max_age)
+{
+	const char *why;
+	enum known v;
+
+	checkhold_take(ck);
+	/* Another check's answer may have shown the caller a member. */
+	if (!ck->member)
+		ck->member = cache_is_member(ck->bd->cache, ck->account,
+		    ck->uid, time(NULL), max_age < 0 ? LONG_MAX : max_age);
+	if ((v = checkverdict_from_cache(ck, max_age, &why)) == KNOWN_NOTHING)
+		return 0;
+	if (v == KNOWN_ALLOW)
+		checkverdict_finish(ck, 1, "api", why);
+	else
+		checkverdict_deny_money(ck, "api", ck->failed_limit, why);
+	return 1;
+}
+
