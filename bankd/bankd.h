@@ -11,7 +11,7 @@
  *	check.c		CHECK: the submit decision; checkask.c (the asks to
  *			the API), checklearn.c (what answers teach),
  *			checkbudget.c (slurmctld's wait), checkpolicy.c,
- *			checkhold.c
+ *			checkverdict.c (where a check ends), checkhold.c
  *	estimate.c	ESTIMATE and PRICES
  *	accept.c	START and END taken in (socket and spool)
  *	status.c	STATUS
