@@ -94,7 +94,7 @@ class Cluster:
                  cache_ttl=0, probe_factor=1, reconcile_s=60, grace_s=30,
                  policy="allow", extra=None, state_tmpfs_kb=None,
                  api_timeout_ms=10000, retry_max_ms=2000,
-                 submit_budget_ms=None):
+                 submit_budget_ms=None, accounting=False):
         self.build = os.path.abspath(build_dir)
         self.fixture = fixture or default_fixture()
         self.keep = keep
@@ -111,6 +111,11 @@ class Cluster:
         # deadlines.submit_budget_ms, written only when not None (a bankd
         # from before the budget refuses the setting at start).
         self.submit_budget_ms = submit_budget_ms
+        # Real Slurm accounting: MariaDB and slurmdbd of our own (see
+        # _start_accounting), so that QoS records (UsageFactor) and sacct
+        # exist.  Off: accounting_storage/none, as before.
+        self.accounting = accounting
+        self.accounting_start_s = None
         # Additions for one suite, all optional (defaults: none):
         #   slurm: lines appended to slurm.conf (partitions, GresTypes)
         #   node: appended to the NodeName line ("Gres=gpu:tesla:2")
@@ -141,6 +146,8 @@ class Cluster:
             self._write_bank_yaml()
             self._write_slurm_conf()    # bankd reads it to reconcile holds
             self.start_bankd()
+            if self.accounting:
+                self._start_accounting()
             self._start_slurm()
         except BaseException:
             self.stop()
@@ -341,7 +348,7 @@ PluginDir={SLURM_PLUGIN_DIR}:{plugins}
 JobSubmitPlugins=bank
 JobCompType=jobcomp/bank
 PlugStackConfig={self.path("plugstack.conf")}
-AccountingStorageType=accounting_storage/none
+{self._accounting_conf()}
 ReturnToService=2
 MinJobAge=600
 NodeName={self.host} NodeAddr=127.0.0.1 NodeHostname={self.host} CPUs={os.cpu_count()} RealMemory={mem} {self.extra.get("node", "")} State=UNKNOWN
@@ -352,6 +359,117 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
         if "gres" in self.extra:
             with open(self.path("gres.conf"), "w") as f:
                 f.write(self.extra["gres"])
+
+    # ---- accounting: MariaDB + slurmdbd ---------------------------------
+    def _accounting_conf(self):
+        if not self.accounting:
+            return "AccountingStorageType=accounting_storage/none"
+        self.dbd_port = free_port()
+        return ("AccountingStorageType=accounting_storage/slurmdbd\n"
+                "AccountingStorageHost=127.0.0.1\n"
+                "AccountingStoragePort=%d\n"
+                # Slurm's clients find munge for slurmdbd here, not in
+                # AuthInfo.
+                "AccountingStoragePass=socket=%s\n"
+                "JobAcctGatherFrequency=0" % (self.dbd_port,
+                                              self.munge_socket))
+
+    def _start_accounting(self):
+        """MariaDB on loopback (its own datadir and port, run as mysql),
+        then slurmdbd (its own conf, run as slurm), then the cluster,
+        accounts, users and QoS, before slurmctld starts."""
+        t0 = time.time()
+        my = self.path("mysql")
+        os.makedirs(os.path.join(my, "data"))
+        subprocess.run(["chown", "-R", "mysql:mysql", my], check=True)
+        subprocess.run(["mariadb-install-db", "--no-defaults",
+                        "--user=mysql", "--datadir=" + my + "/data",
+                        "--auth-root-authentication-method=socket",
+                        "--skip-test-db"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.mysql_port = free_port()
+        sock = os.path.join(my, "mysql.sock")
+        self.pidfiles["mariadbd"] = os.path.join(my, "mysql.pid")
+        with open(self.path("mysql.out"), "w") as out:
+            self.procs["mariadbd"] = subprocess.Popen(
+                ["/usr/sbin/mariadbd", "--no-defaults", "--user=mysql",
+                 "--datadir=" + my + "/data", "--socket=" + sock,
+                 "--pid-file=" + self.pidfiles["mariadbd"],
+                 "--bind-address=127.0.0.1", "--port=%d" % self.mysql_port,
+                 "--log-error=" + os.path.join(my, "mysql.err"),
+                 "--innodb-buffer-pool-size=64M",
+                 "--innodb-log-file-size=16M"],
+                stdout=out, stderr=out)
+        self._wait("mariadbd's socket", lambda: os.path.exists(sock) or
+                   self.procs["mariadbd"].poll() is not None)
+        if self.procs["mariadbd"].poll() is not None:
+            raise RuntimeError("mariadbd exited: see " +
+                               os.path.join(my, "mysql.err"))
+        # slurmdbd connects over TCP as a user of its own (root's
+        # authentication is by socket, which slurmdbd cannot name).
+        self.dbd_pass = os.urandom(12).hex()
+        sql = ("CREATE DATABASE slurm_acct_db;"
+               "CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '%s';"
+               "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"
+               % self.dbd_pass)
+        subprocess.run(["mariadb", "--no-defaults", "-S", sock, "-u", "root",
+                        "-e", sql], check=True)
+        dbd = self.path("slurmdbd")
+        os.makedirs(dbd)
+        conf = self.path("slurmdbd.conf")   # beside slurm.conf: found so
+        with open(conf, "w") as f:
+            f.write(f"""# written by tests/e2e/harness.py
+AuthType=auth/munge
+AuthInfo=socket={self.munge_socket}
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort={self.dbd_port}
+SlurmUser=slurm
+PidFile={dbd}/slurmdbd.pid
+LogFile={dbd}/slurmdbd.log
+DebugLevel=info
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort={self.mysql_port}
+StorageUser=slurm
+StoragePass={self.dbd_pass}
+StorageLoc=slurm_acct_db
+""")
+        os.chmod(conf, 0o600)
+        subprocess.run(["chown", "slurm:slurm", conf, dbd], check=True)
+        self.pidfiles["slurmdbd"] = os.path.join(dbd, "slurmdbd.pid")
+        subprocess.run(["slurmdbd"], check=True, env=self.env)
+        self._wait("slurmdbd", lambda: self.run(
+            ["sacctmgr", "-n", "-P", "list", "cluster"]).returncode == 0,
+            timeout=60)
+        self._register()
+        self.accounting_start_s = time.time() - t0
+
+    def sacctmgr(self, *args):
+        r = self.run(["sacctmgr", "-i"] + list(args))
+        if r.returncode != 0 and "Nothing new added" not in r.stdout:
+            raise RuntimeError("sacctmgr %s: %s%s" % (" ".join(args),
+                                                      r.stdout, r.stderr))
+        return r
+
+    def _register(self):
+        """The cluster, the fixture's accounts, its users with their first
+        account as default, and QoS "double" (UsageFactor=2) that every
+        user may use."""
+        self.sacctmgr("add", "cluster", "banktest")
+        self.sacctmgr("add", "qos", "double", "UsageFactor=2")
+        accounts = [a["name"] for a in self.fixture["accounts"]]
+        self.sacctmgr("add", "account", ",".join(accounts),
+                      "Cluster=banktest")
+        names = {uid: n for n, uid in USERS.items()}
+        seen = {}
+        for m in self.fixture["memberships"]:
+            if m["uid"] in names:
+                seen.setdefault(names[m["uid"]], []).append(m["account"])
+        for user, accts in seen.items():
+            self.sacctmgr("add", "user", user, "Account=" + ",".join(accts),
+                          "DefaultAccount=" + accts[0], "Cluster=banktest",
+                          "QOS=normal,double", "DefaultQOS=normal")
 
     def _start_slurm(self):
         self.pidfiles["slurmctld"] = self.path("slurmctld.pid")
@@ -403,10 +521,10 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
             pass
 
     def stop(self):
-        for name in ("slurmd", "slurmctld"):
+        for name in ("slurmd", "slurmctld", "slurmdbd"):
             self._kill_pidfile(name)
         for name in list(self.procs):
-            self._kill_proc(name)
+            self._kill_proc(name)       # mariadbd among them, after slurmdbd
         self._kill_pidfile("munged")
         if self.mounted:
             subprocess.run(["umount", self.mounted])
