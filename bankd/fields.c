@@ -97,6 +97,8 @@ static const struct rule report_rules[] = {
 	{ "node_cpus",		K_NUM,		LIM_COUNT },
 	{ "node_mem_mb",	K_NUM,		LIM_MEM_MB },
 	{ "part_info",		K_PARTINFO,	0 },
+	/* The QoS's UsageFactor x 1e6, from Slurm's record (slurmdbd). */
+	{ "usage_factor",	K_NUM,		LIM_USAGE_FACTOR_MICRO },
 	{ NULL,			0,		0 },
 };
 

@@ -48,6 +48,11 @@
 #define LIM_ACCOUNT_LEN		127
 #define LIM_PARTITION_LEN	63
 #define LIM_QOS_LEN		63
+/*
+ * A QoS's UsageFactor from Slurm (END's usage_factor), in millionths: up
+ * to x1000.  Slurm stores a double; a site multiplies usage by 0 to 10.
+ */
+#define LIM_USAGE_FACTOR_MICRO	UINT64_C(1000000000)
 /* A GPU type (a100) in bytes: what pricing keeps of it (price.h). */
 #define LIM_GPU_TYPE_LEN	31
 

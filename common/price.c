@@ -94,7 +94,8 @@ price_use_cost(const struct bank_conf *cf, const char *part,
 	int billing = pr && pr->billing_max >= 0 ? pr->billing_max :
 	    (int)cf->billing;
 	uint64_t nm = u->node_mem_mb ? u->node_mem_mb : 1;
-	int64_t qos = conf_qos_multiplier(cf, u->qos);
+	int64_t qos = u->has_usage_factor ? u->usage_factor :
+	    conf_qos_multiplier(cf, u->qos);
 	u128 k = (u128)1024 * nm, rate, mem, num, den;
 	size_t i;
 
@@ -128,7 +129,7 @@ price_use_cost(const struct bank_conf *cf, const char *part,
 	for (i = 0; i < u->ngpu; i++)
 		rate = addsat(rate, mulsat(mulsat((u128)(uint64_t)gpu_price(pr,
 		    u->gpu[i].type), u->gpu[i].n), k));
-	if (rate == 0 || seconds == 0 || qos <= 0)
+	if (rate == 0 || seconds == 0 || qos <= 0)	/* UsageFactor=0: free */
 		return 0;
 	num = mulsat(mulsat(rate, seconds), (u128)(uint64_t)qos);
 	if (num == U128_MAX)

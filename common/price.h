@@ -42,6 +42,12 @@ struct price_use {
 	struct gpu_count gpu[PRICE_MAX_GPU_TYPES];
 	size_t		 ngpu;
 	const char	*qos;
+	/*
+	 * Slurm's UsageFactor of the job's QoS x 1e6, when Slurm knows the
+	 * QoS (slurmdbd): it replaces bank.yaml's multiplier for `qos`.
+	 */
+	int		 has_usage_factor;
+	int64_t		 usage_factor;
 };
 
 struct estimate {
@@ -66,7 +72,8 @@ uint32_t	 price_infer_cpus(const struct job_shape *);
 /*
  * The cost of `u` for `seconds` in partition `part` (NULL: unlisted):
  * CPUs, GPUs (by type where priced), memory, billing sum or max, and the
- * QoS multiplier, summed exactly and rounded half-up to cents once.
+ * QoS multiplier (u->usage_factor if set, else bank.yaml's for u->qos),
+ * summed exactly and rounded half-up to cents once.
  * *billed_cpus (if not NULL) gets the CPUs charged after the memory share.
  */
 int64_t		 price_use_cost(const struct bank_conf *, const char *part,

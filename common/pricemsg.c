@@ -169,6 +169,9 @@ pricemsg_usage(const struct bank_conf *cf, const struct price_ran *r,
 	memset(&u, 0, sizeof(u));
 	u.cpus = r->cpus;
 	u.qos = r->qos;
+	/* What Slurm charges the QoS's usage, where slurmdbd tells it. */
+	u.has_usage_factor = r->has_usage_factor;
+	u.usage_factor = r->usage_factor;
 	u.mem_mb = r->has_mem_mb ? r->mem_mb : price_parse_mem(r->tres_alloc);
 	price_parse_gpus(r->tres_alloc, 1, &u);
 	price_parse_gpus(r->gpus, 1, &u);

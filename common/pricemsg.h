@@ -50,6 +50,8 @@ struct price_ran {
 	const char	*partition;	/* NULL: none */
 	uint32_t	 cpus;
 	const char	*qos;
+	int		 has_usage_factor;
+	int64_t		 usage_factor;	/* Slurm's, x 1e6 (has_usage_factor) */
 	const char	*tres_alloc;
 	const char	*gpus;
 	int		 has_mem_mb;

@@ -85,6 +85,8 @@ req_ran(const struct bp_msg *m, struct price_ran *r)
 	r->partition = bp_get(m, "partition");
 	r->cpus = num32(m, "cpus");
 	r->qos = bp_get(m, "qos");
+	if ((r->has_usage_factor = has(m, "usage_factor")))
+		r->usage_factor = (int64_t)num(m, "usage_factor", 0);
 	r->tres_alloc = bp_get(m, "tres_alloc");
 	r->gpus = bp_get(m, "gpus");
 	if ((r->has_mem_mb = has(m, "mem_mb")))

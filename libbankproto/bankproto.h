@@ -62,7 +62,8 @@
  *	  reply: status (ok|dup|later|error), estimate, message
  *	BP_T_END	job_id, uid, account, partition, qos, state, cpus, nodes,
  *	                num_nodes, req_nodes, submit, start, end, suspended,
- *	                time_limit
+ *	                time_limit; usage_factor (the QoS's UsageFactor x 1e6,
+ *	                when Slurm has the QoS record: slurmdbd)
  *	  reply: status (ok|later|error), amount, message
  *	  START and END are acknowledged "ok" only once journaled.  "later"
  *	  means bankd could not store it (disk, memory): the sender keeps it

@@ -19,6 +19,7 @@
 
 #include "bankplug.h"
 #include "bankproto.h"
+#include "lim.h"
 
 const char plugin_name[] = "Service-unit bank completion report";
 const char plugin_type[] = "jobcomp/bank";
@@ -83,6 +84,24 @@ build_end(struct bp_msg *m, const job_record_t *job)
 		bp_add(m, "partition", job->partition);
 	if (job->qos_ptr != NULL && job->qos_ptr->name != NULL)
 		bp_add(m, "qos", job->qos_ptr->name);
+	/*
+	 * With slurmdbd the QoS record is there and its UsageFactor is what
+	 * Slurm multiplies usage by: bankd charges it too.  In millionths,
+	 * bounded (lim.h); anything else is left out and bank.yaml's
+	 * multiplier applies.
+	 */
+	if (job->qos_ptr != NULL) {
+		double f = job->qos_ptr->usage_factor;
+
+		if (f >= 0 && f <= (double)LIM_USAGE_FACTOR_MICRO / 1e6)
+			bp_addf(m, "usage_factor", "%" PRIu64,
+			    (uint64_t)(f * 1e6 + 0.5));
+		else
+			error("jobcomp/bank: job %" PRIu32 ": QoS %s's "
+			    "UsageFactor %g is out of range: bank.yaml's "
+			    "multiplier applies", job->job_id,
+			    job->qos_ptr->name ? job->qos_ptr->name : "?", f);
+	}
 	bp_add(m, "state", job_state_string(state));
 	bp_addf(m, "cpus", "%" PRIu32, job->total_cpus);
 	bp_add(m, "nodes", job->nodes ? job->nodes : "");

@@ -530,6 +530,34 @@ START_TEST(qos_rounds_once)
 }
 END_TEST
 
+/*
+ * Slurm's UsageFactor (END's usage_factor, x 1e6, under slurmdbd) is the
+ * charge's multiplier: it replaces bank.yaml's for the QoS, 0 is free.
+ */
+START_TEST(usage_factor_charges)
+{
+	const char *plain[] = { "partition", "cpu", "cpus", "4", "qos",
+	    "double", NULL };
+	const char *dbl[] = { "partition", "cpu", "cpus", "4", "qos",
+	    "double", "usage_factor", "2000000", NULL };
+	const char *high[] = { "partition", "cpu", "cpus", "4", "qos", "high",
+	    "usage_factor", "1000000", NULL };
+	const char *third[] = { "partition", "cpu", "cpus", "1", "qos", "x",
+	    "usage_factor", "333333", NULL };
+	const char *zero[] = { "partition", "cpu", "cpus", "4", "qos", "x",
+	    "usage_factor", "0", NULL };
+
+	/* 2 SU x 4 CPUs x 90 s = 20 cents; x 2 = 40 */
+	ck_assert_int_eq(usage(plain, 90), 20);
+	ck_assert_int_eq(usage(dbl, 90), 40);
+	/* bank.yaml says high is x1.5; Slurm's factor 1 wins for the charge */
+	ck_assert_int_eq(usage(high, 90), 20);
+	/* 2 SU x 1 h x 0.333333 = 66.6666 cents -> 67: one rounding */
+	ck_assert_int_eq(usage(third, 3600), 67);
+	ck_assert_int_eq(usage(zero, 3600), 0);
+}
+END_TEST
+
 START_TEST(gpu_prices)
 {
 	struct estimate est;
@@ -1020,6 +1048,7 @@ money_suite(void)
 	tcase_add_test(tc, conf_price_forms);
 	tcase_add_test(tc, qos_multiplier);
 	tcase_add_test(tc, qos_rounds_once);
+	tcase_add_test(tc, usage_factor_charges);
 	tcase_add_test(tc, gpu_prices);
 	tcase_add_test(tc, gpu_dearest_partition);
 	tcase_add_test(tc, memory_sum);
