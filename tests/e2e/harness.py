@@ -8,6 +8,11 @@ Everything listens on loopback or on Unix sockets in that folder.
 
 Jobs are submitted as real non-root users created here (bankalice,
 bankbob), through Slurm's own client tools.
+
+Cluster(..., accounting=True) adds real Slurm accounting: MariaDB (its own
+datadir, on a loopback port) and slurmdbd, started here and stopped by PID,
+with the cluster, the fixture's accounts and users and QoS "double"
+(UsageFactor=2) registered by sacctmgr before slurmctld starts; about 4 s.
 """
 
 import json
