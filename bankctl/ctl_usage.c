@@ -20,6 +20,7 @@ ctl_usage(void)
 	    "[--exclusive]\n"
 	    "                [--array SPEC] [--node CPUS[:MEM]] "
 	    "[-A ACCOUNT [-u USER] --check]\n"
+	    "                [JOBSCRIPT]\n"
 	    "       bankctl [...] prices\n"
 	    "       bankctl [...] queue [--dead]\n"
 	    "       bankctl [...] show SEQ\n"
