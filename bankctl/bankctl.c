@@ -16,6 +16,7 @@
  *	bankctl [...] pause | resume		stop or restart delivery
  *	bankctl [...] holds [-A ACCOUNT] [-u USER]	liens on queued jobs
  *	bankctl [...] check USER ACCOUNT COST	what bankd would decide, why
+ *	bankctl [...] balance [-A ACCOUNT]	what the caller has left
  *
  * estimate prices a job as bankd would at submission; with --check it also
  * asks bankd for the full decision (which may ask the API), as a dry run:
@@ -137,6 +138,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "check",	3, 3,	run_check },
 	{ "prices",	0, 0,	run_prices },
 	{ "holds",	0, -1,	ctl_cmd_holds },
+	{ "balance",	0, -1,	ctl_cmd_balance },
 	{ "queue",	0, 1,	run_queue },
 	{ "show",	1, 1,	run_show },
 	{ "retry",	1, 1,	run_retry },

@@ -122,5 +122,6 @@ int	 ctl_cmd_check(const char *sock, const char *user, const char *acct,
 int	 ctl_cmd_prices(const char *sock);
 int	 ctl_cmd_queue(const char *sock, int dead);
 int	 ctl_cmd_holds(const char *sock, int argc, char **argv);
+int	 ctl_cmd_balance(const char *sock, int argc, char **argv);
 
 #endif /* CTL_H */
