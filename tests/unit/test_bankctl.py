@@ -30,7 +30,7 @@ RUN_TIMEOUT = 15	# bankctl's own deadline is 5 s per call
 SERVER_LIFE = 30	# the fake bankd never outlives this
 
 T_STATUS, T_CHECK, T_ESTIMATE, T_QUEUE, T_SHOW = 1, 2, 3, 6, 7
-T_RETRY, T_DROP, T_HOLDS, T_PRICES = 8, 9, 12, 13
+T_RETRY, T_DROP, T_HOLDS, T_PRICES, T_BALANCE = 8, 9, 12, 13, 14
 
 # An account name an attacker might get into bankd: an OSC title change,
 # a colour, BEL, DEL, a C1 CSI (U+009B as UTF-8), a raw C1 byte, a lone
@@ -602,6 +602,58 @@ class JobScript(unittest.TestCase):
 		self.assertEqual(r.returncode, 2)
 		self.assertIn("JOBSCRIPT", r.stderr.decode())
 		self.assertEqual(self.srv.connections, 0)
+
+
+class Balance(unittest.TestCase):
+	"""balance: the account sent, never a uid; the reply shown safely."""
+
+	REPLY = [("status", b"ok"), ("account", EVIL), ("uid", b"47001"),
+	    ("alloc", b"200.00"), ("used", b"37.25"), ("room", b"162.75"),
+	    ("user_limit", b"below"), ("user_alloc", b"50.00"),
+	    ("user_used", b"12.40"), ("user_room", b"37.60"),
+	    ("held_mine", b"6.00"), ("held_all", b"9.00"),
+	    ("held_jobs", b"2"), ("left", b"31.60"), ("source", b"cache"),
+	    ("age", b"7"), ("message", FANCY)]
+
+	def setUp(self):
+		self.srv = FakeBankd(lambda t, f: self.REPLY if t == T_BALANCE
+		    else [("status", b"error"), ("message", b"no")])
+
+	def tearDown(self):
+		self.srv.close()
+
+	def test_sent_and_shown(self):
+		r = run(self.srv.path, "balance", "-A", "fc_users")
+		self.assertEqual(r.returncode, 0, r.stderr)
+		t, f = self.srv.requests[-1]
+		self.assertEqual((t, f), (T_BALANCE, {"account": b"fc_users"}))
+		text = assert_terminal_safe(self, r.stdout)
+		self.assertIn(EVIL_TABLE, text)
+		for s in ("200.00", "37.25", "162.75", "50.00", "12.40",
+		    "37.60", "9.00", "6.00", "31.60", "7 s ago",
+		    "bankd's cache"):
+			self.assertIn(s, text)
+		r = run(self.srv.path, "--json", "balance", "-A", "fc_users")
+		j = json.loads(r.stdout)
+		self.assertEqual((j["left"], j["user_room"]), ("31.60", "37.60"))
+		self.assertEqual(j["account"].encode("utf-8",
+		    "surrogateescape"), EVIL)
+
+	def test_refused(self):
+		r = run(self.srv.path, "balance", "-A", "a" * 128)
+		self.assertEqual(r.returncode, 2)
+		self.assertIn("-A", r.stderr.decode())
+		r = run(self.srv.path, "balance", "extra")
+		self.assertEqual(r.returncode, 2)
+		self.assertEqual(self.srv.connections, 0)
+
+	def test_deny_said(self):
+		self.REPLY = [("status", b"deny"), ("message",
+		    b"the API: not a member\x1b[2J")]
+		r = run(self.srv.path, "balance", "-A", "fc_x")
+		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.stdout, b"")
+		self.assertIn(b"not a member\\x1b[2J", r.stderr)
 
 
 if __name__ == "__main__":
