@@ -373,6 +373,27 @@ fresh(struct bankd *bd, const char *account, uint32_t uid, time_t now)
 	    cache_room(bd->cache, account, (long)uid) >= 0));
 }
 
+/* The accounts of the memo the API has shown uid a member of. */
+static void
+seen_in(struct bankd *bd, long uid, time_t now, char *out, size_t len)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < BALANCE_MEMO; i++) {
+		if (memo[i].t == 0 || memo[i].uid != ACCT ||
+		    !cache_is_member(bd->cache, memo[i].account, uid, now,
+		    LONG_MAX))
+			continue;
+		if (n + strlen(memo[i].account) + 8 >= len) {
+			snprintf(out + n, len - n, "%s...", n ? ", " : "");
+			return;
+		}
+		n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "",
+		    memo[i].account);
+	}
+}
+
 void
 balance_request(struct bankd *bd, struct conn *c, const struct req *rq)
 {
@@ -381,10 +402,15 @@ balance_request(struct bankd *bd, struct conn *c, const struct req *rq)
 	    (BALANCE_DEADLINE_MS % 1000) * 1000 };
 	struct balance *b;
 	time_t now = time(NULL);
+	char seen[600], why[800];
 
 	if (account == NULL) {
-		conn_reply_status(c, rq->type, rq->id, "error", "the portal "
-		    "cannot list a user's accounts: name one with -A ACCOUNT");
+		seen_in(bd, (long)conn_peer(c)->uid, now, seen, sizeof(seen));
+		snprintf(why, sizeof(why), "the portal cannot list a user's "
+		    "accounts: name one with -A ACCOUNT%s%s%s", seen[0] != '\0' ?
+		    " (the API has shown you a member of " : "", seen,
+		    seen[0] != '\0' ? ")" : "");
+		conn_reply_status(c, rq->type, rq->id, "error", why);
 		return;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL) {

@@ -134,6 +134,10 @@ class Users(unittest.TestCase):
         r = self.user_ctl(ALICE, "balance")
         self.assertEqual(r.returncode, 1)
         self.assertIn("-A ACCOUNT", r.stderr)
+        # ... with the accounts the API has shown the caller a member of
+        self.assertIn("member of fc_users", r.stderr)
+        r = self.user_ctl(EVE, "balance")
+        self.assertNotIn("fc_users", r.stderr)
 
     def script(self, text):
         path = os.path.join(self.tmp, "job%d.sh" % time.monotonic_ns())
