@@ -57,9 +57,11 @@ balance_table(const struct bp_msg *rep)
 	row[0] = "used";
 	row[1] = (char *)or_dash(rep, "used");
 	row[2] = (char *)(below ? or_dash(rep, "user_used") : "-");
-	snprintf(from, sizeof(from), "%s (the API %s, and reports "
-	    "delivered since)", strcmp(ctl_field(rep, "source"), "api") == 0 ?
-	    "the API" : "bankd's cache", age);
+	if (strcmp(ctl_field(rep, "source"), "api") == 0)
+		snprintf(from, sizeof(from), "the API, %s", age);
+	else
+		snprintf(from, sizeof(from), "bankd's cache: the API %s, and "
+		    "reports delivered since", age);
 	row[3] = from;
 	ctl_row(row, w, 4);
 	row[0] = "held";
