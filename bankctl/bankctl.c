@@ -7,7 +7,7 @@
  *	    [-N NODES] [--mincpus N] [-t MINUTES|H:MM:SS|D-HH:MM:SS]
  *	    [--gpus [TYPE:]N] [--mem SIZE | --mem-per-cpu SIZE] [--qos QOS]
  *	    [--exclusive] [--array SPEC] [--node CPUS[:MEM]]
- *	    [-A ACCOUNT -u UID --check]
+ *	    [-A ACCOUNT -u UID --check] [JOBSCRIPT]
  *	bankctl [...] prices			the effective price table
  *	bankctl [...] queue [--dead]		list undelivered reports
  *	bankctl [...] show SEQ			one report, with its body
@@ -16,10 +16,12 @@
  *	bankctl [...] pause | resume		stop or restart delivery
  *	bankctl [...] holds [-A ACCOUNT] [-u USER]	liens on queued jobs
  *	bankctl [...] check USER ACCOUNT COST	what bankd would decide, why
+ *	bankctl [...] balance [-A ACCOUNT]	what the caller has left
  *
  * estimate prices a job as bankd would at submission; with --check it also
  * asks bankd for the full decision (which may ask the API), as a dry run:
- * no hold is placed.
+ * no hold is placed.  With JOBSCRIPT, its #SBATCH lines are read first,
+ * as sbatch reads them (ctl_script.c), and the command line overrides them.
  *
  * Every argument is checked before anything is sent (ctl_parse.c, bounded
  * by lim.h): counts are digits only, -n, -c, --mincpus, --gpus N and
@@ -136,6 +138,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "check",	3, 3,	run_check },
 	{ "prices",	0, 0,	run_prices },
 	{ "holds",	0, -1,	ctl_cmd_holds },
+	{ "balance",	0, -1,	ctl_cmd_balance },
 	{ "queue",	0, 1,	run_queue },
 	{ "show",	1, 1,	run_show },
 	{ "retry",	1, 1,	run_retry },

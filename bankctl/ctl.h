@@ -94,6 +94,26 @@ void	 ctl_row(char *const *col, const int *width, size_t n);
 void	 ctl_json_row(const char *sep, const char *const *keys,
 	    char *const *col, size_t n);
 
+/* ---- ctl_script.c: a job script's #SBATCH options, as sbatch reads them */
+
+#define CTL_SCRIPT_LINE		4096	/* bytes of one line */
+#define CTL_SCRIPT_LINES	100000	/* lines before the first command */
+#define CTL_SCRIPT_ARGS		1024	/* options, argv[0] and NULL included */
+
+struct ctl_script {
+	int	 argc;			/* argv[0] is "sbatch" */
+	char	*argv[CTL_SCRIPT_ARGS];
+	size_t	 line[CTL_SCRIPT_ARGS];	/* where argv[i] was read */
+	int	 het;			/* a hetjob separator ended it */
+};
+
+/* The options of fp's leading comment block: 0, or -1 and why. */
+int	 ctl_script_read(FILE *, struct ctl_script *, char *why, size_t len);
+/* line's words (after #SBATCH) appended to sc: 0, or -1 and why. */
+int	 ctl_script_split(const char *line, struct ctl_script *, size_t lineno,
+	    char *why, size_t len);
+void	 ctl_script_free(struct ctl_script *);
+
 /* ---- the commands (ctl_job.c, ctl_queue.c) -------------------------- */
 
 int	 ctl_cmd_estimate(const char *sock, int argc, char **argv);
@@ -102,5 +122,6 @@ int	 ctl_cmd_check(const char *sock, const char *user, const char *acct,
 int	 ctl_cmd_prices(const char *sock);
 int	 ctl_cmd_queue(const char *sock, int dead);
 int	 ctl_cmd_holds(const char *sock, int argc, char **argv);
+int	 ctl_cmd_balance(const char *sock, int argc, char **argv);
 
 #endif /* CTL_H */

@@ -3,6 +3,7 @@
  * describe it (each checked before anything is sent), priced by bankd,
  * and with --check (or check USER ACCOUNT COST) decided as a dry run.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -291,52 +292,209 @@ build_estimate(struct bp_msg *req, const struct job_args *ja)
 	}
 }
 
-int
-ctl_cmd_estimate(const char *sock, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "mincpus", required_argument, NULL, 'm' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "gpus", required_argument, NULL, 'G' },
-		{ "mem", required_argument, NULL, 'M' },
-		{ "mem-per-cpu", required_argument, NULL, 'C' },
-		{ "qos", required_argument, NULL, 'q' },
-		{ "exclusive", no_argument, NULL, 'x' },
-		{ "array", required_argument, NULL, 'a' },
-		{ "node", required_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct job_args ja;
-	struct bp_msg req;
-	const char *mem_key = NULL;
-	int ch, rc;
+/* bankctl's own options of estimate. */
+static const struct option cmd_opts[] = {
+	{ "mincpus", required_argument, NULL, 'm' },
+	{ "check", no_argument, NULL, 'k' },
+	{ "gpus", required_argument, NULL, 'G' },
+	{ "mem", required_argument, NULL, 'M' },
+	{ "mem-per-cpu", required_argument, NULL, 'C' },
+	{ "qos", required_argument, NULL, 'q' },
+	{ "exclusive", no_argument, NULL, 'x' },
+	{ "array", required_argument, NULL, 'a' },
+	{ "node", required_argument, NULL, 'D' },
+	{ NULL, 0, NULL, 0 },
+};
+#define CMD_SHORT	"a:A:c:G:n:N:p:q:t:u:"
 
-	memset(&ja, 0, sizeof(ja));
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "a:A:c:G:n:N:p:q:t:u:", opts,
-	    NULL)) != -1) {
+/*
+ * sbatch's names of the options that price a job, as a script gives them
+ * (bankctl's --check, --node and -u are not sbatch's, so not read there).
+ * sbatch's own short options that take a value but do not change the
+ * price are named in SCRIPT_SKIP so that their value is not taken for a
+ * word of its own.
+ */
+static const struct option script_opts[] = {
+	{ "account", required_argument, NULL, 'A' },
+	{ "partition", required_argument, NULL, 'p' },
+	{ "ntasks", required_argument, NULL, 'n' },
+	{ "cpus-per-task", required_argument, NULL, 'c' },
+	{ "nodes", required_argument, NULL, 'N' },
+	{ "mincpus", required_argument, NULL, 'm' },
+	{ "time", required_argument, NULL, 't' },
+	{ "qos", required_argument, NULL, 'q' },
+	{ "array", required_argument, NULL, 'a' },
+	{ "gpus", required_argument, NULL, 'G' },
+	{ "mem", required_argument, NULL, 'M' },
+	{ "mem-per-cpu", required_argument, NULL, 'C' },
+	{ "exclusive", optional_argument, NULL, 'x' },
+	/* sbatch's, with a value, not priced: the value is theirs */
+	{ "job-name", required_argument, NULL, 'I' },
+	{ "output", required_argument, NULL, 'I' },
+	{ "error", required_argument, NULL, 'I' },
+	{ "input", required_argument, NULL, 'I' },
+	{ "chdir", required_argument, NULL, 'I' },
+	{ "mail-type", required_argument, NULL, 'I' },
+	{ "mail-user", required_argument, NULL, 'I' },
+	{ "dependency", required_argument, NULL, 'I' },
+	{ "constraint", required_argument, NULL, 'I' },
+	{ "nodelist", required_argument, NULL, 'I' },
+	{ "exclude", required_argument, NULL, 'I' },
+	{ "comment", required_argument, NULL, 'I' },
+	{ "export", required_argument, NULL, 'I' },
+	{ "begin", required_argument, NULL, 'I' },
+	{ "licenses", required_argument, NULL, 'I' },
+	{ "reservation", required_argument, NULL, 'I' },
+	{ "signal", required_argument, NULL, 'I' },
+	{ "wckey", required_argument, NULL, 'I' },
+	{ NULL, 0, NULL, 0 },
+};
+#define SCRIPT_PRICED	"a:A:c:G:n:N:p:q:t:"
+#define SCRIPT_SKIP	"b:C:d:D:e:F:i:J:L:m:M:o:w:x:"
+
+/*
+ * A script's options into ja, as sbatch reads them; those that do not
+ * change the price are noted on stderr and skipped.  0, or 2 (said why).
+ */
+static int
+script_options(const char *path, struct ctl_script *sc, struct job_args *ja)
+{
+	const char *mem_key = NULL;
+	char where[64];
+	int ch, li, at;
+
+	optind = 0;	/* glibc: start again, with a new argv */
+	opterr = 0;
+	for (;;) {
+		li = -1;
+		optarg = NULL;
+		ch = getopt_long(sc->argc, sc->argv, ":" SCRIPT_PRICED SCRIPT_SKIP,
+		    script_opts, &li);
+		if (ch == -1)
+			break;
+		/* the option's word: before its value when that stood apart */
+		at = optind - 1 < sc->argc ? optind - 1 : sc->argc - 1;
+		if (optarg != NULL && optarg == sc->argv[at] && at > 1)
+			at--;
+		snprintf(where, sizeof(where), "%zu", sc->line[at]);
+		if (ch == '?' || ch == ':' || ch == 'I' || (li == -1 &&
+		    strchr(SCRIPT_PRICED, ch) == NULL)) {
+			fprintf(stderr, "bankctl: ");
+			ctl_put(stderr, path, 0);
+			fprintf(stderr, ": line %s: ", where);
+			ctl_put(stderr, sc->argv[at], 0);
+			fprintf(stderr, " ignored (%s)\n", ch == ':' ?
+			    "no value" : "bankctl does not price it");
+			continue;
+		}
+		if (ch == 'x' && optarg != NULL)
+			optarg = NULL;	/* --exclusive=user: still whole nodes */
+		if (job_option(ch, optarg, ja) != 0) {
+			fprintf(stderr, "bankctl: (in ");
+			ctl_put(stderr, path, 0);
+			fprintf(stderr, ", line %s)\n", where);
+			return 2;
+		}
+		if (mem_key != NULL && ja->mem_key != mem_key) {
+			fprintf(stderr, "bankctl: ");
+			ctl_put(stderr, path, 0);
+			fprintf(stderr, ": --mem and --mem-per-cpu cannot be "
+			    "used together\n");
+			return 2;
+		}
+		mem_key = ja->mem_key;
+	}
+	for (; optind < sc->argc; optind++) {
+		fprintf(stderr, "bankctl: ");
+		ctl_put(stderr, path, 0);
+		fprintf(stderr, ": line %zu: ", sc->line[optind]);
+		ctl_put(stderr, sc->argv[optind], 0);
+		fprintf(stderr, " ignored (not an option)\n");
+	}
+	if (sc->het)
+		fprintf(stderr, "bankctl: note: only the first component of "
+		    "the heterogeneous job is priced\n");
+	opterr = 1;
+	return 0;
+}
+
+/* The command line's options into ja: 0, 2 (said why); *script: a word. */
+static int
+cmd_options(int argc, char **argv, struct job_args *ja, const char **script)
+{
+	const char *mem_key = NULL;
+	int ch;
+
+	optind = 0;	/* glibc: start again (cmd_options runs twice) */
+	while ((ch = getopt_long(argc, argv, CMD_SHORT, cmd_opts, NULL)) !=
+	    -1) {
 		if (ch == '?' || ch == ':')
 			ctl_usage();
-		if (job_option(ch, optarg, &ja) != 0)
+		if (job_option(ch, optarg, ja) != 0)
 			return 2;
 		/* sbatch refuses both, rather than guess which was meant */
-		if (mem_key != NULL && ja.mem_key != mem_key) {
+		if (mem_key != NULL && ja->mem_key != mem_key) {
 			fprintf(stderr, "bankctl: --mem and --mem-per-cpu "
 			    "cannot be used together\n");
 			return 2;
 		}
-		mem_key = ja.mem_key;
+		mem_key = ja->mem_key;
 	}
-	if (optind != argc)
+	if (optind + 1 < argc)
 		ctl_usage();
+	*script = optind < argc ? argv[optind] : NULL;
+	return 0;
+}
+
+/*
+ * estimate [OPTIONS] [JOBSCRIPT]: the script's options first, then the
+ * command line's, so that a command-line option overrides the script's
+ * as sbatch's does (for --mem and --mem-per-cpu, the command line's
+ * replaces the script's).
+ */
+int
+ctl_cmd_estimate(const char *sock, int argc, char **argv)
+{
+	static struct ctl_script sc;
+	struct job_args ja;
+	struct bp_msg req;
+	const char *script = NULL;
+	char why[256];
+	FILE *fp;
+	int rc;
+
+	memset(&ja, 0, sizeof(ja));
+	if ((rc = cmd_options(argc, argv, &ja, &script)) != 0)
+		return rc;
+	if (script != NULL) {
+		if ((fp = fopen(script, "r")) == NULL) {
+			ctl_complain("JOBSCRIPT", script, strerror(errno));
+			return 2;
+		}
+		rc = ctl_script_read(fp, &sc, why, sizeof(why));
+		fclose(fp);
+		if (rc != 0) {
+			ctl_complain("JOBSCRIPT", script, why);
+			ctl_script_free(&sc);
+			return 2;
+		}
+		memset(&ja, 0, sizeof(ja));
+		if ((rc = script_options(script, &sc, &ja)) != 0 ||
+		    (rc = cmd_options(argc, argv, &ja, &script)) != 0) {
+			ctl_script_free(&sc);
+			return rc;
+		}
+	}
 	build_estimate(&req, &ja);
 	if (add_node(&req, &ja) != 0) {
 		fprintf(stderr, "bankctl: out of memory\n");
 		bp_free(&req);
+		ctl_script_free(&sc);
 		return 1;
 	}
 	rc = ctl_call(sock, &req);
 	bp_free(&req);
+	ctl_script_free(&sc);
 	return rc;
 }
 

@@ -20,6 +20,7 @@ ctl_usage(void)
 	    "[--exclusive]\n"
 	    "                [--array SPEC] [--node CPUS[:MEM]] "
 	    "[-A ACCOUNT [-u USER] --check]\n"
+	    "                [JOBSCRIPT]\n"
 	    "       bankctl [...] prices\n"
 	    "       bankctl [...] queue [--dead]\n"
 	    "       bankctl [...] show SEQ\n"
@@ -28,6 +29,7 @@ ctl_usage(void)
 	    "       bankctl [...] pause | resume\n"
 	    "       bankctl [...] holds [-A ACCOUNT] [-u USER]\n"
 	    "       bankctl [...] check USER ACCOUNT COST\n"
+	    "       bankctl [...] balance -A ACCOUNT\n"
 	    "TIME: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S (0: none); "
 	    "SIZE: MiB, or with K, M, G or T\n");
 	exit(2);

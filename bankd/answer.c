@@ -64,7 +64,7 @@ refusal(struct check_answer *a, const char *msg)
 	const char *b, *al;
 	int64_t bal, alloc;
 
-	a->room = -1;
+	a->room = a->balance = a->allocation = -1;
 	if (strstr(msg, "exceed user allocation") != NULL)
 		a->limit = LIMIT_USER;
 	else if (strstr(msg, "exceed account allocation") != NULL)
@@ -75,8 +75,11 @@ refusal(struct check_answer *a, const char *msg)
 	}
 	if ((b = strstr(msg, " balance ")) != NULL &&
 	    (al = strstr(msg, " allocation ")) != NULL &&
-	    amount_at(b + 9, &bal) == 0 && amount_at(al + 12, &alloc) == 0)
+	    amount_at(b + 9, &bal) == 0 && amount_at(al + 12, &alloc) == 0) {
 		a->room = alloc > bal ? alloc - bal : 0;
+		a->balance = bal;
+		a->allocation = alloc;
+	}
 }
 
 void
@@ -88,7 +91,7 @@ answer_check(long status, const char *body, size_t len,
 	json_t *msg = json_object_get(j, "message");
 
 	memset(a, 0, sizeof(*a));
-	a->room = -1;
+	a->room = a->balance = a->allocation = -1;
 	a->kind = ANSWER_UNUSABLE;
 	if ((status == 200 || status == 400) && json_is_boolean(ok) &&
 	    json_is_string(msg)) {

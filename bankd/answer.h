@@ -31,6 +31,8 @@ struct check_answer {
 	enum answer_kind	 kind;
 	enum answer_limit	 limit;		/* ANSWER_REFUSED */
 	int64_t			 room;		/* cents left, -1 unknown */
+	/* the refusal's figures (bankctl balance): -1 unknown */
+	int64_t			 balance, allocation;
 	char			 message[256];	/* the API's words, printable */
 };
 

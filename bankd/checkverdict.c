@@ -39,13 +39,33 @@ checkverdict_free_if_done(struct check *ck)
 	free(ck);
 }
 
+/*
+ * What the account (and the user's share of it) has left once this job
+ * and every queued job are paid, when both rooms are known to the cent;
+ * -1 otherwise.  job_submit tells it to the user on acceptance.
+ */
+static int64_t
+left_after(const struct check *ck)
+{
+	int64_t ra = cache_room(ck->bd->cache, ck->account, CACHE_ACCOUNT);
+	int64_t ru = cache_room(ck->bd->cache, ck->account, (long)ck->uid);
+
+	if (ra < 0 || ru < 0)
+		return -1;
+	ra -= ck->held_account + ck->est.cents;
+	ru -= ck->held_user + ck->est.cents;
+	ra = ra < ru ? ra : ru;
+	return ra < 0 ? 0 : ra;
+}
+
 static void
 reply(struct check *ck, const char *status, const char *source,
     uint64_t hold, const char *msg)
 {
 	struct bp_msg rep;
 	char amount[MONEY_FMT_LEN], held_a[MONEY_FMT_LEN];
-	char held_u[MONEY_FMT_LEN];
+	char held_u[MONEY_FMT_LEN], left[MONEY_FMT_LEN];
+	int64_t l;
 
 	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
 	bp_add(&rep, "status", status);
@@ -60,6 +80,9 @@ reply(struct check *ck, const char *status, const char *source,
 		    held_a));
 		bp_add(&rep, "held_user", money_format(ck->held_user, held_u));
 		bp_add_u64(&rep, "held_jobs", ck->held_jobs);
+		if (strcmp(status, "allow") == 0 &&
+		    (l = left_after(ck)) >= 0)
+			bp_add(&rep, "left", money_format(l, left));
 	}
 	if (hold != 0)
 		bp_add_u64(&rep, "hold", hold);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "accept.h"
+#include "balance.h"
 #include "admin.h"
 #include "bankd.h"
 #include "checks.h"
@@ -40,6 +41,7 @@ static const struct {
 	{ BP_T_DROP,		admin_steer },
 	{ BP_T_PAUSE,		admin_steer },
 	{ BP_T_RESUME,		admin_steer },
+	{ BP_T_BALANCE,		balance_request },
 };
 
 static handler_fn

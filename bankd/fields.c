@@ -113,6 +113,12 @@ static const struct rule admin_rules[] = {
 	{ NULL,			0,		0 },
 };
 
+/* BP_T_BALANCE: an account the API's path can carry. */
+static const struct rule balance_rules[] = {
+	{ "account",		K_ACCOUNT,	LIM_ACCOUNT_LEN },
+	{ NULL,			0,		0 },
+};
+
 static const struct rule *
 rules_of(uint8_t type)
 {
@@ -130,6 +136,8 @@ rules_of(uint8_t type)
 	case BP_T_HOLDS:
 	case BP_T_PRICES:
 		return admin_rules;
+	case BP_T_BALANCE:
+		return balance_rules;
 	}
 	return NULL;
 }

@@ -372,7 +372,7 @@ static int
 load_plugins(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "job_submit", "spank", "jobcomp",
-	    NULL };
+	    "submit_message", NULL };
 	const struct ynode *p;
 
 	if (get_map(c, root, "plugins", &p) != 0)
@@ -382,7 +382,8 @@ load_plugins(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	if (check_keys(c, p, keys) != 0 ||
 	    get_bool(c, p, "job_submit", &cf->job_submit_enabled) != 0 ||
 	    get_bool(c, p, "spank", &cf->spank_enabled) != 0 ||
-	    get_bool(c, p, "jobcomp", &cf->jobcomp_enabled) != 0)
+	    get_bool(c, p, "jobcomp", &cf->jobcomp_enabled) != 0 ||
+	    get_bool(c, p, "submit_message", &cf->submit_message) != 0)
 		return -1;
 	return 0;
 }
@@ -554,6 +555,7 @@ conf_defaults(struct bank_conf *cf)
 	cf->job_submit_enabled = 1;
 	cf->spank_enabled = 1;
 	cf->jobcomp_enabled = 1;
+	cf->submit_message = 1;
 	cf->default_price = 1000000;
 	cf->billing = BILLING_SUM;
 	cf->prices_refresh_s = 300;

@@ -74,6 +74,8 @@ struct bank_conf {
 	int		 job_submit_enabled;
 	int		 spank_enabled;
 	int		 jobcomp_enabled;
+	/* job_submit tells an accepted job's cost (sbatch prints it) */
+	int		 submit_message;
 	int64_t		 default_price;	/* micro-SU, unlisted partitions */
 	/*
 	 * The prices requests are priced by.  conf_load() points them at

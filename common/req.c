@@ -172,5 +172,11 @@ req_decode(const struct bp_msg *m, struct req *r)
 	case BP_T_HOLDS:
 		holds_of(m, &r->u.holds);
 		break;
+	case BP_T_BALANCE:
+		r->u.balance.account = bp_get(m, "account");
+		if (r->u.balance.account != NULL &&
+		    *r->u.balance.account == '\0')
+			r->u.balance.account = NULL;
+		break;
 	}
 }

@@ -76,6 +76,11 @@ struct req_holds {
 	uint32_t	 uid;
 };
 
+/* BP_T_BALANCE: one account (NULL: none given). */
+struct req_balance {
+	const char	*account;
+};
+
 struct req {
 	uint8_t		 type;		/* BP_T_* */
 	uint32_t	 id;
@@ -87,6 +92,7 @@ struct req {
 		struct req_queue	queue;
 		struct req_seq		seq;
 		struct req_holds	holds;
+		struct req_balance	balance;
 	} u;
 };
 

@@ -95,11 +95,24 @@
  *	         tab-separated partition, cpu, gpu, gpu types ("a100=8,..."
  *	         or "-"), mem_gb, billing (sum|max), source (local|api)
  *
+ * A user's view (anyone; about the caller's own uid, from SO_PEERCRED):
+ *
+ *	BP_T_BALANCE	account
+ *	  reply: status (ok|deny|error), account, uid, and as money (absent
+ *	         when not known): alloc, used, room (the account's); user_alloc,
+ *	         user_used, user_room (the caller's share, when it binds
+ *	         below the account's: user_limit is "below" or "none");
+ *	         held_mine, held_all, held_jobs, left (what the caller may
+ *	         still submit: the rooms less the holds); source (api|cache)
+ *	         and age (s since the API said it), message
+ *
  * BP_T_CHECK also takes: cost (cents: skip pricing, as bankctl check does),
  * dry_run (1: decide but place no hold).  Its reply adds: source (cache,
  * api, policy, price, config), held_account, held_user, held_jobs, and
  * hold (the new hold's token, which job_submit puts in the job's
- * AdminComment as bank_hold=<token>).  START and END take: hold.
+ * AdminComment as bank_hold=<token>), and on an allow to job_submit, left
+ * (what the account and the user's share have once this job and every
+ * queued one are paid, only when known to the cent).  START and END take: hold.
  *
  * Who asks is the caller's SO_PEERCRED, never a field.  A CHECK from
  * anyone but root or slurm_user is about the caller's own uid (another
@@ -143,6 +156,7 @@ enum bp_type {
 	BP_T_RESUME = 11,
 	BP_T_HOLDS = 12,
 	BP_T_PRICES = 13,
+	BP_T_BALANCE = 14,
 };
 #define BP_QUEUE_PAGE	50
 #define BP_REPLY	0x80

@@ -294,6 +294,7 @@ bp_type_name(uint8_t type)
 	case BP_T_RESUME:	return "resume";
 	case BP_T_HOLDS:	return "holds";
 	case BP_T_PRICES:	return "prices";
+	case BP_T_BALANCE:	return "balance";
 	}
 	return "unknown";
 }

@@ -263,6 +263,30 @@ retag_hold(job_desc_msg_t *jd, const job_record_t *job, const char *hold)
 	jd->admin_comment = out;
 }
 
+/*
+ * An accepted job's cost, for its user: slurmctld 22.05 hands job_submit's
+ * err_msg back on success too (job_submit_user_msg), and sbatch, srun and
+ * salloc print it as "sbatch: ...".  What is left after it only when
+ * bankd knows it to the cent ("left" in its reply).
+ */
+static void
+submit_message(const job_desc_msg_t *jd, const struct bp_msg *rep,
+    char **err_msg)
+{
+	const char *est = bp_get(rep, "estimate"), *left = bp_get(rep, "left");
+
+	if (!bconf.submit_message || est == NULL || *err_msg != NULL)
+		return;
+	if (left != NULL)
+		*err_msg = xstrdup_printf("%s%sthis job may cost up to %s SU; "
+		    "%s SU left after it", jd->account ? jd->account : "",
+		    jd->account ? ": " : "", est, left);
+	else
+		*err_msg = xstrdup_printf("%s%sthis job may cost up to %s SU",
+		    jd->account ? jd->account : "", jd->account ? ": " : "",
+		    est);
+}
+
 extern int
 job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 {
@@ -309,6 +333,7 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 	} else if (status != NULL && strcmp(status, "allow") == 0) {
 		debug("job_submit/bank: uid %u: %s", uid, msg ? msg : "");
 		tag_hold(jd, bp_get(&rep, "hold"));
+		submit_message(jd, &rep, err_msg);
 		rc = SLURM_SUCCESS;
 	} else {
 		rc = unavailable(uid, msg ? msg : "bankd answered an error",

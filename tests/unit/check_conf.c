@@ -41,6 +41,7 @@ START_TEST(load_good)
 	ck_assert_int_eq(cf.job_submit_enabled, 0);
 	ck_assert_int_eq(cf.spank_enabled, 0);
 	ck_assert_int_eq(cf.jobcomp_enabled, 0);
+	ck_assert_int_eq(cf.submit_message, 0);
 	ck_assert_int_eq(cf.default_price, 1500000);
 	ck_assert_uint_eq(cf.nprices, 3);
 	ck_assert_str_eq(cf.prices[0].partition, "debug");
@@ -83,6 +84,7 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.job_submit_enabled, 1);
 	ck_assert_int_eq(cf.spank_enabled, 1);
 	ck_assert_int_eq(cf.jobcomp_enabled, 1);
+	ck_assert_int_eq(cf.submit_message, 1);
 	ck_assert_int_eq(cf.default_price, 1000000);
 	ck_assert_uint_eq(cf.nprices, 0);
 	ck_assert_uint_eq(cf.default_time_limit, 1440);

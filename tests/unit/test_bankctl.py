@@ -30,7 +30,7 @@ RUN_TIMEOUT = 15	# bankctl's own deadline is 5 s per call
 SERVER_LIFE = 30	# the fake bankd never outlives this
 
 T_STATUS, T_CHECK, T_ESTIMATE, T_QUEUE, T_SHOW = 1, 2, 3, 6, 7
-T_RETRY, T_DROP, T_HOLDS, T_PRICES = 8, 9, 12, 13
+T_RETRY, T_DROP, T_HOLDS, T_PRICES, T_BALANCE = 8, 9, 12, 13, 14
 
 # An account name an attacker might get into bankd: an OSC title change,
 # a colour, BEL, DEL, a C1 CSI (U+009B as UTF-8), a raw C1 byte, a lone
@@ -508,6 +508,152 @@ class WhatIsSent(unittest.TestCase):
 		self.assertEqual((t, f.get("seq")), (T_RETRY, None))
 		self.assertEqual(self.field("uid", "holds", "-u", "nobody"),
 		    b"65534")
+
+
+class JobScript(unittest.TestCase):
+	"""estimate JOBSCRIPT: #SBATCH lines read as sbatch reads them."""
+
+	def setUp(self):
+		self.srv = FakeBankd()
+		self.dir = tempfile.TemporaryDirectory(prefix="bankctl-script-")
+
+	def tearDown(self):
+		self.srv.close()
+		self.dir.cleanup()
+
+	def script(self, text):
+		path = os.path.join(self.dir.name, "job.sh")
+		with open(path, "w") as f:
+			f.write(text)
+		return path
+
+	def sent(self, text, *args):
+		before = len(self.srv.requests)
+		r = run(self.srv.path, "estimate", *(list(args) +
+		    [self.script(text)]))
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertEqual(len(self.srv.requests), before + 1)
+		return self.srv.requests[-1][1], r.stderr.decode()
+
+	def test_options_and_overrides(self):
+		text = ("#!/bin/bash\n#SBATCH -p normal -n 4\n"
+		    "#SBATCH --time=1:00:00\n#SBATCH --mem 2G -c 2\n"
+		    "#SBATCH --account=fc_a --qos 'hi prio'\necho\n")
+		f, _ = self.sent(text)
+		self.assertEqual((f["partitions"], f["num_tasks"],
+		    f["time_limit"], f["mem_per_node"], f["cpus_per_task"],
+		    f["account"], f["qos"]), (b"normal", b"4", b"60", b"2048",
+		    b"2", b"fc_a", b"hi prio"))
+		# the command line overrides, wherever it stands
+		f, _ = self.sent(text, "-n", "2", "-t", "30", "-p", "gpu")
+		self.assertEqual((f["num_tasks"], f["time_limit"],
+		    f["partitions"], f["cpus_per_task"]), (b"2", b"30", b"gpu",
+		    b"2"))
+		r = run(self.srv.path, "estimate", self.script(text), "-n", "8")
+		self.assertEqual(r.returncode, 0, r.stderr)
+		self.assertEqual(self.srv.requests[-1][1]["num_tasks"], b"8")
+
+	def test_stops_at_first_command(self):
+		f, _ = self.sent("#!/bin/sh\n\n  # a comment\n#SBATCH -n 3\n"
+		    "   \n#SLURM -c 5\nsrun hostname\n#SBATCH -n 99\n"
+		    "#SBATCH -p late\n")
+		self.assertEqual((f["num_tasks"], f["cpus_per_task"]),
+		    (b"3", b"5"))
+		self.assertNotIn("partitions", f)
+
+	def test_words_and_comments(self):
+		f, _ = self.sent("#SBATCH -p \"a b\" # -n 9\n"
+		    "#SBATCH -A fc_\\#x #-c 4\n#SBATCH-n2\n")
+		self.assertEqual((f["partitions"], f["account"],
+		    f["num_tasks"]), (b"a b", b"fc_#x", b"2"))
+		self.assertNotIn("cpus_per_task", f)
+
+	def test_unknown_ignored_with_note(self):
+		f, err = self.sent("#SBATCH --job-name \"my job\" -J x -n 2\n"
+		    "#SBATCH --bogus=3 -o out.txt --mail-type=END\n"
+		    "#SBATCH --gres=gpu:1 -p n\n")
+		self.assertEqual((f["num_tasks"], f["partitions"]),
+		    (b"2", b"n"))
+		for opt, line in [("--job-name", 1), ("-J", 1),
+		    ("--bogus=3", 2), ("-o", 2), ("--gres=gpu:1", 3)]:
+			self.assertIn("line %d: %s ignored" % (line, opt), err)
+		self.assertNotIn("my job ignored", err)
+		self.assertNotIn("x ignored", err)
+
+	def test_hetjob_first_component(self):
+		f, err = self.sent("#SBATCH -n 2\n#SBATCH hetjob\n"
+		    "#SBATCH -n 7\n")
+		self.assertEqual(f["num_tasks"], b"2")
+		self.assertIn("first component", err)
+
+	def test_bad_scripts_unsent(self):
+		for text, says in [("#SBATCH -p 'open\n", "line 1: unmatched"),
+		    ("#SBATCH -n 0\n", "-n '0'"),
+		    ("#SBATCH -n 1\n#SBATCH -t 1:xx\n", "line 2"),
+		    ("#SBATCH " + "x" * 5000 + "\n", "longer than"),
+		    ("#SBATCH --mem 1G --mem-per-cpu 1G\n", "together")]:
+			with self.subTest(text=text[:30]):
+				r = run(self.srv.path, "estimate",
+				    self.script(text))
+				self.assertEqual(r.returncode, 2)
+				self.assertIn(says, r.stderr.decode())
+		r = run(self.srv.path, "estimate", os.path.join(self.dir.name,
+		    "missing.sh"))
+		self.assertEqual(r.returncode, 2)
+		self.assertIn("JOBSCRIPT", r.stderr.decode())
+		self.assertEqual(self.srv.connections, 0)
+
+
+class Balance(unittest.TestCase):
+	"""balance: the account sent, never a uid; the reply shown safely."""
+
+	REPLY = [("status", b"ok"), ("account", EVIL), ("uid", b"47001"),
+	    ("alloc", b"200.00"), ("used", b"37.25"), ("room", b"162.75"),
+	    ("user_limit", b"below"), ("user_alloc", b"50.00"),
+	    ("user_used", b"12.40"), ("user_room", b"37.60"),
+	    ("held_mine", b"6.00"), ("held_all", b"9.00"),
+	    ("held_jobs", b"2"), ("left", b"31.60"), ("source", b"cache"),
+	    ("age", b"7"), ("message", FANCY)]
+
+	def setUp(self):
+		self.srv = FakeBankd(lambda t, f: self.REPLY if t == T_BALANCE
+		    else [("status", b"error"), ("message", b"no")])
+
+	def tearDown(self):
+		self.srv.close()
+
+	def test_sent_and_shown(self):
+		r = run(self.srv.path, "balance", "-A", "fc_users")
+		self.assertEqual(r.returncode, 0, r.stderr)
+		t, f = self.srv.requests[-1]
+		self.assertEqual((t, f), (T_BALANCE, {"account": b"fc_users"}))
+		text = assert_terminal_safe(self, r.stdout)
+		self.assertIn(EVIL_TABLE, text)
+		for s in ("200.00", "37.25", "162.75", "50.00", "12.40",
+		    "37.60", "9.00", "6.00", "31.60", "7 s ago",
+		    "bankd's cache"):
+			self.assertIn(s, text)
+		r = run(self.srv.path, "--json", "balance", "-A", "fc_users")
+		j = json.loads(r.stdout)
+		self.assertEqual((j["left"], j["user_room"]), ("31.60", "37.60"))
+		self.assertEqual(j["account"].encode("utf-8",
+		    "surrogateescape"), EVIL)
+
+	def test_refused(self):
+		r = run(self.srv.path, "balance", "-A", "a" * 128)
+		self.assertEqual(r.returncode, 2)
+		self.assertIn("-A", r.stderr.decode())
+		r = run(self.srv.path, "balance", "extra")
+		self.assertEqual(r.returncode, 2)
+		self.assertEqual(self.srv.connections, 0)
+
+	def test_deny_said(self):
+		self.REPLY = [("status", b"deny"), ("message",
+		    b"the API: not a member\x1b[2J")]
+		r = run(self.srv.path, "balance", "-A", "fc_x")
+		self.assertEqual(r.returncode, 1)
+		self.assertEqual(r.stdout, b"")
+		self.assertIn(b"not a member\\x1b[2J", r.stderr)
 
 
 if __name__ == "__main__":
