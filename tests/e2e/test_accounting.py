@@ -85,7 +85,9 @@ class Accounting(unittest.TestCase):
             out = self.c.run(["sacct", "-X", "-n", "-P", "-j", str(job),
                               "--format=JobID,User,Account,QOS,State"]
                              ).stdout.strip()
-            if out.endswith("COMPLETED"):
+            # The QoS may read "Unknown" until slurmdbd has the job's
+            # last record (seen once in ten runs): wait for the whole line.
+            if out == "%d|bankalice|fc_alpha|double|COMPLETED" % job:
                 break
             time.sleep(0.5)
         self.assertEqual(out, "%d|bankalice|fc_alpha|double|COMPLETED" % job)
