@@ -1,0 +1,150 @@
+"""End to end: a heterogeneous job (issue 12, item 3).
+
+Slurm runs job_submit once per component, each with its own partition
+and size, and creates none of them if one is refused.  Each component is
+priced at its own partition; a later component is checked against the
+earlier ones' holds, so the components' sum must fit; one refusal refuses
+the job with one message, and leaves no hold behind.  Each component is
+charged its own run at its own price.
+
+    python3 tests/e2e/test_hetjob.py BUILD_DIR
+"""
+
+import json
+import os
+import sys
+import time
+import unittest
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Cluster, cost, default_fixture  # noqa: E402
+
+BUILD = None
+# normal: 360 SU/CPU-hour, 1 CPU x 1 minute = 6.00; cheap: 120 -> 2.00.
+# --mem=100: both components on the one node (1024 MiB) at once.
+CHEAP = "120.00"
+
+
+def fixture():
+    f = default_fixture()
+    f["accounts"].append({"name": "fc_het", "allocation": "7.00",
+                          "usage": "0.00", "active": True})
+    f["memberships"].append({"uid": 47001, "account": "fc_het",
+                             "allocation": "7.00", "usage": "0.00"})
+    f["partitions"].append({"name": "cheap", "su_per_core_hour": CHEAP,
+                            "shared": True, "num_nodes": 1,
+                            "num_cores": os.cpu_count()})
+    return f
+
+
+SCRIPT = """#!/bin/sh
+#SBATCH -A {account} -p normal -n 1 -t 1 --mem=100
+#SBATCH hetjob
+#SBATCH -A {account} -p cheap -n 1 -t 1 --mem=100
+sleep 3
+"""
+
+
+class HetJob(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # The reconcile is far off: a hold left behind stays visible.
+        cls.c = Cluster(BUILD, fixture=fixture(), reconcile_s=600,
+                        grace_s=600, extra={
+                            # Only the backfill scheduler starts het jobs:
+                            # every second, not every 30 s.
+                            "slurm": "PartitionName=cheap Nodes=ALL "
+                                     "MaxTime=60 State=UP\n"
+                                     "SchedulerParameters=batch_sched_delay"
+                                     "=0,bf_interval=1",
+                            "partitions": '    cheap: "%s"' % CHEAP,
+                        }).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.stop()
+
+    def submit(self, account):
+        path = self.c.path("het-%s.sh" % account)
+        with open(path, "w") as f:
+            f.write(SCRIPT.format(account=account))
+        os.chmod(path, 0o644)
+        return self.c.run(["sbatch", "--parsable", "-o", "/dev/null",
+                           "-e", "/dev/null", "--chdir", "/tmp", path],
+                          user="bankalice")
+
+    def held(self, account):
+        r = self.c.bankctl("--json", "holds", "-A", account)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def components(self, leader):
+        """scontrol's records of each component, by job id."""
+        r = self.c.run(["scontrol", "-o", "show", "job", str(leader)])
+        out = {}
+        for line in r.stdout.splitlines():
+            rec = {}
+            for tok in line.split():
+                if "=" in tok:
+                    k, v = tok.split("=", 1)
+                    rec.setdefault(k, v)
+            if "JobId" in rec:
+                out[int(rec["JobId"])] = rec
+        return out
+
+    def test_1_accepted_and_each_charged_at_its_own_price(self):
+        r = self.submit("fc_alpha")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        leader = int(r.stdout.strip().split(";")[0])
+        comps = self.components(leader)
+        self.assertEqual(len(comps), 2, comps)
+        parts = {j: rec["Partition"] for j, rec in comps.items()}
+        self.assertEqual(sorted(parts.values()), ["cheap", "normal"])
+        # Both held while queued: 6.00 + 2.00.
+        end = time.time() + 120
+        while True:
+            done = {j: self.c.job(j) for j in comps}
+            if all(d and d["JobState"] in ("COMPLETED", "FAILED",
+                                           "CANCELLED") for d in
+                   done.values()):
+                break
+            self.assertLess(time.time(), end, done)
+            time.sleep(0.2)
+        comps = self.components(leader)
+        for j, rec in comps.items():
+            price = "360.00" if rec["Partition"] == "normal" else CHEAP
+            charged = self.c.wait_charged(j)
+            self.assertEqual(Decimal(charged["amount"]),
+                             cost(price, 1, self.c.elapsed(rec)),
+                             (j, rec["Partition"], charged))
+        self.c.wait_drained()
+        self.assertEqual(self.held("fc_alpha")["total"], "0.00")
+
+    def test_2_refused_when_the_sum_does_not_fit(self):
+        # 6.00 fits in 7.00, and 2.00 does; together they do not.
+        before = self.c.run(["squeue", "-h", "-o", "%i"]).stdout.split()
+        r = self.submit("fc_het")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(r.stderr.count("job refused"), 1, r.stderr)
+        self.assertIn("component 1 of a heterogeneous job", r.stderr)
+        self.assertIn("which hold 6.00 SU of that: the whole job is "
+                      "refused", r.stderr)
+        self.assertIn("estimate is 2.00 SU", r.stderr)
+        after = self.c.run(["squeue", "-h", "-o", "%i"]).stdout.split()
+        self.assertEqual(before, after)
+        # No hold left behind, at once (the reconcile is 10 minutes off).
+        h = self.held("fc_het")
+        self.assertEqual(h["total"], "0.00", h)
+        self.assertEqual(self.c.usage("fc_het"), Decimal("0.00"))
+        # Each alone fits: the normal component as a plain job passes.
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_het", "-p",
+                                                "normal", "-n", "1", "-t",
+                                                "1", "--hold"])
+        self.assertIsNotNone(job, r.stderr)
+        self.c.run(["scancel", str(job)])
+
+
+if __name__ == "__main__":
+    BUILD = sys.argv.pop(1) if len(sys.argv) > 1 else "build"
+    unittest.main(verbosity=2)
