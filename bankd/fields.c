@@ -276,8 +276,8 @@ why_not(const struct rule *r, const char *v)
 	case K_TEXT:
 		return r->max == 0 || strlen(v) <= r->max ? NULL : "text";
 	case K_NUMS:
-		return numbers_ok(v, r->max) ? NULL : "a comma list of at most "
-		    "127 whole numbers";
+		return numbers_ok(v, r->max) ? NULL : "a comma list of whole "
+		    "numbers";
 	}
 	return "valid";
 }
@@ -348,6 +348,10 @@ fields_check(struct bp_msg *m, char *err, size_t errlen, char *fixed,
 		if (r->kind == K_NUM)
 			snprintf(err, errlen, "field '%s' must be %s from 0 to "
 			    "%llu", r->key, why, (unsigned long long)r->max);
+		else if (r->kind == K_NUMS)
+			snprintf(err, errlen, "field '%s' must be %s, at most "
+			    "%llu of them", r->key, why,
+			    (unsigned long long)r->max);
 		else if (r->max != 0)
 			snprintf(err, errlen, "field '%s' must be %s of at "
 			    "most %llu bytes", r->key, why,
