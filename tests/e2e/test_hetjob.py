@@ -4,20 +4,22 @@ Slurm runs job_submit once per component, each with its own partition
 and size, and creates none of them if one is refused.  Each component is
 priced at its own partition; a later component is checked against the
 earlier ones' holds, so the components' sum must fit; one refusal refuses
-the job with one message, and leaves no hold behind.
+the job with one message, and leaves no hold behind.  Each component is
+charged its own run at its own partition.
 
     python3 tests/e2e/test_hetjob.py BUILD_DIR
 """
 
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, default_fixture  # noqa: E402
+from harness import Cluster, cost, default_fixture, free_port  # noqa: E402
 
 BUILD = None
 # normal: 360 SU/CPU-hour, 1 CPU x 1 minute = 6.00; cheap: 120 -> 2.00.
@@ -37,23 +39,62 @@ def fixture():
 
 
 SCRIPT = """#!/bin/sh
-#SBATCH -A {account} -p normal -n 1 -t 1
+#SBATCH -A {account} -p normal -n 1 -t 1 -w {host}
 #SBATCH hetjob
 #SBATCH -A {account} -p cheap -n 1 -t 1
 sleep 3
 """
+NODE2 = "bankn2"
+
+
+class TwoNodes(Cluster):
+    """The harness's cluster with a second slurmd (Debian builds Slurm
+    with --enable-multiple-slurmd): backfill starts a het job only with
+    each component on a node of its own.  "cheap" is on the second node."""
+
+    def _write_slurm_conf(self):
+        self.slurmd2_port = free_port()
+        # Later settings override the harness's (slurmctld says so).
+        self.extra["slurm"] = f"""SlurmdPidFile={self.path("slurmd-%n.pid")}
+SlurmdSpoolDir={self.path("spool-%n")}
+SchedulerParameters=batch_sched_delay=0,bf_interval=1
+NodeName={NODE2} NodeAddr=127.0.0.1 NodeHostname={self.host} Port={self.slurmd2_port} CPUs={os.cpu_count()} RealMemory=1024 State=UNKNOWN
+PartitionName=cheap Nodes={NODE2} MaxTime=60 State=UP
+"""
+        super()._write_slurm_conf()
+
+    def _start_slurm(self):
+        self.pidfiles["slurmctld"] = self.path("slurmctld.pid")
+        self.pidfiles["slurmd"] = self.path("slurmd-%s.pid" % self.host)
+        self.pidfiles["slurmd2"] = self.path("slurmd-%s.pid" % NODE2)
+        conf = self.path("slurm.conf")
+        for n in (self.host, NODE2):
+            os.makedirs(self.path("spool-" + n), exist_ok=True)
+        subprocess.run(["slurmctld", "-i", "-f", conf], check=True,
+                       env=self.env)
+        subprocess.run(["slurmd", "-N", self.host, "-f", conf], check=True,
+                       env=self.env)
+        subprocess.run(["slurmd", "-N", NODE2, "-f", conf], check=True,
+                       env=self.env)
+        # A line per node and partition: every one idle.
+        self._wait("both nodes to be idle",
+                   lambda: set(self.run(["sinfo", "-h", "-N", "-o",
+                                         "%N=%T"]).stdout.split()) ==
+                   {self.host + "=idle", NODE2 + "=idle"}, timeout=30)
+
+    def stop(self):
+        self._kill_pidfile("slurmd2")
+        super().stop()
 
 
 class HetJob(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # The reconcile is far off: a hold left behind stays visible.
-        cls.c = Cluster(BUILD, fixture=fixture(), reconcile_s=600,
-                        grace_s=600, extra={
-                            "slurm": "PartitionName=cheap Nodes=ALL "
-                                     "MaxTime=60 State=UP",
-                            "partitions": '    cheap: "%s"' % CHEAP,
-                        }).start()
+        cls.c = TwoNodes(BUILD, fixture=fixture(), reconcile_s=600,
+                         grace_s=600, extra={
+                             "partitions": '    cheap: "%s"' % CHEAP,
+                         }).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -62,7 +103,7 @@ class HetJob(unittest.TestCase):
     def submit(self, account):
         path = self.c.path("het-%s.sh" % account)
         with open(path, "w") as f:
-            f.write(SCRIPT.format(account=account))
+            f.write(SCRIPT.format(account=account, host=self.c.host))
         os.chmod(path, 0o644)
         return self.c.run(["sbatch", "--parsable", "-o", "/dev/null",
                            "-e", "/dev/null", "--chdir", "/tmp", path],
@@ -87,7 +128,7 @@ class HetJob(unittest.TestCase):
                 out[int(rec["JobId"])] = rec
         return out
 
-    def test_1_accepted_each_held_at_its_own_price(self):
+    def test_1_accepted_held_and_charged_each_at_its_own_price(self):
         r = self.submit("fc_alpha")
         self.assertEqual(r.returncode, 0, r.stderr)
         leader = int(r.stdout.strip().split(";")[0])
@@ -103,15 +144,30 @@ class HetJob(unittest.TestCase):
             got[rec["Partition"]] = by_token[tok]
         self.assertEqual(got, {"normal": "6.00", "cheap": "2.00"}, h)
         self.assertEqual(h["total"], "8.00")
-        # Backfill starts a het job only with each component on its own
-        # node (Slurm's het job limits); this cluster has one: cancel
-        # it, and each component's completion report ends its hold.
-        self.c.run(["scancel", str(leader)], check=True)
-        end = time.time() + 30
-        while self.held("fc_alpha")["total"] != "0.00":
-            self.assertLess(time.time(), end, self.held("fc_alpha"))
+        # Each component runs, and is charged its own run at its own
+        # partition's price, to the cent.
+        end = time.time() + 90
+        while True:
+            # scontrol shows a component with its whole het job: by line.
+            done = self.components(leader)
+            if len(done) == 2 and all(d["JobState"] == "COMPLETED" for d
+                                      in done.values()):
+                break
+            self.assertLess(time.time(), end, done)
             time.sleep(0.2)
-        self.assertEqual(self.c.usage("fc_alpha"), Decimal("0.00"))
+        total = Decimal("0.00")
+        for j, rec in done.items():
+            price = "360.00" if rec["Partition"] == "normal" else CHEAP
+            want = cost(price, 1, self.c.elapsed(rec))
+            self.assertGreater(want, 0)
+            charged = self.c.wait_charged(j)
+            self.assertEqual(Decimal(charged["amount"]), want,
+                             (j, rec["Partition"], charged))
+            self.assertEqual(charged["partition"], rec["Partition"])
+            total += want
+        self.c.wait_drained()
+        self.assertEqual(self.c.usage("fc_alpha"), total)
+        self.assertEqual(self.held("fc_alpha")["total"], "0.00")
 
     def test_2_refused_when_the_sum_does_not_fit(self):
         # 6.00 fits in 7.00, and 2.00 does; together they do not.
