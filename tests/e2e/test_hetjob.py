@@ -175,15 +175,15 @@ class HetJob(unittest.TestCase):
         r = self.submit("fc_het")
         self.assertNotEqual(r.returncode, 0, r.stdout)
         self.assertEqual(r.stderr.count("job refused"), 1, r.stderr)
+        # No hold left behind, at once (the reconcile is 10 minutes off).
+        h = self.held("fc_het")
+        self.assertEqual(h["total"], "0.00", h)
         self.assertIn("component 1 of a heterogeneous job", r.stderr)
         self.assertIn("which hold 6.00 SU of that: the whole job is "
                       "refused", r.stderr)
         self.assertIn("estimate is 2.00 SU", r.stderr)
         after = self.c.run(["squeue", "-h", "-o", "%i"]).stdout.split()
         self.assertEqual(before, after)
-        # No hold left behind, at once (the reconcile is 10 minutes off).
-        h = self.held("fc_het")
-        self.assertEqual(h["total"], "0.00", h)
         self.assertEqual(self.c.usage("fc_het"), Decimal("0.00"))
         # Each alone fits: the normal component as a plain job passes.
         job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_het", "-p",
