@@ -145,6 +145,10 @@ check_who(struct check *ck, const struct req_check *rq, const char **why)
 		ck->uid = rq->uid;
 	}
 	ck->dry_run = rq->dry_run || !ck->privileged;
+	if ((ck->has_het = rq->has_het && rq->modify == 0)) {
+		ck->het_offset = rq->het_offset;
+		checkhold_het_take(ck, rq->het_holds, rq->het_n);
+	}
 	if (rq->modify == 0)
 		return 0;
 	if (!ck->privileged) {

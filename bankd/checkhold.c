@@ -86,3 +86,48 @@ checkhold_modify(struct check *ck)
 	return hold_place(h, ck->uid, ck->account, ck->est.cents,
 	    ck->est.tasks, ck->est.task_cents);
 }
+
+/*
+ * Slurm 22.05 runs job_submit once per component of a heterogeneous job
+ * (het_job_offset 0, 1, ...) and creates none of them until every one
+ * has passed (proc_req.c); each accepted component holds its estimate
+ * like any queued job, so a later component is checked against the
+ * earlier ones' holds: the sum of the components must fit.  job_submit
+ * names those holds, so that the refusal of a later one ends them at
+ * once rather than at the reconcile's next look.  Only job_submit's
+ * (root, slurm_user) and only holds of the same uid not yet bound to a
+ * job, which a submission still being checked cannot have.
+ */
+void
+checkhold_het_take(struct check *ck, const uint64_t *tok, size_t n)
+{
+	struct hold_view v;
+	size_t i;
+
+	ck->het_n = 0;
+	ck->het_cents = 0;
+	if (!ck->privileged || !ck->bd->conf.holds_enabled)
+		return;
+	for (i = 0; i < n && ck->het_n < LIM_HET_COMPONENTS; i++) {
+		if (hold_find(ck->bd->holds, tok[i], 0, &v) != 0 ||
+		    v.job_id != 0 || v.uid != ck->uid)
+			continue;
+		ck->het_holds[ck->het_n++] = tok[i];
+		ck->het_cents += v.cents;	/* LIM_HOLDS: no overflow */
+	}
+}
+
+void
+checkhold_het_release(struct check *ck)
+{
+	struct hold_view v;
+	size_t i;
+
+	for (i = 0; i < ck->het_n; i++)
+		if (hold_find(ck->bd->holds, ck->het_holds[i], 0, &v) == 0 &&
+		    v.job_id == 0 && v.uid == ck->uid)
+			hold_release_token(ck->bd->holds, ck->het_holds[i],
+			    "a later component of its heterogeneous job was "
+			    "refused: Slurm creates none of them");
+	ck->het_n = 0;
+}

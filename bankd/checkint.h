@@ -112,6 +112,16 @@ struct check {
 	int64_t			 held_account;	/* by every user */
 	int64_t			 held_user;
 	size_t			 held_jobs;
+	/*
+	 * A heterogeneous job's component (het_offset): the holds its
+	 * earlier components placed, counted in held_* already like any
+	 * queued job's, and ended if this one is refused (checkhold.c).
+	 */
+	int			 has_het;
+	uint32_t		 het_offset;
+	size_t			 het_n;
+	int64_t			 het_cents;	/* what those holds are */
+	uint64_t		 het_holds[LIM_HET_COMPONENTS];
 };
 
 TAILQ_HEAD(checkq, check);
@@ -198,6 +208,10 @@ void		 checkverdict_estimate_words(const struct check *, char *out,
 int64_t		 checkhold_old_cost(const struct check *);
 void		 checkhold_take(struct check *);
 uint64_t	 checkhold_modify(struct check *);
+/* A het component: its earlier components' holds (job_submit's only). */
+void		 checkhold_het_take(struct check *, const uint64_t *, size_t);
+/* ... end with it refused: Slurm creates none of the components. */
+void		 checkhold_het_release(struct check *);
 
 /* checkask.c */
 void		 checkask_ask(struct check *, enum stage);

@@ -122,8 +122,16 @@ checkverdict_finish(struct check *ck, int allow, const char *source,
 	 * message goes to a debug log.  Profiling showed composing it was
 	 * half the instructions of a warm decision: keep it to the reason.
 	 */
-	if (!allow)
+	if (!allow && ck->has_het && ck->het_offset > 0)
+		snprintf(msg, sizeof(msg), "job refused: %s (component %" PRIu32
+		    " of a heterogeneous job, checked with its earlier "
+		    "components, which hold %s SU of that: the whole job is "
+		    "refused)", reason, ck->het_offset,
+		    money_format(ck->het_cents, held));
+	else if (!allow)
 		snprintf(msg, sizeof(msg), "job refused: %s", reason);
+	if (!allow)
+		checkhold_het_release(ck);
 	/*
 	 * Holds are placed for submissions: job_submit's, never a user's,
 	 * and not for nothing (a free partition's job).
@@ -157,6 +165,7 @@ checkverdict_fail(struct check *ck, const char *why)
 
 	log_info("check uid %" PRIu32 " account %s from uid %ld: %s", ck->uid,
 	    ck->account, (long)ck->caller, why);
+	checkhold_het_release(ck);	/* job_submit refuses the whole job */
 	bp_init(&rep, BP_T_CHECK | BP_REPLY, ck->id);
 	bp_add(&rep, "status", "error");
 	bp_add(&rep, "message", why);

@@ -22,6 +22,7 @@ enum kind {
 	K_NAMES,	/* comma list of K_NAME */
 	K_PARTINFO,	/* "name:cpus:mem_mb:excl" comma list */
 	K_TEXT,		/* printable, at most max bytes (0: the frame's) */
+	K_NUMS,		/* comma list of at most max decimal uint64s */
 };
 
 struct rule {
@@ -61,6 +62,9 @@ static const struct rule job_rules[] = {
 	{ "modify",		K_NUM,		LIM_JOB_ID },
 	{ "hold",		K_NUM,		UINT64_MAX },
 	{ "array_task",		K_NUM,		1 },
+	/* a heterogeneous job's component, and its earlier ones' holds */
+	{ "het_offset",		K_NUM,		LIM_HET_COMPONENTS - 1 },
+	{ "het_holds",		K_NUMS,		LIM_HET_COMPONENTS - 1 },
 	{ NULL,			0,		0 },
 };
 
@@ -158,6 +162,27 @@ number_ok(const char *v, uint64_t max)
 		n = n * 10 + d;
 	}
 	return n <= max;
+}
+
+/* "12,7,31": at most max numbers, each a uint64 (a hold's token). */
+static int
+numbers_ok(const char *s, uint64_t max)
+{
+	char num[24];
+	const char *e;
+	uint64_t n = 0;
+
+	for (;; s = e + 1) {
+		e = s + strcspn(s, ",");
+		if (e - s >= (long)sizeof(num) || ++n > max)
+			return 0;
+		memcpy(num, s, (size_t)(e - s));
+		num[e - s] = '\0';
+		if (!number_ok(num, UINT64_MAX))
+			return 0;
+		if (*e == '\0')
+			return 1;
+	}
 }
 
 static int
@@ -260,6 +285,9 @@ why_not(const struct rule *r, const char *v)
 		    "exclusive";
 	case K_TEXT:
 		return r->max == 0 || strlen(v) <= r->max ? NULL : "text";
+	case K_NUMS:
+		return numbers_ok(v, r->max) ? NULL : "a comma list of whole "
+		    "numbers";
 	}
 	return "valid";
 }
@@ -330,6 +358,10 @@ fields_check(struct bp_msg *m, char *err, size_t errlen, char *fixed,
 		if (r->kind == K_NUM)
 			snprintf(err, errlen, "field '%s' must be %s from 0 to "
 			    "%llu", r->key, why, (unsigned long long)r->max);
+		else if (r->kind == K_NUMS)
+			snprintf(err, errlen, "field '%s' must be %s, at most "
+			    "%llu of them", r->key, why,
+			    (unsigned long long)r->max);
 		else if (r->max != 0)
 			snprintf(err, errlen, "field '%s' must be %s of at "
 			    "most %llu bytes", r->key, why,

@@ -44,6 +44,9 @@
 /* Seconds since 1970: RFC 3339's last date, 9999-12-31T23:59:59Z. */
 #define LIM_DATE		INT64_C(253402300799)
 
+/* Components of a heterogeneous job: Slurm's MAX_HET_JOB_COMPONENTS. */
+#define LIM_HET_COMPONENTS	128
+
 /* Names (account, partition, QoS) in bytes: bankd's buffers, less NUL. */
 #define LIM_ACCOUNT_LEN		127
 #define LIM_PARTITION_LEN	63

@@ -7,6 +7,7 @@
  * bounded every one a handler reads, and a caller that did not check
  * (a fuzzer, a test) still gets the value the handler would have.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "req.h"
@@ -99,6 +100,25 @@ req_ran(const struct bp_msg *m, struct price_ran *r)
 	gres_of(m, &r->gres);
 }
 
+/* "12,7": the tokens, at most LIM_HET_COMPONENTS, 0s (none) skipped. */
+static void
+het_holds_of(const char *s, struct req_check *c)
+{
+	uint64_t v;
+	char *e;
+
+	c->het_n = 0;
+	while (s != NULL && *s >= '0' && *s <= '9' &&
+	    c->het_n < LIM_HET_COMPONENTS) {
+		v = strtoull(s, &e, 10);
+		if (v != 0)
+			c->het_holds[c->het_n++] = v;
+		if (*e != ',')
+			break;
+		s = e + 1;
+	}
+}
+
 static void
 check_of(const struct bp_msg *m, struct req_check *c)
 {
@@ -115,6 +135,10 @@ check_of(const struct bp_msg *m, struct req_check *c)
 	c->hold = num(m, "hold", 0);
 	if ((c->has_cost = given(m, "cost", &v)))
 		c->cost = (int64_t)v;
+	if ((c->has_het = given(m, "het_offset", &v)))
+		c->het_offset = v > LIM_HET_COMPONENTS ? LIM_HET_COMPONENTS :
+		    (uint32_t)v;
+	het_holds_of(bp_get(m, "het_holds"), c);
 }
 
 static void

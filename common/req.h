@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "bankproto.h"
+#include "lim.h"
 #include "pricemsg.h"
 
 /* BP_T_CHECK: may this job be submitted? */
@@ -29,6 +30,12 @@ struct req_check {
 	uint64_t	 hold;		/* job_modify: its hold token; 0 none */
 	int		 has_cost;	/* bankctl check: the cost, unpriced */
 	int64_t		 cost;		/* cents */
+	/* A heterogeneous job's component (job_submit), and its earlier
+	 * components' holds, which end if this one is refused. */
+	int		 has_het;
+	uint32_t	 het_offset;
+	size_t		 het_n;
+	uint64_t	 het_holds[LIM_HET_COMPONENTS];
 };
 
 /* BP_T_ESTIMATE: the price only. */

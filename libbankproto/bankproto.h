@@ -112,7 +112,11 @@
  * hold (the new hold's token, which job_submit puts in the job's
  * AdminComment as bank_hold=<token>), and on an allow to job_submit, left
  * (what the account and the user's share have once this job and every
- * queued one are paid, only when known to the cent).  START and END take: hold.
+ * queued one are paid, only when known to the cent).  START and END take:
+ * hold.
+ * A heterogeneous job's component also sends het_offset (0 for the
+ * leader) and het_holds (the earlier components' hold tokens, comma
+ * list): refused, the component ends them (Slurm creates none).
  *
  * Who asks is the caller's SO_PEERCRED, never a field.  A CHECK from
  * anyone but root or slurm_user is about the caller's own uid (another

@@ -9,6 +9,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "slurm/slurm_errno.h"
@@ -18,6 +19,7 @@
 
 #include "bankplug.h"
 #include "bankproto.h"
+#include "lim.h"
 #include "price.h"
 
 const char plugin_name[] = "Service-unit bank submission check";
@@ -28,6 +30,21 @@ static struct bank_conf	 bconf;
 static int		 conf_ok;
 static char		 conf_err[512];
 static uint32_t		 next_id;
+
+/*
+ * The components of one heterogeneous submission come to job_submit one
+ * after another on the RPC's thread (het_job_offset 0, 1, ...; NO_VAL
+ * for any other job), all before Slurm creates any of them, and one
+ * refused refuses them all (proc_req.c, 22.05).  Each accepted
+ * component holds its estimate, so a later one is checked against the
+ * earlier ones' holds; it names them (het_holds), so that bankd ends
+ * them at once if it refuses this one.  Per thread: other submissions'
+ * checks may run between two components under the same read locks.
+ */
+static __thread struct {
+	uint32_t	 n;		/* components seen; UINT32_MAX: lost */
+	uint64_t	 hold[LIM_HET_COMPONENTS];
+} het;
 
 /* One connection to bankd, kept open (bankplug.h). */
 static struct bankplug_conn	 kept = BANKPLUG_CONN_INIT;
@@ -275,7 +292,12 @@ submit_message(const job_desc_msg_t *jd, const struct bp_msg *rep,
 {
 	const char *est = bp_get(rep, "estimate"), *left = bp_get(rep, "left");
 
-	if (!bconf.submit_message || est == NULL || *err_msg != NULL)
+	/*
+	 * Not per component of a heterogeneous job: sbatch would print one
+	 * per component, even next to a later component's refusal.
+	 */
+	if (!bconf.submit_message || est == NULL || *err_msg != NULL ||
+	    jd->het_job_offset != NO_VAL)
 		return;
 	if (left != NULL)
 		*err_msg = xstrdup_printf("%s%sthis job may cost up to %s SU; "
@@ -285,6 +307,42 @@ submit_message(const job_desc_msg_t *jd, const struct bp_msg *rep,
 		*err_msg = xstrdup_printf("%s%sthis job may cost up to %s SU",
 		    jd->account ? jd->account : "", jd->account ? ": " : "",
 		    est);
+}
+
+/* Which component this is, and the holds of the ones before it. */
+static void
+add_het(struct bp_msg *m, const job_desc_msg_t *jd)
+{
+	char *list = NULL;
+	uint32_t i;
+
+	if (jd->het_job_offset == NO_VAL || jd->het_job_offset == 0)
+		het.n = 0;
+	if (jd->het_job_offset == NO_VAL ||
+	    jd->het_job_offset >= LIM_HET_COMPONENTS)
+		return;
+	bp_addf(m, "het_offset", "%" PRIu32, jd->het_job_offset);
+	if (het.n != jd->het_job_offset) {	/* a component went missing */
+		het.n = UINT32_MAX;
+		return;
+	}
+	for (i = 0; i < het.n; i++)
+		if (het.hold[i] != 0)
+			xstrfmtcat(list, "%s%" PRIu64, list ? "," : "",
+			    het.hold[i]);
+	if (list != NULL)
+		bp_addf(m, "het_holds", "%s", list);	/* bp_add keeps pointers */
+	xfree(list);
+}
+
+/* An accepted component: its hold (0: none) joins the list. */
+static void
+het_accepted(const job_desc_msg_t *jd, const char *hold)
+{
+	if (jd->het_job_offset == NO_VAL || het.n != jd->het_job_offset ||
+	    het.n >= LIM_HET_COMPONENTS)
+		return;
+	het.hold[het.n++] = hold != NULL ? strtoull(hold, NULL, 10) : 0;
 }
 
 extern int
@@ -305,11 +363,15 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 	parts = jd->partition ? jd->partition :
 	    default_part_loc ? default_part_loc->name : "";
 	build_check(&req, jd, uid, parts);
+	add_het(&req, jd);
 	rc = bankplug_call(&kept, bconf.socket, bconf.submit_deadline_ms,
 	    &req, &rep);
 	bp_free(&req);
-	if (rc != BP_OK)
+	if (rc != BP_OK) {
+		/* Refused by the policy, earlier holds wait for the reconcile. */
+		het.n = UINT32_MAX;
 		return unavailable(uid, bp_strerror(rc), err_msg);
+	}
 	status = bp_get(&rep, "status");
 	msg = bp_get(&rep, "message");
 	if (status != NULL && strcmp(status, "deny") == 0) {
@@ -334,6 +396,7 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 		debug("job_submit/bank: uid %u: %s", uid, msg ? msg : "");
 		tag_hold(jd, bp_get(&rep, "hold"));
 		submit_message(jd, &rep, err_msg);
+		het_accepted(jd, bp_get(&rep, "hold"));
 		rc = SLURM_SUCCESS;
 	} else {
 		rc = unavailable(uid, msg ? msg : "bankd answered an error",

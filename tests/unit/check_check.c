@@ -759,6 +759,61 @@ START_TEST(test_room_ask_once_per_account)
 }
 END_TEST
 
+/*
+ * A heterogeneous job: each component is checked against the holds the
+ * earlier ones placed (their sum must fit); one refused ends those holds
+ * at once, its words say why, and holds not the submission's stay.
+ */
+START_TEST(test_het_components_add_up)
+{
+	struct client *root = open_as(0), *user = open_as(USER_UID);
+	struct bp_msg rep;
+	char tok[32], list[96];
+	uint64_t other;
+	int64_t held;
+
+	bank("fc_a", 0, 700, 0);		/* 7.00 SU */
+	send_check(root, 1, "uid", "1000", "account", "fc_a", "cost", "600",
+	    "het_offset", "0", NULL);
+	next_reply(root, &rep);
+	ck_assert_str_eq(field(&rep, "status"), "allow");
+	snprintf(tok, sizeof(tok), "%s", field(&rep, "hold"));
+	bp_free(&rep);
+	ck_assert_str_ne(tok, "");
+	/* Another user's hold, named by a hostile list: not ended. */
+	ck_assert((other = hold_place(bd.holds, OTHER_UID, "fc_a", 50, 0, 0)) !=
+	    0);
+	snprintf(list, sizeof(list), "%s,%llu", tok, (unsigned long long)other);
+	/* A user's dry run naming them ends nothing. */
+	send_check(user, 2, "account", "fc_a", "cost", "200", "het_offset", "1",
+	    "het_holds", list, NULL);
+	next_reply(user, &rep);
+	ck_assert_str_eq(field(&rep, "status"), "deny");
+	bp_free(&rep);
+	ck_assert_uint_eq(held_in("fc_a", &held), 2);
+	/* 2.00 fits alone; 6.00 + 0.50 + 2.00 does not. */
+	send_check(root, 3, "uid", "1000", "account", "fc_a", "cost", "200",
+	    "het_offset", "1", "het_holds", list, NULL);
+	next_reply(root, &rep);
+	ck_assert_str_eq(field(&rep, "status"), "deny");
+	ck_assert_msg(strstr(field(&rep, "message"), "this job's estimate is "
+	    "2.00 SU (component 1 of a heterogeneous job, checked with its "
+	    "earlier components, which hold 6.00 SU of that: the whole job is "
+	    "refused)") != NULL, "%s", field(&rep, "message"));
+	bp_free(&rep);
+	ck_assert_uint_eq(held_in("fc_a", &held), 1);
+	ck_assert_int_eq(held, 50);
+	/* A list that is not one is refused, naming the field. */
+	send_check(root, 4, "uid", "1000", "account", "fc_a", "cost", "200",
+	    "het_offset", "1", "het_holds", "1,,2", NULL);
+	next_reply(root, &rep);
+	ck_assert_str_eq(field(&rep, "status"), "error");
+	ck_assert_str_eq(field(&rep, "message"), "field 'het_holds' must be a "
+	    "comma list of whole numbers, at most 127 of them");
+	bp_free(&rep);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -778,6 +833,7 @@ main(void)
 	tcase_add_test(tc, test_late_answer_is_learned);
 	tcase_add_test(tc, test_submit_budget);
 	tcase_add_test(tc, test_room_ask_once_per_account);
+	tcase_add_test(tc, test_het_components_add_up);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
