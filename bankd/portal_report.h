@@ -6,7 +6,10 @@
  *
  *  - a 2xx counts only if its body is the portal's record of that job
  *    (answer_job: a proxy's or a maintenance page's "200" is not);
- *  - a POST answered 400 "already exists" was delivered by an earlier try;
+ *  - a POST answered 400 "already exists" was delivered by an earlier try
+ *    if the portal's record (GET /jobs/{id}/) has the submit date bankd
+ *    sent; another date is another job under a reused id: refused, with
+ *    a reason that says so;
  *  - no answer, 408, 429, 5xx, a redirect (api.url is wrong) and a 2xx
  *    that confirms nothing may pass: retried;
  *  - 401/403: the portal refuses bankd's token (answer_token);
@@ -58,8 +61,13 @@ struct portal_report {
 	enum report_kind	 kind;
 	uint32_t		 job_id;
 	int64_t			 cents;		/* what the body charges */
+	/* A submit date bankd sent for this id before (its journal); 0. */
+	int64_t			 submit_before;
 	portal_report_cb	 cb;		/* once, from the event loop */
 	void			*arg;
+	/* portal_report.c's own, while it asks GET /jobs/{id}/. */
+	struct api		*api;
+	int64_t			 submit;	/* the body's submitdate */
 };
 
 /*

@@ -238,6 +238,8 @@ send_entry(struct deliver *dq, struct entry *e)
 	s->r.kind = e->kind;
 	s->r.job_id = e->job_id;
 	s->r.cents = e->cents;
+	s->r.submit_before = qrun_get(dq, e->job_id) != NULL ?
+	    qrun_get(dq, e->job_id)->submit : 0;
 	s->r.cb = on_answer;
 	s->r.arg = s;
 	if (dq->hooks.send(dq->hooks.send_ctx, &s->r, body) != 0) {
