@@ -160,12 +160,15 @@ on_stored(const struct api_reply *rep, void *arg)
 	int64_t t;
 	json_t *j;
 
+	if (r->verify && rep->status == 404) {
+		answer(r, PR_VERIFIED, "", 1, NULL);
+		return;
+	}
 	if (rep->status != 200 || (j = api_reply_json(rep)) == NULL) {
 		api_describe(rep, why, sizeof(why));
 		snprintf(date, sizeof(date), "%s", why);
-		snprintf(why, sizeof(why), "the portal says job %" PRIu32
-		    " already exists, and reading it back failed: %s",
-		    r->job_id, date);
+		snprintf(why, sizeof(why), "reading job %" PRIu32 " back from "
+		    "the portal failed: %s", r->job_id, date);
 		answer(r, PR_RETRY, why, rep->status != 0 && rep->status < 500,
 		    why);
 		return;
@@ -174,9 +177,10 @@ on_stored(const struct api_reply *rep, void *arg)
 	snprintf(date, sizeof(date), "%s", stored ? stored : "(none)");
 	t = date_epoch(stored);
 	json_decref(j);
-	if (t >= 0 && (t == r->submit || (r->submit_before > 0 &&
-	    t == r->submit_before))) {
-		answer(r, PR_DUPLICATE, "", 1, NULL);
+	if (t >= 0 && (t == r->submit || (r->submit_before[0] > 0 &&
+	    t == r->submit_before[0]) || (r->submit_before[1] > 0 &&
+	    t == r->submit_before[1]))) {
+		answer(r, r->verify ? PR_VERIFIED : PR_DUPLICATE, "", 1, NULL);
 		return;
 	}
 	snprintf(why, sizeof(why), "job id %" PRIu32 " is held by the portal "
@@ -194,8 +198,8 @@ check_stored(struct portal_report *r)
 	snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", r->job_id);
 	if (r->submit < 0 || api_request(r->api, "GET", path, NULL, on_stored,
 	    r) != 0)
-		answer(r, PR_RETRY, "the portal says the job already exists, "
-		    "and it cannot be read back now", 0, NULL);
+		answer(r, PR_RETRY, "the job cannot be read back from the "
+		    "portal now", 0, NULL);
 }
 
 static void
@@ -232,6 +236,15 @@ portal_report_send(struct api *api, struct portal_report *r, char *body)
 
 	r->api = api;
 	r->submit = body_submit(body);
+	if (r->verify && r->kind == REPORT_END) {
+		/* The body is read again from the journal for the PUT. */
+		free(body);
+		snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", r->job_id);
+		if (r->submit < 0 || api_request(api, "GET", path, NULL,
+		    on_stored, r) != 0)
+			return -1;
+		return 0;
+	}
 	if (r->kind == REPORT_START)
 		snprintf(path, sizeof(path), "/jobs/");
 	else

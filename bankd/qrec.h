@@ -7,14 +7,17 @@
  *	 "account":"...","body":"..."[,"nodes":"..."],"t":T,"uid":U,"hold":H}
  *	{"op":"done"|"drop"|"retry","seq":S}
  *	{"op":"dead","seq":S,"error":"..."}
- *	{"op":"run","job":J,"run":K,"before":B,"cents":C,"submit":S,"t":T}
+ *	{"op":"run","job":J,"run":K,"before":B,"cents":C,"submit":S,
+ *	 "prev":P,"t":T}
  *
  * An add record holds the only copy of a report's body (the queue keeps
  * where it is, not what it says); "nodes" is a hostlist kept apart from
  * a body too large to keep expanded (report.h).  A run record is what
  * the job's completions have charged so far (qrun.c): run K of job J
  * costs C on its own, B was charged for its runs before K, S is its
- * submit date as bankd sent it; the latest record of a job wins.
+ * submit date as bankd sent it, P the one of the run before (the date
+ * the portal holds until run K's completion arrives: Slurm moves a
+ * requeued job's submit date); the latest record of a job wins.
  */
 #ifndef QREC_H
 #define QREC_H
@@ -58,6 +61,7 @@ struct qrec_run {
 	int64_t			 before;	/* charged for earlier runs */
 	int64_t			 cents;		/* this run's own cost */
 	int64_t			 submit;
+	int64_t			 prev;		/* the run before's submit, 0 */
 	int64_t			 t;		/* when it was written */
 };
 

@@ -92,6 +92,7 @@ qrun_price(const struct deliver *dq, const struct report *r, int64_t *total,
 int
 qrun_record(struct deliver *dq, const struct report *r, int64_t before)
 {
+	const struct qrec_run *st = qrun_get(dq, r->job_id);
 	struct qrec_run rr;
 	long size;
 
@@ -101,6 +102,8 @@ qrun_record(struct deliver *dq, const struct report *r, int64_t before)
 	rr.before = before;
 	rr.cents = r->cents - before;
 	rr.submit = r->submit;
+	if (st != NULL)
+		rr.prev = st->run < r->run ? st->submit : st->prev;
 	rr.t = (int64_t)time(NULL);
 	if ((size = qrec_append_run(dq->jr, &rr)) < 0)
 		return -1;

@@ -70,6 +70,7 @@ struct entry {
 	uint8_t			 state;		/* enum estate */
 	uint8_t			 durable;	/* its add record is on disk */
 	uint8_t			 nodes_apart;	/* the record keeps a hostlist */
+	uint8_t			 verified;	/* the portal's id is this job's */
 };
 
 #define ENTRY_OF(n)	((struct entry *)(void *)((char *)(n) - \
@@ -93,6 +94,7 @@ struct sending {
 /* What the seen map tells of a job (its values; never 0). */
 #define SEEN_START	1	/* a start of the job is durable */
 #define SEEN_END	2	/* a completion of the job was taken */
+#define SEEN_POSTED	4	/* its start was delivered: the id is ours */
 
 struct deliver {
 	struct deliver_hooks	 hooks;
