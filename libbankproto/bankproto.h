@@ -58,11 +58,11 @@
  *	         message (the breakdown in words)
  *	BP_T_START	job_id, uid, account, partition, qos, cpus, nodes
  *	                (Slurm hostlist expression), num_nodes, submit, start,
- *	                time_limit
+ *	                time_limit, run (Slurm's restart_cnt; 0 if absent)
  *	  reply: status (ok|dup|later|error), estimate, message
  *	BP_T_END	job_id, uid, account, partition, qos, state, cpus, nodes,
  *	                num_nodes, req_nodes, submit, start, end, suspended,
- *	                time_limit
+ *	                time_limit, run (which run ended: restart_cnt)
  *	  reply: status (ok|later|error), amount, message
  *	  START and END are acknowledged "ok" only once journaled.  "later"
  *	  means bankd could not store it (disk, memory): the sender keeps it
