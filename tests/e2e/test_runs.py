@@ -4,7 +4,8 @@ A requeued job runs again under its id and jobcomp reports each run; the
 portal keeps one row per id and a PUT replaces its amount.  Asserted to
 the cent on the real Slurm: `scontrol requeue` of a running job charges
 both runs (requeue_charge: every_run, the default) or the last one only
-(last_run); a job id the portal already holds for an older job (a
+(last_run); a job preempted by a higher-priority partition
+(PreemptMode=REQUEUE) charges both its runs; a job id the portal already holds for an older job (a
 slurmctld cold start) is a dead letter that says so, and charges
 nothing.
 
@@ -205,6 +206,56 @@ class Runs(unittest.TestCase):
             time.sleep(0.3)
         self.fail("job %d stays in the queue: %s" %
                   (job, self.c.bankctl("queue").stdout))
+
+class Preemption(Runs):
+    """A job preempted by a higher-priority partition and requeued."""
+    cluster_args = {"extra": {
+        "slurm": "PreemptType=preempt/partition_prio\n"
+                 "PreemptMode=REQUEUE\n"
+                 "PartitionName=high Nodes=ALL PriorityTier=10 MaxTime=60 "
+                 "State=UP",
+        "partitions": '    high: "360.00"'}}
+
+    # Only the scenario of this class runs here.
+    test_a_requeued_job_is_charged_for_both_runs = None
+    test_last_run_charges_the_last_run_only = None
+    test_a_reused_job_id_is_a_dead_letter = None
+
+    def test_a_preempted_job_is_charged_for_both_runs(self):
+        u0 = self.c.usage("fc_alpha")
+        cpus = os.cpu_count()
+        job, r, _ = self.c.sbatch("bankalice", ["-A", "fc_alpha", "-p",
+                                                "normal", "-n", str(cpus),
+                                                "-t", "5", "--requeue"],
+                                  SCRIPT)
+        self.assertIsNotNone(job, r.stderr)
+        self.c.wait_state(job, ("RUNNING",))
+        time.sleep(3)
+        # The whole node is taken: a job of the high partition preempts.
+        hi, r, _ = self.c.sbatch("bankbob", ["-A", "fc_alpha", "-p", "high",
+                                             "-n", "1", "-t", "5"],
+                                 "sleep 2")
+        self.assertIsNotNone(hi, r.stderr)
+        first = self.wait_amount(job, lambda s: True)
+        own0 = cost(PRICES["normal"], cpus, seconds(first["enddate"]) -
+                    seconds(first["startdate"]))
+        self.assertEqual(Decimal(first["amount"]), own0)
+        hj = self.c.wait_state(hi, ENDED)
+        self.release(job)
+        end = self.c.wait_state(job, ENDED, timeout=90)
+        self.assertEqual(end.get("Restarts"), "1")
+        self.assertGreaterEqual(self.c.elapsed(end), 2)
+        own1 = cost(PRICES["normal"], cpus, self.c.elapsed(end))
+        stored = self.wait_amount(
+            job, lambda s: seconds(s["enddate"]) >= seconds(end["EndTime"]))
+        self.assertEqual(Decimal(stored["amount"]), own0 + own1)
+        self.c.wait_drained()
+        own_hi = Decimal(self.c.wait_charged(hi)["amount"])
+        self.assertEqual(own_hi, cost(PRICES["normal"], int(hj["NumCPUs"]),
+                                      self.c.elapsed(hj)))
+        self.assertEqual(self.c.usage("fc_alpha") - u0,
+                         own0 + own1 + own_hi)
+
 
 if __name__ == "__main__":
     BUILD = sys.argv.pop(1) if len(sys.argv) > 1 else "build"
