@@ -128,8 +128,9 @@ qrec_append_run(struct journal *jr, const struct qrec_run *r)
 
 	n = snprintf(s, sizeof(s), "{\"op\":\"run\",\"job\":%" PRIu32
 	    ",\"run\":%" PRIu32 ",\"before\":%" PRId64 ",\"cents\":%" PRId64
-	    ",\"submit\":%" PRId64 ",\"prev\":%" PRId64 ",\"t\":%" PRId64 "}",
-	    r->job_id, r->run, r->before, r->cents, r->submit, r->prev, r->t);
+	    ",\"submit\":%" PRId64 ",\"prev\":%" PRId64 ",\"held\":%" PRId64
+	    ",\"t\":%" PRId64 "}", r->job_id, r->run, r->before, r->cents,
+	    r->submit, r->prev, r->held, r->t);
 	if (n < 0 || (size_t)n >= sizeof(s) ||
 	    journal_append_raw(jr, s, (size_t)n, NULL) < 0)
 		return -1;
@@ -160,6 +161,7 @@ decode_run(json_t *rec, uint64_t pos, struct qrec_run *r)
 	    run_num(rec, "cents", LIM_AMOUNT_CENTS, &r->cents) != 0 ||
 	    run_num(rec, "submit", LIM_DATE, &r->submit) != 0 ||
 	    run_num(rec, "prev", LIM_DATE, &r->prev) != 0 ||
+	    run_num(rec, "held", LIM_AMOUNT_CENTS, &r->held) != 0 ||
 	    run_num(rec, "t", LIM_DATE, &r->t) != 0) {
 		log_err("journal: a run record at %" PRIu64 " with a field "
 		    "missing or out of range; skipped", pos);

@@ -8,7 +8,7 @@
  *	{"op":"done"|"drop"|"retry","seq":S}
  *	{"op":"dead","seq":S,"error":"..."}
  *	{"op":"run","job":J,"run":K,"before":B,"cents":C,"submit":S,
- *	 "prev":P,"t":T}
+ *	 "prev":P,"held":H,"t":T}
  *
  * An add record holds the only copy of a report's body (the queue keeps
  * where it is, not what it says); "nodes" is a hostlist kept apart from
@@ -17,7 +17,8 @@
  * costs C on its own, B was charged for its runs before K, S is its
  * submit date as bankd sent it, P the one of the run before (the date
  * the portal holds until run K's completion arrives: Slurm moves a
- * requeued job's submit date); the latest record of a job wins.
+ * requeued job's submit date), H what the portal held for the job
+ * from the earlier runs' completions; the latest record of a job wins.
  */
 #ifndef QREC_H
 #define QREC_H
@@ -62,6 +63,7 @@ struct qrec_run {
 	int64_t			 cents;		/* this run's own cost */
 	int64_t			 submit;
 	int64_t			 prev;		/* the run before's submit, 0 */
+	int64_t			 held;		/* the portal's amount before */
 	int64_t			 t;		/* when it was written */
 };
 

@@ -102,8 +102,13 @@ qrun_record(struct deliver *dq, const struct report *r, int64_t before)
 	rr.before = before;
 	rr.cents = r->cents - before;
 	rr.submit = r->submit;
-	if (st != NULL)
-		rr.prev = st->run < r->run ? st->submit : st->prev;
+	if (st != NULL && st->run < r->run) {
+		rr.prev = st->submit;
+		rr.held = st->before + st->cents;
+	} else if (st != NULL) {
+		rr.prev = st->prev;
+		rr.held = st->held;
+	}
 	rr.t = (int64_t)time(NULL);
 	if ((size = qrec_append_run(dq->jr, &rr)) < 0)
 		return -1;

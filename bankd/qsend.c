@@ -98,6 +98,7 @@ start_overtaken(struct deliver *dq, struct entry *e)
 static void
 delivered(struct deliver *dq, struct entry *e)
 {
+	const struct qrec_run *st;
 	char amount[MONEY_FMT_LEN];
 	struct report r;
 
@@ -109,6 +110,10 @@ delivered(struct deliver *dq, struct entry *e)
 	r.hold = e->hold;
 	r.cents = e->cents;
 	snprintf(r.account, sizeof(r.account), "%s", e->account);
+	/* The latest run's completion: the PUT replaced the earlier runs'. */
+	if (e->kind == REPORT_END && (st = qrun_get(dq, e->job_id)) != NULL &&
+	    e->cents == st->before + st->cents)
+		r.held = st->held;
 
 	log_info("job %" PRIu32 ": %s report delivered (%s SU, account %s)",
 	    e->job_id, qentry_kind(e), money_format(e->cents, amount),

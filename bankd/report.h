@@ -27,6 +27,12 @@ struct report {
 	uint32_t		 run;
 	uint8_t			 node_fail;	/* the run ended NODE_FAIL */
 	int64_t			 submit;	/* the body's submitdate */
+	/*
+	 * Delivered completions only: what the portal held for the job
+	 * from its earlier runs' completions (the PUT applied the
+	 * difference from it), for the ledger; 0 if none.
+	 */
+	int64_t			 held;
 	char			*body;		/* the Job, as JSON */
 	/*
 	 * The node list as a Slurm hostlist expression, when expanded it

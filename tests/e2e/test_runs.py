@@ -5,9 +5,9 @@ portal keeps one row per id and a PUT replaces its amount.  Asserted to
 the cent on the real Slurm: `scontrol requeue` of a running job charges
 both runs (requeue_charge: every_run, the default) or the last one only
 (last_run); a job preempted by a higher-priority partition
-(PreemptMode=REQUEUE) charges both its runs; a job id the portal already holds for an older job (a
-slurmctld cold start) is a dead letter that says so, and charges
-nothing.
+(PreemptMode=REQUEUE) charges both its runs; a job id the portal
+already holds for an older job (a slurmctld cold start) is a dead letter
+that says so, and charges nothing.
 
     python3 tests/e2e/test_runs.py BUILD_DIR
 """

@@ -48,6 +48,7 @@ struct done {
 	enum report_kind	 kind;
 	uint32_t		 job_id;
 	int64_t			 cents;
+	int64_t			 held;
 };
 
 /* One queue under test, and everything it told the test. */
@@ -94,6 +95,7 @@ on_delivered(void *arg, const struct report *r)
 	ck_assert_ptr_null(r->body);
 	f->done[f->ndone].kind = r->kind;
 	f->done[f->ndone].job_id = r->job_id;
+	f->done[f->ndone].held = r->held;
 	f->done[f->ndone++].cents = r->cents;
 }
 
@@ -840,6 +842,9 @@ START_TEST(test_requeue_charges_every_run)
 	ck_assert_int_eq(f.acks, acks);
 	/* Its end (1.20 of its own) sends 1.70: the runs so far. */
 	ck_assert_int_eq(end_run(&f, 50, 120, 1, 2000, 0, "\"1.70\""), 170);
+	/* The ledger learns the portal held 0.50 before: it adds 1.20. */
+	ck_assert_int_eq(f.done[f.ndone - 1].cents, 170);
+	ck_assert_int_eq(f.done[f.ndone - 1].held, 50);
 	/* A repeat of run 0's end would erase run 1: superseded. */
 	ck_assert_int_eq(take_run(&f, REPORT_END, 50, 50, 0, 1000, 0),
 	    TAKE_SUPERSEDED);
