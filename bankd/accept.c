@@ -78,6 +78,13 @@ enqueue(struct bankd *bd, struct report *r, struct pending *p)
 		    "the same completion is journaled already");
 		p->fn(p->arg, ACCEPT_DUP, NULL, NULL);
 		break;
+	case TAKE_FOLDED:
+		log_info("job %" PRIu32 ": run %" PRIu32 " started: nothing "
+		    "sent, the portal keeps the charge of its earlier runs until "
+		    "this one completes", job, r->run);
+		p->fn(p->arg, ACCEPT_OK, "a later run of the job: charged at its "
+		    "completion", NULL);
+		break;
 	case TAKE_LATER:
 		p->fn(p->arg, ACCEPT_LATER, "bankd could not queue the report",
 		    NULL);

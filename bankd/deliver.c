@@ -61,19 +61,45 @@ append_add(struct deliver *dq, struct entry *e, const struct report *r)
 	return size;
 }
 
-/* A new entry for r; its waiter is answered when its record is durable. */
+/* What a report of a reused job id is told (a dead letter). */
+static void
+reused_why(const struct deliver *dq, const struct report *r, char *why,
+    size_t len)
+{
+	const struct qrec_run *st = qrun_get(dq, r->job_id);
+	char date[32];
+
+	if (st == NULL || report_date(st->submit, date) != 0)
+		snprintf(date, sizeof(date), "another time");
+	snprintf(why, len, "job id %" PRIu32 " is held by the portal for "
+	    "another job submitted at %s; an id reused after a slurmctld cold "
+	    "start: charge this job by hand, then bankctl drop", r->job_id,
+	    date);
+}
+
+/*
+ * A new entry for r; its waiter is answered when its record is durable.
+ * before >= 0: a completion whose run record goes first (qrun.c).
+ */
 static enum deliver_take
-enqueue(struct deliver *dq, struct report *r, struct commit_waiter *w)
+enqueue(struct deliver *dq, struct report *r, struct commit_waiter *w,
+    int64_t before, const char *dead)
 {
 	char amount[MONEY_FMT_LEN];
 	struct entry *e;
 	long rc;
 
-	if (r->kind == REPORT_END)
+	if (r->kind == REPORT_END && dead == NULL)
 		replace_unsent_start(dq, r->job_id);
 	if ((e = qentry_new(dq, dq->next_seq, r, 0)) == NULL)
 		return TAKE_LATER;
 	e->accepted = time(NULL);
+	if (before >= 0 && qrun_record(dq, r, before) != 0) {
+		log_err("job %" PRIu32 ": cannot journal its charge so far",
+		    e->job_id);
+		qentry_remove(dq, e);
+		return TAKE_LATER;
+	}
 	if ((rc = append_add(dq, e, r)) < 0) {
 		log_err("job %" PRIu32 ": cannot journal the %s report%s",
 		    e->job_id, qentry_kind(e), rc == -2 ? ": its record would "
@@ -85,9 +111,13 @@ enqueue(struct deliver *dq, struct report *r, struct commit_waiter *w)
 	/* From now on the journal holds the body. */
 	report_clear(r);
 	dq->live_bytes += e->rec_bytes;
-	if (e->kind == REPORT_END)
+	if (e->kind == REPORT_END && dead == NULL)
 		qentry_seen_set(dq, e->job_id, SEEN_END);
-	if (e->cents > LIM_AMOUNT_CENTS) {
+	if (dead != NULL) {
+		qentry_dead(dq, e, dead);
+		log_err("job %" PRIu32 ": %s report kept as dead letter %" PRIu64
+		    ": %s", e->job_id, qentry_kind(e), e->seq, dead);
+	} else if (e->cents > LIM_AMOUNT_CENTS) {
 		qentry_dead(dq, e, "the amount is more than the API accepts "
 		    "(100000000.00): charge the job by hand");
 		log_err("job %" PRIu32 ": %s report of %s SU kept as dead letter "
@@ -138,16 +168,50 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
     void *arg)
 {
 	uintptr_t seen = qentry_seen(dq, r->job_id);
+	int64_t total = 0, before = -1;
+	char why[256], *dead = NULL;
 	struct commit_waiter *w;
 	enum deliver_take t;
 	struct entry *e;
 
+	switch (qrun_price(dq, r, &total, &before)) {
+	case QRUN_REUSED:
+		/* Not this job's figures: it gets none, and no charge. */
+		reused_why(dq, r, why, sizeof(why));
+		dead = why;
+		before = -1;
+		break;
+	case QRUN_OLDER:
+		if (r->kind == REPORT_END)
+			return TAKE_SUPERSEDED;
+		before = -1;
+		break;
+	case QRUN_OK:
+		if (r->kind == REPORT_START) {
+			before = -1;
+			break;
+		}
+		/* The body says the cumulative charge: repeats compare it. */
+		if (total != r->cents && report_set_amount(r, total) != 0)
+			return TAKE_LATER;
+		break;
+	}
+	/*
+	 * A later run's start: the portal holds the job, charged for the
+	 * runs so far; a POST would meet "already exists", a PUT without
+	 * an end date would move its amount off its usage.  Its completion
+	 * charges the run.
+	 */
+	if (dead == NULL && r->kind == REPORT_START && r->run > 0)
+		return TAKE_FOLDED;
 	/* A start after the job's completion would undo the charge. */
+	if (dead != NULL)
+		seen = 0;
 	if (r->kind == REPORT_START && (seen & SEEN_END))
 		return TAKE_SUPERSEDED;
 	if (r->kind == REPORT_START && (seen & SEEN_START))
 		return TAKE_DUP;
-	e = repeated(dq, r);
+	e = dead == NULL ? repeated(dq, r) : NULL;
 	if (e != NULL && e->durable)
 		return TAKE_DUP;
 	if ((w = commit_waiter_new(fn, arg)) == NULL)
@@ -157,7 +221,7 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 		commit_wait(dq->commit, w, e->pos + e->rec_bytes);
 		return TAKE_JOINED;
 	}
-	if ((t = enqueue(dq, r, w)) != TAKE_QUEUED)
+	if ((t = enqueue(dq, r, w, before, dead)) != TAKE_QUEUED)
 		commit_waiter_free(w);
 	return t;
 }
@@ -342,6 +406,13 @@ deliver_set_retry_max(struct deliver *dq, int ms)
 	dq->retry_max_ms = ms;
 }
 
+void
+deliver_set_charging(struct deliver *dq, int last_run, int node_fail_free)
+{
+	dq->last_run = last_run;
+	dq->node_fail_free = node_fail_free;
+}
+
 /* ---- open and close ------------------------------------------------- */
 
 static void
@@ -382,6 +453,8 @@ deliver_new(struct event_base *base, const struct deliver_settings *set,
 	dq->max_inflight = set->max_inflight > 0 ? (size_t)set->max_inflight :
 	    0;
 	dq->retry_max_ms = set->retry_max_ms;
+	dq->last_run = set->last_run;
+	dq->node_fail_free = set->node_fail_free;
 	dq->next_seq = 1;
 	TAILQ_INIT(&dq->all);
 	TAILQ_INIT(&dq->unsynced);
@@ -389,7 +462,8 @@ deliver_new(struct event_base *base, const struct deliver_settings *set,
 	qsched_init(&dq->sched);
 	jsonw_init(&dq->w);
 	if (idmap_init(&dq->seqs) != 0 || idmap_init(&dq->jobs) != 0 ||
-	    idmap_init(&dq->seen) != 0 || names_init(&dq->names) != 0 ||
+	    idmap_init(&dq->seen) != 0 || idmap_init(&dq->runs) != 0 ||
+	    names_init(&dq->names) != 0 ||
 	    (dq->timer = evtimer_new(base, on_timer, dq)) == NULL) {
 		deliver_close(dq);
 		return NULL;
@@ -465,6 +539,7 @@ deliver_close(struct deliver *dq)
 	idmap_free(&dq->seqs);
 	idmap_free(&dq->jobs);
 	idmap_free(&dq->seen);
+	qrun_free(dq);
 	names_free(&dq->names);
 	free(dq);
 }

@@ -14,7 +14,16 @@
  *  - 401/403 means our token is refused: delivery narrows to one request at
  *    a time until the API accepts it again, and says so loudly;
  *  - any other 4xx will never succeed: the report becomes a dead letter,
- *    kept with the API's message until an operator retries or drops it.
+ *    kept with the API's message until an operator retries or drops it;
+ *  - a requeued job runs again under its id (report.h's run): each
+ *    completion is sent with the job's cumulative charge (qrun.c), a
+ *    completion of a run older than one already taken is superseded, and
+ *    the start of a later run is folded: nothing is sent, the portal
+ *    keeps the charge so far until the run's completion;
+ *  - a report for the same run as a completion taken before but with
+ *    another submit date, or a POST the portal answers "already exists"
+ *    for a job submitted at another time, is another job under a reused
+ *    id (slurmctld cold start): a dead letter that says so.
  * What an answer means is portal_report.h's; what it does to the report,
  * the queue's.
  */
@@ -37,6 +46,8 @@ struct deliver_settings {
 	int		 fsync;
 	int		 max_inflight;	/* reports sent at once */
 	int		 retry_max_ms;	/* the backoff's cap */
+	int		 last_run;	/* requeue_charge: last_run */
+	int		 node_fail_free;	/* node_fail: free */
 };
 
 /*
@@ -101,7 +112,9 @@ enum deliver_take {
 	TAKE_QUEUED,		/* a new report: in the journal once acked */
 	TAKE_JOINED,		/* the same report, not yet durable, is queued */
 	TAKE_DUP,		/* the same report is durable already */
-	TAKE_SUPERSEDED,	/* a start after the job's completion */
+	TAKE_SUPERSEDED,	/* a start after the job's completion, or a
+				   completion of a run before the last */
+	TAKE_FOLDED,		/* the start of a later run: nothing to send */
 	TAKE_LATER,		/* cannot take it now (memory): keep it */
 	TAKE_TOO_BIG,		/* can never be journaled */
 };
@@ -131,6 +144,9 @@ void		 deliver_quiesce(struct deliver *);
 void		 deliver_set_fsync(struct deliver *, int on);
 /* api.retry_max_ms, reloaded. */
 void		 deliver_set_retry_max(struct deliver *, int ms);
+/* prices.requeue_charge and prices.node_fail, reloaded. */
+void		 deliver_set_charging(struct deliver *, int last_run,
+		    int node_fail_free);
 /* The API answered (the health probe): an outage, if any, is over. */
 void		 deliver_api_answers(struct deliver *);
 

@@ -90,6 +90,7 @@ static const struct rule report_rules[] = {
 	{ "suspended",		K_NUM,		LIM_DATE },
 	{ "time_limit",		K_NUM,		LIM_MINUTES },
 	{ "hold",		K_NUM,		UINT64_MAX },
+	{ "run",		K_NUM,		LIM_RUNS },	/* restart_cnt */
 	{ "tres_alloc",		K_TEXT,		0 },
 	{ "mem_mb",		K_NUM,		LIM_MEM_MB },
 	{ "gpus",		K_TEXT,		0 },

@@ -46,7 +46,10 @@ ledger_free(struct ledger *l)
 	free(l);
 }
 
-/* What r adds to the API's usage: a completion, less its start's. */
+/*
+ * What r adds to the API's usage: a completion, less its start's, or
+ * less what the job's earlier runs left charged (report.h's held).
+ */
 static int64_t
 added(struct ledger *l, const struct report *r)
 {
@@ -63,7 +66,8 @@ added(struct ledger *l, const struct report *r)
 	} else if (prev != NULL) {
 		delta = r->cents - *prev;
 		free(idmap_del(&l->charged, r->job_id));
-	}
+	} else
+		delta = r->cents - r->held;
 	return delta;
 }
 

@@ -230,6 +230,8 @@ bankd_reload_conf(struct bankd *bd)
 	if (cf.fsync != bd->conf.fsync)
 		deliver_set_fsync(bd->dq, cf.fsync);
 	deliver_set_retry_max(bd->dq, cf.api_retry_max_ms);
+	deliver_set_charging(bd->dq, cf.requeue_charge == REQUEUE_LAST_RUN,
+	    cf.node_fail_free);
 	if (cf.api_timeout_ms != bd->conf.api_timeout_ms ||
 	    cf.api_max_inflight != bd->conf.api_max_inflight)
 		log_warn("reload: api.timeout_ms and api.max_inflight change "
@@ -271,7 +273,9 @@ static struct deliver *
 queue_open(struct bankd *bd, char *err, size_t errlen)
 {
 	struct deliver_settings set = { bd->conf.state_dir, bd->conf.fsync,
-	    bd->conf.api_max_inflight, bd->conf.api_retry_max_ms };
+	    bd->conf.api_max_inflight, bd->conf.api_retry_max_ms,
+	    bd->conf.requeue_charge == REQUEUE_LAST_RUN,
+	    bd->conf.node_fail_free };
 	struct deliver_hooks hooks = { portal_report_sender, bd->api,
 	    on_delivered, on_api, bd };
 

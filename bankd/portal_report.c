@@ -3,10 +3,12 @@
  * (see portal_report.h).  The rules and their words are those the queue
  * applied itself before; only the decision moved here.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "answer.h"
 #include "api.h"
@@ -86,6 +88,120 @@ on_token(struct portal_report *r, enum answer_token tok, const char *why)
 	r->cb(&a, r->arg);
 }
 
+/*
+ * An RFC 3339 date as the portal writes it (fractions skipped, Z or an
+ * offset) in seconds from 1970, or -1.
+ */
+static int64_t
+date_epoch(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0, sign, oh, om;
+	struct tm tm;
+	time_t t;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d,
+	    &h, &mi, &sec, &n) != 6 || y < 1970 || y > 9999 || mo < 1 ||
+	    mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	s += n;
+	if (*s == '.')
+		for (s++; isdigit((unsigned char)*s); s++)
+			;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	if (*s == 'Z' && s[1] == '\0')
+		return (int64_t)t;
+	if ((*s != '+' && *s != '-') || sscanf(s + 1, "%2d:%2d", &oh, &om) != 2
+	    || oh > 23 || om > 59)
+		return -1;
+	sign = *s == '+' ? 1 : -1;
+	return (int64_t)t - sign * (oh * 3600 + om * 60);
+}
+
+/* The body's submitdate (jsonw's: its first such key is the member). */
+static int64_t
+body_submit(const char *body)
+{
+	static const char key[] = "\"submitdate\":\"";
+	const char *at = strstr(body, key);
+	char date[40];
+	size_t n;
+
+	if (at == NULL)
+		return -1;
+	at += sizeof(key) - 1;
+	n = strcspn(at, "\"");
+	if (n == 0 || n >= sizeof(date))
+		return -1;
+	memcpy(date, at, n);
+	date[n] = '\0';
+	return date_epoch(date);
+}
+
+/*
+ * GET /jobs/{id}/ after "already exists": the portal's record is ours
+ * (a retried POST whose first try arrived) when its submit date is one
+ * bankd sent; else the id was reused, and the start is never delivered
+ * as it is: the portal keeps one job per id.
+ */
+static void
+on_stored(const struct api_reply *rep, void *arg)
+{
+	struct portal_report *r = arg;
+	char why[512], date[64];
+	const char *stored;
+	int64_t t;
+	json_t *j;
+
+	if (r->verify && rep->status == 404) {
+		answer(r, PR_VERIFIED, "", 1, NULL);
+		return;
+	}
+	if (rep->status != 200 || (j = api_reply_json(rep)) == NULL) {
+		api_describe(rep, why, sizeof(why));
+		snprintf(date, sizeof(date), "%s", why);
+		snprintf(why, sizeof(why), "reading job %" PRIu32 " back from "
+		    "the portal failed: %s", r->job_id, date);
+		answer(r, PR_RETRY, why, rep->status != 0 && rep->status < 500,
+		    why);
+		return;
+	}
+	stored = json_string_value(json_object_get(j, "submitdate"));
+	snprintf(date, sizeof(date), "%s", stored ? stored : "(none)");
+	t = date_epoch(stored);
+	json_decref(j);
+	if (t >= 0 && (t == r->submit || (r->submit_before[0] > 0 &&
+	    t == r->submit_before[0]) || (r->submit_before[1] > 0 &&
+	    t == r->submit_before[1]))) {
+		answer(r, r->verify ? PR_VERIFIED : PR_DUPLICATE, "", 1, NULL);
+		return;
+	}
+	snprintf(why, sizeof(why), "job id %" PRIu32 " is held by the portal "
+	    "for another job submitted at %s; an id reused after a slurmctld "
+	    "cold start: charge this job by hand, then bankctl drop",
+	    r->job_id, date);
+	answer(r, PR_REFUSED, why, 1, NULL);
+}
+
+static void
+check_stored(struct portal_report *r)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", r->job_id);
+	if (r->submit < 0 || api_request(r->api, "GET", path, NULL, on_stored,
+	    r) != 0)
+		answer(r, PR_RETRY, "the job cannot be read back from the "
+		    "portal now", 0, NULL);
+}
+
 static void
 on_reply(const struct api_reply *rep, void *arg)
 {
@@ -96,7 +212,7 @@ on_reply(const struct api_reply *rep, void *arg)
 	if (rep->status >= 200 && rep->status < 300)
 		on_2xx(r, rep);
 	else if (r->kind == REPORT_START && already_exists(rep))
-		answer(r, PR_DUPLICATE, "", 1, NULL);
+		check_stored(r);
 	else if (rep->status >= 300 && rep->status < 400)
 		on_3xx(r, rep);
 	else {
@@ -118,6 +234,17 @@ portal_report_send(struct api *api, struct portal_report *r, char *body)
 {
 	char path[64];
 
+	r->api = api;
+	r->submit = body_submit(body);
+	if (r->verify && r->kind == REPORT_END) {
+		/* The body is read again from the journal for the PUT. */
+		free(body);
+		snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", r->job_id);
+		if (r->submit < 0 || api_request(api, "GET", path, NULL,
+		    on_stored, r) != 0)
+			return -1;
+		return 0;
+	}
 	if (r->kind == REPORT_START)
 		snprintf(path, sizeof(path), "/jobs/");
 	else

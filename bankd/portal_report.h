@@ -6,7 +6,11 @@
  *
  *  - a 2xx counts only if its body is the portal's record of that job
  *    (answer_job: a proxy's or a maintenance page's "200" is not);
- *  - a POST answered 400 "already exists" was delivered by an earlier try;
+ *  - a POST answered 400 "already exists" was delivered by an earlier try
+ *    if the portal's record (GET /jobs/{id}/) has the submit date bankd
+ *    sent; another date is another job under a reused id: refused, with
+ *    a reason that says so; a completion whose start bankd did not
+ *    deliver is checked the same way before its PUT (verify);
  *  - no answer, 408, 429, 5xx, a redirect (api.url is wrong) and a 2xx
  *    that confirms nothing may pass: retried;
  *  - 401/403: the portal refuses bankd's token (answer_token);
@@ -30,6 +34,7 @@ enum portal_report_result {
 	PR_RETRY,		/* not delivered; a later try may be */
 	PR_AUTH,		/* bankd's token is refused */
 	PR_REFUSED,		/* never deliverable as it is */
+	PR_VERIFIED,		/* r->verify: the PUT may go (send again) */
 };
 
 struct portal_report_answer {
@@ -58,8 +63,20 @@ struct portal_report {
 	enum report_kind	 kind;
 	uint32_t		 job_id;
 	int64_t			 cents;		/* what the body charges */
+	/* Submit dates bankd sent for this id before (its journal); 0. */
+	int64_t			 submit_before[2];
+	/*
+	 * A completion of a job whose start bankd did not see delivered: ask
+	 * GET /jobs/{id}/ first, and send nothing.  PR_VERIFIED when the
+	 * portal has no such job or it is this one; PR_REFUSED for a reused
+	 * id (a PUT would apply the difference against another job's).
+	 */
+	int			 verify;
 	portal_report_cb	 cb;		/* once, from the event loop */
 	void			*arg;
+	/* portal_report.c's own, while it asks GET /jobs/{id}/. */
+	struct api		*api;
+	int64_t			 submit;	/* the body's submitdate */
 };
 
 /*

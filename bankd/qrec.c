@@ -26,6 +26,7 @@ static const char *const op_names[] = {
 	[QREC_DROP] = "drop",
 	[QREC_DEAD] = "dead",
 	[QREC_RETRY] = "retry",
+	[QREC_RUN] = "run",
 	[QREC_OTHER] = "?",
 };
 
@@ -117,6 +118,58 @@ qrec_append_op(struct journal *jr, enum qrec_op op, uint64_t seq,
 	rc = jsonw_ok(&w) ? journal_append_raw(jr, w.p, w.len, NULL) : -1;
 	jsonw_free(&w);
 	return rc < 0 ? -1 : 0;
+}
+
+long
+qrec_append_run(struct journal *jr, const struct qrec_run *r)
+{
+	char s[256];
+	int n;
+
+	n = snprintf(s, sizeof(s), "{\"op\":\"run\",\"job\":%" PRIu32
+	    ",\"run\":%" PRIu32 ",\"before\":%" PRId64 ",\"cents\":%" PRId64
+	    ",\"submit\":%" PRId64 ",\"prev\":%" PRId64 ",\"held\":%" PRId64
+	    ",\"t\":%" PRId64 "}", r->job_id, r->run, r->before, r->cents,
+	    r->submit, r->prev, r->held, r->t);
+	if (n < 0 || (size_t)n >= sizeof(s) ||
+	    journal_append_raw(jr, s, (size_t)n, NULL) < 0)
+		return -1;
+	return n + QREC_HDR;
+}
+
+/* A number of a run record in [0, max], else -1. */
+static int
+run_num(json_t *rec, const char *key, int64_t max, int64_t *v)
+{
+	json_t *n = json_object_get(rec, key);
+
+	if (!json_is_integer(n) || json_integer_value(n) < 0 ||
+	    json_integer_value(n) > max)
+		return -1;
+	*v = json_integer_value(n);
+	return 0;
+}
+
+static int
+decode_run(json_t *rec, uint64_t pos, struct qrec_run *r)
+{
+	int64_t job, run;
+
+	if (run_num(rec, "job", LIM_JOB_ID, &job) != 0 || job == 0 ||
+	    run_num(rec, "run", LIM_RUNS, &run) != 0 ||
+	    run_num(rec, "before", LIM_AMOUNT_CENTS, &r->before) != 0 ||
+	    run_num(rec, "cents", LIM_AMOUNT_CENTS, &r->cents) != 0 ||
+	    run_num(rec, "submit", LIM_DATE, &r->submit) != 0 ||
+	    run_num(rec, "prev", LIM_DATE, &r->prev) != 0 ||
+	    run_num(rec, "held", LIM_AMOUNT_CENTS, &r->held) != 0 ||
+	    run_num(rec, "t", LIM_DATE, &r->t) != 0) {
+		log_err("journal: a run record at %" PRIu64 " with a field "
+		    "missing or out of range; skipped", pos);
+		return -1;
+	}
+	r->job_id = (uint32_t)job;
+	r->run = (uint32_t)run;
+	return 0;
 }
 
 int
@@ -307,6 +360,8 @@ qrec_decode(json_t *rec, uint64_t pos, struct qrec *q)
 		q->seq = q->add.seq;
 		return 0;
 	}
+	if (q->op == QREC_RUN)
+		return decode_run(rec, pos, &q->run);
 	q->seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
 	error = json_string_value(json_object_get(rec, "error"));
 	q->error = error != NULL ? error : "";

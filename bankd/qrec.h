@@ -7,10 +7,18 @@
  *	 "account":"...","body":"..."[,"nodes":"..."],"t":T,"uid":U,"hold":H}
  *	{"op":"done"|"drop"|"retry","seq":S}
  *	{"op":"dead","seq":S,"error":"..."}
+ *	{"op":"run","job":J,"run":K,"before":B,"cents":C,"submit":S,
+ *	 "prev":P,"held":H,"t":T}
  *
  * An add record holds the only copy of a report's body (the queue keeps
  * where it is, not what it says); "nodes" is a hostlist kept apart from
- * a body too large to keep expanded (report.h).
+ * a body too large to keep expanded (report.h).  A run record is what
+ * the job's completions have charged so far (qrun.c): run K of job J
+ * costs C on its own, B was charged for its runs before K, S is its
+ * submit date as bankd sent it, P the one of the run before (the date
+ * the portal holds until run K's completion arrives: Slurm moves a
+ * requeued job's submit date), H what the portal held for the job
+ * from the earlier runs' completions; the latest record of a job wins.
  */
 #ifndef QREC_H
 #define QREC_H
@@ -30,6 +38,7 @@ enum qrec_op {
 	QREC_DROP,		/* a dead letter an operator dropped */
 	QREC_DEAD,		/* refused: kept with the reason */
 	QREC_RETRY,		/* a dead letter an operator sent back */
+	QREC_RUN,		/* a job's charge so far, by run (qrun.c) */
 	QREC_OTHER,		/* an op this bankd does not know: ignored */
 };
 
@@ -46,12 +55,25 @@ struct qrec_add {
 	const char		*nodes;		/* NULL: none kept apart */
 };
 
+/* A run record (qrun.c). */
+struct qrec_run {
+	uint32_t		 job_id;
+	uint32_t		 run;
+	int64_t			 before;	/* charged for earlier runs */
+	int64_t			 cents;		/* this run's own cost */
+	int64_t			 submit;
+	int64_t			 prev;		/* the run before's submit, 0 */
+	int64_t			 held;		/* the portal's amount before */
+	int64_t			 t;		/* when it was written */
+};
+
 /* A record decoded; its strings are the json_t's. */
 struct qrec {
 	enum qrec_op		 op;
 	uint64_t		 seq;
 	const char		*error;		/* QREC_DEAD; "" if none */
 	struct qrec_add		 add;		/* QREC_ADD */
+	struct qrec_run		 run;		/* QREC_RUN */
 };
 
 /* Where an add record is, and what must be found there. */
@@ -74,6 +96,8 @@ long		 qrec_append_add(struct journal *, struct jsonw *,
 /* Append an op record (error: QREC_DEAD's, else NULL); 0 or -1. */
 int		 qrec_append_op(struct journal *, enum qrec_op, uint64_t seq,
 		    const char *error);
+/* Append a run record; its size, or -1. */
+long		 qrec_append_run(struct journal *, const struct qrec_run *);
 /* Compaction: the add record at `at`, copied as it is; 0 or -1 (logged). */
 int		 qrec_copy(struct journal *, const struct qrec_at *,
 		    uint32_t job_id, uint64_t *pos);

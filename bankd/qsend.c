@@ -98,6 +98,7 @@ start_overtaken(struct deliver *dq, struct entry *e)
 static void
 delivered(struct deliver *dq, struct entry *e)
 {
+	const struct qrec_run *st;
 	char amount[MONEY_FMT_LEN];
 	struct report r;
 
@@ -109,6 +110,10 @@ delivered(struct deliver *dq, struct entry *e)
 	r.hold = e->hold;
 	r.cents = e->cents;
 	snprintf(r.account, sizeof(r.account), "%s", e->account);
+	/* The latest run's completion: the PUT replaced the earlier runs'. */
+	if (e->kind == REPORT_END && (st = qrun_get(dq, e->job_id)) != NULL &&
+	    e->cents == st->before + st->cents)
+		r.held = st->held;
 
 	log_info("job %" PRIu32 ": %s report delivered (%s SU, account %s)",
 	    e->job_id, qentry_kind(e), money_format(e->cents, amount),
@@ -120,6 +125,8 @@ delivered(struct deliver *dq, struct entry *e)
 	qsend_came_back(dq);
 	note_api(dq, 1, NULL);
 	dq->delivered++;
+	if (e->kind == REPORT_START)
+		qentry_seen_set(dq, e->job_id, SEEN_POSTED);
 	if (dq->hooks.delivered != NULL)
 		dq->hooks.delivered(dq->hooks.arg, &r);
 	qentry_journal(dq, QREC_DONE, e, NULL);
@@ -212,6 +219,12 @@ on_answer(const struct portal_report_answer *a, void *arg)
 		note_api(dq, a->api_ok, a->api_error);
 		dead_letter(dq, e, a->reason);
 		break;
+	case PR_VERIFIED:
+		/* The id is free or this job's: the PUT goes now. */
+		e->verified = 1;
+		e->attempts--;
+		qentry_schedule(dq, e);
+		break;
 	}
 	qsend_kick(dq);
 }
@@ -219,6 +232,7 @@ on_answer(const struct portal_report_answer *a, void *arg)
 static void
 send_entry(struct deliver *dq, struct entry *e)
 {
+	const struct qrec_run *st;
 	struct sending *s;
 	char err[256], *body;
 	int rc;
@@ -238,6 +252,13 @@ send_entry(struct deliver *dq, struct entry *e)
 	s->r.kind = e->kind;
 	s->r.job_id = e->job_id;
 	s->r.cents = e->cents;
+	if ((st = qrun_get(dq, e->job_id)) != NULL) {
+		s->r.submit_before[0] = st->submit;
+		s->r.submit_before[1] = st->prev;
+	}
+	/* A PUT for an id bankd did not see its own start take: look. */
+	s->r.verify = e->kind == REPORT_END && !e->verified &&
+	    !(qentry_seen(dq, e->job_id) & SEEN_POSTED);
 	s->r.cb = on_answer;
 	s->r.arg = s;
 	if (dq->hooks.send(dq->hooks.send_ctx, &s->r, body) != 0) {

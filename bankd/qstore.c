@@ -75,6 +75,10 @@ qstore_replay(json_t *rec, uint64_t pos, uint32_t size, void *arg)
 		replay_add(dq, &q.add, pos, size);
 		return;
 	}
+	if (q.op == QREC_RUN) {
+		qrun_replay(dq, &q.run, size);
+		return;
+	}
 	if ((e = idmap_get(&dq->seqs, q.seq)) == NULL)
 		return;		/* about a report already compacted away */
 	if (q.op == QREC_DONE || q.op == QREC_DROP) {
@@ -106,6 +110,9 @@ emit_live(struct journal *jr, void *arg)
 	struct entry *e;
 	size_t i = 0;
 
+	/* Before the reports, as when they were taken (qrun.c). */
+	if (qrun_emit(jr, c->dq) != 0)
+		return -1;
 	TAILQ_FOREACH(e, &c->dq->all, all_link) {
 		at = qentry_at(e);
 		if (qrec_copy(jr, &at, e->job_id, &c->pos[i++]) != 0)
@@ -138,6 +145,7 @@ qstore_compact(struct deliver *dq)
 	TAILQ_FOREACH(e, &dq->all, all_link)
 		e->pos = c.pos[i++];
 	free(c.pos);
+	qrun_expire(dq);
 	dq->compact_after = 0;
 	/* The new file was synced whole: everything in it is durable. */
 	qentry_settle(dq);

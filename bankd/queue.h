@@ -9,6 +9,7 @@
  *	qsend.c		sending, and what each answer does: retries, dead
  *			letters, replacement of a start that failed, outages
  *	qstore.c	the journal as a whole: replay at open, compaction
+ *	qrun.c		a job's charge so far, run by run (requeued jobs)
  *
  * and beneath them, each knowing nothing of the others: qsched.c (when
  * an entry goes), qrec.c (its records), commit.c (group commit) and
@@ -69,6 +70,7 @@ struct entry {
 	uint8_t			 state;		/* enum estate */
 	uint8_t			 durable;	/* its add record is on disk */
 	uint8_t			 nodes_apart;	/* the record keeps a hostlist */
+	uint8_t			 verified;	/* the portal's id is this job's */
 };
 
 #define ENTRY_OF(n)	((struct entry *)(void *)((char *)(n) - \
@@ -92,6 +94,7 @@ struct sending {
 /* What the seen map tells of a job (its values; never 0). */
 #define SEEN_START	1	/* a start of the job is durable */
 #define SEEN_END	2	/* a completion of the job was taken */
+#define SEEN_POSTED	4	/* its start was delivered: the id is ours */
 
 struct deliver {
 	struct deliver_hooks	 hooks;
@@ -104,6 +107,9 @@ struct deliver {
 	struct idmap		 seqs;
 	struct idmap		 jobs;
 	struct idmap		 seen;		/* job -> SEEN_* */
+	struct idmap		 runs;		/* job -> struct qrun (qrun.c) */
+	int			 last_run;	/* requeue_charge: last_run */
+	int			 node_fail_free;
 	struct entryq		 unsynced;	/* not durable yet, by position */
 	size_t			 nunsynced;
 	TAILQ_HEAD(, sending)	 sendings;
@@ -159,6 +165,25 @@ void		 qsend_kick(struct deliver *);
 void		 qsend_came_back(struct deliver *);
 /* Closing: the sends in flight are abandoned with the API. */
 void		 qsend_abandon(struct deliver *);
+
+/* qrun.c */
+enum qrun_verdict {
+	QRUN_OK,		/* *total: the job's cumulative charge */
+	QRUN_OLDER,		/* a run before one already completed */
+	QRUN_REUSED,		/* the same run of another submission */
+};
+const struct qrec_run *qrun_get(const struct deliver *, uint32_t job_id);
+/* What completion r (its own cost in r->cents) charges the job. */
+enum qrun_verdict qrun_price(const struct deliver *, const struct report *,
+		    int64_t *total, int64_t *before);
+/* Journal r (its cumulative cents) as the job's figures; 0 or -1. */
+int		 qrun_record(struct deliver *, const struct report *,
+		    int64_t before);
+void		 qrun_replay(struct deliver *, const struct qrec_run *,
+		    uint32_t size);
+int		 qrun_emit(struct journal *, struct deliver *);
+void		 qrun_expire(struct deliver *);
+void		 qrun_free(struct deliver *);
 
 /* qstore.c */
 void		 qstore_replay(json_t *rec, uint64_t pos, uint32_t size,

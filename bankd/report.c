@@ -234,6 +234,8 @@ static int
 job_common(const struct bp_msg *m, struct report *r, struct job *j,
     char *err, size_t errlen)
 {
+	uint64_t run = 0;
+
 	if (need_u64(m, "job_id", &j->job_id, err, errlen) != 0 ||
 	    need_u64(m, "uid", &j->uid, err, errlen) != 0 ||
 	    need_u64(m, "cpus", &j->cpus, err, errlen) != 0)
@@ -261,7 +263,11 @@ job_common(const struct bp_msg *m, struct report *r, struct job *j,
 	r->job_id = (uint32_t)j->job_id;
 	r->uid = (uint32_t)j->uid;
 	bp_get_u64(m, "hold", &r->hold);
+	if (bp_get_u64(m, "run", &run) == 0 && run <= LIM_RUNS)
+		r->run = (uint32_t)run;
 	snprintf(r->account, sizeof(r->account), "%s", j->acct);
+	/* As Slurm said it: a reused job id is told apart by it. */
+	r->submit = (int64_t)j->submit;
 	/* The server refuses a start date before the submit date. */
 	if (j->submit == 0)
 		j->submit = j->start;
@@ -308,6 +314,7 @@ build_end(const struct bank_conf *cf, const struct bp_msg *m,
 		j->submit = j->end;
 	money_format(r->cents, j->amount);
 	j->status = opt_str(m, "state") ? opt_str(m, "state") : "COMPLETED";
+	r->node_fail = strcmp(j->status, "NODE_FAIL") == 0;
 	return 0;
 }
 
@@ -393,5 +400,34 @@ report_build(const struct bank_conf *cf, enum report_kind kind,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The body's amount replaced.  The body is jsonw's, so its first
+ * `"amount":"` is the member (inside a string every quote is escaped).
+ */
+int
+report_set_amount(struct report *r, int64_t cents)
+{
+	static const char key[] = "\"amount\":\"";
+	char amount[MONEY_FMT_LEN], *at, *end, *nb;
+	size_t head, tail, n;
+
+	if (r->body == NULL || (at = strstr(r->body, key)) == NULL ||
+	    (end = strchr(at + sizeof(key) - 1, '"')) == NULL)
+		return -1;
+	money_format(cents, amount);
+	head = (size_t)(at - r->body) + sizeof(key) - 1;
+	tail = strlen(end);
+	n = strlen(amount);
+	if ((nb = malloc(head + n + tail + 1)) == NULL)
+		return -1;
+	memcpy(nb, r->body, head);
+	memcpy(nb + head, amount, n);
+	memcpy(nb + head + n, end, tail + 1);
+	free(r->body);
+	r->body = nb;
+	r->cents = cents;
 	return 0;
 }

@@ -18,6 +18,21 @@ struct report {
 	uint64_t		 hold;		/* the job's hold token, if any */
 	char			 account[128];
 	int64_t			 cents;		/* amount sent */
+	/*
+	 * Which run of the job this is: Slurm's restart_cnt, 0 for the
+	 * first (a requeued or preempted job runs again under its id).
+	 * A completion's cents are that run's own cost until the queue
+	 * makes them the job's cumulative charge (deliver.h).
+	 */
+	uint32_t		 run;
+	uint8_t			 node_fail;	/* the run ended NODE_FAIL */
+	int64_t			 submit;	/* the body's submitdate */
+	/*
+	 * Delivered completions only: what the portal held for the job
+	 * from its earlier runs' completions (the PUT applied the
+	 * difference from it), for the ledger; 0 if none.
+	 */
+	int64_t			 held;
 	char			*body;		/* the Job, as JSON */
 	/*
 	 * The node list as a Slurm hostlist expression, when expanded it
@@ -48,6 +63,12 @@ int	 report_utf8_valid(const char *s);
  */
 int	 report_nodes_expand(const char *body, const char *expr, char **out,
 	    char *err, size_t errlen);
+
+/*
+ * The body's "amount" made cents (a requeued job's cumulative charge);
+ * 0, or -1 out of memory.
+ */
+int	 report_set_amount(struct report *, int64_t cents);
 
 /* RFC 3339 UTC, as the server writes dates; 0, or -1 past year 9999. */
 int	 report_date(int64_t t, char buf[32]);

@@ -263,11 +263,42 @@ load_qos(struct cload *c, const struct ynode *q, struct bank_conf *cf)
 	return 0;
 }
 
+/*
+ * prices.requeue_charge: every_run | last_run; prices.node_fail:
+ * charge | free (a run that ended NODE_FAIL).  See docs/pricing.md.
+ */
+static int
+load_runs(struct cload *c, const struct ynode *p, struct bank_conf *cf)
+{
+	const struct ynode *n;
+
+	if ((n = ytree_get(p, "requeue_charge")) != NULL) {
+		if (n->kind == YN_SCALAR && strcmp(n->str, "every_run") == 0)
+			cf->requeue_charge = REQUEUE_EVERY_RUN;
+		else if (n->kind == YN_SCALAR && strcmp(n->str, "last_run") == 0)
+			cf->requeue_charge = REQUEUE_LAST_RUN;
+		else
+			return bad(c, n, "%s", "prices.requeue_charge must be "
+			    "every_run or last_run");
+	}
+	if ((n = ytree_get(p, "node_fail")) != NULL) {
+		if (n->kind == YN_SCALAR && strcmp(n->str, "charge") == 0)
+			cf->node_fail_free = 0;
+		else if (n->kind == YN_SCALAR && strcmp(n->str, "free") == 0)
+			cf->node_fail_free = 1;
+		else
+			return bad(c, n, "%s", "prices.node_fail must be charge "
+			    "or free");
+	}
+	return 0;
+}
+
 static int
 load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "default", "partitions", "qos",
-	    "billing", "from_api", "refresh_s", "report_free", NULL };
+	    "billing", "from_api", "refresh_s", "report_free", "requeue_charge",
+	    "node_fail", NULL };
 	const struct ynode *p, *parts, *e;
 	size_t n = 0;
 	long v;
@@ -294,6 +325,8 @@ load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    get_int(c, p, "refresh_s", 10, 86400, &v) != 0)
 		return -1;
 	cf->prices_refresh_s = (int)v;
+	if (load_runs(c, p, cf) != 0)
+		return -1;
 	if (ytree_get(p, "qos") != NULL &&
 	    load_qos(c, ytree_get(p, "qos"), cf) != 0)
 		return -1;

@@ -58,6 +58,12 @@ enum conf_billing {
 	BILLING_MAX,	/* CPUs billed as max(CPUs, memory share) */
 };
 
+/* What a job run more than once (requeued, preempted) is charged. */
+enum conf_requeue {
+	REQUEUE_EVERY_RUN,	/* the sum of its runs */
+	REQUEUE_LAST_RUN,	/* its last run only */
+};
+
 struct bank_conf {
 	char		*path;
 	char		*socket;
@@ -92,6 +98,8 @@ struct bank_conf {
 	int		 prices_from_api;	/* su_per_core_hour from /partitions/ */
 	int		 prices_refresh_s;
 	int		 report_free;	/* report jobs of free partitions too */
+	enum conf_requeue requeue_charge;	/* prices.requeue_charge */
+	int		 node_fail_free;	/* prices.node_fail: free */
 	uint32_t	 default_time_limit;	/* minutes */
 	int		 submit_deadline_ms;	/* plugin waits for bankd */
 	int		 report_deadline_ms;

@@ -38,6 +38,8 @@
 #define LIM_ARRAY_TASKS		UINT32_C(4000001)
 /* Job ids and uids: 32 bits, short of Slurm's NO_VAL and (uid_t)-1. */
 #define LIM_JOB_ID		UINT32_C(4294967293)
+/* A job's runs under one id: Slurm's restart_cnt is a uint16_t. */
+#define LIM_RUNS		UINT32_C(65535)
 #define LIM_UID			UINT32_C(4294967294)
 /* Report numbers: the journal reads them back as JSON integers (int64). */
 #define LIM_SEQ			UINT64_C(9223372036854775807)

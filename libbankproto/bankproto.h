@@ -58,12 +58,13 @@
  *	         message (the breakdown in words)
  *	BP_T_START	job_id, uid, account, partition, qos, cpus, nodes
  *	                (Slurm hostlist expression), num_nodes, submit, start,
- *	                time_limit
+ *	                time_limit, run (Slurm's restart_cnt; 0 if absent)
  *	  reply: status (ok|dup|later|error), estimate, message
  *	BP_T_END	job_id, uid, account, partition, qos, state, cpus, nodes,
  *	                num_nodes, req_nodes, submit, start, end, suspended,
- *	                time_limit; usage_factor (the QoS's UsageFactor x 1e6,
- *	                when Slurm has the QoS record: slurmdbd)
+ *	                time_limit, run (which run ended: restart_cnt);
+ *	                usage_factor (the QoS's UsageFactor x 1e6, when Slurm
+ *	                has the QoS record: slurmdbd)
  *	  reply: status (ok|later|error), amount, message
  *	  START and END are acknowledged "ok" only once journaled.  "later"
  *	  means bankd could not store it (disk, memory): the sender keeps it

@@ -112,6 +112,11 @@ build_end(struct bp_msg *m, const job_record_t *job)
 	}
 	bp_addf(m, "start", "%lld", (long long)job->start_time);
 	bp_addf(m, "end", "%lld", (long long)job->end_time);
+	/*
+	 * Which run ended: jobcomp fires once per run, before a requeue
+	 * counts the next one (job_mgr.c), so run k's completion says k.
+	 */
+	bp_addf(m, "run", "%u", (unsigned)job->restart_cnt);
 	bp_addf(m, "suspended", "%lld", (long long)job->tot_sus_time);
 	bp_addf(m, "time_limit", "%" PRIu32, job->time_limit);
 	/* Priced beyond CPUs: GPUs and memory held ("gres/gpu:a100=2"). */

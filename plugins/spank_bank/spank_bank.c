@@ -69,6 +69,8 @@ build_start(struct bp_msg *m, const slurm_job_info_t *j)
 	bp_addf(m, "num_nodes", "%" PRIu32, j->num_nodes);
 	bp_addf(m, "submit", "%lld", (long long)j->submit_time);
 	bp_addf(m, "start", "%lld", (long long)j->start_time);
+	/* Which run: a requeued job starts again under its id. */
+	bp_addf(m, "run", "%u", (unsigned)j->restart_cnt);
 	if (j->time_limit != NO_VAL && j->time_limit != INFINITE)
 		bp_addf(m, "time_limit", "%" PRIu32, j->time_limit);
 	/* GPUs and memory held: "cpu=2,mem=1000M,node=1,gres/gpu=1" */

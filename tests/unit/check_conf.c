@@ -64,6 +64,21 @@ START_TEST(load_good)
 }
 END_TEST
 
+/* prices.requeue_charge and prices.node_fail (docs/pricing.md). */
+START_TEST(load_runs)
+{
+	ck_assert_msg(conf_load(FIX("runs.yaml"), &cf, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(cf.requeue_charge, REQUEUE_LAST_RUN);
+	ck_assert_int_eq(cf.node_fail_free, 1);
+	conf_free(&cf);
+	ck_assert_msg(conf_load(FIX("minimal.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cf.requeue_charge, REQUEUE_EVERY_RUN);
+	ck_assert_int_eq(cf.node_fail_free, 0);
+}
+END_TEST
+
 START_TEST(load_defaults)
 {
 	ck_assert_msg(conf_load(FIX("minimal.yaml"), &cf, err,
@@ -129,6 +144,8 @@ struct broken {
 
 static const struct broken broken[] = {
 	{ "bad-typo.yaml", 6, "unknown setting 'spnak'" },
+	{ "bad-requeue.yaml", 5,
+	    "prices.requeue_charge must be every_run or last_run" },
 	{ "bad-syntax.yaml", 7, "YAML syntax error" },
 	{ "bad-price-abc.yaml", 6,
 	    "price of debug 'abc': not a non-negative decimal number" },
@@ -406,6 +423,7 @@ conf_suite(void)
 	tcase_add_checked_fixture(tc, NULL, conf_teardown);
 	tcase_add_test(tc, load_good);
 	tcase_add_test(tc, load_defaults);
+	tcase_add_test(tc, load_runs);
 	tcase_add_test(tc, price_lookup);
 	tcase_add_loop_test(tc, load_broken, 0,
 	    sizeof(broken) / sizeof(broken[0]));

@@ -134,6 +134,27 @@ START_TEST(test_end_alone)
 }
 END_TEST
 
+START_TEST(test_later_run_nets_what_the_portal_held)
+{
+	struct report r;
+
+	/* Run 0: start 300, end 200 (the usage is 200). */
+	deliver(REPORT_START, 44, 0, 300);
+	deliver(REPORT_END, 44, 0, 200);
+	ck_assert_int_eq(passes_up_to(-1), 800);
+	/* Run 1's completion sends 500 (both runs): the PUT adds 300. */
+	memset(&r, 0, sizeof(r));
+	r.kind = REPORT_END;
+	r.job_id = 44;
+	r.uid = 5;
+	r.cents = 500;
+	r.held = 200;
+	strcpy(r.account, "acct");
+	ledger_delivered(&bd, &r);
+	ck_assert_int_eq(passes_up_to(-1), 500);
+}
+END_TEST
+
 START_TEST(test_jobs_apart)
 {
 	/* Two jobs' starts are kept apart: each completion nets its own. */
@@ -162,6 +183,7 @@ main(void)
 	tcase_add_test(tc, test_start_then_end);
 	tcase_add_test(tc, test_end_alone);
 	tcase_add_test(tc, test_jobs_apart);
+	tcase_add_test(tc, test_later_run_nets_what_the_portal_held);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

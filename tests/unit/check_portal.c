@@ -29,6 +29,7 @@
 #include "apiprices.h"
 #include "conf.h"
 #include "portal.h"
+#include "portal_report.h"
 #include "pricetab.h"
 
 #define MAX_ROUTES	16
@@ -536,6 +537,79 @@ START_TEST(test_no_route_is_said_in_status)
 }
 END_TEST
 
+/* ---- a report's POST meeting "already exists" (portal_report.c) ---- */
+
+struct rep_seen {
+	int			 done;
+	enum portal_report_result result;
+	char			 reason[512];
+};
+
+static void
+on_rep(const struct portal_report_answer *a, void *arg)
+{
+	struct rep_seen *s = arg;
+
+	s->result = a->result;
+	snprintf(s->reason, sizeof(s->reason), "%s", a->reason);
+	s->done = 1;
+}
+
+static struct rep_seen
+send_report(enum report_kind kind, uint32_t job, int verify,
+    const char *submitdate)
+{
+	struct portal_report r;
+	struct rep_seen s;
+	char *body;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	r.kind = kind;
+	r.job_id = job;
+	r.cents = 3000;
+	r.verify = verify;
+	r.cb = on_rep;
+	r.arg = &s;
+	ck_assert_int_ne(asprintf(&body, "{\"accountid\":\"fc_x\",\"amount\":"
+	    "\"30.00\",\"jobslurmid\":\"%u\",\"submitdate\":\"%s\"}", job,
+	    submitdate), -1);
+	ck_assert_int_eq(portal_report_send(api, &r, body), 0);
+	run_until(&s.done);
+	return s;
+}
+
+START_TEST(test_already_exists_is_read_back)
+{
+	struct rep_seen s;
+
+	route("/api/jobs/", 400, "{\"jobslurmid\":[\"job with this "
+	    "jobslurmid already exists.\"]}");
+	/* Ours (a retried POST that arrived): the same date, as +00:00. */
+	route("/api/jobs/7/", 200, "{\"jobslurmid\":\"7\",\"submitdate\":"
+	    "\"2026-11-26T00:18:20+00:00\",\"amount\":\"30.00\"}");
+	route("/api/jobs/8/", 200, "{\"jobslurmid\":\"8\",\"submitdate\":"
+	    "\"2026-02-01T10:00:00Z\",\"amount\":\"5.00\"}");
+	s = send_report(REPORT_START, 7, 0, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_DUPLICATE);
+	s = send_report(REPORT_START, 8, 0, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_REFUSED);
+	ck_assert_str_eq(s.reason, "job id 8 is held by the portal for another "
+	    "job submitted at 2026-02-01T10:00:00Z; an id reused after a "
+	    "slurmctld cold start: charge this job by hand, then bankctl drop");
+	/* A completion that looks first: no job, this job, another job. */
+	s = send_report(REPORT_END, 9, 1, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_VERIFIED);
+	s = send_report(REPORT_END, 7, 1, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_VERIFIED);
+	s = send_report(REPORT_END, 8, 1, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_REFUSED);
+	ck_assert(strstr(s.reason, "an id reused") != NULL);
+	/* Only GETs for the completions: nothing was PUT. */
+	ck_assert_str_eq(seen[nseen - 1], "/api/jobs/8/");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -557,6 +631,7 @@ main(void)
 	tcase_add_test(tc, test_free_abandons);
 	tcase_add_test(tc, test_reload_keeps_api_prices);
 	tcase_add_test(tc, test_no_route_is_said_in_status);
+	tcase_add_test(tc, test_already_exists_is_read_back);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

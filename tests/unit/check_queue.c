@@ -48,6 +48,7 @@ struct done {
 	enum report_kind	 kind;
 	uint32_t		 job_id;
 	int64_t			 cents;
+	int64_t			 held;
 };
 
 /* One queue under test, and everything it told the test. */
@@ -94,6 +95,7 @@ on_delivered(void *arg, const struct report *r)
 	ck_assert_ptr_null(r->body);
 	f->done[f->ndone].kind = r->kind;
 	f->done[f->ndone].job_id = r->job_id;
+	f->done[f->ndone].held = r->held;
 	f->done[f->ndone++].cents = r->cents;
 }
 
@@ -782,6 +784,124 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+/* ---- requeued jobs: a run's completion charges the runs so far -------- */
+
+static enum deliver_take
+take_run(struct fx *f, enum report_kind kind, uint32_t job, int64_t cents,
+    uint32_t run, int64_t submit, int node_fail)
+{
+	struct report r = mk(kind, job, cents, 0);
+	enum deliver_take t;
+
+	/* An amount as report_build writes it. */
+	ck_assert_int_eq(report_set_amount(&r, cents), 0);
+	r.run = run;
+	r.submit = submit;
+	r.node_fail = (uint8_t)node_fail;
+	t = deliver_take(f->dq, &r, on_ack, f);
+	report_clear(&r);
+	return t;
+}
+
+/* Take run's completion, wait for its send, deliver it: what it sent. */
+static int64_t
+end_run(struct fx *f, uint32_t job, int64_t own, uint32_t run, int64_t submit,
+    int node_fail, const char *amount)
+{
+	int want = f->nsent + 1, i;
+
+	ck_assert_int_eq(take_run(f, REPORT_END, job, own, run, submit,
+	    node_fail), TAKE_QUEUED);
+	ck_assert(spin_until(f, &f->nsent, want));
+	i = f->nsent - 1;
+	ck_assert_int_eq(f->sent[i].job_id, job);
+	ck_assert_msg(strstr(f->sent[i].body, amount) != NULL, "body %s "
+	    "lacks %s", f->sent[i].body, amount);
+	answer(f, i, PR_DELIVERED, NULL);
+	return f->sent[i].cents;
+}
+
+START_TEST(test_requeue_charges_every_run)
+{
+	struct fx f;
+	int acks;
+
+	fx_init(&f, 0);
+	/* Run 0: its start POSTed, its end (0.50) PUT. */
+	ck_assert_int_eq(take_run(&f, REPORT_START, 50, 300, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.nsent, 1));
+	answer(&f, 0, PR_DELIVERED, NULL);
+	ck_assert_int_eq(end_run(&f, 50, 50, 0, 1000, 0, "\"0.50\""), 50);
+	/* Run 1 starts: folded, nothing goes to the portal. */
+	acks = f.acks;
+	ck_assert_int_eq(take_run(&f, REPORT_START, 50, 300, 1, 2000, 0),
+	    TAKE_FOLDED);
+	spin(&f, 20);
+	ck_assert_int_eq(f.nsent, 2);
+	ck_assert_int_eq(f.acks, acks);
+	/* Its end (1.20 of its own) sends 1.70: the runs so far. */
+	ck_assert_int_eq(end_run(&f, 50, 120, 1, 2000, 0, "\"1.70\""), 170);
+	/* The ledger learns the portal held 0.50 before: it adds 1.20. */
+	ck_assert_int_eq(f.done[f.ndone - 1].cents, 170);
+	ck_assert_int_eq(f.done[f.ndone - 1].held, 50);
+	/* A repeat of run 0's end would erase run 1: superseded. */
+	ck_assert_int_eq(take_run(&f, REPORT_END, 50, 50, 0, 1000, 0),
+	    TAKE_SUPERSEDED);
+	/* The figures are journaled: after a restart run 2 adds 0.30. */
+	qclose(&f);
+	qopen(&f);
+	ck_assert_int_eq(end_run(&f, 50, 30, 2, 3000, 0, "\"2.00\""), 200);
+	/* A repeat of run 2's end, after it was delivered: the same 2.00. */
+	ck_assert_int_eq(end_run(&f, 50, 30, 2, 3000, 0, "\"2.00\""), 200);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_requeue_last_run_and_node_fail)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	qclose(&f);
+	f.set.last_run = 1;
+	qopen(&f);
+	ck_assert_int_eq(end_run(&f, 60, 50, 0, 1000, 0, "\"0.50\""), 50);
+	ck_assert_int_eq(end_run(&f, 60, 120, 1, 2000, 0, "\"1.20\""), 120);
+	qclose(&f);
+	/* every_run, node_fail: free: a run on a failed node costs 0. */
+	f.set.last_run = 0;
+	f.set.node_fail_free = 1;
+	qopen(&f);
+	ck_assert_int_eq(end_run(&f, 61, 50, 0, 1000, 1, "\"0.00\""), 0);
+	ck_assert_int_eq(end_run(&f, 61, 120, 1, 2000, 0, "\"1.20\""), 120);
+	ck_assert_int_eq(end_run(&f, 61, 10, 2, 3000, 0, "\"1.30\""), 130);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_reused_id_is_a_dead_letter)
+{
+	struct found fd;
+	struct fx f;
+
+	fx_init(&f, 0);
+	ck_assert_int_eq(end_run(&f, 70, 50, 0, 1000, 0, "\"0.50\""), 50);
+	/* Job 70 again, run 0, submitted later: another job, the same id. */
+	ck_assert_int_eq(take_run(&f, REPORT_START, 70, 300, 0, 90000, 0),
+	    TAKE_QUEUED);
+	spin(&f, 20);
+	ck_assert_int_eq(f.nsent, 1);
+	fd = find_nth(&f, 70, 0);
+	ck_assert_str_eq(fd.state, "dead");
+	ck_assert_msg(strstr(fd.error, "job id 70 is held by the portal for "
+	    "another job submitted at 1970-01-01T00:16:40Z") != NULL, "%s",
+	    fd.error);
+	ck_assert(strstr(fd.error, "reused") != NULL);
+	fx_free(&f);
+}
+END_TEST
+
 static Suite *
 queue_suite(void)
 {
@@ -806,6 +926,9 @@ queue_suite(void)
 	tcase_add_test(tc, test_reopen_replays_what_is_queued);
 	tcase_add_test(tc, test_ack_only_once_on_disk);
 	tcase_add_test(tc, test_amount_beyond_the_api_is_dead_at_once);
+	tcase_add_test(tc, test_requeue_charges_every_run);
+	tcase_add_test(tc, test_requeue_last_run_and_node_fail);
+	tcase_add_test(tc, test_reused_id_is_a_dead_letter);
 	suite_add_tcase(s, tc);
 	return s;
 }
