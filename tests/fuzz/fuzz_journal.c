@@ -289,8 +289,13 @@ use_state(struct bankd *bd)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct deliver_settings set = { conf.state_dir, conf.fsync,
-	    conf.api_max_inflight, conf.api_retry_max_ms };
+	struct deliver_settings set = {
+		.state_dir = conf.state_dir, .fsync = conf.fsync,
+		.max_inflight = conf.api_max_inflight,
+		.retry_max_ms = conf.api_retry_max_ms,
+		.last_run = conf.requeue_charge == REQUEUE_LAST_RUN,
+		.node_fail_free = conf.node_fail_free,
+	};
 	struct deliver_hooks hooks = { portal_report_sender, NULL, NULL, NULL,
 	    NULL };
 	struct bankd bd;
