@@ -18,8 +18,10 @@
  *	admin.c		bankctl's queue and holds requests
  *	intake.c	the spool: reports plugins wrote to files while
  *			bankd was unreachable
+ *	balance.c	BALANCE: what a user has left, and whence
  *	deliver.c	the delivery queue (q*.c, queue.h): order per job,
- *			retries; journal.c, the durable log behind it
+ *			retries, a job's runs (qrun.c); journal.c, the
+ *			durable log behind it
  *	ledger.c	what a delivered report changes: holds, the cache
  *	health.c	how the API is doing: the last exchange, the probe
  *	counters.c	named counters (status, metrics)
