@@ -491,6 +491,7 @@ class FullDisk(Base):
     # state_dir on 512 KiB of its own; fsync off, so no zeros are kept
     # ahead of the records and a full disk fails the very next write.
     cluster_args = {"state_tmpfs_kb": 512, "fsync": False}
+    next_filler_id = 980000
 
     def fill(self):
         path = os.path.join(self.c.mounted, "filler")
@@ -510,8 +511,12 @@ class FullDisk(Base):
         bankd answers "later"."""
         filler = self.fill()
         now = int(time.time())
+        # Ids of their own each time: the same id with another submit
+        # time is a reused id to bankd (issue 12), a dead letter.
+        base = FullDisk.next_filler_id
+        FullDisk.next_filler_id += 500
         for i in range(500):
-            r = self.ask("root", "end", job_id=980000 + i, uid=47001,
+            r = self.ask("root", "end", job_id=base + i, uid=47001,
                          account="fc_alpha", partition="normal", cpus=0,
                          submit=now, start=now, end=now)
             if r["status"] == "later":
