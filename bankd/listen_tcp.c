@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,7 +44,8 @@ struct listen_tcp {
 	struct evconnlistener	*lev;
 	munge_ctx_t		 munge;
 	int			 open;		/* TCP connections */
-	struct rate		 rate_full, rate_cred;
+	struct rate		 rate_full;
+	struct rate		 rate_cred[TA_NOMEM + 1];	/* per kind */
 	unsigned long		 refused;	/* credentials, since start */
 	int			 stopped;	/* freed with the last one */
 };
@@ -105,10 +107,18 @@ on_frame(void *arg, struct conn *c, struct bp_msg *m)
 		return 0;
 	lt->refused++;
 	counters_add(&bd->counters, CNT_REFUSED, 1);
-	if (rate_due(&lt->rate_cred, &held))
-		log_warn("tcp: refused a %s request (uid %ld): %s (%lu more "
-		    "refused since the last such line)", bp_type_name(m->type),
-		    rc == TA_OK ? (long)p.uid : -1L, msg, held);
+	/* A line per kind of refusal per RATE_EVERY_S: a replay shows. */
+	if (rate_due(&lt->rate_cred[rc], &held)) {
+		char who[32] = "";
+
+		if (rc == TA_OK)
+			snprintf(who, sizeof(who), " from uid %ld",
+			    (long)p.uid);
+		log_warn("tcp: %s: refused the %s request%s: %s (%lu more "
+		    "such since the last line)", rc == TA_OK ? "not served" :
+		    tcpauth_name(rc),
+		    bp_type_name(m->type), who, msg, held);
+	}
 	conn_reply_status(c, m->type, m->id, rc == TA_UNAVAILABLE ||
 	    rc == TA_NOMEM ? "later" : "error", msg);
 	/* The uid's share is full or it is another's: it stays refused. */
