@@ -2,7 +2,9 @@
  * bankproto.h - the wire protocol between the Slurm plugins (and bankctl)
  * and bankd, and a small client for it.
  *
- * Transport: a Unix-domain stream socket (bankd's `socket:` setting).  A
+ * Transport: a Unix-domain stream socket (bankd's `socket:` setting), or
+ * TCP (`listen_tcp:`), where each request also carries a MUNGE credential
+ * (BP_CRED_KEY below; docs/protocol.md "Over TCP").  A
  * client connects, sends one or more requests and reads one reply for each,
  * in order.  A connection of root or slurm_user may stay open for as long
  * as the client likes (job_submit keeps one: bp_conn_call()); another
