@@ -2,7 +2,7 @@
  * bankctl - the operator's and the user's view of bankd: main and the command
  * table; the commands are ctl_job.c's and ctl_queue.c's (ctl.h).
  *
- *	bankctl [-f bank.yaml] [-S socket] [--json] status
+ *	bankctl [-f bank.yaml] [-S socket|tcp:ADDR:PORT] [--json] status
  *	bankctl [...] estimate -p PARTITIONS [-n TASKS] [-c CPUS_PER_TASK]
  *	    [-N NODES] [--mincpus N] [-t MINUTES|H:MM:SS|D-HH:MM:SS]
  *	    [--gpus [TYPE:]N] [--mem SIZE | --mem-per-cpu SIZE] [--qos QOS]
@@ -183,6 +183,16 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		ctl_usage();
+	/* Over TCP, munged's socket: BANK_MUNGE_SOCKET, else bank.yaml's. */
+	if (sock != NULL && strncmp(sock, "tcp:", 4) == 0) {
+		ctl_munge_socket = getenv("BANK_MUNGE_SOCKET");
+		if (ctl_munge_socket == NULL &&
+		    conf_load(path, &cf, err, sizeof(err)) == 0) {
+			if (cf.munge_socket != NULL)
+				ctl_munge_socket = strdup(cf.munge_socket);
+			conf_free(&cf);
+		}
+	}
 	if (sock == NULL) {
 		if (conf_load(path, &cf, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bankctl: ");

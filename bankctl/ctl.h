@@ -81,6 +81,14 @@ extern int ctl_json_out;	/* --json */
 /* Send req, print the reply; 0 unless bankd said error or deny. */
 int	 ctl_call(const char *sock, struct bp_msg *req);
 void	 ctl_call_failed(const char *sock, int rc);
+/*
+ * bp_call() to sock, a socket path or "tcp:ADDRESS:PORT" (with a MUNGE
+ * credential made for the call, from munged at ctl_munge_socket).
+ */
+struct bp_msg;
+int	 ctl_bp_call(const char *sock, int deadline_ms, const struct bp_msg *req,
+	    struct bp_msg *rep);
+extern const char *ctl_munge_socket;	/* NULL: libmunge's default */
 void	 ctl_print_reply(const struct bp_msg *);
 /* show, retry, drop (a report number, or NULL), pause, resume. */
 int	 ctl_simple(const char *sock, uint8_t type, const char *seq);

@@ -104,9 +104,29 @@ ctl_print_reply(const struct bp_msg *rep)
 	}
 }
 
+const char *ctl_munge_socket;
+static char cred_why[256];
+
+int
+ctl_bp_call(const char *sock, int deadline_ms, const struct bp_msg *req,
+    struct bp_msg *rep)
+{
+	cred_why[0] = '\0';
+	if (strncmp(sock, "tcp:", 4) == 0)
+		return bp_call_tcp(sock + 4, ctl_munge_socket, deadline_ms, req,
+		    rep, cred_why, sizeof(cred_why));
+	return bp_call(sock, deadline_ms, req, rep);
+}
+
 void
 ctl_call_failed(const char *sock, int rc)
 {
+	if (rc == BP_ECRED && cred_why[0] != '\0') {
+		fprintf(stderr, "bankctl: %s: ", bp_strerror(rc));
+		ctl_put(stderr, cred_why, 0);
+		fprintf(stderr, "\n");
+		return;
+	}
 	fprintf(stderr, "bankctl: %s (socket ", bp_strerror(rc));
 	ctl_put(stderr, sock, 0);
 	fprintf(stderr, ")\n");
@@ -119,7 +139,7 @@ ctl_call(const char *sock, struct bp_msg *req)
 	const char *st;
 	int rc;
 
-	if ((rc = bp_call(sock, CTL_DEADLINE_MS, req, &rep)) != BP_OK) {
+	if ((rc = ctl_bp_call(sock, CTL_DEADLINE_MS, req, &rep)) != BP_OK) {
 		ctl_call_failed(sock, rc);
 		return 1;
 	}

@@ -88,7 +88,7 @@ ctl_cmd_prices(const char *sock)
 	do {
 		bp_init(&req, BP_T_PRICES, (uint32_t)getpid());
 		bp_add_u64(&req, "offset", off);
-		rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
+		rc = ctl_bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
 		bp_free(&req);
 		if (rc != BP_OK) {
 			ctl_call_failed(sock, rc);
@@ -165,7 +165,7 @@ ctl_cmd_queue(const char *sock, int dead)
 		bp_add_u64(&req, "offset", off);
 		bp_add_u64(&req, "limit", BP_QUEUE_PAGE);
 		bp_add(&req, "dead", dead ? "1" : "0");
-		rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
+		rc = ctl_bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
 		bp_free(&req);
 		if (rc != BP_OK) {
 			ctl_call_failed(sock, rc);
@@ -284,7 +284,7 @@ ctl_cmd_holds(const char *sock, int argc, char **argv)
 		bp_add(&req, "account", account);
 	if (has_uid)
 		bp_add_u64(&req, "uid", uid);
-	rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
+	rc = ctl_bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
 	bp_free(&req);
 	if (rc != BP_OK) {
 		ctl_call_failed(sock, rc);

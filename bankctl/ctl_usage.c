@@ -11,7 +11,8 @@ void
 ctl_usage(void)
 {
 	fprintf(stderr,
-	    "usage: bankctl [-f bank.yaml] [-S socket] [--json] status\n"
+	    "usage: bankctl [-f bank.yaml] [-S socket|tcp:ADDR:PORT] "
+	    "[--json] status\n"
 	    "       bankctl [...] estimate -p PARTITIONS [-n TASKS] "
 	    "[-c CPUS_PER_TASK]\n"
 	    "                [-N NODES] [--mincpus N] [-t TIME] "

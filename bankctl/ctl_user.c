@@ -108,7 +108,7 @@ ctl_cmd_balance(const char *sock, int argc, char **argv)
 	bp_init(&req, BP_T_BALANCE, (uint32_t)getpid());
 	if (account != NULL)
 		bp_add(&req, "account", account);
-	rc = bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
+	rc = ctl_bp_call(sock, CTL_DEADLINE_MS, &req, &rep);
 	bp_free(&req);
 	if (rc != BP_OK) {
 		ctl_call_failed(sock, rc);

@@ -3,6 +3,8 @@
  * what the parts are, from the edge inwards:
  *
  *	listen.c	the Unix socket: accept, the peer (SO_PEERCRED)
+ *	listen_tcp.c	listen_tcp: the peer from each request's MUNGE
+ *			credential (tcpauth.c)
  *	peer.c		who the peer is and what it may do
  *	conn.c		a connection, whichever listener made it: frames in,
  *			replies out, what one user may take
@@ -55,6 +57,7 @@ struct holds;
 struct intake;
 struct ledger;
 struct listen;
+struct listen_tcp;
 struct portal;
 
 struct bankd {
@@ -69,6 +72,7 @@ struct bankd {
 	struct checks		*checks;	/* check.c's */
 	struct conns		*conns;		/* conn.c's */
 	struct listen		*listen;	/* listen.c's */
+	struct listen_tcp	*listen_tcp;	/* listen_tcp.c's; NULL: none */
 	struct health		*health;	/* health.c's */
 	struct ledger		*ledger;	/* ledger.c's */
 	struct intake		*intake;	/* intake.c's */

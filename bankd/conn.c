@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,6 +81,10 @@ struct conn {
 	int			 waiting;	/* its requests being answered */
 	time_t			 active;	/* last request */
 	int			 refs;
+	/* On idleq and in user_clients: a user's, or a gate's pending. */
+	int			 timed;
+	int			 pending;	/* the gate has not named it */
+	struct conn_gate	 gate;		/* frame NULL: none */
 };
 
 struct conns {
@@ -251,16 +256,21 @@ conn_close(struct conn *c)
 	c->fd = -1;
 	TAILQ_REMOVE(&cs->all, c, link);
 	counters_sub(&c->bd->counters, CNT_CLIENTS, 1);
-	if (c->user != NULL) {
+	if (c->timed) {
 		TAILQ_REMOVE(&cs->idleq, c, idle_link);
+		cs->user_clients--;
+		c->timed = 0;
+	}
+	if (c->user != NULL) {
 		if (c->blocked)
 			TAILQ_REMOVE(&c->user->blocked, c, block_link);
 		c->blocked = 0;
 		c->user->conns--;
 		c->user->last = time(NULL);
 		c->user = NULL;
-		cs->user_clients--;
 	}
+	if (c->gate.closed != NULL)
+		c->gate.closed(c->gate.arg, c);
 	conn_release(c);
 }
 
@@ -393,8 +403,13 @@ take_frames(struct conn *c)
 			break;
 		}
 		off += used;
-		cs->frame_fn(cs->frame_arg, c, &msg);
+		rc = c->gate.frame != NULL ? c->gate.frame(c->gate.arg, c,
+		    &msg) : 0;
+		if (rc == 0)
+			cs->frame_fn(cs->frame_arg, c, &msg);
 		bp_free(&msg);
+		if (rc < 0)
+			return -1;
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
@@ -425,9 +440,10 @@ touch(struct conn *c)
 	struct conns *cs = c->bd->conns;
 
 	c->active = time(NULL);
-	if (c->user == NULL)
+	if (!c->timed)
 		return;
-	c->user->last = c->active;
+	if (c->user != NULL)
+		c->user->last = c->active;
 	TAILQ_REMOVE(&cs->idleq, c, idle_link);
 	TAILQ_INSERT_TAIL(&cs->idleq, c, idle_link);
 }
@@ -481,17 +497,24 @@ max_clients(const struct bankd *bd)
 
 /* A user over their share: refused at once, logged now and then. */
 static int
-user_refused(struct bankd *bd, struct user *u, uid_t uid)
+user_refused(struct bankd *bd, struct user *u, uid_t uid, int pending)
 {
 	struct conns *cs = bd->conns;
 	size_t room = max_clients(bd);
 	unsigned long held;
 
 	room = room > PRIV_RESERVE ? room - PRIV_RESERVE : 0;
+	if (pending && cs->user_clients < room)
+		return 0;
 	if (u != NULL && u->conns < bd->conf.user_connections &&
 	    cs->user_clients < room)
 		return 0;
-	if (u == NULL) {
+	if (pending) {
+		if (rate_due(&cs->rate_busy, &held))
+			log_warn("refused a TCP connection: users hold %zu "
+			    "connections, all they may (%lu more refused "
+			    "since)", cs->user_clients, held);
+	} else if (u == NULL) {
 		if (rate_due(&cs->rate_busy, &held))
 			log_err("accept: out of memory for uid %ld's "
 			    "connection; refused (%lu more since)", (long)uid,
@@ -518,9 +541,11 @@ admit(struct bankd *bd, const struct peer *p, struct user **up)
 	unsigned long held;
 
 	*up = NULL;
+	if (p->uid == (uid_t)-1 && p->how == PEER_MUNGE)
+		return !user_refused(bd, NULL, p->uid, 1);
 	if (!peer_privileged(p, bd->slurm_uid)) {
 		*up = user_get(bd, p->uid);
-		return !user_refused(bd, *up, p->uid);
+		return !user_refused(bd, *up, p->uid, 0);
 	}
 	if (open < max_clients(bd))
 		return 1;
@@ -533,6 +558,13 @@ admit(struct bankd *bd, const struct peer *p, struct user **up)
 
 struct conn *
 conn_open(struct bankd *bd, int fd, const struct peer *p)
+{
+	return conn_open_gated(bd, fd, p, NULL);
+}
+
+struct conn *
+conn_open_gated(struct bankd *bd, int fd, const struct peer *p,
+    const struct conn_gate *gate)
 {
 	struct conns *cs = bd->conns;
 	struct user *u;
@@ -551,6 +583,9 @@ conn_open(struct bankd *bd, int fd, const struct peer *p)
 	c->bd = bd;
 	c->refs = 1;
 	c->fd = fd;
+	if (gate != NULL)
+		c->gate = *gate;
+	c->pending = p->how == PEER_MUNGE && p->uid == (uid_t)-1;
 	c->active = time(NULL);
 	c->rev = event_new(bd->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	if (c->rev == NULL || event_add(c->rev, NULL) != 0) {
@@ -563,14 +598,57 @@ conn_open(struct bankd *bd, int fd, const struct peer *p)
 	}
 	TAILQ_INSERT_TAIL(&cs->all, c, link);
 	counters_add(&bd->counters, CNT_CLIENTS, 1);
-	if (u != NULL) {
-		c->user = u;
-		u->conns++;
-		u->last = c->active;
+	if (u != NULL || c->pending) {
+		if ((c->user = u) != NULL) {
+			u->conns++;
+			u->last = c->active;
+		}
+		c->timed = 1;
 		cs->user_clients++;
 		TAILQ_INSERT_TAIL(&cs->idleq, c, idle_link);
 	}
 	return c;
+}
+
+int
+conn_set_peer(struct conn *c, const struct peer *p, char *msg, size_t len)
+{
+	struct conns *cs = c->bd->conns;
+	struct bankd *bd = c->bd;
+	struct user *u;
+
+	if (!c->pending) {
+		if (p->uid == c->peer.uid && p->gid == c->peer.gid)
+			return 0;
+		snprintf(msg, len, "refused: this connection is uid %ld's; a "
+		    "credential of uid %ld needs a connection of its own",
+		    (long)c->peer.uid, (long)p->uid);
+		return -1;
+	}
+	if (peer_privileged(p, bd->slurm_uid)) {
+		/* Root's and slurm_user's are neither capped nor timed. */
+		TAILQ_REMOVE(&cs->idleq, c, idle_link);
+		cs->user_clients--;
+		c->timed = 0;
+	} else {
+		if ((u = user_get(bd, p->uid)) == NULL) {
+			snprintf(msg, len, "bankd is out of memory");
+			return -1;
+		}
+		if (u->conns >= bd->conf.user_connections) {
+			snprintf(msg, len, "refused: uid %ld has %d "
+			    "connections open, the most "
+			    "limits.user_connections allows", (long)p->uid,
+			    u->conns);
+			return -1;
+		}
+		c->user = u;
+		u->conns++;
+		u->last = time(NULL);
+	}
+	c->peer = *p;
+	c->pending = 0;
+	return 0;
 }
 
 /* Users' connections idle past user_idle_s are closed. */

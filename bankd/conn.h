@@ -38,6 +38,29 @@ void		 conn_limits(struct bankd *);
  */
 struct conn	*conn_open(struct bankd *, int fd, const struct peer *p);
 
+/*
+ * A listener whose peer is known only from the requests (listen_tcp.c:
+ * a MUNGE credential in each) opens with a gate: a pending peer (uid
+ * (uid_t)-1) that is capped and timed out as a user until the gate names
+ * it.  frame() sees each frame first: 0 hands it on to the frame
+ * function, 1 drops it (the gate answered), -1 closes the connection.
+ * closed() is called once when the connection closes.
+ */
+struct conn_gate {
+	int		(*frame)(void *arg, struct conn *, struct bp_msg *);
+	void		(*closed)(void *arg, struct conn *);
+	void		 *arg;
+};
+struct conn	*conn_open_gated(struct bankd *, int fd, const struct peer *,
+		    const struct conn_gate *);
+/*
+ * The gate found who the peer is: 0 when c may serve p (its first
+ * request, within p's limits: share, or the same uid and gid as before),
+ * -1 with why in msg.
+ */
+int		 conn_set_peer(struct conn *, const struct peer *, char *msg,
+		    size_t msglen);
+
 const struct peer *conn_peer(const struct conn *);
 void		 conn_reply(struct conn *, struct bp_msg *);
 /* A reply of a status and a message (NULL: none), to request type/id. */

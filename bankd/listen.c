@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "counters.h"
 #include "listen.h"
+#include "listen_tcp.h"
 #include "log.h"
 #include "peer.h"
 #include "rate.h"
@@ -171,7 +172,7 @@ listen_start(struct bankd *bd)
 		return -1;
 	}
 	log_info("listening on %s", path);
-	return 0;
+	return listen_tcp_start(bd);
 }
 
 void
@@ -179,6 +180,7 @@ listen_stop(struct bankd *bd)
 {
 	struct listen *ls = bd->listen;
 
+	listen_tcp_stop(bd);
 	if (ls == NULL)
 		return;
 	if (ls->rest_ev != NULL)

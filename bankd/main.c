@@ -225,6 +225,8 @@ bankd_reload_conf(struct bankd *bd)
 	memset(token, 0, strlen(token));
 	free(token);
 	keep_str(&cf.socket, &bd->conf.socket, "socket");
+	keep_str(&cf.listen_tcp, &bd->conf.listen_tcp, "listen_tcp");
+	keep_str(&cf.munge_socket, &bd->conf.munge_socket, "munge_socket");
 	keep_str(&cf.api_url, &bd->conf.api_url, "api.url");
 	keep_str(&cf.state_dir, &bd->conf.state_dir, "state_dir");
 	if (cf.fsync != bd->conf.fsync)

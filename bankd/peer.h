@@ -2,8 +2,9 @@
  * peer.h - who is at the other end of a connection, and what they may do.
  *
  * A listener establishes the peer once, when it accepts (listen.c: the
- * kernel's SO_PEERCRED on the Unix socket; a TCP listener will take a
- * MUNGE credential), and the connection carries it.  Every decision of
+ * kernel's SO_PEERCRED on the Unix socket; listen_tcp.c: the MUNGE
+ * credential of the first request, which every later one must match),
+ * and the connection carries it.  Every decision of
  * who may do what asks the peer, never the socket, so a request is judged
  * the same whichever way it came.
  */
@@ -14,6 +15,7 @@
 
 enum peer_how {
 	PEER_UNIX_CRED,		/* SO_PEERCRED: the kernel vouches */
+	PEER_MUNGE,		/* a MUNGE credential over TCP: munged vouches */
 };
 
 struct peer {

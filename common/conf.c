@@ -3,6 +3,7 @@
  * line and the setting; unknown settings are errors, so a typo never
  * silently falls back to a default.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bankproto.h"
 #include "conf.h"
 #include "money.h"
 #include "yamltree.h"
@@ -538,7 +540,7 @@ load_limits(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
 	static const char *const keys[] = { "connections", "user_connections",
 	    "user_idle_s", "user_checks", "user_checks_per_s", "api_checks",
-	    NULL };
+	    "tcp_connections", NULL };
 	static const struct {
 		const char	*key;
 		long		 lo, hi;
@@ -556,6 +558,8 @@ load_limits(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		    offsetof(struct bank_conf, user_checks_per_s) },
 		{ "api_checks", 1, 4096,
 		    offsetof(struct bank_conf, api_checks) },
+		{ "tcp_connections", 1, 65536,
+		    offsetof(struct bank_conf, tcp_connections) },
 	};
 	const struct ynode *l;
 	size_t i;
@@ -606,6 +610,7 @@ conf_defaults(struct bank_conf *cf)
 	cf->reconcile_s = 60;
 	cf->hold_grace_s = 30;
 	cf->max_connections = 4096;
+	cf->tcp_connections = 256;
 	cf->user_connections = 32;
 	cf->user_idle_s = 60;
 	cf->user_checks = 4;
@@ -627,11 +632,13 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	static const char *const keys[] = { "socket", "slurm_user", "api",
 	    "state_dir", "spool_dir", "fsync", "holds", "cache", "plugins",
 	    "prices", "default_time_limit", "deadlines", "policy", "limits",
-	    NULL };
+	    "listen_tcp", "munge_socket", NULL };
 	long v = cf->default_time_limit;
 
 	if (check_keys(c, root, keys) != 0 ||
 	    get_str(c, root, "socket", &cf->socket) != 0 ||
+	    get_str(c, root, "listen_tcp", &cf->listen_tcp) != 0 ||
+	    get_str(c, root, "munge_socket", &cf->munge_socket) != 0 ||
 	    get_str(c, root, "slurm_user", &cf->slurm_user) != 0 ||
 	    get_str(c, root, "state_dir", &cf->state_dir) != 0 ||
 	    get_str(c, root, "spool_dir", &cf->spool_dir) != 0 ||
@@ -667,6 +674,22 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	if (cf->socket[0] != '/')
 		return bad(c, ytree_get(root, "socket"), "socket '%s' must be "
 		    "an absolute path", cf->socket);
+	if (cf->listen_tcp != NULL) {
+		struct sockaddr_storage ss;
+		unsigned salen;
+
+		if (bp_hostport(cf->listen_tcp, &ss, &salen) != 0)
+			return bad(c, ytree_get(root, "listen_tcp"),
+			    "listen_tcp '%s' must be ADDRESS:PORT: an IP "
+			    "literal (IPv6 in brackets) and a port 1-65535",
+			    cf->listen_tcp);
+	}
+	if (cf->munge_socket != NULL && cf->munge_socket[0] != '/')
+		return bad(c, ytree_get(root, "munge_socket"), "munge_socket "
+		    "'%s' must be an absolute path", cf->munge_socket);
+	/* TCP's are connections too: limits.connections bounds them all. */
+	if (cf->tcp_connections > cf->max_connections)
+		cf->tcp_connections = cf->max_connections;
 	return 0;
 }
 
@@ -712,6 +735,8 @@ conf_free(struct bank_conf *cf)
 	free(cf->qos);
 	free(cf->path);
 	free(cf->socket);
+	free(cf->listen_tcp);
+	free(cf->munge_socket);
 	free(cf->slurm_user);
 	free(cf->state_dir);
 	free(cf->spool_dir);

@@ -67,6 +67,8 @@ enum conf_requeue {
 struct bank_conf {
 	char		*path;
 	char		*socket;
+	char		*listen_tcp;	/* ADDRESS:PORT; NULL: no TCP */
+	char		*munge_socket;	/* munged's; NULL: libmunge's default */
 	char		*slurm_user;	/* may send reports, besides root */
 	char		*state_dir;	/* bankd's journal */
 	char		*spool_dir;	/* reports written while bankd is down */
@@ -117,6 +119,7 @@ struct bank_conf {
 	 * and slurm_user: the socket is open to every local user.
 	 */
 	int		 max_connections;	/* in all */
+	int		 tcp_connections;	/* of them, over listen_tcp */
 	int		 user_connections;	/* per user */
 	int		 user_idle_s;	/* a user's idle connection closes */
 	int		 user_checks;	/* a user's checks waiting on the API */

@@ -2,7 +2,9 @@
  * bankproto.h - the wire protocol between the Slurm plugins (and bankctl)
  * and bankd, and a small client for it.
  *
- * Transport: a Unix-domain stream socket (bankd's `socket:` setting).  A
+ * Transport: a Unix-domain stream socket (bankd's `socket:` setting), or
+ * TCP (`listen_tcp:`), where each request also carries a MUNGE credential
+ * (BP_CRED_KEY below; docs/protocol.md "Over TCP").  A
  * client connects, sends one or more requests and reads one reply for each,
  * in order.  A connection of root or slurm_user may stay open for as long
  * as the client likes (job_submit keeps one: bp_conn_call()); another
@@ -180,6 +182,8 @@ enum bp_result {
 	BP_EIO = -8,		/* socket error or peer closed early */
 	BP_EREPLY = -9,		/* reply does not match the request */
 	BP_ENOMEM = -10,
+	BP_ECRED = -11,		/* no MUNGE credential could be made */
+	BP_EADDR = -12,		/* not a socket path nor tcp:ADDRESS:PORT */
 };
 
 #define BP_NUM_LEN	21	/* UINT64_MAX in decimal, and a NUL */
@@ -268,6 +272,45 @@ int		 bp_conn_call(struct bp_conn *, int deadline_ms,
 		    const struct bp_msg *req, struct bp_msg *rep);
 /* Closes the connection and frees addr; bp_conn_init() again to reuse. */
 void		 bp_conn_close(struct bp_conn *);
+
+/*
+ * Over TCP (bankd's listen_tcp:) every request carries a MUNGE credential
+ * in the field BP_CRED_KEY, whose payload is bp_digest() of the request:
+ * the SHA-256 of the frame encoded without that field.  So a credential
+ * vouches for its uid and gid and for this request only (docs/protocol.md).
+ */
+#define BP_CRED_KEY	"cred"
+#define BP_DIGEST_LEN	32
+int		 bp_digest(const struct bp_msg *, uint8_t out[BP_DIGEST_LEN]);
+
+/*
+ * bp_call() of the frame already encoded (with a credential, for TCP):
+ * addr is a socket path, or "tcp:ADDRESS:PORT" with an IP literal
+ * ("[::1]:7000" for IPv6).  No name is looked up: nothing may block past
+ * the deadline.
+ */
+int		 bp_call_frame(const char *addr, int deadline_ms,
+		    const uint8_t *frame, size_t len, const struct bp_msg *req,
+		    struct bp_msg *rep);
+
+/*
+ * "ADDRESS:PORT" (IPv4 literal, or [IPv6 literal]; port 1..65535) into
+ * *sa; 0, or -1 when it is not one.  No name is looked up.
+ */
+struct sockaddr_storage;
+int		 bp_hostport(const char *, struct sockaddr_storage *sa,
+		    unsigned *salen);
+
+/*
+ * One request over TCP, with a fresh MUNGE credential made for it (each
+ * call, so each attempt: a credential is good once and for minutes only).
+ * hostport: "ADDRESS:PORT"; munge_socket: munged's socket, NULL for
+ * libmunge's default.  Also BP_ECRED: no credential could be made (munged
+ * down); *why says why.  In libbankproto_tcp (links libmunge).
+ */
+int		 bp_call_tcp(const char *hostport, const char *munge_socket,
+		    int deadline_ms, const struct bp_msg *req,
+		    struct bp_msg *rep, char *why, size_t whylen);
 
 /*
  * When bankd cannot be reached, leave the report in `dir` for bankd to take

@@ -8,6 +8,9 @@
  */
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -48,8 +51,95 @@ wait_fd(int fd, short events, int64_t deadline, int timeout_rc)
 	}
 }
 
+int
+bp_hostport(const char *s, struct sockaddr_storage *ss, unsigned *salen)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char host[64];
+	const char *colon, *h = s, *p;
+	size_t hl;
+	unsigned long port = 0;
+
+	if (s == NULL)
+		return -1;
+	if (*s == '[') {
+		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(colon - h);
+		p = colon + 2;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		hl = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host) || *p == '\0' || strlen(p) > 5)
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	if (port == 0 || port > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (*s != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*salen = sizeof(*sin);
+		return 0;
+	}
+	if (*s == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*salen = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+/* A TCP connection to ADDRESS:PORT within the deadline. */
 static int
-connect_by(const char *path, int64_t deadline, int *fdp)
+connect_tcp(const char *hostport, int64_t deadline, int *fdp)
+{
+	struct sockaddr_storage ss;
+	unsigned salen;
+	socklen_t len;
+	int fd, err, one = 1;
+
+	if (bp_hostport(hostport, &ss, &salen) != 0)
+		return BP_EADDR;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return BP_ECONNECT;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	while (connect(fd, (struct sockaddr *)&ss, salen) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EINPROGRESS)
+			goto fail;
+		if (wait_fd(fd, POLLOUT, deadline, BP_ECONNECT) != 0)
+			goto fail;
+		len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
+		    err != 0)
+			goto fail;
+		break;
+	}
+	*fdp = fd;
+	return BP_OK;
+fail:
+	close(fd);
+	return BP_ECONNECT;
+}
+
+static int
+connect_unix(const char *path, int64_t deadline, int *fdp)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -190,6 +280,30 @@ static int64_t
 deadline_of(int deadline_ms)
 {
 	return now_ms() + (deadline_ms > 0 ? deadline_ms : 1);
+}
+
+/* A socket path, or tcp:ADDRESS:PORT. */
+static int
+connect_by(const char *addr, int64_t deadline, int *fdp)
+{
+	if (strncmp(addr, "tcp:", 4) == 0)
+		return connect_tcp(addr + 4, deadline, fdp);
+	return connect_unix(addr, deadline, fdp);
+}
+
+int
+bp_call_frame(const char *addr, int deadline_ms, const uint8_t *frame,
+    size_t len, const struct bp_msg *req, struct bp_msg *rep)
+{
+	int64_t deadline = deadline_of(deadline_ms);
+	size_t sent;
+	int fd, rc;
+
+	if ((rc = connect_by(addr, deadline, &fd)) != BP_OK)
+		return rc;
+	rc = exchange(fd, frame, len, deadline, req, rep, &sent);
+	close(fd);
+	return rc;
 }
 
 int

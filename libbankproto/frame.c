@@ -273,6 +273,9 @@ bp_strerror(int rc)
 	case BP_EIO:		return "connection to bankd failed";
 	case BP_EREPLY:		return "reply does not match the request";
 	case BP_ENOMEM:		return "out of memory";
+	case BP_ECRED:		return "cannot make a MUNGE credential";
+	case BP_EADDR:		return "not an address (tcp:ADDRESS:PORT, an IP "
+				    "literal and a port)";
 	}
 	return "unknown error";
 }

@@ -109,10 +109,23 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.user_checks, 4);
 	ck_assert_int_eq(cf.user_checks_per_s, 10);
 	ck_assert_int_eq(cf.api_checks, 32);
+	ck_assert_ptr_null(cf.listen_tcp);	/* off unless set */
+	ck_assert_ptr_null(cf.munge_socket);
+	ck_assert_int_eq(cf.tcp_connections, 256);
 	ck_assert_int_eq(cf.submit_deadline_ms, 500);
 	ck_assert_int_eq(cf.report_deadline_ms, 500);
 	ck_assert_int_eq(cf.on_api_unavailable, POLICY_ALLOW);
 	ck_assert_str_eq(conf_policy_name(cf.on_api_unavailable), "allow");
+}
+END_TEST
+
+START_TEST(load_tcp)
+{
+	ck_assert_msg(conf_load(FIX("tcp.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(cf.listen_tcp, "[::1]:6830");
+	ck_assert_str_eq(cf.munge_socket, "/run/munge/munge.socket.2");
+	ck_assert_int_eq(cf.tcp_connections, 8);
 }
 END_TEST
 
@@ -164,6 +177,11 @@ static const struct broken broken[] = {
 	    "'timeout_ms' must be a whole number from 1 to 600000" },
 	{ "bad-policy.yaml", 5, "'on_api_unavailable' must be allow, deny or cached" },
 	{ "bad-dup-key.yaml", 5, "duplicate key" },
+	{ "bad-tcp-name.yaml", 4, "listen_tcp 'mybankd:6830' must be "
+	    "ADDRESS:PORT: an IP literal (IPv6 in brackets) and a port 1-65535" },
+	{ "bad-tcp-port.yaml", 4, "listen_tcp '127.0.0.1:70000' must be" },
+	{ "bad-tcp-noport.yaml", 4, "listen_tcp '127.0.0.1' must be" },
+	{ "bad-tcp-v6.yaml", 4, "listen_tcp '::1:6830' must be" },
 	{ "bad-relative-socket.yaml", 4,
 	    "socket 'run/bankd.sock' must be an absolute path" },
 	{ "bad-empty.yaml", 1, "empty configuration" },
@@ -423,6 +441,7 @@ conf_suite(void)
 	tcase_add_checked_fixture(tc, NULL, conf_teardown);
 	tcase_add_test(tc, load_good);
 	tcase_add_test(tc, load_defaults);
+	tcase_add_test(tc, load_tcp);
 	tcase_add_test(tc, load_runs);
 	tcase_add_test(tc, price_lookup);
 	tcase_add_loop_test(tc, load_broken, 0,

@@ -25,3 +25,11 @@ add_executable(check_counters ${CMAKE_CURRENT_LIST_DIR}/check_counters.c
 target_include_directories(check_counters PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_counters PRIVATE PkgConfig::CHECK)
 add_test(NAME unit_counters COMMAND check_counters)
+
+# Issue 13: SHA-256 (FIPS 180-2 vectors), the digest a MUNGE credential
+# binds, and the credential's check with munged stubbed out.
+add_executable(check_tcpauth ${CMAKE_CURRENT_LIST_DIR}/check_tcpauth.c
+    ${CMAKE_SOURCE_DIR}/bankd/tcpauth.c)
+target_include_directories(check_tcpauth PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_tcpauth PRIVATE bankproto PkgConfig::CHECK)
+add_test(NAME unit_tcpauth COMMAND check_tcpauth)
