@@ -25,6 +25,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Cluster, free_port  # noqa: E402
+from hostile_client import read_replies  # noqa: E402
 
 BUILD = None
 ALICE, BOB = "bankalice", "bankbob"
@@ -52,28 +53,7 @@ def encode(typ, rid, fields):
 
 
 def replies(s, n, timeout=10):
-    s.settimeout(timeout)
-    buf, out = b"", []
-    while len(out) < n:
-        try:
-            chunk = s.recv(1 << 16)
-        except socket.timeout:
-            break
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= HDR.size:
-            _, _, typ, rid, blen = HDR.unpack(buf[:HDR.size])
-            if len(buf) < HDR.size + blen:
-                break
-            body, buf = buf[HDR.size:HDR.size + blen], buf[HDR.size + blen:]
-            rep = {"_type": typ, "_id": rid}
-            for line in body.split(b"\n"):
-                if b"=" in line:
-                    k, v = line.split(b"=", 1)
-                    rep[k.decode()] = v.decode("utf-8", "replace")
-            out.append(rep)
-    return out
+    return read_replies(s, n, timeout)
 
 
 class Tcp(unittest.TestCase):
