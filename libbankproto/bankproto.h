@@ -184,6 +184,8 @@ enum bp_result {
 	BP_ENOMEM = -10,
 	BP_ECRED = -11,		/* no MUNGE credential could be made */
 	BP_EADDR = -12,		/* not a socket path nor tcp:ADDRESS:PORT */
+	BP_ENOCRED = -13,	/* a tcp: address, a request without a
+				   credential: bankd would refuse it */
 };
 
 #define BP_NUM_LEN	21	/* UINT64_MAX in decimal, and a NUL */

@@ -282,6 +282,17 @@ deadline_of(int deadline_ms)
 	return now_ms() + (deadline_ms > 0 ? deadline_ms : 1);
 }
 
+/*
+ * bankd refuses a TCP request without a MUNGE credential; refused here
+ * instead, where the caller learns why (bp_call_tcp() adds one).
+ */
+static int
+needs_cred(const char *addr, const struct bp_msg *req)
+{
+	return strncmp(addr, "tcp:", 4) == 0 && bp_get(req, BP_CRED_KEY) ==
+	    NULL;
+}
+
 /* A socket path, or tcp:ADDRESS:PORT. */
 static int
 connect_by(const char *addr, int64_t deadline, int *fdp)
@@ -316,6 +327,8 @@ bp_call(const char *path, int deadline_ms, const struct bp_msg *req,
 	long len;
 	int fd, rc;
 
+	if (needs_cred(path, req))
+		return BP_ENOCRED;
 	if ((len = bp_encode(req, &frame)) < 0)
 		return (int)len;
 	if ((rc = connect_by(path, deadline, &fd)) == BP_OK) {
@@ -364,6 +377,8 @@ bp_conn_call(struct bp_conn *bc, int deadline_ms, const struct bp_msg *req,
 
 	if (bc->addr == NULL)
 		return BP_ENOMEM;
+	if (needs_cred(bc->addr, req))
+		return BP_ENOCRED;
 	if ((len = bp_encode(req, &frame)) < 0)
 		return (int)len;
 	for (;;) {

@@ -276,6 +276,9 @@ bp_strerror(int rc)
 	case BP_ECRED:		return "cannot make a MUNGE credential";
 	case BP_EADDR:		return "not an address (tcp:ADDRESS:PORT, an IP "
 				    "literal and a port)";
+	case BP_ENOCRED:	return "a request over TCP needs a MUNGE "
+				    "credential (bp_call_tcp, bankctl -S "
+				    "tcp:ADDRESS:PORT)";
 	}
 	return "unknown error";
 }

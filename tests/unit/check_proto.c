@@ -705,6 +705,31 @@ START_TEST(call_no_listener)
 }
 END_TEST
 
+/*
+ * A tcp: address and no credential: refused here, before connecting
+ * (bankd would refuse it, with a message the caller never sees).  The
+ * port is one nothing listens on: a connect would say BP_ECONNECT.
+ */
+START_TEST(call_tcp_needs_cred)
+{
+	struct bp_msg req, rep;
+	struct bp_conn bc;
+
+	request(&req);
+	ck_assert_int_eq(bp_call("tcp:127.0.0.1:1", 500, &req, &rep),
+	    BP_ENOCRED);
+	bp_conn_init(&bc, "tcp:127.0.0.1:1");
+	ck_assert_int_eq(bp_conn_call(&bc, 500, &req, &rep), BP_ENOCRED);
+	bp_conn_close(&bc);
+	ck_assert_ptr_nonnull(strstr(bp_strerror(BP_ENOCRED), "MUNGE"));
+	/* With one (not checked here: bankd does), it is sent. */
+	ck_assert_int_eq(bp_add(&req, BP_CRED_KEY, "x"), BP_OK);
+	ck_assert_int_eq(bp_call("tcp:127.0.0.1:1", 500, &req, &rep),
+	    BP_ECONNECT);
+	bp_free(&req);
+}
+END_TEST
+
 /* A bankd that accepted nothing and answers nothing: the deadline holds. */
 START_TEST(call_deadline)
 {
@@ -868,6 +893,7 @@ proto_suite(void)
 	tcase_add_test(tc, call_garbage);
 	tcase_add_test(tc, call_hangup);
 	tcase_add_test(tc, call_no_listener);
+	tcase_add_test(tc, call_tcp_needs_cred);
 	tcase_add_test(tc, call_deadline);
 	tcase_add_test(tc, call_big_reply);
 	tcase_add_test(tc, conn_kept_and_renewed);
