@@ -47,8 +47,6 @@
 
 /* Within bankctl's own 5 s, with room for the reply. */
 #define BALANCE_DEADLINE_MS	4000
-/* cache.h's uid of an account's own limit */
-#define ACCT			(-1L)
 /* Allocations remembered; the oldest is forgotten first. */
 #define BALANCE_MEMO		1024
 
@@ -72,12 +70,27 @@ struct memo {
 	time_t		 t;		/* 0: a free slot */
 };
 
-/* One bankd per process: its memo is this file's. */
-static struct memo memo[BALANCE_MEMO];
+/* The daemon's (bankd.h), a linear table: a few accounts are asked of. */
+struct balance_memo {
+	struct memo	 slot[BALANCE_MEMO];
+};
+
+struct balance_memo *
+balance_memo_new(void)
+{
+	return calloc(1, sizeof(struct balance_memo));
+}
+
+void
+balance_memo_free(struct balance_memo *bm)
+{
+	free(bm);
+}
 
 static struct memo *
-memo_find(const char *account, long uid)
+memo_find(struct balance_memo *bm, const char *account, long uid)
 {
+	struct memo *memo = bm->slot;
 	size_t i;
 
 	for (i = 0; i < BALANCE_MEMO; i++)
@@ -88,9 +101,10 @@ memo_find(const char *account, long uid)
 }
 
 static struct memo *
-memo_put(const char *account, long uid, time_t now)
+memo_put(struct balance_memo *bm, const char *account, long uid, time_t now)
 {
-	struct memo *m = memo_find(account, uid), *old = &memo[0];
+	struct memo *memo = bm->slot;
+	struct memo *m = memo_find(bm, account, uid), *old = &memo[0];
 	size_t i;
 
 	if (m == NULL) {
@@ -171,8 +185,10 @@ static int
 answer_known(struct balance *b)
 {
 	struct bankd *bd = b->bd;
-	struct memo *ma = memo_find(b->account, ACCT);
-	struct memo *mu = memo_find(b->account, (long)b->uid);
+	struct memo *ma = memo_find(bd->balances, b->account,
+	    CACHE_ACCOUNT);
+	struct memo *mu = memo_find(bd->balances, b->account,
+	    (long)b->uid);
 	int64_t ra = -1, ru = -1, held_all = 0, held_mine = 0, left = -1;
 	size_t jobs = 0;
 	struct bp_msg rep;
@@ -180,7 +196,7 @@ answer_known(struct balance *b)
 	time_t now = time(NULL), t;
 
 	if (ma != NULL && !ma->unlimited &&
-	    (ra = cache_room(bd->cache, b->account, ACCT)) < 0)
+	    (ra = cache_room(bd->cache, b->account, CACHE_ACCOUNT)) < 0)
 		ma = NULL;
 	if (mu != NULL && mu->user == USER_BELOW &&
 	    (ru = cache_room(bd->cache, b->account, (long)b->uid)) < 0)
@@ -273,6 +289,7 @@ on_answer(const struct portal_ask_reply *r, void *arg)
 	struct balance *b = arg;
 	const struct check_answer *a = &r->answer;
 	struct cache *c = b->bd->cache;
+	struct balance_memo *bm = b->bd->balances;
 	time_t now = time(NULL);
 	struct memo *m;
 	int64_t room;
@@ -295,11 +312,11 @@ on_answer(const struct portal_ask_reply *r, void *arg)
 		answer_status(b, "deny", msg);
 	} else if (b->stage == ASK_ACCOUNT && a->kind == ANSWER_PASS) {
 		cache_note_member(c, b->account, (long)b->uid, now);
-		memo_put(b->account, ACCT, now)->unlimited = 1;
+		memo_put(bm, b->account, CACHE_ACCOUNT, now)->unlimited = 1;
 		finish(b, NULL);
 	} else if (a->kind == ANSWER_PASS) {
 		/* the user's share passes the account's room */
-		m = memo_put(b->account, (long)b->uid, now);
+		m = memo_put(bm, b->account, (long)b->uid, now);
 		m->user = USER_NONE;
 		finish(b, NULL);
 	} else if (a->room < 0 || a->allocation < 0) {
@@ -308,16 +325,16 @@ on_answer(const struct portal_ask_reply *r, void *arg)
 		cache_note_member(c, b->account, (long)b->uid, now);
 		room = a->room;
 		cache_learn(c, b->account, a->limit == LIMIT_USER ?
-		    (long)b->uid : ACCT, room + 1, 0, a->message, now);
+		    (long)b->uid : CACHE_ACCOUNT, room + 1, 0, a->message, now);
 		cache_learn(c, b->account, a->limit == LIMIT_USER ?
-		    (long)b->uid : ACCT, room, 1, a->message, now);
+		    (long)b->uid : CACHE_ACCOUNT, room, 1, a->message, now);
 		if (a->limit == LIMIT_USER) {
-			m = memo_put(b->account, (long)b->uid, now);
+			m = memo_put(bm, b->account, (long)b->uid, now);
 			m->user = USER_BELOW;
 			m->alloc = a->allocation;
 			finish(b, NULL);
 		} else {
-			m = memo_put(b->account, ACCT, now);
+			m = memo_put(bm, b->account, CACHE_ACCOUNT, now);
 			m->unlimited = 0;
 			m->alloc = a->allocation;
 			if (b->stage == ASK_ACCOUNT) {
@@ -338,7 +355,7 @@ ask(struct balance *b)
 	enum portal_start st;
 
 	if (b->stage == ASK_USER &&
-	    (cost = cache_room(b->bd->cache, b->account, ACCT)) < 0) {
+	    (cost = cache_room(b->bd->cache, b->account, CACHE_ACCOUNT)) < 0) {
 		finish(b, NULL);
 		return;
 	}
@@ -356,8 +373,9 @@ ask(struct balance *b)
 static int
 fresh(struct bankd *bd, const char *account, uint32_t uid, time_t now)
 {
-	struct memo *ma = memo_find(account, ACCT);
-	struct memo *mu = memo_find(account, (long)uid);
+	struct memo *ma = memo_find(bd->balances, account,
+	    CACHE_ACCOUNT);
+	struct memo *mu = memo_find(bd->balances, account, (long)uid);
 	long ttl = bd->conf.cache_ttl_s;
 
 	if (ttl <= 0 || ma == NULL || now - ma->t >= ttl ||
@@ -365,7 +383,7 @@ fresh(struct bankd *bd, const char *account, uint32_t uid, time_t now)
 		return 0;
 	if (ma->unlimited)
 		return 1;
-	if (cache_room(bd->cache, account, ACCT) < 0)
+	if (cache_room(bd->cache, account, CACHE_ACCOUNT) < 0)
 		return 0;
 	/* the user's share: known, and as young */
 	return mu != NULL && now - mu->t < ttl && (mu->user == USER_NONE ||
@@ -377,11 +395,12 @@ fresh(struct bankd *bd, const char *account, uint32_t uid, time_t now)
 static void
 seen_in(struct bankd *bd, long uid, time_t now, char *out, size_t len)
 {
+	const struct memo *memo = bd->balances->slot;
 	size_t i, n = 0;
 
 	out[0] = '\0';
 	for (i = 0; i < BALANCE_MEMO; i++) {
-		if (memo[i].t == 0 || memo[i].uid != ACCT ||
+		if (memo[i].t == 0 || memo[i].uid != CACHE_ACCOUNT ||
 		    !cache_is_member(bd->cache, memo[i].account, uid, now,
 		    LONG_MAX))
 			continue;

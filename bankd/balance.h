@@ -5,9 +5,14 @@
 #ifndef BALANCE_H
 #define BALANCE_H
 
+struct balance_memo;
 struct bankd;
 struct conn;
 struct req;
+
+/* The allocations the API named, kept for later balances (bankd.h). */
+struct balance_memo *balance_memo_new(void);
+void		 balance_memo_free(struct balance_memo *);
 
 /* Anyone, about their own uid (the peer's): never a field. */
 void		 balance_request(struct bankd *, struct conn *,

@@ -48,6 +48,7 @@
 
 struct api;
 struct apiprices;
+struct balance_memo;
 struct cache;
 struct checks;
 struct conns;
@@ -69,6 +70,7 @@ struct bankd {
 	struct deliver		*dq;
 	struct holds		*holds;
 	struct cache		*cache;
+	struct balance_memo	*balances;	/* balance.c's */
 	struct checks		*checks;	/* check.c's */
 	struct conns		*conns;		/* conn.c's */
 	struct listen		*listen;	/* listen.c's */

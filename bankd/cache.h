@@ -40,6 +40,9 @@ enum cache_verdict cache_judge(struct cache *, const char *account,
 		    long uid, int64_t cost, time_t now, long max_age,
 		    const char **msg);
 
+/* The uid that names an account's own limit, not a user's share. */
+#define CACHE_ACCOUNT	(-1L)
+
 /* Learned: cost passed / failed the account's (uid -1) or a user's limit. */
 void		 cache_learn(struct cache *, const char *account, long uid,
 		    int64_t cost, int passed, const char *msg, time_t now);

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include "answer.h"
+#include "cache.h"
 #include "holds.h"
 #include "idmap.h"
 #include "lim.h"
@@ -39,8 +40,7 @@ struct bankd;
 struct conn;
 struct portal_ask_reply;
 
-/* cache.h's words: uid -1 is the account's limit; max_age -1 any age. */
-#define CACHE_ACCOUNT	(-1L)
+/* cache.h's words: max_age -1 is any age (CACHE_ACCOUNT is cache.h's). */
 #define ANY_AGE		(-1L)
 /* An answer this fresh (this second) decides what the cache says of it. */
 #define FRESH		0

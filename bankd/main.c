@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "apiprices.h"
+#include "balance.h"
 #include "bankd.h"
 #include "cache.h"
 #include "checks.h"
@@ -319,7 +320,8 @@ bankd_start(struct bankd *bd, const char *path)
 	if ((bd->prices = apiprices_start(bd->base, bd->portal, &bd->conf)) ==
 	    NULL)
 		return -1;
-	if ((bd->cache = cache_new()) == NULL || check_init(bd) != 0 ||
+	if ((bd->cache = cache_new()) == NULL ||
+	    (bd->balances = balance_memo_new()) == NULL || check_init(bd) != 0 ||
 	    (bd->ledger = ledger_new()) == NULL || health_init(bd) != 0) {
 		log_err("out of memory");
 		return -1;
@@ -357,6 +359,7 @@ bankd_stop(struct bankd *bd)
 	intake_free(bd);	/* after the queue's last answers */
 	holds_close(bd->holds);
 	cache_free(bd->cache);
+	balance_memo_free(bd->balances);
 	ledger_free(bd->ledger);
 	portal_free(bd->portal);
 	api_free(bd->api);

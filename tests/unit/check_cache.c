@@ -16,7 +16,7 @@
 #include "cache.h"
 
 #define T0	1000000		/* a time, in seconds */
-#define ACCOUNT	(-1L)		/* the account's limit */
+#define ACCOUNT	CACHE_ACCOUNT
 
 static enum cache_verdict
 judge(struct cache *c, const char *account, long uid, int64_t cost,
