@@ -153,13 +153,10 @@ ctl_cmd_queue(const char *sock, int dead)
 	    "STATE", "TRIES", "NEXT", "ACCOUNT", "LAST ERROR" };
 	struct bp_msg req, rep;
 	uint64_t total = 0, off = 0;
+	const char *v;
 	char key[8], *line;
 	int rc, i, n = 0;
 
-	if (ctl_json_out)
-		printf("[");
-	else
-		ctl_row(head, queue_w, NCOLS);
 	do {
 		bp_init(&req, BP_T_QUEUE, (uint32_t)getpid());
 		bp_add_u64(&req, "offset", off);
@@ -171,6 +168,18 @@ ctl_cmd_queue(const char *sock, int dead)
 			ctl_call_failed(sock, rc);
 			return 1;
 		}
+		/* A refusal (permission denied) is no empty queue. */
+		if ((v = bp_get(&rep, "status")) == NULL || strcmp(v, "ok")) {
+			if (off > 0 && ctl_json_out)
+				printf("]\n");
+			ctl_print_reply(&rep);
+			bp_free(&rep);
+			return 1;
+		}
+		if (off == 0 && ctl_json_out)
+			printf("[");
+		else if (off == 0)
+			ctl_row(head, queue_w, NCOLS);
 		bp_get_u64(&rep, "total", &total);
 		for (i = 1; i <= BP_QUEUE_PAGE; i++) {
 			snprintf(key, sizeof(key), "e%d", i);

@@ -604,6 +604,29 @@ class JobScript(unittest.TestCase):
 		self.assertEqual(self.srv.connections, 0)
 
 
+class Refused(unittest.TestCase):
+	"""A refusal is said and fails, never shown as an empty list."""
+
+	MSG = b"permission denied: only root and the SlurmUser may see the queue"
+
+	def setUp(self):
+		self.srv = FakeBankd(lambda t, f: [("status", b"error"),
+		    ("message", self.MSG)])
+
+	def tearDown(self):
+		self.srv.close()
+
+	def test_queue_refused(self):
+		for args in (("queue",), ("queue", "--dead"),
+		    ("--json", "queue")):
+			r = run(self.srv.path, *args)
+			self.assertEqual(r.returncode, 1, args)
+			out = (r.stdout + r.stderr).decode()
+			self.assertIn("permission denied", out)
+			self.assertNotIn("SEQ", out)
+			self.assertNotIn("report(s) waiting", out)
+
+
 class Balance(unittest.TestCase):
 	"""balance: the account sent, never a uid; the reply shown safely."""
 
