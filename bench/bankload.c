@@ -121,7 +121,7 @@ build(struct bp_msg *m, uint64_t index, time_t now)
 		bp_add(m, "cpus", "2");
 		bp_add(m, "nodes", "n1");
 		bp_add(m, "num_nodes", "1");
-		bp_add(m, "req_nodes", "");
+		bp_add(m, "req_nodes", "1");
 		bp_addf(m, "submit", "%" PRId64, submit);
 		bp_addf(m, "start", "%" PRId64, start);
 		bp_addf(m, "end", "%" PRId64, end);
