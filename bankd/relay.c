@@ -432,6 +432,7 @@ relay_stop(struct bankd *bd)
 	intake_stop(bd);
 	if (r != NULL) {
 		relay_fwd_free(r->fwd);
+		r->fwd = NULL;		/* closing commits: nothing to kick */
 		relayq_close(r->q);	/* answers whatever waits */
 	}
 	intake_free(bd);

@@ -218,6 +218,11 @@ emit_live(struct journal *jr, void *arg)
 	struct relayq_entry *a = TAILQ_FIRST(&q->infl), *b =
 	    TAILQ_FIRST(&q->pend), *e;
 
+	/* The last seq given, so that none is given twice after a restart
+	 * (replay reads the seq of any record; "mark" does nothing else). */
+	if (q->next_seq > 1 && append(jr, json_pack("{s:s, s:I}", "op", "mark",
+	    "seq", (json_int_t)(q->next_seq - 1)), NULL) < 0)
+		return -1;
 	while (a != NULL || b != NULL) {
 		if (b == NULL || (a != NULL && a->seq < b->seq)) {
 			e = a;
