@@ -89,7 +89,7 @@ struct fwd_conn {
 	uint8_t			*in;
 	size_t			 inlen;
 	struct fwd_cmdq		 todo;
-	struct fwd_cmdq		 sent;		/* in order: answers come so */
+	struct fwd_cmdq		 sent;		/* in the order sent */
 };
 
 struct relay_fwd {
@@ -349,7 +349,11 @@ do_write(struct relay_fwd *f)
 	c->outlen -= (size_t)n;
 }
 
-/* Whole replies, each the answer to the oldest frame sent. */
+/*
+ * Whole replies, each matched to its frame by id: the upstream takes the
+ * frames in order but answers each when it can (a repeat at once, a new
+ * report once journaled), so replies may pass one another.
+ */
 static void
 take_replies(struct relay_fwd *f)
 {
@@ -371,14 +375,16 @@ take_replies(struct relay_fwd *f)
 			    bp_strerror(rc));
 			break;
 		}
-		cmd = STAILQ_FIRST(&c->sent);
-		if (cmd == NULL || m->id != (uint32_t)cmd->seq ||
-		    m->type != (cmd->type | BP_REPLY)) {
+		STAILQ_FOREACH(cmd, &c->sent, link)
+			if (m->id == (uint32_t)cmd->seq &&
+			    m->type == (cmd->type | BP_REPLY))
+				break;
+		if (cmd == NULL) {
 			bp_free(m);
 			conn_fail(f, "a reply to no frame of ours");
 			break;
 		}
-		STAILQ_REMOVE_HEAD(&c->sent, link);
+		STAILQ_REMOVE(&c->sent, cmd, fwd_cmd, link);
 		post(f, FR_REPLY, cmd->gen, cmd->seq, bp_get(m, "status"),
 		    bp_get(m, "message"));
 		cmd_free(cmd);

@@ -502,7 +502,9 @@ up_release(struct upstream *u)
 	uint64_t job;
 	int i;
 
-	for (i = 0; i < u->held; i++) {
+	/* Backwards: an upstream answers as each is journaled (a repeat at
+	 * once), so replies may pass one another. */
+	for (i = u->held - 1; i >= 0; i--) {
 		bp_get_u64(&u->hold[i], "job_id", &job);
 		up_take(u, &u->hold[i], (uint32_t)job);
 		bp_free(&u->hold[i]);
@@ -720,7 +722,10 @@ START_TEST(fwd_in_order)
 }
 END_TEST
 
-/* Pipelined: up to the window unanswered, never more, none removed. */
+/*
+ * Pipelined: up to the window unanswered, never more, none removed
+ * before its answer; answers out of order are matched by id.
+ */
 START_TEST(fwd_window)
 {
 	struct fwdfx x;
