@@ -154,6 +154,12 @@ START_TEST(load_relay)
 	ck_assert_int_eq(cf.relay_window, 64);
 	ck_assert_int_eq(cf.relay_retry_max_ms, 30000);
 	ck_assert_ptr_null(cf.api_url);
+	conf_free(&cf);
+	/* The example shipped in etc/ loads as it is. */
+	ck_assert_msg(conf_load(FIX("../../../etc/relay.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cf.role, ROLE_RELAY);
+	ck_assert_uint_eq(cf.nrelay_up, 2);
 }
 END_TEST
 
