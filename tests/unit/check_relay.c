@@ -70,10 +70,8 @@ static void
 report(struct bp_msg *m, uint8_t type, uint32_t job, uint32_t run,
     const char *account)
 {
-	char num[BP_NUM_LEN];
-
 	bp_init(m, type, 7);
-	bp_add(m, "job_id", bp_u64toa(job, num));
+	bp_add_u64(m, "job_id", job);
 	bp_addf(m, "run", "%u", run);
 	bp_add(m, "account", account);
 	bp_add(m, "partition", "normal");
