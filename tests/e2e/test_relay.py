@@ -14,7 +14,9 @@ against the API simulator.
     nothing charged twice;
   - `bankctl estimate` through the relay is the controller's answer;
   - a relay whose upstream does not answer: status=unavailable and the
-    message naming what it tried; a user naming another uid: refused.
+    message naming what it tried; a user naming another uid: refused;
+  - spool files (spank's, while the relay was down): taken in by the
+    relay and forwarded, charged once.
 
 Slurm itself is not started: the frames are the plugins'.
 
@@ -279,6 +281,26 @@ class Relay(unittest.TestCase):
         print("relay killed with %s of 40 reports unacknowledged" %
               held[-1], file=sys.stderr)
         self.assert_charged_once(costs)
+
+    def test_f_spool_taken_in(self):
+        """A report spank spooled while the relay was down: taken in by
+        the relay (not by the controller), forwarded, charged once."""
+        job, start, end, amount = self.new_job(seconds=60, cpus=1)
+        spool = self.c.relay_path("r1", "spool")
+        for kind, typ, f in (("start", T_START, start), ("end", T_END, end)):
+            name = os.path.join(spool, "%020d.%09d-%s-%d-1" %
+                                (time.time(), 0, kind, job))
+            with open(name + ".tmp", "wb") as out:
+                out.write(frame(typ, 1, [(k, v.encode()) for k, v in f]))
+            os.chmod(name + ".tmp", 0o600)
+            os.rename(name + ".tmp", name)
+        deadline = time.time() + 20
+        while os.listdir(spool):
+            self.assertLess(time.time(), deadline, os.listdir(spool))
+            time.sleep(0.1)
+        self.assert_charged_once({job: amount})
+        self.assertIn("job %d: completion report queued for the controller"
+                      % job, self.c.log("r1-log"))
 
     # ---- queries -------------------------------------------------------
     def test_d_estimate_through_the_relay(self):
