@@ -99,6 +99,9 @@ relay_accept(struct bankd *bd, const struct req_report *rq, accept_fn fn,
 		fn(arg, ACCEPT_LATER, "the relay cannot queue the report now "
 		    "(full, or out of memory: see its log)", NULL);
 		break;
+	case RQT_NO_JOB:
+		fn(arg, ACCEPT_ERROR, "the report has no job_id", NULL);
+		break;
 	case RQT_TOO_BIG:
 		fn(arg, ACCEPT_ERROR, "the report is too large for the relay's "
 		    "journal", NULL);

@@ -457,9 +457,9 @@ relayq_take(struct relayq *q, const struct bp_msg *m, relayq_ack_fn fn,
 	json_t *frame;
 	long size;
 
-	/* fields.c bounded them; a report without a job is the upstream's
-	 * to refuse, by name: it goes as it came, under job 0. */
-	bp_get_u64(m, "job_id", &job);
+	/* fields.c bounded them; without a job id no controller takes it. */
+	if (bp_get_u64(m, "job_id", &job) != 0 || job == 0)
+		return RQT_NO_JOB;
 	bp_get_u64(m, "run", &run);
 	if (job > LIM_JOB_ID || run > LIM_RUNS)
 		return RQT_LATER;

@@ -64,6 +64,7 @@ enum relayq_take {
 	RQT_DUP,		/* the same report is held: answered dup */
 	RQT_LATER,		/* full, no memory, the journal refused */
 	RQT_TOO_BIG,		/* a record larger than the journal takes */
+	RQT_NO_JOB,		/* no job_id: no report the controller takes */
 };
 
 /* The sender's answer: ok 1 once durable, 0 if the commit failed. */

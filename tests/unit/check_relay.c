@@ -267,6 +267,8 @@ START_TEST(dup_while_held)
 	spin_until(base, &a.ok, 4);
 	relayq_stats(q, &st);
 	ck_assert_uint_eq(st.backlog, 4);
+	/* No job id: nothing a controller would take. */
+	ck_assert_int_eq(take(q, BP_T_START, 0, 0, "fc_a", &a), RQT_NO_JOB);
 	/* Once forwarded it is the upstream's to call a repeat. */
 	relayq_sent(q, relayq_next(q), 1);
 	relayq_done(q, relayq_find(q, 1));
