@@ -13,6 +13,8 @@
  * its own credential; a dead first upstream skipped; ok/dup remove,
  * error makes a dead letter, later and a cut connection resend, and
  * nothing is removed before the upstream answered.
+ * The queries: the upstream's reply under the asker's id, past a dead
+ * first upstream; none answering, "unavailable" naming what was tried.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +35,7 @@
 #include <jansson.h>
 
 #include "bankproto.h"
+#include "relay_ask.h"
 #include "relay_fwd.h"
 #include "relaycred.h"
 #include "relayq.h"
@@ -363,6 +366,7 @@ struct upstream {
 	int			 held;		/* UP_HOLD: frames unanswered */
 	int			 max_held;
 	struct bp_msg		 hold[64];
+	int			 queries;
 };
 
 /* The fake credential: "fake:" and the digest in hex. */
@@ -439,6 +443,26 @@ up_take(struct upstream *u, const struct bp_msg *m, uint32_t job)
 	up_reply(u, m, "ok", NULL);
 }
 
+/* A query: its fields echoed back with an estimate, as a controller's. */
+static void
+up_query(struct upstream *u, const struct bp_msg *m)
+{
+	struct bp_msg rep;
+	uint8_t *frame;
+	long len;
+
+	u->queries++;
+	bp_init(&rep, m->type | BP_REPLY, m->id);
+	bp_add(&rep, "status", "ok");
+	bp_add(&rep, "estimate", "720.00");
+	bp_add(&rep, "asked_for", bp_get(m, "peer_uid") ? bp_get(m,
+	    "peer_uid") : "-");
+	bp_add(&rep, "cred_ok", bp_get(m, BP_CRED_KEY) ? "1" : "0");
+	ck_assert_int_gt(len = bp_encode(&rep, &frame), 0);
+	ck_assert_int_eq(send(u->fd, frame, (size_t)len, MSG_NOSIGNAL), len);
+	free(frame);
+}
+
 /* 1 when the connection was closed. */
 static int
 up_frame(struct upstream *u, struct bp_msg *m)
@@ -448,6 +472,10 @@ up_frame(struct upstream *u, struct bp_msg *m)
 	uint64_t job = 0;
 	const char *c = bp_get(m, BP_CRED_KEY);
 
+	if (m->type == BP_T_ESTIMATE) {
+		up_query(u, m);
+		return 0;
+	}
 	bp_get_u64(m, "job_id", &job);
 	u->frames++;
 	snprintf(u->log + strlen(u->log), sizeof(u->log) - strlen(u->log),
@@ -848,6 +876,113 @@ START_TEST(fwd_no_credential)
 }
 END_TEST
 
+/* ---- queries ---------------------------------------------------------- */
+
+struct answer {
+	int		 n;
+	char		 status[32];
+	char		 message[512];
+	char		 estimate[32];
+	char		 asked_for[32];
+	uint32_t	 id;
+	uint8_t		 type;
+};
+
+static void
+on_answer(void *arg, struct bp_msg *rep)
+{
+	struct answer *a = arg;
+	const char *v;
+
+	a->n++;
+	ck_assert_ptr_nonnull(rep);
+	a->id = rep->id;
+	a->type = rep->type;
+	snprintf(a->status, sizeof(a->status), "%s", bp_get(rep, "status"));
+	v = bp_get(rep, "message");
+	snprintf(a->message, sizeof(a->message), "%s", v ? v : "");
+	v = bp_get(rep, "estimate");
+	snprintf(a->estimate, sizeof(a->estimate), "%s", v ? v : "");
+	v = bp_get(rep, "asked_for");
+	snprintf(a->asked_for, sizeof(a->asked_for), "%s", v ? v : "");
+}
+
+static void
+estimate_query(struct bp_msg *m)
+{
+	bp_init(m, BP_T_ESTIMATE, 4242);
+	bp_add(m, "partitions", "normal");
+	bp_add(m, "num_tasks", "2");
+	bp_add(m, "peer_uid", "47001");
+	bp_add(m, "peer_gid", "47001");
+}
+
+/* The upstream's reply, field for field, under the asker's id. */
+START_TEST(ask_forwarded)
+{
+	struct event_base *base = event_base_new();
+	struct upstream up;
+	struct relay_ask *ra;
+	struct answer a = { 0 };
+	char hp[2][64], *ups[2] = { hp[0], hp[1] }, err[256];
+	struct bp_msg m;
+	int i;
+
+	dead_port(hp[0], sizeof(hp[0]));
+	up_start(&up, base, UP_OK, hp[1], sizeof(hp[1]));
+	ra = relay_ask_new(base, ups, 2, 2000, fake_cred, NULL, err,
+	    sizeof(err));
+	ck_assert_msg(ra != NULL, "%s", err);
+	estimate_query(&m);
+	relay_ask(ra, &m, on_answer, &a);
+	bp_free(&m);
+	for (i = 0; i < 100000 && a.n == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(a.n, 1);
+	ck_assert_str_eq(a.status, "ok");
+	ck_assert_str_eq(a.estimate, "720.00");
+	ck_assert_str_eq(a.asked_for, "47001");
+	ck_assert_uint_eq(a.id, 4242);
+	ck_assert_uint_eq(a.type, BP_T_ESTIMATE | BP_REPLY);
+	ck_assert_int_eq(up.queries, 1);
+	relay_ask_free(ra);
+	up_stop(&up);
+	event_base_free(base);
+}
+END_TEST
+
+/* No upstream: unavailable, naming what was tried and what it did. */
+START_TEST(ask_unavailable)
+{
+	struct event_base *base = event_base_new();
+	struct relay_ask *ra;
+	struct answer a = { 0 };
+	char hp[2][64], *ups[2] = { hp[0], hp[1] }, err[256], want[256];
+	struct bp_msg m;
+	int i;
+
+	dead_port(hp[0], sizeof(hp[0]));
+	dead_port(hp[1], sizeof(hp[1]));
+	ra = relay_ask_new(base, ups, 2, 2000, fake_cred, NULL, err,
+	    sizeof(err));
+	ck_assert_msg(ra != NULL, "%s", err);
+	estimate_query(&m);
+	relay_ask(ra, &m, on_answer, &a);
+	bp_free(&m);
+	for (i = 0; i < 100000 && a.n == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(a.n, 1);
+	ck_assert_str_eq(a.status, "unavailable");
+	snprintf(want, sizeof(want), "no controller bankd answered (tried %s, "
+	    "%s): %s: cannot connect to bankd", hp[0], hp[1], hp[1]);
+	ck_assert_msg(strncmp(a.message, want, strlen(want)) == 0, "%s",
+	    a.message);
+	ck_assert_uint_eq(a.id, 4242);
+	relay_ask_free(ra);
+	event_base_free(base);
+}
+END_TEST
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -879,6 +1014,8 @@ main(void)
 	tcase_add_test(tf, fwd_later_resent);
 	tcase_add_test(tf, fwd_cut_resent);
 	tcase_add_test(tf, fwd_no_credential);
+	tcase_add_test(tf, ask_forwarded);
+	tcase_add_test(tf, ask_unavailable);
 	tcase_set_timeout(tf, 30);
 	suite_add_tcase(s, tq);
 	suite_add_tcase(s, tf);
