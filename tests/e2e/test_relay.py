@@ -40,7 +40,7 @@ from hostile_client import frame, read_replies  # noqa: E402
 
 BUILD = None
 ALICE = "bankalice"
-T_ESTIMATE, T_START, T_END = 3, 4, 5
+T_ESTIMATE, T_START, T_END, T_QUEUE = 3, 4, 5, 6
 
 
 class RelayCluster(Cluster):
@@ -342,6 +342,16 @@ class Relay(unittest.TestCase):
             rep = self.ask(sock, T_START, start, as_user=ALICE)
             self.assertEqual(rep["status"], "error", rep)
             self.assertIn("only root and the SlurmUser may report",
+                          rep["message"])
+            # The controller's own commands are refused by name.
+            r = self.ctl(sock, "pause")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("not on a relay: ask the controller's bankd",
+                          r.stdout + r.stderr)
+            # (bankctl queue prints an empty table for a refusal: raw.)
+            rep = self.ask(sock, T_QUEUE, [], as_user=ALICE)
+            self.assertEqual(rep["status"], "error", rep)
+            self.assertIn("only root and the SlurmUser may list the queue",
                           rep["message"])
         finally:
             self.c.stop_relay("lonely")
