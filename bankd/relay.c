@@ -172,14 +172,6 @@ flatten(char *s)
 			*s = ' ';
 }
 
-static const char *
-frame_str(const struct relayq_entry *e, const char *key)
-{
-	const char *s = json_string_value(json_object_get(e->frame, key));
-
-	return s != NULL && s[0] != '\0' ? s : "-";
-}
-
 /* As the controller's QUEUE rows: seq job kind amount state attempts
  * next account error; a relay prices nothing ("-"). */
 static void
@@ -196,7 +188,9 @@ add_row(const struct relayq_entry *e, void *arg)
 		return;
 	pg->left--;
 	snprintf(key, sizeof(key), "e%d", ++pg->n);
-	snprintf(acct, sizeof(acct), "%s", frame_str(e, "account"));
+	if (relayq_field(e, "account", acct, sizeof(acct)) != 0 ||
+	    acct[0] == '\0')
+		snprintf(acct, sizeof(acct), "-");
 	snprintf(err, sizeof(err), "%s", e->error ? e->error : "");
 	flatten(acct);
 	flatten(err);

@@ -662,27 +662,19 @@ static struct fwd_cmd *
 make_cmd(struct relay_fwd *f, struct relayq_entry *e)
 {
 	struct fwd_cmd *cmd;
-	struct bp_msg *m;
-	long len;
 
-	if ((cmd = calloc(1, sizeof(*cmd))) == NULL ||
-	    (m = malloc(sizeof(*m))) == NULL) {
-		free(cmd);
+	if ((cmd = calloc(1, sizeof(*cmd))) == NULL)
 		return NULL;
-	}
-	if (relayq_msg(e, m) != 0 || (len = bp_encode(m, &cmd->frame)) < 0) {
-		free(m);
+	if (relayq_encode(e, &cmd->frame, &cmd->len) != 0) {
 		free(cmd);
 		relayq_dead(f->q, e, "the report's journal record is damaged: "
 		    "it cannot be sent (see the relay's log)");
 		return NULL;
 	}
-	cmd->len = (size_t)len;
-	cmd->type = m->type;
+	cmd->type = e->kind == REPORT_START ? BP_T_START : BP_T_END;
 	cmd->seq = e->seq;
 	cmd->gen = f->gen;
 	cmd->up = f->cur;
-	free(m);
 	return cmd;
 }
 

@@ -4,8 +4,9 @@
  * Three lists in seq order: in flight, pending, dead.  Sending takes from
  * the head of pending; a failed attempt puts its reports back where they
  * were, so the upstream always sees them in the order they were taken.
- * Bodies stay in memory (the frame, a few hundred bytes each, at most
- * RELAYQ_MAX of them): a relay holds a node's backlog, not a cluster's.
+ * Bodies stay in memory, as compact JSON text (a few hundred bytes each,
+ * at most RELAYQ_MAX of them; as jansson objects they took 2 KB): a relay
+ * holds a node's backlog, not a cluster's.
  *
  * A report is known by (job, run, kind), the identity the controller
  * keeps exactly once; the relay only spares it the obvious repeat (the
@@ -118,15 +119,15 @@ entry_free(struct relayq *q, struct relayq_entry *e)
 	if (idmap_get(&q->by_id, id) == e)
 		idmap_del(&q->by_id, id);
 	q->n--;
-	json_decref(e->frame);
+	free(e->frame);
 	free(e->error);
 	free(e);
 }
 
-/* A new entry, in its list and the maps; NULL when out of memory. */
+/* A new entry, in its list and the maps, owning text; NULL: no memory. */
 static struct relayq_entry *
 entry_new(struct relayq *q, uint64_t seq, uint32_t job, uint32_t run,
-    enum report_kind kind, json_t *frame)
+    enum report_kind kind, char *text)
 {
 	struct relayq_entry *e;
 
@@ -143,7 +144,7 @@ entry_new(struct relayq *q, uint64_t seq, uint32_t job, uint32_t run,
 		free(e);
 		return NULL;
 	}
-	e->frame = json_incref(frame);
+	e->frame = text;
 	insert(q, e);
 	q->n++;
 	return e;
@@ -151,13 +152,25 @@ entry_new(struct relayq *q, uint64_t seq, uint32_t job, uint32_t run,
 
 /* ---- records ---------------------------------------------------------- */
 
+/* The fields as a canonical text: compact, keys sorted (so equal
+ * reports are equal strings). */
+static char *
+frame_text(json_t *frame)
+{
+	return json_dumps(frame, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
 static json_t *
 add_record(const struct relayq_entry *e)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:O}", "op", "add",
+	json_t *frame = json_loads(e->frame, 0, NULL);
+
+	if (frame == NULL)
+		return NULL;
+	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:o}", "op", "add",
 	    "seq", (json_int_t)e->seq, "job", (json_int_t)e->job, "run",
 	    (json_int_t)e->run, "kind", e->kind == REPORT_START ? "start" :
-	    "end", "t", (json_int_t)e->t, "frame", e->frame);
+	    "end", "t", (json_int_t)e->t, "frame", frame);
 }
 
 /* Append rec (taken); its size, -2 when too large, -1 on failure. */
@@ -307,6 +320,7 @@ replay_add(struct relayq *q, json_t *rec, uint64_t seq)
 	const char *kind;
 	json_t *frame;
 	struct relayq_entry *e;
+	char *text;
 
 	if (json_unpack(rec, "{s:I, s:I, s:s, s:I, s:o}", "job", &job, "run",
 	    &run, "kind", &kind, "t", &t, "frame", &frame) != 0 || job <= 0 ||
@@ -317,9 +331,10 @@ replay_add(struct relayq *q, json_t *rec, uint64_t seq)
 		    ") skipped", seq);
 		return;
 	}
-	e = entry_new(q, seq, (uint32_t)job, (uint32_t)run, kind[0] == 's' ?
-	    REPORT_START : REPORT_END, frame);
-	if (e == NULL) {
+	if ((text = frame_text(frame)) == NULL || (e = entry_new(q, seq,
+	    (uint32_t)job, (uint32_t)run, kind[0] == 's' ? REPORT_START :
+	    REPORT_END, text)) == NULL) {
+		free(text);
 		log_err("relay: out of memory replaying the journal");
 		return;
 	}
@@ -455,6 +470,7 @@ relayq_take(struct relayq *q, const struct bp_msg *m, relayq_ack_fn fn,
 	struct relayq_entry *e;
 	uint64_t job = 0, run = 0, pos;
 	json_t *frame;
+	char *text;
 	long size;
 
 	/* fields.c bounded them; without a job id no controller takes it. */
@@ -465,9 +481,13 @@ relayq_take(struct relayq *q, const struct bp_msg *m, relayq_ack_fn fn,
 		return RQT_LATER;
 	if ((frame = frame_of(m)) == NULL)
 		return RQT_LATER;
+	text = frame_text(frame);
+	json_decref(frame);
+	if (text == NULL)
+		return RQT_LATER;
 	e = idmap_get(&q->by_id, ident((uint32_t)job, (uint32_t)run, kind));
-	if (e != NULL && json_equal(e->frame, frame)) {
-		json_decref(frame);
+	if (e != NULL && strcmp(e->frame, text) == 0) {
+		free(text);
 		if ((w = commit_waiter_new(fn, arg)) == NULL)
 			return RQT_LATER;
 		/* Answered once the one it repeats is durable. */
@@ -475,13 +495,13 @@ relayq_take(struct relayq *q, const struct bp_msg *m, relayq_ack_fn fn,
 		return RQT_DUP;
 	}
 	if (q->n >= RELAYQ_MAX || (w = commit_waiter_new(fn, arg)) == NULL) {
-		json_decref(frame);
+		free(text);
 		return RQT_LATER;
 	}
 	e = entry_new(q, q->next_seq, (uint32_t)job, (uint32_t)run, kind,
-	    frame);
-	json_decref(frame);
+	    text);
 	if (e == NULL) {
+		free(text);
 		commit_waiter_free(w);
 		return RQT_LATER;
 	}
@@ -599,18 +619,44 @@ relayq_drop(struct relayq *q, uint64_t seq)
 }
 
 int
-relayq_msg(const struct relayq_entry *e, struct bp_msg *m)
+relayq_encode(const struct relayq_entry *e, uint8_t **out, size_t *len)
 {
 	const char *k;
-	json_t *v;
+	struct bp_msg *m;
+	json_t *frame, *v;
+	long n = -1;
 
+	if ((frame = json_loads(e->frame, 0, NULL)) == NULL)
+		return -1;
+	if ((m = malloc(sizeof(*m))) == NULL) {
+		json_decref(frame);
+		return -1;
+	}
 	bp_init(m, e->kind == REPORT_START ? BP_T_START : BP_T_END,
 	    (uint32_t)e->seq);
-	json_object_foreach(e->frame, k, v)
+	json_object_foreach(frame, k, v)
 		if (!json_is_string(v) || bp_add(m, k, json_string_value(v)) !=
 		    BP_OK)
-			return -1;
-	return 0;
+			goto out;
+	if ((n = bp_encode(m, out)) >= 0)
+		*len = (size_t)n;
+out:
+	free(m);
+	json_decref(frame);
+	return n < 0 ? -1 : 0;
+}
+
+int
+relayq_field(const struct relayq_entry *e, const char *key, char *buf,
+    size_t len)
+{
+	json_t *frame = json_loads(e->frame, 0, NULL);
+	const char *v = json_string_value(json_object_get(frame, key));
+	int rc = v != NULL ? 0 : -1;
+
+	snprintf(buf, len, "%s", v != NULL ? v : "");
+	json_decref(frame);
+	return rc;
 }
 
 /* ---- views ------------------------------------------------------------ */

@@ -47,7 +47,7 @@ struct relayq_entry {
 	uint32_t		 run;
 	enum report_kind	 kind;
 	time_t			 t;		/* taken */
-	json_t			*frame;		/* the request's fields */
+	char			*frame;		/* its fields, as JSON text */
 	enum relayq_state	 state;
 	uint64_t		 end;		/* its "add" record ends here */
 	unsigned		 attempts;
@@ -109,8 +109,13 @@ size_t		 relayq_retry(struct relayq *, uint64_t seq);
 /* A dead letter forgotten; 0, or -1 when seq is no dead letter. */
 int		 relayq_drop(struct relayq *, uint64_t seq);
 
-/* The request to send for e (its fields, type START/END, id seq). */
-int		 relayq_msg(const struct relayq_entry *, struct bp_msg *);
+/* The request to send for e (its fields, type START/END, id seq),
+ * encoded into *out (to free); 0, or -1 (damaged, no memory). */
+int		 relayq_encode(const struct relayq_entry *, uint8_t **out,
+		    size_t *len);
+/* One of e's fields into buf; 0, or -1 when it has none ("" in buf). */
+int		 relayq_field(const struct relayq_entry *, const char *key,
+		    char *buf, size_t len);
 
 struct relayq_stats {
 	size_t		 backlog;	/* pending and in flight */

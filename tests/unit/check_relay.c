@@ -233,6 +233,8 @@ START_TEST(replay_after_crash)
 	relayq_stats(q, &st);
 	ck_assert_uint_eq(st.backlog, 3);
 	ck_assert_ptr_nonnull(relayq_next(q));	/* replayed: durable */
+	/* A replayed report repeated: the same report. */
+	ck_assert_int_eq(take(q, BP_T_START, 22, 0, "fc_a", &a), RQT_DUP);
 	/* A new report follows the replayed ones. */
 	ck_assert_int_eq(take(q, BP_T_END, 22, 0, "fc_a", &a), RQT_QUEUED);
 	ck_assert_str_eq(order(q, 0), "1:21s 2:21e 3:22s 4:22e");
