@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "bankproto.h"
+#include "journal.h"
 #include "relay_ask.h"
 #include "relay_fwd.h"
 #include "relaycred.h"
@@ -246,6 +247,67 @@ START_TEST(replay_after_crash)
 	event_base_free(base);
 	free(dir);
 	free(crash);
+}
+END_TEST
+
+static void
+no_replay(json_t *rec, void *arg)
+{
+	(void)rec;
+	(void)arg;
+}
+
+/* A hostile or damaged journal: what is not a report is skipped. */
+START_TEST(replay_refuses_bad_records)
+{
+	static const char *const recs[] = {
+	    "{\"op\":\"add\",\"seq\":1,\"job\":51,\"run\":0,\"kind\":"
+	    "\"start\",\"t\":1,\"frame\":{\"job_id\":\"51\"}}",
+	    /* a frame that is not fields, a job beyond bounds, a kind */
+	    "{\"op\":\"add\",\"seq\":2,\"job\":52,\"run\":0,\"kind\":"
+	    "\"start\",\"t\":1,\"frame\":[1,2]}",
+	    "{\"op\":\"add\",\"seq\":3,\"job\":99999999999,\"run\":0,"
+	    "\"kind\":\"end\",\"t\":1,\"frame\":{}}",
+	    "{\"op\":\"add\",\"seq\":4,\"job\":54,\"run\":0,\"kind\":"
+	    "\"middle\",\"t\":1,\"frame\":{}}",
+	    "{\"op\":\"add\",\"seq\":5,\"job\":55,\"run\":70000,\"kind\":"
+	    "\"end\",\"t\":1,\"frame\":{}}",
+	    "{\"op\":\"add\",\"seq\":6,\"job\":56,\"run\":0,\"kind\":"
+	    "\"end\",\"t\":1,\"frame\":{\"job_id\":7}}",
+	    /* the same seq twice: the first stays */
+	    "{\"op\":\"add\",\"seq\":1,\"job\":57,\"run\":0,\"kind\":"
+	    "\"end\",\"t\":1,\"frame\":{}}",
+	    "{\"op\":\"done\"}",
+	    "{\"op\":\"dead\",\"seq\":-3}",
+	    "{\"op\":\"add\",\"seq\":9,\"job\":59,\"run\":1,\"kind\":"
+	    "\"end\",\"t\":1,\"frame\":{\"job_id\":\"59\"}}",
+	};
+	struct event_base *base = event_base_new();
+	char *dir = newdir(), err[256];
+	struct acks a = { 0, 0 };
+	struct journal *jr;
+	struct relayq *q;
+	json_t *rec;
+	size_t i;
+
+	jr = journal_open_named(dir, "relay", 0, no_replay, NULL, err,
+	    sizeof(err));
+	ck_assert_msg(jr != NULL, "%s", err);
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		ck_assert_ptr_nonnull(rec = json_loads(recs[i], 0, NULL));
+		ck_assert_int_gt(journal_append(jr, rec), 0);
+		json_decref(rec);
+	}
+	ck_assert_int_eq(journal_commit(jr), 0);
+	journal_close(jr);
+	q = qopen(base, dir, 0);
+	ck_assert_str_eq(order(q, 0), "1:51s 9:59e");
+	/* And the next seq is past every one seen. */
+	ck_assert_int_eq(take(q, BP_T_START, 60, 0, "fc_a", &a), RQT_QUEUED);
+	ck_assert_str_eq(order(q, 0), "1:51s 9:59e 10:60s");
+	relayq_close(q);
+	event_base_free(base);
+	free(dir);
 }
 END_TEST
 
@@ -1007,6 +1069,7 @@ main(void)
 		return 1;
 	tcase_add_test(tq, take_durable_then_acked);
 	tcase_add_test(tq, replay_after_crash);
+	tcase_add_test(tq, replay_refuses_bad_records);
 	tcase_add_test(tq, dup_while_held);
 	tcase_add_test(tq, compaction_keeps_order);
 	tcase_add_test(tf, fwd_in_order);
