@@ -299,18 +299,40 @@ on_durable(void *arg)
 
 /* ---- replay ----------------------------------------------------------- */
 
+/* A key as bankproto has them: 1 to BP_MAX_KEY of [a-z0-9_]. */
+static int
+valid_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > BP_MAX_KEY)
+		return 0;
+	return strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/*
+ * What replay takes as a report's fields: what relayq_take journals, so
+ * that every report held can be sent (a damaged file is skipped, not
+ * made a frame that cannot be encoded).
+ */
 static int
 valid_frame(json_t *frame)
 {
-	const char *k;
+	const char *k, *s;
+	size_t body = 0;
 	json_t *v;
 
 	if (!json_is_object(frame) || json_object_size(frame) >= BP_MAX_FIELDS)
 		return 0;
-	json_object_foreach(frame, k, v)
-		if (!json_is_string(v) || strlen(k) > BP_MAX_KEY)
+	json_object_foreach(frame, k, v) {
+		if (!json_is_string(v) || !valid_key(k))
 			return 0;
-	return 1;
+		s = json_string_value(v);
+		if (strlen(s) != json_string_length(v) || strchr(s, '\n'))
+			return 0;
+		body += strlen(k) + strlen(s) + 2;
+	}
+	return body <= BP_MAX_BODY;
 }
 
 static void
