@@ -439,15 +439,11 @@ fields_take_peer(struct bp_msg *m, uint32_t *uid, uint32_t *gid, char *err,
 		rc = -1;
 	}
 	/* Out, so that no handler sees them: the higher index first. */
-	if (iu != m->nfields && ig != m->nfields && iu < ig) {
-		field_drop(m, ig);
-		field_drop(m, iu);
-	} else {
-		if (iu != m->nfields)
-			field_drop(m, iu);
-		if (ig != m->nfields)
-			field_drop(m, ig);
-	}
+	if (iu != m->nfields && ig != m->nfields) {
+		field_drop(m, iu > ig ? iu : ig);
+		field_drop(m, iu > ig ? ig : iu);
+	} else
+		field_drop(m, iu != m->nfields ? iu : ig);
 	*uid = (uint32_t)u;
 	*gid = (uint32_t)g;
 	return rc;
