@@ -79,6 +79,10 @@ qstore_replay(json_t *rec, uint64_t pos, uint32_t size, void *arg)
 		qrun_replay(dq, &q.run, size);
 		return;
 	}
+	if (q.op == QREC_SEEN) {
+		qentry_seen_replay(dq, &q.seen, size);
+		return;
+	}
 	if ((e = idmap_get(&dq->seqs, q.seq)) == NULL)
 		return;		/* about a report already compacted away */
 	if (q.op == QREC_DONE || q.op == QREC_DROP) {
@@ -111,7 +115,7 @@ emit_live(struct journal *jr, void *arg)
 	size_t i = 0;
 
 	/* Before the reports, as when they were taken (qrun.c). */
-	if (qrun_emit(jr, c->dq) != 0)
+	if (qrun_emit(jr, c->dq) != 0 || qentry_seen_emit(jr, c->dq) != 0)
 		return -1;
 	TAILQ_FOREACH(e, &c->dq->all, all_link) {
 		at = qentry_at(e);
@@ -158,7 +162,8 @@ qstore_maybe_compact(struct deliver *dq)
 {
 	size_t size = journal_size(dq->jr), before = size;
 
-	if (size < COMPACT_MIN_BYTES || size < 4 * (size_t)dq->live_bytes ||
+	if (size < COMPACT_MIN_BYTES ||
+	    size < 4 * (size_t)(dq->live_bytes + dq->seen_bytes) ||
 	    qsched_now() < dq->compact_after)
 		return;
 	if (qstore_compact(dq) == 0)
