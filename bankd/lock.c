@@ -73,6 +73,12 @@ lock_try(const char *dir, int *fdp, char *holder, size_t holderlen,
 		snprintf(err, errlen, "state_dir %s: path too long", dir);
 		return LOCK_ERROR;
 	}
+	/* The first start makes state_dir, as the journal would. */
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create state_dir %s: %s", dir,
+		    strerror(errno));
+		return LOCK_ERROR;
+	}
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		    strerror(errno));

@@ -158,8 +158,8 @@ START_TEST(missing_dir_is_an_error)
 
 	ck_assert_int_eq(lock_try("/nonexistent/bankd", &fd, line,
 	    sizeof(line), err, sizeof(err)), LOCK_ERROR);
-	ck_assert_str_eq(err, "cannot open /nonexistent/bankd/lock: No such "
-	    "file or directory");
+	ck_assert_str_eq(err, "cannot create state_dir /nonexistent/bankd: No "
+	    "such file or directory");
 }
 END_TEST
 
