@@ -2,10 +2,11 @@
  * conn.h - a client's connection, whichever listener accepted it.
  *
  * A listener (listen.c, the Unix socket) establishes who the peer is and
- * hands the descriptor over with conn_open(); from then on a connection
- * is the same whatever the way in: whole frames in, each handed to the
- * frame function given to conn_init() (dispatch.c), replies out, the
- * bounds one user may take of bankd (bank.yaml's limits:), and a
+ * hands the descriptor over with conn_open() or, to see each frame first
+ * (the relay rule, MUNGE credentials), conn_open_gated(); from then on a
+ * connection is the same whatever the way in: whole frames in, each
+ * handed to the frame function given to conn_init() (dispatch.c), replies
+ * out, the bounds one user may take of bankd (bank.yaml's limits:), and a
  * reference count that lets an answer outlive the client's patience.
  */
 #ifndef CONN_H

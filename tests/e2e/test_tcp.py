@@ -13,13 +13,17 @@ munged:
   - the relay rule: root's credential with peer_uid/peer_gid of a user is
     answered as that user (a dry run, for their own uid only: a CHECK of
     another uid refused), over TCP and on the Unix socket; a user who sends
-    peer_uid is refused with the rule's message.
+    peer_uid is refused with the rule's message;
+  - munged hung (SIGSTOP): a TCP request is answered "later" within the
+    2 s deadline, and bankd serves its Unix socket meanwhile (munged is
+    asked off its event loop).
 
     python3 tests/e2e/test_tcp.py BUILD_DIR
 """
 
 import hashlib
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -242,6 +246,39 @@ class Tcp(unittest.TestCase):
                                            self.check_fields(47001, 0)))
         self.assertEqual(rep["status"], "error", rep)
         self.assertEqual(rep["message"], RELAY_REFUSED)
+
+
+    # ---- munged hung ---------------------------------------------------
+    def test_zz_munged_hung_does_not_stop_bankd(self):
+        frame = self.signed(ALICE, T_ESTIMATE, 30, [("partitions", "normal"),
+                                                    ("num_tasks", "2")])
+        with open(self.c.pidfiles["munged"]) as f:
+            munged = int(f.read().split()[0])
+        os.kill(munged, signal.SIGSTOP)
+        try:
+            with socket.create_connection(("127.0.0.1", self.c.tcp_port),
+                                          timeout=10) as s:
+                t0 = time.time()
+                s.sendall(frame)
+                # While the decode waits, the Unix socket is served.
+                t1 = time.time()
+                st = self.c.status()
+                self.assertLess(time.time() - t1, 1.0)
+                self.assertEqual(st["role"], "controller")
+                rep, = replies(s, 1)
+                took = time.time() - t0
+        finally:
+            os.kill(munged, signal.SIGCONT)
+        self.assertEqual(rep["status"], "later", rep)
+        self.assertEqual(rep["message"], "cannot verify the MUNGE credential "
+                         "now: munged did not answer within 2000 ms")
+        self.assertLess(took, 3.0)
+        self.assertGreaterEqual(took, 1.9)
+        # munged back: a fresh credential is served again.
+        rep, = self.send(self.signed(ALICE, T_ESTIMATE, 31,
+                                     [("partitions", "normal"),
+                                      ("num_tasks", "2")]))
+        self.assertEqual(rep["status"], "ok", rep)
 
 
 if __name__ == "__main__":
