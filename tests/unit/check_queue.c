@@ -1029,6 +1029,46 @@ START_TEST(test_resent_after_compaction_and_restart)
 }
 END_TEST
 
+/*
+ * A crash (a torn write) keeps a completion's run record but not its
+ * report, which was never acknowledged: the relay's resend is new, not a
+ * duplicate, or the job would never be charged.
+ */
+START_TEST(test_resent_after_a_torn_add_is_taken)
+{
+	char path[512], *buf, *at;
+	struct fx f;
+	FILE *fp;
+	long n;
+
+	fx_init(&f, 0);
+	deliver_pause(f.dq, 1);
+	ck_assert_int_eq(take_run(&f, REPORT_END, 46, 200, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.acks, 1));
+	qclose(&f);
+	/* The add record cut off; the run record before it stays. */
+	snprintf(path, sizeof(path), "%s/journal", f.dir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "rb"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	ck_assert_ptr_nonnull(buf = calloc(1, (size_t)n + 1));
+	ck_assert_int_eq((long)fread(buf, 1, (size_t)n, fp), n);
+	fclose(fp);
+	ck_assert_ptr_nonnull(at = memmem(buf, (size_t)n, "{\"op\":\"add\"", 11));
+	ck_assert_ptr_nonnull(memmem(buf, (size_t)(at - buf), "\"op\":\"run\"",
+	    10));
+	ck_assert_int_eq(truncate(path, (at - buf) - 12), 0);
+	free(buf);
+	qopen(&f);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	ck_assert_int_eq(take_run(&f, REPORT_END, 46, 200, 0, 1000, 0),
+	    TAKE_QUEUED);
+	fx_free(&f);
+}
+END_TEST
+
 static Suite *
 queue_suite(void)
 {
@@ -1059,6 +1099,7 @@ queue_suite(void)
 	tcase_add_test(tc, test_resent_while_queued);
 	tcase_add_test(tc, test_resent_after_delivery);
 	tcase_add_test(tc, test_resent_after_compaction_and_restart);
+	tcase_add_test(tc, test_resent_after_a_torn_add_is_taken);
 	suite_add_tcase(s, tc);
 	return s;
 }
