@@ -227,7 +227,8 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 	e = dead == NULL ? repeated(dq, r) : NULL;
 	if (e != NULL && e->durable)
 		return TAKE_DUP;
-	if (e == NULL && completed)
+	/* A completion taken (SEEN_END: its report was durable) and done. */
+	if (e == NULL && completed && (seen & SEEN_END))
 		return TAKE_DUP;
 	if ((w = commit_waiter_new(fn, arg)) == NULL)
 		return TAKE_LATER;

@@ -21,6 +21,7 @@
 #define SEEN_KEEP_S		(30 * 86400)
 #define SEEN_FLAGS		((uintptr_t)0xf)
 #define SEEN_T_SHIFT		4
+_Static_assert(sizeof(uintptr_t) >= 8, "a seen value holds a time");
 
 /* Most reports never fail: their error costs nothing until one does. */
 void
@@ -151,6 +152,13 @@ qentry_remove(struct deliver *dq, struct entry *e)
 void
 qentry_seen_set(struct deliver *dq, uint32_t job_id, uintptr_t flag)
 {
+	qentry_seen_mark(dq, job_id, flag, (int64_t)time(NULL));
+}
+
+void
+qentry_seen_mark(struct deliver *dq, uint32_t job_id, uintptr_t flag,
+    int64_t t)
+{
 	uintptr_t v;
 
 	/*
@@ -162,9 +170,9 @@ qentry_seen_set(struct deliver *dq, uint32_t job_id, uintptr_t flag)
 		idmap_init(&dq->seen);
 	}
 	v = (uintptr_t)idmap_get(&dq->seen, job_id);
-	/* When the job was first seen: how long a seen record is kept. */
-	if (v == 0)
-		v = (uintptr_t)time(NULL) << SEEN_T_SHIFT;
+	/* When it was last taken: how long a seen record is kept. */
+	if (t > 0 && (v == 0 || (flag & SEEN_END)))
+		v = ((uintptr_t)t << SEEN_T_SHIFT) | (v & SEEN_FLAGS);
 	idmap_put(&dq->seen, job_id, (void *)(v | flag));
 }
 
@@ -180,18 +188,21 @@ qentry_seen_replay(struct deliver *dq, const struct qrec_seen *r,
 {
 	uintptr_t v = (uintptr_t)idmap_get(&dq->seen, r->job_id);
 
-	if (v == 0)
-		v = (uintptr_t)r->t << SEEN_T_SHIFT;
-	idmap_put(&dq->seen, r->job_id, (void *)(v | SEEN_START |
-	    SEEN_POSTED));
+	if ((int64_t)(v >> SEEN_T_SHIFT) < r->t)
+		v = ((uintptr_t)r->t << SEEN_T_SHIFT) | (v & SEEN_FLAGS);
+	idmap_put(&dq->seen, r->job_id, (void *)(v | (r->end ? SEEN_END :
+	    SEEN_START | SEEN_POSTED)));
 	dq->seen_bytes += size;
 }
 
 /*
- * The jobs whose start was delivered within SEEN_KEEP_S and that have
- * not completed (a completion's run record says it: qrun.c), whose add
- * record compaction drops: without this record a relay's resend of the
- * start after a restart would be queued and sent again.
+ * The jobs whose start was delivered or whose completion was taken within
+ * SEEN_KEEP_S, and that have nothing queued, whose add records compaction
+ * drops: without this record a relay's resend after a restart would be
+ * queued and sent again.  A completion's run record (qrun.c) is not
+ * enough alone: written before its report, it may outlive a torn write
+ * that the report did not, and that report, never acknowledged, must be
+ * taken when it comes again.
  */
 int
 qentry_seen_emit(struct journal *jr, struct deliver *dq)
@@ -205,12 +216,12 @@ qentry_seen_emit(struct journal *jr, struct deliver *dq)
 	dq->seen_bytes = 0;
 	for (i = 0; i < dq->seen.cap; i++) {
 		if ((v = (uintptr_t)dq->seen.slots[i].val) == 0 ||
-		    (v & (SEEN_POSTED | SEEN_END)) != SEEN_POSTED)
+		    (v & (SEEN_POSTED | SEEN_END)) == 0)
 			continue;
 		r.job_id = (uint32_t)dq->seen.slots[i].id;
+		r.end = (v & SEEN_END) != 0;
 		r.t = (int64_t)(v >> SEEN_T_SHIFT);
-		if (r.t < old || qrun_get(dq, r.job_id) != NULL ||
-		    idmap_get(&dq->jobs, r.job_id) != NULL)
+		if (r.t < old || idmap_get(&dq->jobs, r.job_id) != NULL)
 			continue;
 		if ((n = qrec_append_seen(jr, &r)) < 0)
 			return -1;

@@ -145,7 +145,8 @@ qrec_append_seen(struct journal *jr, const struct qrec_seen *r)
 	int n;
 
 	n = snprintf(s, sizeof(s), "{\"op\":\"seen\",\"job\":%" PRIu32
-	    ",\"t\":%" PRId64 "}", r->job_id, r->t);
+	    ",\"t\":%" PRId64 "%s}", r->job_id, r->t, r->end ? ",\"end\":1" :
+	    "");
 	if (n < 0 || (size_t)n >= sizeof(s) ||
 	    journal_append_raw(jr, s, (size_t)n, NULL) < 0)
 		return -1;
@@ -199,6 +200,7 @@ decode_seen(json_t *rec, uint64_t pos, struct qrec_seen *r)
 		return -1;
 	}
 	r->job_id = (uint32_t)job;
+	r->end = json_integer_value(json_object_get(rec, "end")) == 1;
 	return 0;
 }
 

@@ -69,10 +69,14 @@ struct qrec_run {
 };
 
 /* A record decoded; its strings are the json_t's. */
-/* A job whose start was delivered: a resend of it is a duplicate. */
+/*
+ * A job whose start was delivered, or whose completion was taken (end):
+ * a resend of it is a duplicate.
+ */
 struct qrec_seen {
 	uint32_t		 job_id;
-	int64_t			 t;		/* when its start was taken */
+	int			 end;
+	int64_t			 t;		/* when it was last taken */
 };
 
 struct qrec {
@@ -106,7 +110,7 @@ int		 qrec_append_op(struct journal *, enum qrec_op, uint64_t seq,
 		    const char *error);
 /* Append a run record; its size, or -1. */
 long		 qrec_append_run(struct journal *, const struct qrec_run *);
-/* {"op":"seen","job":J,"t":T}: its size, or -1. */
+/* {"op":"seen","job":J,"t":T[,"end":1]}: its size, or -1. */
 long		 qrec_append_seen(struct journal *, const struct qrec_seen *);
 /* Compaction: the add record at `at`, copied as it is; 0 or -1 (logged). */
 int		 qrec_copy(struct journal *, const struct qrec_at *,

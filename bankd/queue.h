@@ -148,6 +148,9 @@ const char	*qentry_error(const struct entry *);
 const char	*qentry_kind(const struct entry *);
 void		 qentry_seen_set(struct deliver *, uint32_t job_id,
 		    uintptr_t flag);
+/* The same, as of t (a replayed report's acceptance). */
+void		 qentry_seen_mark(struct deliver *, uint32_t job_id,
+		    uintptr_t flag, int64_t t);
 uintptr_t	 qentry_seen(const struct deliver *, uint32_t job_id);
 /* A seen record replayed: the job's start was delivered at t. */
 void		 qentry_seen_replay(struct deliver *, const struct qrec_seen *,
