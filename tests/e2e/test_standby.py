@@ -12,7 +12,8 @@ storage; the second has its own socket and its own copy of bank.yaml:
     and holds are the first's;
   - the API back, each job is charged exactly once, to the cent, and a
     resend of every report (a relay whose acknowledgement was lost) is a
-    duplicate that sends nothing more.
+    duplicate that sends nothing more;
+  - a standby stopped with SIGTERM while it waits exits at once, cleanly.
 
     python3 tests/e2e/test_standby.py BUILD_DIR
 """
@@ -83,17 +84,19 @@ class Standby(unittest.TestCase):
         self.fail("timed out waiting for %s; logs in %s" % (what,
                                                            self.c.dir))
 
-    def start_second(self):
+    def start_second(self, n=2):
         c = self.c
         with open(c.path("bank.yaml")) as f:
             y = f.read()
-        with open(c.path("bank2.yaml"), "w") as f:
-            f.write(y.replace(c.path("bankd.sock"), c.path("bankd2.sock")))
-        with open(c.path("bankd2.log"), "a") as log:
-            c.procs["bankd2"] = subprocess.Popen(
+        with open(c.path("bank%d.yaml" % n), "w") as f:
+            f.write(y.replace(c.path("bankd.sock"),
+                              c.path("bankd%d.sock" % n)))
+        with open(c.path("bankd%d.log" % n), "a") as log:
+            c.procs["bankd%d" % n] = subprocess.Popen(
                 [os.environ.get("BANKD_BIN") or
                  os.path.join(c.build, "bankd", "bankd"), "-d", "-f",
-                 c.path("bank2.yaml")], stdout=log, stderr=log, env=c.env)
+                 c.path("bank%d.yaml" % n)], stdout=log, stderr=log,
+                env=c.env)
 
     @staticmethod
     def holds_of(h):
@@ -174,6 +177,19 @@ class Standby(unittest.TestCase):
         self.assertEqual(st2["dead"], "0")
         self.assertEqual(c.stats(), sent)
         self.assertEqual(c.usage("fc_alpha") - before, sum(want.values()))
+
+        # A third waits on the second; SIGTERM while it waits: a clean exit.
+        self.start_second(3)
+        self.wait("the third's line", lambda: "standby:" in
+                  c.log("bankd3.log"))
+        p = c.procs.pop("bankd3")
+        t0 = time.time()
+        p.terminate()
+        self.assertEqual(p.wait(5), 0)
+        self.assertLess(time.time() - t0, 2.0)
+        self.assertIn("standby: stopped while waiting", c.log("bankd3.log"))
+        self.assertFalse(os.path.exists(c.path("bankd3.sock")))
+        self.assertEqual(self.ctl2("--json", "status")["queue"], "0")
 
 
 if __name__ == "__main__":
