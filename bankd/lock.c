@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,8 +123,23 @@ on_exit_now(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-int
-lock_wait(struct bankd *bd, void (*notify)(const char *))
+/*
+ * SIGHUP while waiting: nothing is loaded yet to reload (main.c's reload
+ * swaps in prices and the queue's settings).  Held back, it comes once
+ * bankd has started, and reloads then.
+ */
+static void
+hup_blocked(int block)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	(void)sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+static int
+wait_loop(struct bankd *bd, void (*notify)(const char *))
 {
 	const char *dir = bd->conf.state_dir;
 	char holder[320], err[512], line[512];
@@ -173,4 +189,15 @@ lock_wait(struct bankd *bd, void (*notify)(const char *))
 			return 1;
 		}
 	}
+}
+
+int
+lock_wait(struct bankd *bd, void (*notify)(const char *))
+{
+	int rc;
+
+	hup_blocked(1);
+	rc = wait_loop(bd, notify);
+	hup_blocked(0);
+	return rc;
 }

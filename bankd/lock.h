@@ -31,7 +31,8 @@ enum lock_rc	 lock_try(const char *dir, int *fd, char *holder,
  * is set to exit at its next turn), -1 logged.  While another holds it,
  * tries once a second, running bd's event loop in between (signals).
  * notify (may be NULL) passes STATUS=/READY=1 lines to systemd: a
- * standby is a running service whose work is to wait.
+ * standby is a running service whose work is to wait.  SIGHUP is held
+ * back meanwhile (there is nothing to reload yet) and comes after.
  */
 int		 lock_wait(struct bankd *bd, void (*notify)(const char *));
 

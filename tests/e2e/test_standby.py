@@ -4,7 +4,8 @@ Two bankd share one state_dir, as two controllers would on shared
 storage; the second has its own socket and its own copy of bank.yaml:
 
   - the second waits: it logs who holds state_dir/lock, and opens no
-    socket while it waits;
+    socket while it waits; a SIGHUP meanwhile (systemctl reload) waits
+    too, and reloads once it has started;
   - reports are queued on the first while the API is away, and a hold is
     placed; the first is killed with SIGKILL;
   - the second takes over within about 2 s: its socket appears, it logs
@@ -20,6 +21,7 @@ storage; the second has its own socket and its own copy of bank.yaml:
 
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -117,6 +119,11 @@ class Standby(unittest.TestCase):
         self.assertEqual(c.log("bankd2.log").count("standby:"), 1)
         self.assertFalse(os.path.exists(c.path("bankd2.sock")))
         self.assertIsNone(c.procs["bankd2"].poll())
+        # Nothing to reload yet: it is held back, not a crash.
+        c.procs["bankd2"].send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        self.assertIsNone(c.procs["bankd2"].poll())
+        self.assertNotIn("reloaded", c.log("bankd2.log"))
 
         # The API away: the reports wait in the first's queue.
         c.ctl("POST", "/faults", {"refuse": True})
@@ -151,6 +158,8 @@ class Standby(unittest.TestCase):
         self.assertLess(took, 2.5, "took over in %.2f s" % took)
         self.assertIn("active: took over state_dir %s" %
                       c.path("bankd-state"), c.log("bankd2.log"))
+        self.wait("the held-back reload", lambda: "reloaded %s" %
+                  c.path("bank2.yaml") in c.log("bankd2.log"))
         st2 = self.ctl2("--json", "status")
         self.assertEqual(st2["role"], "controller")
         self.assertEqual(st2["queue"], st1["queue"])
