@@ -109,7 +109,7 @@ worker(void *arg)
 		j->state = J_DONE;
 		TAILQ_INSERT_TAIL(&q->done, j, link);
 		/* A full pipe already says "look": nothing is lost. */
-		(void)write(q->pipefd[1], &c, 1);
+		(void)!write(q->pipefd[1], &c, 1);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;

@@ -80,7 +80,7 @@ fake_decode(void *arg, const char *cred, uint8_t *payload, size_t cap,
 	}
 	pthread_mutex_unlock(&fake.mu);
 	if (strcmp(cred, "hang") == 0) {
-		(void)read(fake.hang_fd, &b, 1);	/* never written */
+		(void)!read(fake.hang_fd, &b, 1);	/* never written */
 		return TA_UNAVAILABLE;
 	}
 	if (sscanf(cred, "%lu:%lu:%79s", &u, &g, hex) != 3) {

@@ -60,12 +60,12 @@ holder(int *ready_rd, int *go_wr)
 		close(go[1]);
 		c = lock_try(dir, &fd, holder_line, sizeof(holder_line), err,
 		    sizeof(err)) == LOCK_TAKEN ? 'T' : 'F';
-		(void)write(ready[1], &c, 1);
+		(void)!write(ready[1], &c, 1);
 		while (read(go[0], &c, 1) == 1) {
 			if (c == '0') {
 				close(fd);
 				c = 'C';
-				(void)write(ready[1], &c, 1);
+				(void)!write(ready[1], &c, 1);
 			} else
 				_exit(0);
 		}
