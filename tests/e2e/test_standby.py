@@ -156,6 +156,7 @@ class Standby(unittest.TestCase):
         took = self.wait("the second's socket", lambda: os.path.exists(
             c.path("bankd2.sock")), timeout=10) - t0
         self.assertLess(took, 2.5, "took over in %.2f s" % took)
+        print("took over %.2f s after the kill" % took, file=sys.stderr)
         self.assertIn("active: took over state_dir %s" %
                       c.path("bankd-state"), c.log("bankd2.log"))
         self.wait("the held-back reload", lambda: "reloaded %s" %
