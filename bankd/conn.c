@@ -703,7 +703,7 @@ conn_resume(struct conn *c)
 	c->paused = 0;
 	conn_read_on(c);
 	/* Frames already in the buffer are taken on the next loop turn. */
-	if (c->rev != NULL && c->in_len > 0)
+	if (c->rev != NULL && c->in_len > 0 && !c->stalled && !c->blocked)
 		event_active(c->rev, EV_READ, 0);
 }
 
