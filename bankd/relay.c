@@ -275,16 +275,12 @@ ask_upstream(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	struct bp_msg *q;
 	struct asking *a;
 	size_t i;
-	int named = bp_get(m, "peer_uid") != NULL ||
-	    bp_get(m, "peer_gid") != NULL;
 
-	if (named && !peer_privileged(p, bd->slurm_uid)) {
-		log_warn("refused a %s from uid %ld: it names another uid",
-		    bp_type_name(m->type), (long)p->uid);
-		conn_reply_status(c, m->type, m->id, "error", "refused: only a "
-		    "relay may speak for another uid");
-		return;
-	}
+	/*
+	 * peer_uid/peer_gid never reach here: listen.c took them out of a
+	 * privileged caller's request (p is then the uid they name) and
+	 * refused anyone else's (peer_take_relayed), as on a controller.
+	 */
 	if ((q = malloc(sizeof(*q))) == NULL ||
 	    (a = calloc(1, sizeof(*a))) == NULL) {
 		free(q);
@@ -296,10 +292,8 @@ ask_upstream(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	for (i = 0; i < m->nfields; i++)
 		if (strcmp(m->fields[i].key, BP_CRED_KEY) != 0)
 			bp_add(q, m->fields[i].key, m->fields[i].val);
-	if (!named) {
-		bp_add_u64(q, "peer_uid", (uint64_t)p->uid);
-		bp_add_u64(q, "peer_gid", (uint64_t)p->gid);
-	}
+	bp_add_u64(q, "peer_uid", (uint64_t)p->uid);
+	bp_add_u64(q, "peer_gid", (uint64_t)p->gid);
 	a->conn = c;
 	conn_hold(c);
 	conn_wait_begin(c);

@@ -336,8 +336,8 @@ class Relay(unittest.TestCase):
                                               ("peer_gid", "0")],
                            as_user=ALICE)
             self.assertEqual(rep["status"], "error", rep)
-            self.assertEqual(rep["message"], "refused: only a relay may "
-                             "speak for another uid")
+            self.assertEqual(rep["message"], "refused: only root or the "
+                             "SlurmUser (a relay) may speak for another uid")
             # A user may not report through the relay either.
             rep = self.ask(sock, T_START, start, as_user=ALICE)
             self.assertEqual(rep["status"], "error", rep)
