@@ -35,6 +35,7 @@ how to clean it:  python3 tests/e2e/multihost.py clean
     BANK_KEEP=up  leave the hosts and daemons running after the run (then
                   `multihost.py clean` ends them)
     python3 tests/e2e/multihost.py BUILD up     bring the hosts up and leave
+    python3 tests/e2e/multihost.py check        can namespaces be made here?
 """
 
 import atexit
@@ -677,6 +678,12 @@ def _exit_on_signal(signum, frame):
 
 
 def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "check":
+        why = netns_possible()
+        print("multihost: network namespaces work here" if why is None else
+              "multihost: e2e_cluster is SKIPPED: network namespaces cannot"
+              " be made on this machine: " + why)
+        return
     if len(sys.argv) >= 2 and sys.argv[1] == "clean":
         for line in clean_namespaces():
             print(line)
@@ -689,7 +696,8 @@ def main():
         print("up: folder", c.dir)
         return
     raise SystemExit("usage: multihost.py BUILD up [--no-relays] "
-                     "[--no-standby] | multihost.py clean")
+                     "[--no-standby] | multihost.py clean | multihost.py "
+                     "check")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from hostile_client import read_replies
 
 HDR = struct.Struct(">2sBBII")
 TYPES = {"status": 1, "check": 2, "estimate": 3, "start": 4, "end": 5,
-         "queue": 6, "retry": 8, "drop": 9, "pause": 10}
+         "queue": 6, "retry": 8, "drop": 9, "pause": 10, "balance": 14}
 
 
 def encode(typ, rid, fields):
