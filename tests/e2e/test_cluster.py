@@ -59,8 +59,11 @@ class ClusterSuite(unittest.TestCase):
     def setUpClass(cls):
         cls.has = supports()
         cls.t0 = time.time()
+        # Holds of checks answered after slurmctld stopped waiting (c:
+        # the controller stopped) belong to no job: reconciled soon.
         cls.c = MultiCluster(BUILD, relays=cls.has["relay"],
-                             standby=cls.has["standby"]).start()
+                             standby=cls.has["standby"], reconcile_s=5,
+                             grace_s=10).start()
         cls.c.active = "ctl"
         print("\nhosts up in %.1f s (relays: %s, standby: %s)" % (
             time.time() - cls.t0, cls.has["relay"], cls.has["standby"]),
@@ -83,9 +86,26 @@ class ClusterSuite(unittest.TestCase):
                           "r13-upstream not merged)" % ", ".join(missing))
 
     def setUp(self):
+        # Whatever a failed scenario left: every daemon up, every cable
+        # in, everything delivered, before this one counts anything.
+        for h in multihost.HOSTS:
+            self.c.link(h, up=True)
+        if self.c.active == "ctl" and "bankd@ctl" not in self.c.procs:
+            self.c.start_bankd("ctl")
+        if self.has["standby"] and "bankd@ctl2" not in self.c.procs:
+            self.c.start_bankd("ctl2")
+        for h in multihost.RELAYS if self.has["relay"] else ():
+            if "relay@" + h not in self.c.procs:
+                self.c.start_relay(h)
+        self.wait_settled()
         self.c.ctl("POST", "/faults/clear")
         self.c.ctl("POST", "/stats/reset")
         self.before = self.c.usage("fc_alpha")
+        self.t_test = time.time()
+
+    def tearDown(self):
+        print("(%.1f s)" % (time.time() - self.t_test), end=" ",
+              file=sys.stderr, flush=True)
 
     # ---- helpers ------------------------------------------------------
     def submit(self, nodes, script="sleep 1", args=NORMAL, user=ALICE):
@@ -129,8 +149,10 @@ class ClusterSuite(unittest.TestCase):
         end = time.time() + timeout
         while True:
             st = {self.c.active: self.c.status_on(self.c.active)}
+            # Holds too: each job's is released by its completion.
             ok = st[self.c.active]["queue"] == "0" and \
-                st[self.c.active]["spool"] == "0"
+                st[self.c.active]["spool"] == "0" and \
+                st[self.c.active]["holds"] == "0"
             if self.has["relay"]:
                 for h in multihost.RELAYS:
                     st[h] = self.relay_status(h)
@@ -144,10 +166,11 @@ class ClusterSuite(unittest.TestCase):
                     self.c.bankctl_on(self.c.active, "queue").stdout))
             time.sleep(0.2)
 
-    def assert_charged_once(self, costs, posts=True):
+    def assert_charged_once(self, costs, exact_calls=True):
         """Every job stored at its actual cost, the usage moved by their
-        sum, one POST per job (posts=False: a crash may repeat a POST the
-        API answered 'already exists'), no dead letters anywhere."""
+        sum, one PUT per job and at most one POST (exact_calls=False: a
+        crash may repeat a call the controller had made but not yet
+        journaled as done), no dead letters anywhere."""
         for job in costs:
             self.c.wait_charged(job, timeout=90)
         st = self.wait_settled()
@@ -161,10 +184,12 @@ class ClusterSuite(unittest.TestCase):
         for h, s in st.items():
             self.assertEqual(s["dead"], "0", "dead letters on %s: %s" %
                              (h, s))
+        # A completion is one PUT; its start one POST, or none when the
+        # completion replaced it before it was sent (docs/delivery.md).
         stats = self.c.stats()
-        if posts:
-            self.assertEqual(stats["jobs_post"], len(costs), stats)
-        self.assertLessEqual(stats["jobs_put"], len(costs), stats)
+        if exact_calls:
+            self.assertEqual(stats["jobs_put"], len(costs), stats)
+            self.assertLessEqual(stats["jobs_post"], len(costs), stats)
         return st
 
     def backlog(self, host):
@@ -222,7 +247,8 @@ class ClusterSuite(unittest.TestCase):
         costs = self.costs([job])
         self.assertNotEqual(costs[job], estimate)
         self.assert_charged_once(costs)
-        self.assertEqual(self.c.stats()["jobs_put"], 1)
+        s = self.c.stats()
+        self.assertEqual((s["jobs_post"], s["jobs_put"]), (1, 1), s)
 
     def test_a_two_node_job_is_reported_once(self):
         self.need("relay")
@@ -233,7 +259,8 @@ class ClusterSuite(unittest.TestCase):
         stored = self.c.sim_job(job)
         self.assertEqual(sorted(n["name"] for n in stored["nodes"]),
                          ["c1", "c2"])
-        self.assertEqual(self.c.stats()["jobs_put"], 1)
+        s = self.c.stats()
+        self.assertEqual((s["jobs_post"], s["jobs_put"]), (1, 1), s)
         # Reported by c1, its first node, only (PrologFlags=Alloc runs
         # the job prolog on c2 as well).
         self.assertEqual(st["c2"]["forwarded"], c2_before)
@@ -267,7 +294,7 @@ class ClusterSuite(unittest.TestCase):
             # A query from login says no controller answered, naming both.
             r = self.c.bankctl_on("login", "estimate", "-p", "normal",
                                   user=ALICE)
-            self.assertNotEqual(r.returncode, 0)
+            self.assertRegex(r.stdout, r"status\s+unavailable")
             self.assertIn("no controller bankd answered (tried "
                           "%s:%d, %s:%d)" % (addr("ctl"), TCP_PORT,
                                              addr("ctl2"), TCP_PORT),
@@ -412,7 +439,7 @@ class ClusterSuite(unittest.TestCase):
         # Without relays the start reports stay in the nodes' spools and
         # the completions (from ctl) carry the charges alone.
         self.need("standby")
-        jobs = self.submit(["c1", "c2"] * 3, "sleep 5")
+        jobs = self.submit(["c1", "c2"] * 2, "sleep 5")     # 4 CPUs
         for job in jobs:
             self.c.wait_state(job, ("RUNNING",))
         if self.has["relay"]:
@@ -433,7 +460,7 @@ class ClusterSuite(unittest.TestCase):
                       timeout=30)
         more = self.submit(["c1", "c2"], "sleep 1")
         costs = self.costs(jobs + more)
-        st = self.assert_charged_once(costs, posts=False)
+        st = self.assert_charged_once(costs, exact_calls=False)
         for h in ("c1", "c2") if self.has["relay"] else ():
             self.assertEqual(st[h]["upstream"], "%s:%d" % (addr("ctl2"),
                                                            TCP_PORT))
