@@ -283,6 +283,7 @@ class ClusterSuite(unittest.TestCase):
                 st = self.relay_status(h)
                 self.assertEqual(st["upstream_ok"], "0", st)
                 self.assertEqual(st["dead"], "0", st)
+                self.assertGreaterEqual(int(st["oldest_s"]), 1, st)
                 q = self.c.bankctl_on(h, "queue")
                 self.assertEqual(q.returncode, 0, q.stderr)
                 for job, w in zip(jobs, where):
@@ -323,17 +324,47 @@ class ClusterSuite(unittest.TestCase):
             self.wait_for("c2's relay to hold 4 reports in flight",
                           lambda: self.backlog("c2") == 4, timeout=20)
             self.c.kill9("relay@c2")
+            # A query through login's relay meanwhile: no answer from
+            # ctl within timeout_ms, none from ctl2 (the standby does not
+            # listen): unavailable, in about 2 s.
+            t0 = time.time()
+            r = self.c.bankctl_on("login", "estimate", "-p", "normal",
+                                  user=ALICE)
+            took = time.time() - t0
+            self.assertRegex(r.stdout, r"status\s+unavailable")
+            self.assertIn("no controller bankd answered", r.stdout)
+            self.assertLess(took, 5.0)
         finally:
             self.cont_controller()
         # The controller reads what the dead relay had sent (its
         # acknowledgements go nowhere); the new relay sends it all again.
         time.sleep(1)
+        seen = len(self.c.hostlog("c2", "relay.log"))
         self.c.start_relay("c2")
         costs = self.costs(jobs)
         self.assert_charged_once(costs)
+        log = self.c.hostlog("c2", "relay.log")[seen:]
+        self.assertIn("relay: 4 report(s) held from before", log)
+        for job in jobs:
+            self.assertRegex(log, r"job %d: start report \d+ taken "
+                             r"upstream \(dup\)" % job)
+
+    def restart_controller(self):
+        """ctl's bankd stopped and started again, the standby kept out of
+        the way meanwhile (it would take over)."""
+        if self.has["standby"]:
+            self.c.stop_daemon("bankd@ctl2")
+        self.c.stop_daemon("bankd@ctl")
+        self.c.start_bankd("ctl")
+        if self.has["standby"]:
+            self.c.start_bankd("ctl2")
 
     def test_c_cable_cut_while_acknowledgements_travel(self):
+        """The controller takes the reports, delivers them to the API and
+        restarts while its acknowledgements are lost in the cut; the
+        relay sends them all again after: each is a duplicate."""
         self.need("relay")
+        seen = len(self.c.hostlog("c2", "relay.log"))
         self.stop_controller()
         cut = False
         try:
@@ -343,18 +374,46 @@ class ClusterSuite(unittest.TestCase):
             self.c.link("c2", up=False)
             cut = True
             self.cont_controller()
-            # The controller journals them and answers into the cut; the
-            # relay's attempts time out (timeout_ms 2000) and fail.
-            time.sleep(5)
+            self.wait_for("the 4 start reports at the API", lambda: all(
+                (self.c.sim_job(j) or {}).get("startdate") for j in jobs))
+            self.restart_controller()
+            # The relay's attempts time out (timeout_ms 2000) and fail.
+            time.sleep(3)
             st = self.relay_status("c2")
             self.assertEqual(st["backlog"], "4", st)
             self.assertEqual(st["upstream_ok"], "0", st)
+            self.assertGreaterEqual(int(st["oldest_s"]), 3, st)
         finally:
             self.cont_controller()
             if cut:
                 self.c.link("c2", up=True)
         costs = self.costs(jobs)
         self.assert_charged_once(costs)
+        # It was what it claims: each sent again, each a duplicate.
+        log = self.c.hostlog("c2", "relay.log")[seen:]
+        for job in jobs:
+            self.assertRegex(log, r"job %d: start report \d+ taken "
+                             r"upstream \(dup\)" % job)
+
+    def test_c_relay_down_the_node_spools(self):
+        """No relay on c1 when a job starts there: spank spools on c1 and
+        the relay, back, takes it in."""
+        self.need("relay")
+        self.c.kill9("relay@c1")
+        try:
+            job, = self.submit(["c1"], "sleep 3")
+            self.c.wait_state(job, ("RUNNING",))
+            self.wait_for("the start report in c1's spool", lambda: any(
+                "-start-%d-" % job in f for f in os.listdir(
+                    self.c.hostdir("c1", "run", "bank-spool"))), timeout=10)
+        finally:
+            self.c.start_relay("c1")
+        self.wait_for("the start report at the API", lambda: (
+            self.c.sim_job(job) or {}).get("startdate"), timeout=15)
+        costs = self.costs([job])
+        self.assert_charged_once(costs)
+        s = self.c.stats()
+        self.assertEqual((s["jobs_post"], s["jobs_put"]), (1, 1), s)
 
     # ---- d. a user speaking TCP to the controller ----------------------
     def user_tcp(self, user, host, typ, times, fields):
@@ -401,6 +460,31 @@ class ClusterSuite(unittest.TestCase):
             self.assertEqual(rep["status"], "error", rep)
             self.assertIn("refused: only root or the SlurmUser (a relay) "
                           "may speak for another uid", rep["message"])
+        if self.has["relay"]:
+            # Nor through the relays' sockets: no report from the user,
+            # no speaking for another uid.
+            hc = os.path.join(self.c.path("tools"), "hostile_client.py")
+            r = self.c.run_on("c1", [PY, hc, multihost.RUN_SOCKET, "ask",
+                                     "start"] + ["%s=%s" % kv
+                                                 for kv in start],
+                              user=ALICE)
+            rep = json.loads(r.stdout)["reply"]
+            self.assertEqual(rep["status"], "error", rep)
+            self.assertIn("only root and the SlurmUser may report",
+                          rep["message"])
+            r = self.c.run_on("login", [PY, hc, multihost.RUN_SOCKET, "ask",
+                                        "check", "uid=47002",
+                                        "account=fc_alpha",
+                                        "partitions=normal", "cpus=1",
+                                        "peer_uid=47002", "peer_gid=100"],
+                              user=ALICE)
+            rep = json.loads(r.stdout)["reply"]
+            self.assertEqual(rep["status"], "error", rep)
+            # INTERFACE.md words it "only a relay may speak for another
+            # uid"; the Unix socket's common check (peer.c) answers first.
+            self.assertRegex(rep["message"], r"^refused: only .*may speak "
+                             r"for another uid$")
+            self.assertEqual(self.relay_status("c1")["backlog"], "0")
         st = self.c.status_on(self.c.active)
         self.assertEqual(st["delivery"], "running")
         self.assertEqual((st["queue"], st["dead"]), ("0", "0"), st)
