@@ -17,7 +17,8 @@ is left in a queue, a relay's backlog, a spool or among the dead letters.
      credential cannot report or change the queue; a replay is refused;
   e. `bankctl estimate` and `balance` on login answer as on ctl;
   f. the active bankd killed -9 while jobs run: the standby on ctl2 takes
-     over and every charge arrives once.
+     over and every charge arrives once; the old one waits as standby;
+  g. and back: ctl2 killed -9 while jobs start and end, ctl takes over.
 
     python3 tests/e2e/test_cluster.py BUILD_DIR
 """
@@ -552,12 +553,41 @@ class ClusterSuite(unittest.TestCase):
         # Each job is one record at the API, whatever was POSTed twice.
         for job in costs:
             self.assertEqual(self.c.sim_job(job)["jobslurmid"], str(job))
+        if self.has["relay"]:
+            # login's relay moved on too: its queries answered by ctl2.
+            r = self.c.bankctl_on("login", "estimate", "-p", "normal",
+                                  user=ALICE)
+            self.assertRegex(r.stdout, r"estimate\s+360.00")
         # The old controller, back, waits as the standby.
+        seen = len(self.c.hostlog("ctl", "bankd.log"))
         self.c.start_bankd("ctl")
-        self.wait_for("ctl's bankd to wait as the standby", lambda:
-                      "standby: state_dir" in self.c.hostlog("ctl",
-                                                             "bankd.log"),
+        self.assertIn("standby: state_dir %s is held by bankd pid %d on "
+                      "ctl2" % (self.c.path("shared/bankd"),
+                                self.c.pids["bankd@ctl2"]),
+                      self.c.hostlog("ctl", "bankd.log")[seen:])
+
+    def test_g_fail_back_while_jobs_start_and_end(self):
+        """Back to ctl: ctl2 killed -9 while jobs start and end around
+        it (reports in flight on the relays, completions on the way)."""
+        self.need("standby")
+        if self.c.active != "ctl2":
+            self.skipTest("needs f's failover first")
+        seen = len(self.c.hostlog("ctl", "bankd.log"))
+        jobs = self.submit(["c1", "c2"] * 4, "sleep 1")
+        self.wait_for("two jobs running", lambda: sum(
+            self.c.job(j)["JobState"] in ("RUNNING", "COMPLETED")
+            for j in jobs) >= 2, timeout=20)
+        self.c.kill9("bankd@ctl2")
+        self.c.active = "ctl"
+        self.wait_for("ctl to take over", lambda: "active: took over "
+                      "state_dir" in self.c.hostlog("ctl", "bankd.log")[seen:],
                       timeout=10)
+        costs = self.costs(jobs)
+        st = self.assert_charged_once(costs, exact_calls=False)
+        for h in ("c1", "c2") if self.has["relay"] else ():
+            self.assertEqual(st[h]["upstream"], "%s:%d" % (addr("ctl"),
+                                                           TCP_PORT))
+        self.c.start_bankd("ctl2")
 
 
 def main():
