@@ -12,7 +12,9 @@ is left in a queue, a relay's backlog, a spool or among the dead letters.
      hold the start reports, slurmctld's completions spool on ctl; all
      charged once when it is back;
   c. kill -9 of the relay on c2 mid-forward, and c2's cable cut while
-     acknowledgements are on their way: nothing lost, nothing doubled;
+     acknowledgements are on their way (the controller meanwhile
+     delivers, compacts its journal and restarts): nothing lost, nothing
+     doubled; a node whose relay is down spools, the relay takes it in;
   d. a user on c1 talking TCP to the controller with their own MUNGE
      credential cannot report or change the queue; a replay is refused;
   e. `bankctl estimate` and `balance` on login answer as on ctl;
@@ -71,10 +73,11 @@ class ClusterSuite(unittest.TestCase):
             file=sys.stderr)
         tools = cls.c.path("tools")
         os.makedirs(tools, mode=0o755)
-        for f in ("hostile_client.py", "tcp_as_user.py"):
+        for f in ("hostile_client.py", "tcp_as_user.py", "fill_reports.py"):
             shutil.copy(os.path.join(os.path.dirname(
                 os.path.abspath(__file__)), f), tools)
         cls.client = os.path.join(tools, "tcp_as_user.py")
+        cls.filler = 900001     # made-up job ids: fill_reports.py
 
     @classmethod
     def tearDownClass(cls):
@@ -102,6 +105,7 @@ class ClusterSuite(unittest.TestCase):
         self.c.ctl("POST", "/faults/clear")
         self.c.ctl("POST", "/stats/reset")
         self.before = self.c.usage("fc_alpha")
+        self.filler_puts = 0
         self.t_test = time.time()
 
     def tearDown(self):
@@ -189,7 +193,8 @@ class ClusterSuite(unittest.TestCase):
         # completion replaced it before it was sent (docs/delivery.md).
         stats = self.c.stats()
         if exact_calls:
-            self.assertEqual(stats["jobs_put"], len(costs), stats)
+            self.assertEqual(stats["jobs_put"], len(costs) +
+                             self.filler_puts, stats)
             self.assertLessEqual(stats["jobs_post"], len(costs), stats)
         return st
 
@@ -360,10 +365,29 @@ class ClusterSuite(unittest.TestCase):
         if self.has["standby"]:
             self.c.start_bankd("ctl2")
 
+    def compact_controller(self):
+        """Enough made-up completions (0.00 SU each) delivered that the
+        controller's journal compacts itself (at 1 MiB, about 1,500 of
+        them); returns once it has and they are all delivered."""
+        seen = len(self.c.hostlog("ctl", "bankd.log"))
+        fill = os.path.join(self.c.path("tools"), "fill_reports.py")
+        r = self.c.run_on("ctl", [PY, fill, multihost.RUN_SOCKET,
+                                  str(self.filler), "1700", "fc_alpha",
+                                  "47002"])
+        type(self).filler += 1700
+        self.assertEqual(json.loads(r.stdout), {"ok": 1700}, r.stderr)
+        self.wait_for("the journal to compact", lambda: "journal "
+                      "compacted" in self.c.hostlog("ctl", "bankd.log")[
+                          seen:], timeout=30)
+        self.wait_for("the fillers delivered", lambda: self.c.status_on(
+            "ctl")["queue"] == "0", timeout=30)
+        self.filler_puts += 1700      # one PUT each, counted with the rest
+
     def test_c_cable_cut_while_acknowledgements_travel(self):
-        """The controller takes the reports, delivers them to the API and
-        restarts while its acknowledgements are lost in the cut; the
-        relay sends them all again after: each is a duplicate."""
+        """The controller takes the reports, delivers them to the API,
+        compacts its journal and restarts while its acknowledgements are
+        lost in the cut; the relay sends them all again after: each is a
+        duplicate, no second charge."""
         self.need("relay")
         seen = len(self.c.hostlog("c2", "relay.log"))
         self.stop_controller()
@@ -377,6 +401,7 @@ class ClusterSuite(unittest.TestCase):
             self.cont_controller()
             self.wait_for("the 4 start reports at the API", lambda: all(
                 (self.c.sim_job(j) or {}).get("startdate") for j in jobs))
+            self.compact_controller()
             self.restart_controller()
             # The relay's attempts time out (timeout_ms 2000) and fail.
             time.sleep(3)
