@@ -78,6 +78,7 @@ struct conn {
 	struct evbuffer		*out;
 	int			 stalled;	/* not read: `out` too full */
 	int			 blocked;	/* not read: checks at the cap */
+	int			 paused;	/* not read: the gate is full */
 	int			 waiting;	/* its requests being answered */
 	time_t			 active;	/* last request */
 	int			 refs;
@@ -235,7 +236,7 @@ conn_check_end(struct bankd *bd, uid_t uid)
 static void
 conn_read_on(struct conn *c)
 {
-	if (c->fd != -1 && !c->stalled && !c->blocked &&
+	if (c->fd != -1 && !c->stalled && !c->blocked && !c->paused &&
 	    event_add(c->rev, NULL) != 0)
 		log_err("cannot watch the connection of pid %ld",
 		    (long)c->peer.pid);
@@ -388,7 +389,7 @@ take_frames(struct conn *c)
 	size_t off = 0, used;
 	int rc;
 
-	while (c->fd != -1 && !c->blocked && off < c->in_len) {
+	while (c->fd != -1 && !c->blocked && !c->paused && off < c->in_len) {
 		rc = bp_parse(c->in + off, c->in_len - off, &msg, &used);
 		if (rc == BP_MORE)
 			break;
@@ -403,9 +404,10 @@ take_frames(struct conn *c)
 			break;
 		}
 		off += used;
+		/* CONN_GATE_TAKEN: msg was moved out, to come back by conn_pass. */
 		rc = c->gate.frame != NULL ? c->gate.frame(c->gate.arg, c,
-		    &msg) : 0;
-		if (rc == 0)
+		    &msg) : CONN_GATE_PASS;
+		if (rc == CONN_GATE_PASS)
 			cs->frame_fn(cs->frame_arg, c, &msg);
 		bp_free(&msg);
 		if (rc < 0)
@@ -610,19 +612,57 @@ conn_open_gated(struct bankd *bd, int fd, const struct peer *p,
 	return c;
 }
 
+/* c is user p's from now on: counted, capped and timed as a user's. */
+static int
+become_user(struct conn *c, const struct peer *p, char *msg, size_t len)
+{
+	struct conns *cs = c->bd->conns;
+	struct user *u;
+
+	if ((u = user_get(c->bd, p->uid)) == NULL) {
+		snprintf(msg, len, "bankd is out of memory");
+		return -1;
+	}
+	if (u->conns >= c->bd->conf.user_connections) {
+		snprintf(msg, len, "refused: uid %ld has %d connections open, "
+		    "the most limits.user_connections allows", (long)p->uid,
+		    u->conns);
+		return -1;
+	}
+	c->user = u;
+	u->conns++;
+	u->last = time(NULL);
+	if (!c->timed) {
+		c->timed = 1;
+		cs->user_clients++;
+		TAILQ_INSERT_TAIL(&cs->idleq, c, idle_link);
+	}
+	return 0;
+}
+
 int
 conn_set_peer(struct conn *c, const struct peer *p, char *msg, size_t len)
 {
 	struct conns *cs = c->bd->conns;
 	struct bankd *bd = c->bd;
-	struct user *u;
 
 	if (!c->pending) {
-		if (p->uid == c->peer.uid && p->gid == c->peer.gid)
+		if (p->uid == c->peer.uid && p->gid == c->peer.gid &&
+		    (p->how == PEER_RELAYED) == (c->peer.how == PEER_RELAYED))
 			return 0;
-		snprintf(msg, len, "refused: this connection is uid %ld's; a "
-		    "credential of uid %ld needs a connection of its own",
-		    (long)c->peer.uid, (long)p->uid);
+		/* Root's or slurm_user's own connection, relaying a user. */
+		if (p->how == PEER_RELAYED && c->peer.how != PEER_RELAYED &&
+		    peer_privileged(&c->peer, bd->slurm_uid)) {
+			if (!peer_privileged(p, bd->slurm_uid) &&
+			    become_user(c, p, msg, len) != 0)
+				return -1;
+			c->peer = *p;
+			return 0;
+		}
+		snprintf(msg, len, "refused: this connection is uid %ld's%s; a "
+		    "request of uid %ld needs a connection of its own",
+		    (long)c->peer.uid, c->peer.how == PEER_RELAYED ?
+		    " (relayed)" : "", (long)p->uid);
 		return -1;
 	}
 	if (peer_privileged(p, bd->slurm_uid)) {
@@ -630,25 +670,41 @@ conn_set_peer(struct conn *c, const struct peer *p, char *msg, size_t len)
 		TAILQ_REMOVE(&cs->idleq, c, idle_link);
 		cs->user_clients--;
 		c->timed = 0;
-	} else {
-		if ((u = user_get(bd, p->uid)) == NULL) {
-			snprintf(msg, len, "bankd is out of memory");
-			return -1;
-		}
-		if (u->conns >= bd->conf.user_connections) {
-			snprintf(msg, len, "refused: uid %ld has %d "
-			    "connections open, the most "
-			    "limits.user_connections allows", (long)p->uid,
-			    u->conns);
-			return -1;
-		}
-		c->user = u;
-		u->conns++;
-		u->last = time(NULL);
-	}
+	} else if (become_user(c, p, msg, len) != 0)
+		return -1;
 	c->peer = *p;
 	c->pending = 0;
 	return 0;
+}
+
+void
+conn_pass(struct conn *c, struct bp_msg *m)
+{
+	struct conns *cs = c->bd->conns;
+
+	if (c->fd != -1)
+		cs->frame_fn(cs->frame_arg, c, m);
+}
+
+void
+conn_pause(struct conn *c)
+{
+	if (c->paused || c->fd == -1)
+		return;
+	c->paused = 1;
+	event_del(c->rev);
+}
+
+void
+conn_resume(struct conn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = 0;
+	conn_read_on(c);
+	/* Frames already in the buffer are taken on the next loop turn. */
+	if (c->rev != NULL && c->in_len > 0 && !c->stalled && !c->blocked)
+		event_active(c->rev, EV_READ, 0);
 }
 
 /* Users' connections idle past user_idle_s are closed. */

@@ -168,7 +168,9 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
     void *arg)
 {
 	uintptr_t seen = qentry_seen(dq, r->job_id);
+	const struct qrec_run *st = qrun_get(dq, r->job_id);
 	int64_t total = 0, before = -1;
+	int completed = 0;
 	char why[256], *dead = NULL;
 	struct commit_waiter *w;
 	enum deliver_take t;
@@ -191,6 +193,13 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 			before = -1;
 			break;
 		}
+		/*
+		 * This run's completion, for the same charge, was taken
+		 * before: a resend (a relay's, its acknowledgement lost),
+		 * unless it is still queued (then repeated() below).
+		 */
+		completed = st != NULL && st->run == r->run &&
+		    total == st->before + st->cents;
 		/* The body says the cumulative charge: repeats compare it. */
 		if (total != r->cents && report_set_amount(r, total) != 0)
 			return TAKE_LATER;
@@ -209,10 +218,17 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 		seen = 0;
 	if (r->kind == REPORT_START && (seen & SEEN_END))
 		return TAKE_SUPERSEDED;
+	/* The same, after a compaction: the run's completion was taken. */
+	if (dead == NULL && r->kind == REPORT_START && st != NULL &&
+	    r->run <= st->run)
+		return TAKE_SUPERSEDED;
 	if (r->kind == REPORT_START && (seen & SEEN_START))
 		return TAKE_DUP;
 	e = dead == NULL ? repeated(dq, r) : NULL;
 	if (e != NULL && e->durable)
+		return TAKE_DUP;
+	/* A completion taken (SEEN_END: its report was durable) and done. */
+	if (e == NULL && completed && (seen & SEEN_END))
 		return TAKE_DUP;
 	if ((w = commit_waiter_new(fn, arg)) == NULL)
 		return TAKE_LATER;

@@ -374,3 +374,77 @@ fields_check(struct bp_msg *m, char *err, size_t errlen, char *fixed,
 	}
 	return 0;
 }
+
+/* ---- a relay's peer_uid and peer_gid ------------------------------ */
+
+/* Field key's index in m, or m->nfields. */
+static size_t
+field_at(const struct bp_msg *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfields; i++)
+		if (strcmp(m->fields[i].key, key) == 0)
+			break;
+	return i;
+}
+
+/* Out of m (a received message: its values are its body's). */
+static void
+field_drop(struct bp_msg *m, size_t i)
+{
+	memmove(&m->fields[i], &m->fields[i + 1],
+	    (m->nfields - i - 1) * sizeof(m->fields[0]));
+	m->nfields--;
+}
+
+static int
+id_of(const char *v, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (!number_ok(v, LIM_UID))
+		return -1;
+	for (; *v != '\0'; v++)
+		n = n * 10 + (uint64_t)(*v - '0');
+	*out = n;
+	return 0;
+}
+
+int
+fields_take_peer(struct bp_msg *m, uint32_t *uid, uint32_t *gid, char *err,
+    size_t errlen)
+{
+	size_t iu = field_at(m, FIELDS_PEER_UID), ig = field_at(m,
+	    FIELDS_PEER_GID);
+	uint64_t u = 0, g = 0;
+	int rc = 1;
+
+	if (iu == m->nfields && ig == m->nfields)
+		return 0;
+	if (m->owned != 0) {
+		snprintf(err, errlen, "refused: not a received request");
+		return -1;
+	}
+	if (iu == m->nfields || ig == m->nfields) {
+		snprintf(err, errlen, "refused: fields '%s' and '%s' go "
+		    "together", FIELDS_PEER_UID, FIELDS_PEER_GID);
+		rc = -1;
+	} else if (id_of(m->fields[iu].val, &u) != 0 ||
+	    id_of(m->fields[ig].val, &g) != 0) {
+		snprintf(err, errlen, "field '%s' must be a whole number from "
+		    "0 to %llu", id_of(m->fields[iu].val, &u) != 0 ?
+		    FIELDS_PEER_UID : FIELDS_PEER_GID,
+		    (unsigned long long)LIM_UID);
+		rc = -1;
+	}
+	/* Out, so that no handler sees them: the higher index first. */
+	if (iu != m->nfields && ig != m->nfields) {
+		field_drop(m, iu > ig ? iu : ig);
+		field_drop(m, iu > ig ? ig : iu);
+	} else
+		field_drop(m, iu != m->nfields ? iu : ig);
+	*uid = (uint32_t)u;
+	*gid = (uint32_t)g;
+	return rc;
+}

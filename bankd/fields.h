@@ -9,6 +9,7 @@
 #define FIELDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bankproto.h"
 
@@ -33,5 +34,17 @@ int	 fields_check(struct bp_msg *, char *err, size_t errlen, char *fixed,
  * path) and not starting with '-'.
  */
 int	 fields_account_ok(const char *);
+
+/*
+ * A relay's fields (docs/protocol.md): the uid and gid it speaks for,
+ * each a decimal uid from 0 to LIM_UID.  1 with both in *uid, *gid, 0 when
+ * m has neither, -1 with err ("refused: ..." or "field ...") when one is
+ * missing or not a uid.  Either way they are taken out of m.  Who may
+ * send them is peer.c's question (peer_take_relayed).
+ */
+#define FIELDS_PEER_UID	"peer_uid"
+#define FIELDS_PEER_GID	"peer_gid"
+int	 fields_take_peer(struct bp_msg *, uint32_t *uid, uint32_t *gid,
+	    char *err, size_t errlen);
 
 #endif /* FIELDS_H */

@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 
 #include "bankd.h"
+#include "bankproto.h"
 #include "conn.h"
 #include "counters.h"
 #include "listen.h"
@@ -38,6 +39,7 @@ struct listen {
 	struct event		*rest_ev;	/* resting after EMFILE */
 	int			 rest_ms;
 	struct rate		 rate_emfile;
+	struct rate		 rate_relay;	/* peer_uid refused */
 };
 
 /* Who is calling decides what they may do (peer.h). */
@@ -59,11 +61,37 @@ peer_of(int fd, struct peer *p)
 	p->pid = cred.pid;
 }
 
+/*
+ * Every frame: the relay rule (peer.h).  Root or slurm_user may speak for
+ * another uid with peer_uid/peer_gid (a tool of theirs relaying its
+ * client); the connection is then that uid's.  Anyone else is refused.
+ */
+static int
+on_frame(void *arg, struct conn *c, struct bp_msg *m)
+{
+	struct listen *ls = arg;
+	struct peer p = *conn_peer(c);
+	unsigned long held;
+	char msg[256];
+
+	if (peer_take_relayed(m, &p, ls->bd->slurm_uid, msg, sizeof(msg)) ==
+	    0 && conn_set_peer(c, &p, msg, sizeof(msg)) == 0)
+		return CONN_GATE_PASS;
+	counters_add(&ls->bd->counters, CNT_REFUSED, 1);
+	if (rate_due(&ls->rate_relay, &held))
+		log_warn("refused a %s request from uid %ld pid %ld: %s (%lu "
+		    "more such since the last line)", bp_type_name(m->type),
+		    (long)conn_peer(c)->uid, (long)conn_peer(c)->pid, msg, held);
+	conn_reply_status(c, m->type, m->id, "error", msg);
+	return CONN_GATE_DROP;
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listen *ls = arg;
+	struct conn_gate gate = { on_frame, NULL, ls };
 	struct peer p;
 
 	(void)l;
@@ -71,7 +99,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)salen;
 	ls->rest_ms = REST_MIN_MS;	/* descriptors again */
 	peer_of(fd, &p);
-	conn_open(ls->bd, fd, &p);
+	conn_open_gated(ls->bd, fd, &p, &gate);
 }
 
 static void

@@ -39,6 +39,7 @@
 #include "intake.h"
 #include "ledger.h"
 #include "listen.h"
+#include "lock.h"
 #include "deliver.h"
 #include "log.h"
 #include "portal.h"
@@ -298,11 +299,15 @@ static int
 bankd_start(struct bankd *bd, const char *path)
 {
 	char err[512], *token;
+	int rc;
 
 	if (conf_load(path, &bd->conf, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return -1;
 	}
+	/* A standby waits here, before state_dir is touched (lock.c). */
+	if ((rc = lock_wait(bd, sd_notify_str)) != 0)
+		return rc > 0 ? 0 : -1;
 	if (conf_read_token(&bd->conf, &token, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return -1;

@@ -11,11 +11,20 @@
 #ifndef PEER_H
 #define PEER_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+struct bp_msg;
 
 enum peer_how {
 	PEER_UNIX_CRED,		/* SO_PEERCRED: the kernel vouches */
 	PEER_MUNGE,		/* a MUNGE credential over TCP: munged vouches */
+	/*
+	 * peer_uid/peer_gid of a request from root or slurm_user (a relay
+	 * on another host, for its client's SO_PEERCRED): the relay vouches,
+	 * its own credential vouching for the relay.
+	 */
+	PEER_RELAYED,
 };
 
 struct peer {
@@ -36,5 +45,17 @@ int		 peer_may_report(const struct peer *, uid_t slurm_uid);
 int		 peer_may_see_queue(const struct peer *, uid_t slurm_uid);
 /* RETRY, DROP, PAUSE, RESUME. */
 int		 peer_may_steer(const struct peer *, uid_t slurm_uid);
+
+/*
+ * The relay rule (docs/reliability.md): when m carries peer_uid and
+ * peer_gid and *p (who sent it: SO_PEERCRED, the MUNGE credential) is
+ * root or slurm_user, *p becomes {peer_uid, peer_gid, PEER_RELAYED}; the
+ * fields are taken out of m either way.  0 (with *p as it now is), or
+ * -1 with the refusal in msg: the fields from anyone else, or not both
+ * given, or not uids.  A *p already PEER_RELAYED (the connection was
+ * switched by a relay) may name a uid again.
+ */
+int		 peer_take_relayed(struct bp_msg *m, struct peer *p,
+		    uid_t slurm_uid, char *msg, size_t msglen);
 
 #endif /* PEER_H */

@@ -7,11 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "queue.h"
 
 #define SEEN_MAX		(1 << 20)
+/*
+ * A delivered start is remembered this long through compactions (its
+ * seen record), as a run's charge is (qrun.c): a relay's resend older
+ * than that is sent again, and the portal's "already exists" answers it.
+ */
+#define SEEN_KEEP_S		(30 * 86400)
+#define SEEN_FLAGS		((uintptr_t)0xf)
+#define SEEN_T_SHIFT		4
+_Static_assert(sizeof(uintptr_t) >= 8, "a seen value holds a time");
 
 /* Most reports never fail: their error costs nothing until one does. */
 void
@@ -142,6 +152,13 @@ qentry_remove(struct deliver *dq, struct entry *e)
 void
 qentry_seen_set(struct deliver *dq, uint32_t job_id, uintptr_t flag)
 {
+	qentry_seen_mark(dq, job_id, flag, (int64_t)time(NULL));
+}
+
+void
+qentry_seen_mark(struct deliver *dq, uint32_t job_id, uintptr_t flag,
+    int64_t t)
+{
 	uintptr_t v;
 
 	/*
@@ -153,13 +170,64 @@ qentry_seen_set(struct deliver *dq, uint32_t job_id, uintptr_t flag)
 		idmap_init(&dq->seen);
 	}
 	v = (uintptr_t)idmap_get(&dq->seen, job_id);
+	/* When it was last taken: how long a seen record is kept. */
+	if (t > 0 && (v == 0 || (flag & SEEN_END)))
+		v = ((uintptr_t)t << SEEN_T_SHIFT) | (v & SEEN_FLAGS);
 	idmap_put(&dq->seen, job_id, (void *)(v | flag));
 }
 
 uintptr_t
 qentry_seen(const struct deliver *dq, uint32_t job_id)
 {
-	return (uintptr_t)idmap_get(&dq->seen, job_id);
+	return (uintptr_t)idmap_get(&dq->seen, job_id) & SEEN_FLAGS;
+}
+
+void
+qentry_seen_replay(struct deliver *dq, const struct qrec_seen *r,
+    uint32_t size)
+{
+	uintptr_t v = (uintptr_t)idmap_get(&dq->seen, r->job_id);
+
+	if ((int64_t)(v >> SEEN_T_SHIFT) < r->t)
+		v = ((uintptr_t)r->t << SEEN_T_SHIFT) | (v & SEEN_FLAGS);
+	idmap_put(&dq->seen, r->job_id, (void *)(v | (r->end ? SEEN_END :
+	    SEEN_START | SEEN_POSTED)));
+	dq->seen_bytes += size;
+}
+
+/*
+ * The jobs whose start was delivered or whose completion was taken within
+ * SEEN_KEEP_S, and that have nothing queued, whose add records compaction
+ * drops: without this record a relay's resend after a restart would be
+ * queued and sent again.  A completion's run record (qrun.c) is not
+ * enough alone: written before its report, it may outlive a torn write
+ * that the report did not, and that report, never acknowledged, must be
+ * taken when it comes again.
+ */
+int
+qentry_seen_emit(struct journal *jr, struct deliver *dq)
+{
+	int64_t old = (int64_t)time(NULL) - SEEN_KEEP_S;
+	struct qrec_seen r;
+	uintptr_t v;
+	size_t i;
+	long n;
+
+	dq->seen_bytes = 0;
+	for (i = 0; i < dq->seen.cap; i++) {
+		if ((v = (uintptr_t)dq->seen.slots[i].val) == 0 ||
+		    (v & (SEEN_POSTED | SEEN_END)) == 0)
+			continue;
+		r.job_id = (uint32_t)dq->seen.slots[i].id;
+		r.end = (v & SEEN_END) != 0;
+		r.t = (int64_t)(v >> SEEN_T_SHIFT);
+		if (r.t < old || idmap_get(&dq->jobs, r.job_id) != NULL)
+			continue;
+		if ((n = qrec_append_seen(jr, &r)) < 0)
+			return -1;
+		dq->seen_bytes += n;
+	}
+	return 0;
 }
 
 /*

@@ -27,6 +27,7 @@ static const char *const op_names[] = {
 	[QREC_DEAD] = "dead",
 	[QREC_RETRY] = "retry",
 	[QREC_RUN] = "run",
+	[QREC_SEEN] = "seen",
 	[QREC_OTHER] = "?",
 };
 
@@ -137,6 +138,21 @@ qrec_append_run(struct journal *jr, const struct qrec_run *r)
 	return n + QREC_HDR;
 }
 
+long
+qrec_append_seen(struct journal *jr, const struct qrec_seen *r)
+{
+	char s[96];
+	int n;
+
+	n = snprintf(s, sizeof(s), "{\"op\":\"seen\",\"job\":%" PRIu32
+	    ",\"t\":%" PRId64 "%s}", r->job_id, r->t, r->end ? ",\"end\":1" :
+	    "");
+	if (n < 0 || (size_t)n >= sizeof(s) ||
+	    journal_append_raw(jr, s, (size_t)n, NULL) < 0)
+		return -1;
+	return n + QREC_HDR;
+}
+
 /* A number of a run record in [0, max], else -1. */
 static int
 run_num(json_t *rec, const char *key, int64_t max, int64_t *v)
@@ -169,6 +185,22 @@ decode_run(json_t *rec, uint64_t pos, struct qrec_run *r)
 	}
 	r->job_id = (uint32_t)job;
 	r->run = (uint32_t)run;
+	return 0;
+}
+
+static int
+decode_seen(json_t *rec, uint64_t pos, struct qrec_seen *r)
+{
+	int64_t job;
+
+	if (run_num(rec, "job", LIM_JOB_ID, &job) != 0 || job == 0 ||
+	    run_num(rec, "t", LIM_DATE, &r->t) != 0) {
+		log_err("journal: a seen record at %" PRIu64 " with a field "
+		    "missing or out of range; skipped", pos);
+		return -1;
+	}
+	r->job_id = (uint32_t)job;
+	r->end = json_integer_value(json_object_get(rec, "end")) == 1;
 	return 0;
 }
 
@@ -362,6 +394,8 @@ qrec_decode(json_t *rec, uint64_t pos, struct qrec *q)
 	}
 	if (q->op == QREC_RUN)
 		return decode_run(rec, pos, &q->run);
+	if (q->op == QREC_SEEN)
+		return decode_seen(rec, pos, &q->seen);
 	q->seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
 	error = json_string_value(json_object_get(rec, "error"));
 	q->error = error != NULL ? error : "";

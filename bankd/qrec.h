@@ -39,6 +39,7 @@ enum qrec_op {
 	QREC_DEAD,		/* refused: kept with the reason */
 	QREC_RETRY,		/* a dead letter an operator sent back */
 	QREC_RUN,		/* a job's charge so far, by run (qrun.c) */
+	QREC_SEEN,		/* a start delivered, kept through compaction */
 	QREC_OTHER,		/* an op this bankd does not know: ignored */
 };
 
@@ -68,12 +69,23 @@ struct qrec_run {
 };
 
 /* A record decoded; its strings are the json_t's. */
+/*
+ * A job whose start was delivered, or whose completion was taken (end):
+ * a resend of it is a duplicate.
+ */
+struct qrec_seen {
+	uint32_t		 job_id;
+	int			 end;
+	int64_t			 t;		/* when it was last taken */
+};
+
 struct qrec {
 	enum qrec_op		 op;
 	uint64_t		 seq;
 	const char		*error;		/* QREC_DEAD; "" if none */
 	struct qrec_add		 add;		/* QREC_ADD */
 	struct qrec_run		 run;		/* QREC_RUN */
+	struct qrec_seen	 seen;		/* QREC_SEEN */
 };
 
 /* Where an add record is, and what must be found there. */
@@ -98,6 +110,8 @@ int		 qrec_append_op(struct journal *, enum qrec_op, uint64_t seq,
 		    const char *error);
 /* Append a run record; its size, or -1. */
 long		 qrec_append_run(struct journal *, const struct qrec_run *);
+/* {"op":"seen","job":J,"t":T[,"end":1]}: its size, or -1. */
+long		 qrec_append_seen(struct journal *, const struct qrec_seen *);
 /* Compaction: the add record at `at`, copied as it is; 0 or -1 (logged). */
 int		 qrec_copy(struct journal *, const struct qrec_at *,
 		    uint32_t job_id, uint64_t *pos);

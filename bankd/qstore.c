@@ -48,8 +48,8 @@ replay_add(struct deliver *dq, const struct qrec_add *a, uint64_t pos,
 	e->pos = pos;
 	e->rec_bytes = size;
 	dq->live_bytes += size;
-	qentry_seen_set(dq, r.job_id, r.kind == REPORT_START ? SEEN_START :
-	    SEEN_END);
+	qentry_seen_mark(dq, r.job_id, r.kind == REPORT_START ? SEEN_START :
+	    SEEN_END, a->accepted);
 	/*
 	 * Kept, never sent: an amount no API takes is a person's job.  Not
 	 * journaled (the journal is being read): each replay finds it again.
@@ -77,6 +77,10 @@ qstore_replay(json_t *rec, uint64_t pos, uint32_t size, void *arg)
 	}
 	if (q.op == QREC_RUN) {
 		qrun_replay(dq, &q.run, size);
+		return;
+	}
+	if (q.op == QREC_SEEN) {
+		qentry_seen_replay(dq, &q.seen, size);
 		return;
 	}
 	if ((e = idmap_get(&dq->seqs, q.seq)) == NULL)
@@ -111,7 +115,7 @@ emit_live(struct journal *jr, void *arg)
 	size_t i = 0;
 
 	/* Before the reports, as when they were taken (qrun.c). */
-	if (qrun_emit(jr, c->dq) != 0)
+	if (qrun_emit(jr, c->dq) != 0 || qentry_seen_emit(jr, c->dq) != 0)
 		return -1;
 	TAILQ_FOREACH(e, &c->dq->all, all_link) {
 		at = qentry_at(e);
@@ -158,7 +162,8 @@ qstore_maybe_compact(struct deliver *dq)
 {
 	size_t size = journal_size(dq->jr), before = size;
 
-	if (size < COMPACT_MIN_BYTES || size < 4 * (size_t)dq->live_bytes ||
+	if (size < COMPACT_MIN_BYTES ||
+	    size < 4 * (size_t)(dq->live_bytes + dq->seen_bytes) ||
 	    qsched_now() < dq->compact_after)
 		return;
 	if (qstore_compact(dq) == 0)

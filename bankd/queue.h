@@ -106,7 +106,8 @@ struct deliver {
 	struct entryq		 all;
 	struct idmap		 seqs;
 	struct idmap		 jobs;
-	struct idmap		 seen;		/* job -> SEEN_* */
+	struct idmap		 seen;		/* job -> SEEN_* | time << 4 */
+	long			 seen_bytes;	/* its records in the journal */
 	struct idmap		 runs;		/* job -> struct qrun (qrun.c) */
 	int			 last_run;	/* requeue_charge: last_run */
 	int			 node_fail_free;
@@ -147,7 +148,15 @@ const char	*qentry_error(const struct entry *);
 const char	*qentry_kind(const struct entry *);
 void		 qentry_seen_set(struct deliver *, uint32_t job_id,
 		    uintptr_t flag);
+/* The same, as of t (a replayed report's acceptance). */
+void		 qentry_seen_mark(struct deliver *, uint32_t job_id,
+		    uintptr_t flag, int64_t t);
 uintptr_t	 qentry_seen(const struct deliver *, uint32_t job_id);
+/* A seen record replayed: the job's start was delivered at t. */
+void		 qentry_seen_replay(struct deliver *, const struct qrec_seen *,
+		    uint32_t size);
+/* Compaction: a seen record for each start delivered lately (qentry.c). */
+int		 qentry_seen_emit(struct journal *, struct deliver *);
 /* Journal a change of e: done, drop, retry or dead (with error). */
 void		 qentry_journal(struct deliver *, enum qrec_op,
 		    const struct entry *, const char *error);

@@ -54,6 +54,8 @@ status_request(struct bankd *bd, struct conn *c, const struct req *rq)
 	bp_init(&rep, rq->type | BP_REPLY, rq->id);
 	bp_add(&rep, "status", "ok");
 	bp_add(&rep, "version", BANK_VERSION);
+	/* It holds state_dir's lock (lock.c): a standby does not answer. */
+	bp_add(&rep, "role", "controller");
 	bp_addf(&rep, "uptime", "%lld", (long long)(now - bd->started));
 	add_api(bd, &rep, now);
 	bp_addf(&rep, "queue", "%zu", st.queued);

@@ -46,17 +46,48 @@ strip_cred(struct bp_msg *m)
 	m->nfields--;
 }
 
+_Static_assert(sizeof(((struct tcpauth_decoded *)0)->payload) ==
+    BP_DIGEST_LEN, "a decoded payload holds one digest");
+
+const char *
+tcpauth_cred(const struct bp_msg *m)
+{
+	return bp_get(m, BP_CRED_KEY);
+}
+
+void
+tcpauth_decode(tcpauth_decode_fn decode, void *arg, const char *cred,
+    struct tcpauth_decoded *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->uid = (uid_t)-1;
+	d->gid = (gid_t)-1;
+	d->rc = decode(arg, cred, d->payload, sizeof(d->payload), &d->plen,
+	    &d->uid, &d->gid, d->why, sizeof(d->why));
+}
+
 enum tcpauth_rc
 tcpauth_check(tcpauth_decode_fn decode, void *arg, struct bp_msg *m,
     struct peer *p, char *msg, size_t msglen)
 {
-	uint8_t want[BP_DIGEST_LEN], got[BP_DIGEST_LEN];
-	const char *cred = bp_get(m, BP_CRED_KEY);
-	char why[160] = "";
-	enum tcpauth_rc rc;
-	size_t plen = 0;
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
+	struct tcpauth_decoded d;
+	const char *cred = tcpauth_cred(m);
+
+	memset(&d, 0, sizeof(d));
+	d.rc = TA_NOCRED;
+	if (cred != NULL && *cred != '\0' && m->owned == 0)
+		tcpauth_decode(decode, arg, cred, &d);
+	return tcpauth_judge(m, &d, p, msg, msglen);
+}
+
+enum tcpauth_rc
+tcpauth_judge(struct bp_msg *m, const struct tcpauth_decoded *d,
+    struct peer *p, char *msg, size_t msglen)
+{
+	uint8_t want[BP_DIGEST_LEN];
+	const char *cred = tcpauth_cred(m);
+	char why[TCPAUTH_WHY_LEN];
+	enum tcpauth_rc rc = d->rc;
 
 	if (cred == NULL || *cred == '\0') {
 		snprintf(msg, msglen, "refused: a request over TCP must carry "
@@ -67,14 +98,13 @@ tcpauth_check(tcpauth_decode_fn decode, void *arg, struct bp_msg *m,
 		snprintf(msg, msglen, "refused: not a received request");
 		return TA_BAD;
 	}
-	rc = decode(arg, cred, got, sizeof(got), &plen, &uid, &gid, why,
-	    sizeof(why));
+	snprintf(why, sizeof(why), "%s", d->why);
 	if (rc == TA_OK && bp_digest(m, want) != BP_OK)
 		rc = TA_NOMEM;
-	if (rc == TA_OK && (plen != sizeof(want) ||
-	    memcmp(got, want, sizeof(want)) != 0))
+	if (rc == TA_OK && (d->plen != sizeof(want) ||
+	    memcmp(d->payload, want, sizeof(want)) != 0))
 		rc = TA_MISMATCH;
-	if (rc == TA_OK && (uid == (uid_t)-1 || gid == (gid_t)-1)) {
+	if (rc == TA_OK && (d->uid == (uid_t)-1 || d->gid == (gid_t)-1)) {
 		rc = TA_BAD;
 		snprintf(why, sizeof(why), "no uid or gid");
 	}
@@ -109,8 +139,8 @@ tcpauth_check(tcpauth_decode_fn decode, void *arg, struct bp_msg *m,
 		return rc;
 	}
 	memset(p, 0, sizeof(*p));
-	p->uid = uid;
-	p->gid = gid;
+	p->uid = d->uid;
+	p->gid = d->gid;
 	p->pid = 0;
 	p->how = PEER_MUNGE;
 	strip_cred(m);

@@ -9,13 +9,21 @@ munged:
   - a captured request (its bytes, credential and all) sent again on a new
     connection is refused as a replay; a credential moved onto another
     body is refused as another request's; no credential, refused;
-  - one credential per connection's uid: another uid on it is refused.
+  - one credential per connection's uid: another uid on it is refused;
+  - the relay rule: root's credential with peer_uid/peer_gid of a user is
+    answered as that user (a dry run, for their own uid only: a CHECK of
+    another uid refused), over TCP and on the Unix socket; a user who sends
+    peer_uid is refused with the rule's message;
+  - munged hung (SIGSTOP): a TCP request is answered "later" within the
+    2 s deadline, and bankd serves its Unix socket meanwhile (munged is
+    asked off its event loop).
 
     python3 tests/e2e/test_tcp.py BUILD_DIR
 """
 
 import hashlib
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -30,7 +38,9 @@ from hostile_client import read_replies  # noqa: E402
 BUILD = None
 ALICE, BOB = "bankalice", "bankbob"
 HDR = struct.Struct(">2sBBII")
-T_ESTIMATE, T_START, T_PAUSE, T_STATUS = 3, 4, 10, 1
+T_CHECK, T_ESTIMATE, T_START, T_PAUSE, T_STATUS = 2, 3, 4, 10, 1
+RELAY_REFUSED = ("refused: only root or the SlurmUser (a relay) may speak "
+                 "for another uid")
 
 
 class TcpCluster(Cluster):
@@ -175,6 +185,100 @@ class Tcp(unittest.TestCase):
         self.assertEqual(ra["status"], "ok", ra)
         self.assertEqual(rb["status"], "error", rb)
         self.assertIn("needs a connection of its own", rb["message"])
+
+
+    # ---- the relay rule ------------------------------------------------
+    def check_fields(self, uid, relay=None):
+        f = [("uid", str(uid)), ("account", "fc_alpha"),
+             ("partitions", "normal"), ("num_tasks", "2"),
+             ("time_limit", "60")]
+        if relay is not None:
+            f += [("peer_uid", str(relay)), ("peer_gid", str(relay))]
+        return f
+
+    def test_root_relays_a_users_check(self):
+        alice, bob = 47001, 47002
+        holds = self.c.status()["holds"]
+        rep, = self.send(self.signed("root", T_CHECK, 20,
+                                     self.check_fields(alice, alice)))
+        self.assertEqual(rep["status"], "allow", rep)
+        self.assertNotIn("hold", rep)          # a user's check: a dry run
+        self.assertEqual(self.c.status()["holds"], holds)
+        rep, = self.send(self.signed("root", T_CHECK, 21,
+                                     self.check_fields(bob, alice)))
+        self.assertEqual(rep["status"], "error", rep)
+        self.assertIn("a user may only ask about their own jobs",
+                      rep["message"])
+
+    def test_a_user_sending_peer_uid_is_refused(self):
+        rep, = self.send(self.signed(ALICE, T_CHECK, 22,
+                                     self.check_fields(0, 0)))
+        self.assertEqual(rep["status"], "error", rep)
+        self.assertEqual(rep["message"], RELAY_REFUSED)
+
+    def unix_send(self, user, frame):
+        """frame to the Unix socket from a process of user's."""
+        code = ("import socket,sys\n"
+                "s=socket.socket(socket.AF_UNIX)\n"
+                "s.connect(sys.argv[1])\n"
+                "s.sendall(sys.stdin.buffer.read())\n"
+                "sys.stdout.buffer.write(s.recv(65536))\n")
+        argv = ["python3", "-c", code, self.c.path("bankd.sock")]
+        if user != "root":
+            argv = ["runuser", "-u", user, "--"] + argv
+        out = subprocess.run(argv, input=frame, capture_output=True,
+                             check=True, timeout=30).stdout
+        _, _, _, _, blen = HDR.unpack(out[:HDR.size])
+        body = out[HDR.size:HDR.size + blen].decode()
+        return dict(line.split("=", 1) for line in body.split("\n") if line)
+
+    def test_the_relay_rule_on_the_unix_socket(self):
+        rep = self.unix_send("root", encode(T_CHECK, 23,
+                                            self.check_fields(47002, 47001)))
+        self.assertEqual(rep["status"], "error", rep)
+        self.assertIn("a user may only ask about their own jobs",
+                      rep["message"])
+        rep = self.unix_send("root", encode(T_CHECK, 24,
+                                            self.check_fields(47001, 47001)))
+        self.assertEqual(rep["status"], "allow", rep)
+        self.assertNotIn("hold", rep)
+        rep = self.unix_send(ALICE, encode(T_CHECK, 25,
+                                           self.check_fields(47001, 0)))
+        self.assertEqual(rep["status"], "error", rep)
+        self.assertEqual(rep["message"], RELAY_REFUSED)
+
+
+    # ---- munged hung ---------------------------------------------------
+    def test_zz_munged_hung_does_not_stop_bankd(self):
+        frame = self.signed(ALICE, T_ESTIMATE, 30, [("partitions", "normal"),
+                                                    ("num_tasks", "2")])
+        with open(self.c.pidfiles["munged"]) as f:
+            munged = int(f.read().split()[0])
+        os.kill(munged, signal.SIGSTOP)
+        try:
+            with socket.create_connection(("127.0.0.1", self.c.tcp_port),
+                                          timeout=10) as s:
+                t0 = time.time()
+                s.sendall(frame)
+                # While the decode waits, the Unix socket is served.
+                t1 = time.time()
+                st = self.c.status()
+                self.assertLess(time.time() - t1, 1.0)
+                self.assertEqual(st["role"], "controller")
+                rep, = replies(s, 1)
+                took = time.time() - t0
+        finally:
+            os.kill(munged, signal.SIGCONT)
+        self.assertEqual(rep["status"], "later", rep)
+        self.assertEqual(rep["message"], "cannot verify the MUNGE credential "
+                         "now: munged did not answer within 2000 ms")
+        self.assertLess(took, 3.0)
+        self.assertGreaterEqual(took, 1.9)
+        # munged back: a fresh credential is served again.
+        rep, = self.send(self.signed(ALICE, T_ESTIMATE, 31,
+                                     [("partitions", "normal"),
+                                      ("num_tasks", "2")]))
+        self.assertEqual(rep["status"], "ok", rep)
 
 
 if __name__ == "__main__":

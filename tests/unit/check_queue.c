@@ -30,6 +30,7 @@
 #include "deliver.h"
 #include "portal_report.h"
 #include "qsched.h"
+#include "queue.h"		/* qstore_compact(): a compaction now */
 #include "report.h"
 
 #define MAX_SENT	128
@@ -694,13 +695,16 @@ START_TEST(test_compaction_keeps_only_the_live)
 	spin(&f, 5);
 	st = stats(&f);
 	ck_assert_int_eq(st.queued, 1);
-	ck_assert_uint_lt(st.journal_bytes, 1000);	/* one record left */
+	/* One report left, and a seen record of each start delivered. */
+	ck_assert_uint_lt(st.journal_bytes, 1000 + (size_t)n * 64);
 	/* A reopen replays the live report only, its body intact. */
 	qclose(&f);
 	qopen(&f);
 	st = stats(&f);
 	ck_assert_int_eq(st.queued, 1);
-	ck_assert_uint_lt(st.journal_bytes, 1000);
+	ck_assert_uint_lt(st.journal_bytes, 1000 + (size_t)n * 64);
+	/* Those starts stay delivered: a resend is a duplicate. */
+	ck_assert_int_eq(take(&f, REPORT_START, 100, 100), TAKE_DUP);
 	fd = find(&f, 99);
 	ck_assert_int_eq(fd.n, 1);
 	ck_assert_int_eq(fd.cents, 4242);
@@ -852,8 +856,12 @@ START_TEST(test_requeue_charges_every_run)
 	qclose(&f);
 	qopen(&f);
 	ck_assert_int_eq(end_run(&f, 50, 30, 2, 3000, 0, "\"2.00\""), 200);
-	/* A repeat of run 2's end, after it was delivered: the same 2.00. */
-	ck_assert_int_eq(end_run(&f, 50, 30, 2, 3000, 0, "\"2.00\""), 200);
+	/* A repeat of run 2's end, after it was delivered: nothing new. */
+	acks = f.nsent;
+	ck_assert_int_eq(take_run(&f, REPORT_END, 50, 30, 2, 3000, 0),
+	    TAKE_DUP);
+	spin(&f, 5);
+	ck_assert_int_eq(f.nsent, acks);
 	fx_free(&f);
 }
 END_TEST
@@ -902,6 +910,165 @@ START_TEST(test_reused_id_is_a_dead_letter)
 }
 END_TEST
 
+
+/* ---- exactly once across hops (issue 13) ---------------------------- */
+
+/*
+ * A relay resends a report whose acknowledgement it lost.  Its identity
+ * is (job, run, kind): a resend, (a) while the first is queued, (b) once
+ * it was delivered, (c) once delivered, the journal compacted and bankd
+ * restarted, makes no second entry, no second send and no dead letter.
+ */
+static int
+resend_is_nothing_new(struct fx *f, enum report_kind kind, uint32_t job,
+    int64_t cents)
+{
+	int sent = f->nsent;
+	enum deliver_take t;
+
+	t = take_run(f, kind, job, cents, 0, 1000, 0);
+	spin(f, 5);
+	ck_assert_int_eq(stats(f).dead, 0);
+	ck_assert_int_eq(f->nsent, sent);
+	return t == TAKE_DUP || t == TAKE_SUPERSEDED;
+}
+
+/* Its start and end delivered: what the portal was sent, and when. */
+static void
+deliver_job(struct fx *f, uint32_t job, int64_t cents)
+{
+	int want = f->nsent + 1;
+
+	ck_assert_int_eq(take_run(f, REPORT_START, job, cents, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(f, &f->nsent, want));
+	answer(f, f->nsent - 1, PR_DELIVERED, NULL);
+	end_run(f, job, cents, 0, 1000, 0, "\"amount\":");
+	spin(f, 5);
+	ck_assert_int_eq(stats(f).queued, 0);
+}
+
+START_TEST(test_resent_while_queued)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	deliver_pause(f.dq, 1);
+	ck_assert_int_eq(take_run(&f, REPORT_START, 40, 100, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.acks, 1));
+	ck_assert(resend_is_nothing_new(&f, REPORT_START, 40, 100));
+	ck_assert_int_eq(take_run(&f, REPORT_END, 41, 200, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.acks, 2));
+	ck_assert(resend_is_nothing_new(&f, REPORT_END, 41, 200));
+	ck_assert_int_eq(stats(&f).queued, 2);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_resent_after_delivery)
+{
+	struct fx f;
+	int want;
+
+	fx_init(&f, 0);
+	/* A start delivered, the job still running. */
+	ck_assert_int_eq(take_run(&f, REPORT_START, 42, 100, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.nsent, 1));
+	answer(&f, 0, PR_DELIVERED, NULL);
+	spin(&f, 5);
+	ck_assert(resend_is_nothing_new(&f, REPORT_START, 42, 100));
+	/* A job's start and end delivered: neither goes again. */
+	deliver_job(&f, 43, 250);
+	want = f.ndone;
+	ck_assert(resend_is_nothing_new(&f, REPORT_END, 43, 250));
+	ck_assert(resend_is_nothing_new(&f, REPORT_START, 43, 250));
+	ck_assert_int_eq(stats(&f).queued, 0);
+	ck_assert_int_eq(f.ndone, want);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_resent_after_compaction_and_restart)
+{
+	struct fx f;
+	int sends;
+
+	fx_init(&f, 0);
+	ck_assert_int_eq(take_run(&f, REPORT_START, 44, 100, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.nsent, 1));
+	answer(&f, 0, PR_DELIVERED, NULL);
+	deliver_job(&f, 45, 250);
+	ck_assert_int_eq(qstore_compact(f.dq), 0);
+	qclose(&f);
+	qopen(&f);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	sends = f.nsent;
+	ck_assert_int_eq(sends, 0);
+	/* The running job's start, the finished job's start and end. */
+	ck_assert(resend_is_nothing_new(&f, REPORT_START, 44, 100));
+	ck_assert(resend_is_nothing_new(&f, REPORT_END, 45, 250));
+	ck_assert(resend_is_nothing_new(&f, REPORT_START, 45, 250));
+	ck_assert_int_eq(stats(&f).queued, 0);
+	/* Twice over: what one compaction kept, the next keeps. */
+	ck_assert_int_eq(qstore_compact(f.dq), 0);
+	qclose(&f);
+	qopen(&f);
+	ck_assert(resend_is_nothing_new(&f, REPORT_START, 44, 100));
+	ck_assert(resend_is_nothing_new(&f, REPORT_END, 45, 250));
+	/* The running job's completion is new: it goes, once. */
+	end_run(&f, 44, 300, 0, 1000, 0, "\"amount\":\"3.00\"");
+	ck_assert(resend_is_nothing_new(&f, REPORT_END, 44, 300));
+	/* A correction (another charge for the same run) still goes. */
+	ck_assert_int_eq(take_run(&f, REPORT_END, 45, 260, 0, 1000, 0),
+	    TAKE_QUEUED);
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * A crash (a torn write) keeps a completion's run record but not its
+ * report, which was never acknowledged: the relay's resend is new, not a
+ * duplicate, or the job would never be charged.
+ */
+START_TEST(test_resent_after_a_torn_add_is_taken)
+{
+	char path[512], *buf, *at;
+	struct fx f;
+	FILE *fp;
+	long n;
+
+	fx_init(&f, 0);
+	deliver_pause(f.dq, 1);
+	ck_assert_int_eq(take_run(&f, REPORT_END, 46, 200, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.acks, 1));
+	qclose(&f);
+	/* The add record cut off; the run record before it stays. */
+	snprintf(path, sizeof(path), "%s/journal", f.dir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "rb"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	ck_assert_ptr_nonnull(buf = calloc(1, (size_t)n + 1));
+	ck_assert_int_eq((long)fread(buf, 1, (size_t)n, fp), n);
+	fclose(fp);
+	ck_assert_ptr_nonnull(at = memmem(buf, (size_t)n, "{\"op\":\"add\"", 11));
+	ck_assert_ptr_nonnull(memmem(buf, (size_t)(at - buf), "\"op\":\"run\"",
+	    10));
+	ck_assert_int_eq(truncate(path, (at - buf) - 12), 0);
+	free(buf);
+	qopen(&f);
+	ck_assert_int_eq(stats(&f).queued, 0);
+	ck_assert_int_eq(take_run(&f, REPORT_END, 46, 200, 0, 1000, 0),
+	    TAKE_QUEUED);
+	fx_free(&f);
+}
+END_TEST
+
 static Suite *
 queue_suite(void)
 {
@@ -929,6 +1096,10 @@ queue_suite(void)
 	tcase_add_test(tc, test_requeue_charges_every_run);
 	tcase_add_test(tc, test_requeue_last_run_and_node_fail);
 	tcase_add_test(tc, test_reused_id_is_a_dead_letter);
+	tcase_add_test(tc, test_resent_while_queued);
+	tcase_add_test(tc, test_resent_after_delivery);
+	tcase_add_test(tc, test_resent_after_compaction_and_restart);
+	tcase_add_test(tc, test_resent_after_a_torn_add_is_taken);
 	suite_add_tcase(s, tc);
 	return s;
 }

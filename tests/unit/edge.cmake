@@ -33,3 +33,12 @@ add_executable(check_tcpauth ${CMAKE_CURRENT_LIST_DIR}/check_tcpauth.c
 target_include_directories(check_tcpauth PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_tcpauth PRIVATE bankproto PkgConfig::CHECK)
 add_test(NAME unit_tcpauth COMMAND check_tcpauth)
+
+# Issue 13: credentials decoded off the loop (credq.c), a TCP connection's
+# pipelined frames kept in order (listen_tcp.c, conn.c) and the relay
+# rule (peer.c, fields.c), with a fake decoder in munged's place.
+add_executable(check_credq ${CMAKE_CURRENT_LIST_DIR}/check_credq.c)
+target_link_libraries(check_credq PRIVATE bankd_objs PkgConfig::CHECK)
+target_compile_definitions(check_credq PRIVATE
+    CONF_DIR="${CMAKE_CURRENT_LIST_DIR}/conf")
+add_test(NAME unit_credq COMMAND check_credq)

@@ -46,3 +46,12 @@ target_include_directories(check_answer PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_answer PRIVATE bankcore PkgConfig::JANSSON
     PkgConfig::CHECK)
 add_test(NAME unit_answer COMMAND check_answer)
+
+# Issue 13: one active controller per state_dir (lock.c), two processes.
+add_executable(check_lock ${CMAKE_CURRENT_LIST_DIR}/check_lock.c
+    ${CMAKE_SOURCE_DIR}/bankd/lock.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
+target_include_directories(check_lock PRIVATE ${CMAKE_SOURCE_DIR}/bankd
+    ${CMAKE_SOURCE_DIR}/common)
+target_link_libraries(check_lock PRIVATE bankcore PkgConfig::LIBEVENT
+    PkgConfig::CHECK)
+add_test(NAME unit_lock COMMAND check_lock)
