@@ -15,6 +15,7 @@
 #include "log.h"
 #include "money.h"
 #include "peer.h"
+#include "relay.h"
 #include "report.h"
 #include "req.h"
 
@@ -105,6 +106,11 @@ accept_report(struct bankd *bd, const struct req_report *rq, accept_fn fn,
 	struct report r;
 	char err[256];
 
+	/* A relay only journals and forwards: the controller prices. */
+	if (bd->relay != NULL) {
+		relay_accept(bd, rq, fn, arg);
+		return;
+	}
 	switch (report_build(&bd->conf, rq->kind, rq->msg, &r, err,
 	    sizeof(err))) {
 	case 0:

@@ -32,6 +32,9 @@
  *			portal_report.c a report's; api.c the HTTP client
  *	apiprices.c	the prices in force (pricetab.c); pricing and
  *			bank.yaml are common/'s
+ *	relay.c		role relay: a node's bankd, which journals reports
+ *			(relayq.c) and forwards them (relay_fwd.c) and its
+ *			queries (relay_ask.c) to the controllers
  */
 #ifndef BANKD_H
 #define BANKD_H
@@ -60,6 +63,7 @@ struct ledger;
 struct listen;
 struct listen_tcp;
 struct portal;
+struct relay;
 
 struct bankd {
 	struct event_base	*base;
@@ -78,6 +82,7 @@ struct bankd {
 	struct health		*health;	/* health.c's */
 	struct ledger		*ledger;	/* ledger.c's */
 	struct intake		*intake;	/* intake.c's */
+	struct relay		*relay;		/* relay.c's; NULL: a controller */
 	struct counters		 counters;
 	struct event		*reconcile;
 	int			 reconcile_busy;

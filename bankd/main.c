@@ -4,6 +4,8 @@
  *	bankd [-d] [-s] [-f bank.yaml]
  *	bankd --check-config bank.yaml
  *
+ * role: controller (the bank) or relay (a node's: relay.c).
+ *
  * Runs in the foreground (systemd supervises it), logs to stderr or, with
  * -s, to syslog.  SIGHUP reloads bank.yaml (a broken file is refused and
  * the running configuration kept); SIGTERM and SIGINT stop it.
@@ -43,6 +45,7 @@
 #include "deliver.h"
 #include "log.h"
 #include "portal.h"
+#include "relay.h"
 
 static void
 usage(void)
@@ -61,6 +64,12 @@ check_config(const char *path)
 	if (conf_load(path, &cf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bankd: %s\n", err);
 		return 1;
+	}
+	if (cf.role == ROLE_RELAY) {
+		printf("%s: ok (relay to %zu upstream%s, socket %s)\n", path,
+		    cf.nrelay_up, cf.nrelay_up == 1 ? "" : "s", cf.socket);
+		conf_free(&cf);
+		return 0;
 	}
 	if (conf_read_token(&cf, &token, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bankd: %s\n", err);
@@ -189,7 +198,10 @@ static void
 bankd_reload(struct bankd *bd)
 {
 	sd_notify_str("RELOADING=1");
-	bankd_reload_conf(bd);
+	if (bd->relay != NULL)
+		relay_reload(bd);
+	else
+		bankd_reload_conf(bd);
 	sd_notify_str("READY=1");
 }
 
@@ -305,6 +317,14 @@ bankd_start(struct bankd *bd, const char *path)
 		log_err("%s", err);
 		return -1;
 	}
+	if (bd->conf.role == ROLE_RELAY) {
+		bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
+		bd->started = time(NULL);
+		if (relay_start(bd) != 0)
+			return -1;
+		sd_notify_str("READY=1");
+		return 0;
+	}
 	/* A standby waits here, before state_dir is touched (lock.c). */
 	if ((rc = lock_wait(bd, sd_notify_str)) != 0)
 		return rc > 0 ? 0 : -1;
@@ -353,6 +373,10 @@ bankd_start(struct bankd *bd, const char *path)
 static void
 bankd_stop(struct bankd *bd)
 {
+	if (bd->conf.role == ROLE_RELAY) {
+		relay_stop(bd);
+		return;
+	}
 	listen_stop(bd);
 	conn_fini(bd);
 	intake_stop(bd);

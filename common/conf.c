@@ -582,6 +582,93 @@ load_limits(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	return 0;
 }
 
+/* One of relay.upstreams: an IP literal and a port, as listen_tcp. */
+static int
+load_upstream(struct cload *c, const struct ynode *n, struct bank_conf *cf)
+{
+	struct sockaddr_storage ss;
+	unsigned salen;
+
+	if (n->kind != YN_SCALAR || bp_hostport(n->str, &ss, &salen) != 0)
+		return bad(c, n, "relay.upstreams: '%s' must be ADDRESS:PORT: an "
+		    "IP literal (IPv6 in brackets) and a port 1-65535",
+		    n->kind == YN_SCALAR ? n->str : "(not a value)");
+	if (cf->nrelay_up == CONF_RELAY_MAX)
+		return bad(c, n, "relay.upstreams: at most %d controllers",
+		    CONF_RELAY_MAX);
+	if ((cf->relay_up[cf->nrelay_up] = strdup(n->str)) == NULL)
+		return bad(c, n, "%s", "out of memory");
+	cf->nrelay_up++;
+	return 0;
+}
+
+/*
+ * relay: {upstreams: [ADDRESS:PORT, ...], timeout_ms, window,
+ * retry_max_ms}: role relay's, and only its (docs/delivery.md, Relays).
+ */
+static int
+load_relay(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	static const char *const keys[] = { "upstreams", "timeout_ms",
+	    "window", "retry_max_ms", NULL };
+	const struct ynode *r, *u, *e;
+	long t = cf->relay_timeout_ms, w = cf->relay_window,
+	    m = cf->relay_retry_max_ms;
+
+	if (get_map(c, root, "relay", &r) != 0)
+		return -1;
+	if (cf->role != ROLE_RELAY) {
+		if (r != NULL)
+			return bad(c, r, "%s", "'relay' is the settings of "
+			    "role: relay, and role is controller");
+		return 0;
+	}
+	if (r == NULL)
+		return bad(c, root, "%s", "role relay: missing 'relay' (its "
+		    "upstreams, the controllers' ADDRESS:PORT)");
+	if (check_keys(c, r, keys) != 0)
+		return -1;
+	if ((u = ytree_get(r, "upstreams")) == NULL)
+		return bad(c, r, "%s", "missing 'relay.upstreams' (the "
+		    "controllers' ADDRESS:PORT, in order)");
+	if (u->kind != YN_SEQ || u->child == NULL)
+		return bad(c, u, "%s", "'relay.upstreams' must be a list of "
+		    "ADDRESS:PORT, at least one");
+	for (e = u->child; e != NULL; e = e->next)
+		if (load_upstream(c, e, cf) != 0)
+			return -1;
+	if (get_int(c, r, "timeout_ms", 10, 600000, &t) != 0 ||
+	    get_int(c, r, "window", 1, 1024, &w) != 0 ||
+	    get_int(c, r, "retry_max_ms", 100, 3600000, &m) != 0)
+		return -1;
+	cf->relay_timeout_ms = (int)t;
+	cf->relay_window = (int)w;
+	cf->relay_retry_max_ms = (int)m;
+	return 0;
+}
+
+static int
+load_role(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	const struct ynode *n = ytree_get(root, "role");
+
+	if (n == NULL)
+		return 0;
+	if (n->kind == YN_SCALAR && strcmp(n->str, "controller") == 0)
+		cf->role = ROLE_CONTROLLER;
+	else if (n->kind == YN_SCALAR && strcmp(n->str, "relay") == 0)
+		cf->role = ROLE_RELAY;
+	else
+		return bad(c, n, "%s", "'role' must be controller or relay");
+	return 0;
+}
+
+const char *
+conf_role_name(enum conf_role r)
+{
+	return r == ROLE_RELAY ? "relay" : "controller";
+}
+
 static void
 conf_defaults(struct bank_conf *cf)
 {
@@ -616,6 +703,10 @@ conf_defaults(struct bank_conf *cf)
 	cf->user_checks = 4;
 	cf->user_checks_per_s = 10;
 	cf->api_checks = 32;
+	cf->role = ROLE_CONTROLLER;
+	cf->relay_timeout_ms = 2000;
+	cf->relay_window = 64;
+	cf->relay_retry_max_ms = 30000;
 }
 
 static int
@@ -632,24 +723,29 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	static const char *const keys[] = { "socket", "slurm_user", "api",
 	    "state_dir", "spool_dir", "fsync", "holds", "cache", "plugins",
 	    "prices", "default_time_limit", "deadlines", "policy", "limits",
-	    "listen_tcp", "munge_socket", NULL };
+	    "listen_tcp", "munge_socket", "role", "relay", NULL };
 	long v = cf->default_time_limit;
+	int relay;
 
-	if (check_keys(c, root, keys) != 0 ||
-	    get_str(c, root, "socket", &cf->socket) != 0 ||
+	if (check_keys(c, root, keys) != 0 || load_role(c, root, cf) != 0 ||
+	    load_relay(c, root, cf) != 0)
+		return -1;
+	/* A relay prices nothing and asks no API: those are the bank's. */
+	relay = cf->role == ROLE_RELAY;
+	if (get_str(c, root, "socket", &cf->socket) != 0 ||
 	    get_str(c, root, "listen_tcp", &cf->listen_tcp) != 0 ||
 	    get_str(c, root, "munge_socket", &cf->munge_socket) != 0 ||
 	    get_str(c, root, "slurm_user", &cf->slurm_user) != 0 ||
 	    get_str(c, root, "state_dir", &cf->state_dir) != 0 ||
 	    get_str(c, root, "spool_dir", &cf->spool_dir) != 0 ||
 	    get_bool(c, root, "fsync", &cf->fsync) != 0 ||
-	    load_api(c, root, cf) != 0 ||
+	    (!relay && load_api(c, root, cf) != 0) ||
 	    load_plugins(c, root, cf) != 0 ||
-	    load_prices(c, root, cf) != 0 ||
+	    (!relay && load_prices(c, root, cf) != 0) ||
 	    get_int(c, root, "default_time_limit", 1, 525600, &v) != 0 ||
 	    load_deadlines(c, root, cf) != 0 ||
-	    load_policy(c, root, cf) != 0 ||
-	    load_holds_cache(c, root, cf) != 0 ||
+	    (!relay && load_policy(c, root, cf) != 0) ||
+	    (!relay && load_holds_cache(c, root, cf) != 0) ||
 	    load_limits(c, root, cf) != 0)
 		return -1;
 	cf->default_time_limit = (uint32_t)v;
@@ -733,6 +829,8 @@ conf_free(struct bank_conf *cf)
 	for (i = 0; i < cf->nqos; i++)
 		free(cf->qos[i].name);
 	free(cf->qos);
+	for (i = 0; i < cf->nrelay_up; i++)
+		free(cf->relay_up[i]);
 	free(cf->path);
 	free(cf->socket);
 	free(cf->listen_tcp);

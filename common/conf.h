@@ -19,6 +19,15 @@ enum conf_policy {
 	POLICY_CACHED,		/* decide from what is known, else on_unknown */
 };
 
+/* What a bankd is (role:): the bank itself, or a node's relay to it. */
+enum conf_role {
+	ROLE_CONTROLLER,	/* the bank: API, prices, holds, the queue */
+	ROLE_RELAY,		/* a node's: journals reports, forwards all */
+};
+
+/* relay.upstreams: at most this many controllers, tried in order. */
+#define CONF_RELAY_MAX		8
+
 /* Where a price came from (bankctl prices). */
 enum price_source {
 	PRICE_DEFAULT,		/* prices.default: the partition is unlisted */
@@ -66,6 +75,13 @@ enum conf_requeue {
 
 struct bank_conf {
 	char		*path;
+	enum conf_role	 role;
+	/* relay: (role relay only): the controllers' ADDRESS:PORT, in order */
+	char		*relay_up[CONF_RELAY_MAX];
+	size_t		 nrelay_up;
+	int		 relay_timeout_ms;	/* a query; a forward attempt */
+	int		 relay_window;		/* reports unanswered upstream */
+	int		 relay_retry_max_ms;	/* backoff cap */
 	char		*socket;
 	char		*listen_tcp;	/* ADDRESS:PORT; NULL: no TCP */
 	char		*munge_socket;	/* munged's; NULL: libmunge's default */
@@ -153,5 +169,6 @@ int	 conf_read_token(const struct bank_conf *, char **token, char *err,
 	    size_t);
 
 const char *conf_policy_name(enum conf_policy);
+const char *conf_role_name(enum conf_role);
 
 #endif /* CONF_H */

@@ -110,6 +110,8 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.user_checks_per_s, 10);
 	ck_assert_int_eq(cf.api_checks, 32);
 	ck_assert_ptr_null(cf.listen_tcp);	/* off unless set */
+	ck_assert_int_eq(cf.role, ROLE_CONTROLLER);
+	ck_assert_uint_eq(cf.nrelay_up, 0);
 	ck_assert_ptr_null(cf.munge_socket);
 	ck_assert_int_eq(cf.tcp_connections, 256);
 	ck_assert_int_eq(cf.submit_deadline_ms, 500);
@@ -126,6 +128,38 @@ START_TEST(load_tcp)
 	ck_assert_str_eq(cf.listen_tcp, "[::1]:6830");
 	ck_assert_str_eq(cf.munge_socket, "/run/munge/munge.socket.2");
 	ck_assert_int_eq(cf.tcp_connections, 8);
+}
+END_TEST
+
+/* A relay's file: its upstreams in order; no api: needed, none read. */
+START_TEST(load_relay)
+{
+	ck_assert_msg(conf_load(FIX("relay.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cf.role, ROLE_RELAY);
+	ck_assert_str_eq(conf_role_name(cf.role), "relay");
+	ck_assert_uint_eq(cf.nrelay_up, 2);
+	ck_assert_str_eq(cf.relay_up[0], "10.77.0.2:6830");
+	ck_assert_str_eq(cf.relay_up[1], "[fd00::3]:6830");
+	ck_assert_int_eq(cf.relay_timeout_ms, 1500);
+	ck_assert_int_eq(cf.relay_window, 16);
+	ck_assert_int_eq(cf.relay_retry_max_ms, 10000);
+	ck_assert_ptr_null(cf.api_url);
+	conf_free(&cf);
+	/* The bank's sections are ignored on a relay, even broken ones. */
+	ck_assert_msg(conf_load(FIX("relay-min.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cf.nrelay_up, 1);
+	ck_assert_int_eq(cf.relay_timeout_ms, 2000);
+	ck_assert_int_eq(cf.relay_window, 64);
+	ck_assert_int_eq(cf.relay_retry_max_ms, 30000);
+	ck_assert_ptr_null(cf.api_url);
+	conf_free(&cf);
+	/* The example shipped in etc/ loads as it is. */
+	ck_assert_msg(conf_load(FIX("../../../etc/relay.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cf.role, ROLE_RELAY);
+	ck_assert_uint_eq(cf.nrelay_up, 2);
 }
 END_TEST
 
@@ -182,6 +216,18 @@ static const struct broken broken[] = {
 	{ "bad-tcp-port.yaml", 4, "listen_tcp '127.0.0.1:70000' must be" },
 	{ "bad-tcp-noport.yaml", 4, "listen_tcp '127.0.0.1' must be" },
 	{ "bad-tcp-v6.yaml", 4, "listen_tcp '::1:6830' must be" },
+	{ "bad-relay-upstream.yaml", 5, "relay.upstreams: 'ctl2:6830' must be "
+	    "ADDRESS:PORT: an IP literal (IPv6 in brackets) and a port "
+	    "1-65535" },
+	{ "bad-relay-many.yaml", 12, "relay.upstreams: at most 8 controllers" },
+	{ "bad-relay-nolist.yaml", 3, "missing 'relay.upstreams' (the "
+	    "controllers' ADDRESS:PORT, in order)" },
+	{ "bad-relay-nosection.yaml", 1, "role relay: missing 'relay'" },
+	{ "bad-relay-window.yaml", 4, "'window' must be a whole number from 1 "
+	    "to 1024" },
+	{ "bad-relay-role.yaml", 1, "'role' must be controller or relay" },
+	{ "bad-relay-on-controller.yaml", 5, "'relay' is the settings of role: "
+	    "relay, and role is controller" },
 	{ "bad-relative-socket.yaml", 4,
 	    "socket 'run/bankd.sock' must be an absolute path" },
 	{ "bad-empty.yaml", 1, "empty configuration" },
@@ -442,6 +488,7 @@ conf_suite(void)
 	tcase_add_test(tc, load_good);
 	tcase_add_test(tc, load_defaults);
 	tcase_add_test(tc, load_tcp);
+	tcase_add_test(tc, load_relay);
 	tcase_add_test(tc, load_runs);
 	tcase_add_test(tc, price_lookup);
 	tcase_add_loop_test(tc, load_broken, 0,
