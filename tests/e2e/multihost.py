@@ -400,7 +400,7 @@ class MultiCluster(Cluster):
         ups = "".join("    - %s\n" % u for u in self.upstreams())
         rc = self.relay_conf
         with open(self.path("bank-%s.yaml" % host), "w") as f:
-            f.write(f"""# written by tests/e2e/multihost.py: the relay on {host}
+            f.write(f"""# tests/e2e/multihost.py: the relay on {host}
 role: relay
 socket: {RUN_SOCKET}
 state_dir: {RELAY_STATE}
@@ -427,6 +427,7 @@ relay:
         os.makedirs(self.path("slurm-state"), exist_ok=True)
         for h in NODES:
             os.makedirs(self.hostdir(h, "spool"), exist_ok=True)
+        nodelist = ",".join(NODES)
         nodes = "\n".join(
             "NodeName=%s NodeAddr=%s NodeHostname=%s CPUs=2 RealMemory=1000 "
             "State=UNKNOWN" % (h, addr(h), h) for h in NODES)
@@ -465,8 +466,8 @@ AccountingStorageType=accounting_storage/none
 ReturnToService=2
 MinJobAge=600
 {nodes}
-PartitionName=debug Nodes={",".join(NODES)} Default=YES MaxTime=INFINITE State=UP
-PartitionName=normal Nodes={",".join(NODES)} MaxTime=60 State=UP
+PartitionName=debug Nodes={nodelist} Default=YES MaxTime=INFINITE State=UP
+PartitionName=normal Nodes={nodelist} MaxTime=60 State=UP
 {self.extra.get("slurm", "")}
 """)
 
@@ -559,9 +560,10 @@ PartitionName=normal Nodes={",".join(NODES)} MaxTime=60 State=UP
             self.run_on(h, ["slurmd", "-f", self.path("slurm.conf")],
                         check=True)
             self.pids["slurmd@" + h] = self._pidfile_pid("slurmd@" + h)
+        sinfo = ["sinfo", "-h", "-N", "-p", "debug", "-o", "%N %T"]
         self._wait("c1 and c2 to be idle", lambda: self.run(
-            ["sinfo", "-h", "-N", "-p", "debug", "-o", "%N %T"]).stdout.split() ==
-            ["c1", "idle", "c2", "idle"], timeout=30)
+            sinfo).stdout.split() == ["c1", "idle", "c2", "idle"],
+            timeout=30)
 
     def path(self, *names):
         return os.path.join(self.dir, *names)
