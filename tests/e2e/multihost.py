@@ -375,8 +375,13 @@ class MultiCluster(Cluster):
 
     # ---- configuration ------------------------------------------------
     def _write_confs(self):
-        # The plugins' bank.yaml, beside slurm.conf: the same on every
-        # host; its socket and spool resolve in each host's own /run.
+        self._write_bank_yaml()
+        self._write_slurm_conf()
+
+    def _write_bank_yaml(self):
+        """Every bank.yaml (also for the one-host reconfigure_bankd()).
+        The plugins' one, beside slurm.conf, is the same on every host:
+        its socket and spool resolve in each host's own /run."""
         with open(self.path("bank.yaml"), "w") as f:
             f.write(self.bank_yaml_text(RUN_SOCKET, self.path("unused"),
                                         RUN_SPOOL))
@@ -384,7 +389,6 @@ class MultiCluster(Cluster):
             self.write_controller_yaml(h)
         for h in RELAYS:
             self.write_relay_yaml(h)
-        self._write_slurm_conf()
 
     def write_controller_yaml(self, host):
         top = ("listen_tcp: %s:%d\nmunge_socket: %s\n" %
