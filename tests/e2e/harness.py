@@ -212,6 +212,14 @@ class Cluster:
         self.ctl_url = "http://%s" % m.group(2)
 
     def _write_bank_yaml(self):
+        with open(self.path("bank.yaml"), "w") as f:
+            f.write(self.bank_yaml_text(self.path("bankd.sock"),
+                                        self.path("bankd-state"),
+                                        self.path("bank-spool")))
+
+    def bank_yaml_text(self, sock, state_dir, spool_dir, top=""):
+        """A controller's bank.yaml with these paths (and `top`, lines
+        added at the top level); writes the API token file first."""
         tok = self.path("token")
         with open(tok, "w") as f:
             f.write(TOKEN + "\n")
@@ -219,13 +227,12 @@ class Cluster:
         prices = "\n".join('    %s: "%s"' % kv for kv in PRICES.items())
         budget = "" if self.submit_budget_ms is None else \
             "  submit_budget_ms: %d\n" % self.submit_budget_ms
-        with open(self.path("bank.yaml"), "w") as f:
-            f.write(f"""# written by tests/e2e/harness.py
-socket: {self.path("bankd.sock")}
-state_dir: {self.path("bankd-state")}
-spool_dir: {self.path("bank-spool")}
+        return f"""# written by tests/e2e/harness.py
+socket: {sock}
+state_dir: {state_dir}
+spool_dir: {spool_dir}
 fsync: {"true" if self.fsync else "false"}
-api:
+{top}api:
   url: {self.api_url}
   token_file: {tok}
   timeout_ms: {self.api_timeout_ms}
@@ -250,7 +257,7 @@ cache:
   ttl_s: {self.cache_ttl}
   probe_factor: {self.probe_factor}
 {self.extra.get("bank", "")}
-""")
+"""
 
     def start_bankd(self, extra_env=None, nofile=None):
         """bankd in front; nofile: its descriptor limit (both soft and
