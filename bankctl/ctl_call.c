@@ -145,8 +145,9 @@ ctl_call(const char *sock, struct bp_msg *req)
 	}
 	ctl_print_reply(&rep);
 	st = bp_get(&rep, "status");
+	/* A relay with no controller answering says unavailable. */
 	rc = st != NULL && strcmp(st, "error") != 0 && strcmp(st, "deny") != 0
-	    ? 0 : 1;
+	    && strcmp(st, "unavailable") != 0 ? 0 : 1;
 	bp_free(&rep);
 	return rc;
 }

@@ -116,10 +116,13 @@ bankplug_report(const struct bank_conf *cf, struct bankplug_conn *kept,
 		slurm_error("%s: job %u: bankd refused the report: %s", who,
 		    job_id, msg ? msg : "no reason given");
 		rc = -1;
-	} else
+	} else if (bp_get(&rep, "amount") || bp_get(&rep, "estimate"))
 		slurm_debug("%s: job %u: reported (%s SU)", who, job_id,
 		    bp_get(&rep, "amount") ? bp_get(&rep, "amount") :
-		    bp_get(&rep, "estimate") ? bp_get(&rep, "estimate") : "?");
+		    bp_get(&rep, "estimate"));
+	else	/* a relay prices nothing: it says where the report waits */
+		slurm_debug("%s: job %u: reported (%s)", who, job_id,
+		    msg ? msg : status);
 	bp_free(&rep);
 	return rc;
 }

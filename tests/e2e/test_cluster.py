@@ -317,6 +317,7 @@ class ClusterSuite(unittest.TestCase):
             r = self.c.bankctl_on("login", "estimate", "-p", "normal",
                                   user=ALICE)
             self.assertRegex(r.stdout, r"status\s+unavailable")
+            self.assertEqual(r.returncode, 1, "no answer is a failure")
             self.assertIn("no controller bankd answered (tried "
                           "%s:%d, %s:%d)" % (addr("ctl"), TCP_PORT,
                                              addr("ctl2"), TCP_PORT),
@@ -353,6 +354,7 @@ class ClusterSuite(unittest.TestCase):
                                   user=ALICE)
             took = time.time() - t0
             self.assertRegex(r.stdout, r"status\s+unavailable")
+            self.assertEqual(r.returncode, 1, "no answer is a failure")
             self.assertIn("no controller bankd answered", r.stdout)
             self.assertLess(took, 5.0)
         finally:
