@@ -284,6 +284,12 @@ void		 bp_conn_close(struct bp_conn *);
 #define BP_CRED_KEY	"cred"
 #define BP_DIGEST_LEN	32
 int		 bp_digest(const struct bp_msg *, uint8_t out[BP_DIGEST_LEN]);
+/*
+ * The frame of req (which has no cred field) with cred added last, in
+ * *out (to free): its length, or a BP_E* error (< 0).
+ */
+long		 bp_encode_cred(const struct bp_msg *req, const char *cred,
+		    uint8_t **out);
 
 /*
  * bp_call() of the frame already encoded (with a credential, for TCP):
@@ -310,6 +316,13 @@ int		 bp_hostport(const char *, struct sockaddr_storage *sa,
  * libmunge's default.  Also BP_ECRED: no credential could be made (munged
  * down); *why says why.  In libbankproto_tcp (links libmunge).
  */
+/*
+ * A MUNGE credential of the caller's uid for payload, from the munged at
+ * munge_socket (NULL: libmunge's default), in *cred (to free): BP_OK, or
+ * BP_ECRED / BP_ENOMEM with why.  Blocks on munged: not on an event loop.
+ */
+int		 bp_cred_make(const char *munge_socket, const uint8_t *payload,
+		    size_t len, char **cred, char *why, size_t whylen);
 int		 bp_call_tcp(const char *hostport, const char *munge_socket,
 		    int deadline_ms, const struct bp_msg *req,
 		    struct bp_msg *rep, char *why, size_t whylen);

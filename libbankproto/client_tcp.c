@@ -16,15 +16,43 @@
 #include "bankproto.h"
 
 int
+bp_cred_make(const char *munge_socket, const uint8_t *payload, size_t len,
+    char **cred, char *why, size_t whylen)
+{
+	munge_ctx_t ctx;
+	munge_err_t e;
+
+	*cred = NULL;
+	if ((ctx = munge_ctx_create()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return BP_ENOMEM;
+	}
+	if (munge_socket != NULL && munge_ctx_set(ctx, MUNGE_OPT_SOCKET,
+	    munge_socket) != EMUNGE_SUCCESS) {
+		snprintf(why, whylen, "munge socket %s: %s", munge_socket,
+		    munge_ctx_strerror(ctx));
+		munge_ctx_destroy(ctx);
+		return BP_ECRED;
+	}
+	if ((e = munge_encode(cred, ctx, payload, (int)len)) !=
+	    EMUNGE_SUCCESS) {
+		snprintf(why, whylen, "%s", munge_ctx_strerror(ctx) ?
+		    munge_ctx_strerror(ctx) : munge_strerror(e));
+		free(*cred);
+		*cred = NULL;
+		munge_ctx_destroy(ctx);
+		return BP_ECRED;
+	}
+	munge_ctx_destroy(ctx);
+	return BP_OK;
+}
+
+int
 bp_call_tcp(const char *hostport, const char *munge_socket, int deadline_ms,
     const struct bp_msg *req, struct bp_msg *rep, char *why, size_t whylen)
 {
 	uint8_t digest[BP_DIGEST_LEN], *frame;
-	struct bp_msg *m;
-	munge_ctx_t ctx;
-	munge_err_t e;
 	char *cred = NULL, *addr;
-	size_t i;
 	long len;
 	int rc;
 
@@ -34,41 +62,13 @@ bp_call_tcp(const char *hostport, const char *munge_socket, int deadline_ms,
 		return BP_ESYNTAX;	/* the credential is ours to add */
 	if ((rc = bp_digest(req, digest)) != BP_OK)
 		return rc;
-	if ((ctx = munge_ctx_create()) == NULL)
-		return BP_ENOMEM;
-	if (munge_socket != NULL && munge_ctx_set(ctx, MUNGE_OPT_SOCKET,
-	    munge_socket) != EMUNGE_SUCCESS) {
-		snprintf(why, whylen, "munge socket %s: %s", munge_socket,
-		    munge_ctx_strerror(ctx));
-		munge_ctx_destroy(ctx);
-		return BP_ECRED;
-	}
-	e = munge_encode(&cred, ctx, digest, sizeof(digest));
-	if (e != EMUNGE_SUCCESS) {
-		snprintf(why, whylen, "%s", munge_ctx_strerror(ctx) ?
-		    munge_ctx_strerror(ctx) : munge_strerror(e));
-		munge_ctx_destroy(ctx);
-		free(cred);
-		return BP_ECRED;
-	}
-	munge_ctx_destroy(ctx);
-	rc = BP_ENOMEM;
-	if ((m = malloc(sizeof(*m))) == NULL)
-		goto out;
-	/* req's fields in their order, and the credential last. */
-	bp_init(m, req->type, req->id);
-	for (i = 0; i < req->nfields; i++) {
-		m->fields[i].key = req->fields[i].key;
-		m->fields[i].val = req->fields[i].val;
-	}
-	m->nfields = req->nfields;
-	if ((rc = bp_add(m, BP_CRED_KEY, cred)) != BP_OK ||
-	    (len = bp_encode(m, &frame)) < 0) {
-		rc = rc != BP_OK ? rc : BP_ETOOBIG;
-		free(m);
+	if ((rc = bp_cred_make(munge_socket, digest, sizeof(digest), &cred,
+	    why, whylen)) != BP_OK)
+		return rc;
+	if ((len = bp_encode_cred(req, cred, &frame)) < 0) {
+		rc = (int)len;
 		goto out;
 	}
-	free(m);
 	rc = BP_ENOMEM;
 	if (asprintf(&addr, "tcp:%s", hostport) >= 0) {
 		rc = bp_call_frame(addr, deadline_ms, frame, (size_t)len, req,

@@ -38,3 +38,32 @@ bp_digest(const struct bp_msg *m, uint8_t out[BP_DIGEST_LEN])
 	free(frame);
 	return BP_OK;
 }
+
+long
+bp_encode_cred(const struct bp_msg *req, const char *cred, uint8_t **out)
+{
+	struct bp_msg *m;
+	size_t i;
+	long len;
+	int rc;
+
+	if (bp_get(req, BP_CRED_KEY) != NULL)
+		return BP_ESYNTAX;	/* the credential is the caller's to add */
+	/* A struct bp_msg is large: not on a worker thread's stack. */
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return BP_ENOMEM;
+	/* req's fields in their order (the pointers only), cred last. */
+	bp_init(m, req->type, req->id);
+	for (i = 0; i < req->nfields; i++) {
+		m->fields[i].key = req->fields[i].key;
+		m->fields[i].val = req->fields[i].val;
+	}
+	m->nfields = req->nfields;
+	if ((rc = bp_add(m, BP_CRED_KEY, cred)) != BP_OK) {
+		free(m);
+		return rc;
+	}
+	len = bp_encode(m, out);
+	free(m);
+	return len;
+}

@@ -104,3 +104,44 @@ fuzz_fail(const char *fmt, ...)
 	fputc('\n', stderr);
 	abort();
 }
+
+/* CRC-32C (Castagnoli, reflected), bit by bit: slow and plainly right. */
+static uint32_t
+crc32c(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+	int k;
+
+	while (n--) {
+		c ^= *p++;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+	}
+	return c ^ 0xffffffffu;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+void
+fuzz_journal_record(uint8_t **buf, size_t *len, const uint8_t *p, size_t n)
+{
+	uint8_t *b;
+
+	if (n == 0)
+		return;
+	if ((b = realloc(*buf, *len + 12 + n)) == NULL)
+		fuzz_fail("out of memory");
+	put32(b + *len, 0x424b4a31u);		/* "BKJ1" */
+	put32(b + *len + 4, (uint32_t)n);
+	put32(b + *len + 8, crc32c(p, n));
+	memcpy(b + *len + 12, p, n);
+	*buf = b;
+	*len += 12 + n;
+}

@@ -46,7 +46,6 @@
 
 static struct bank_conf	 conf;
 static char		 state_dir[512];
-static uint32_t		 crc_table[256];
 
 static const char bank_yaml[] =
     "api:\n"
@@ -60,39 +59,8 @@ static const char bank_yaml[] =
     "  partitions:\n"
     "    normal: \"1.00\"\n";
 
-static void
-crc_init(void)
-{
-	uint32_t c;
-	int i, k;
 
-	for (i = 0; i < 256; i++) {
-		c = (uint32_t)i;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
 
-/* CRC-32C, as journal.c checks it; written again so as not to trust it. */
-static uint32_t
-crc32c(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (n--)
-		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
 
 static void
 cleanup(void)
@@ -109,7 +77,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	crc_init();
 	log_init(0, 0);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fuzz_fail("curl_global_init");
@@ -140,18 +107,7 @@ struct files {
 static void
 add_record(struct files *f, int which, const uint8_t *p, size_t n)
 {
-	uint8_t *b;
-
-	if (n == 0)
-		return;
-	if ((b = realloc(f->buf[which], f->len[which] + 12 + n)) == NULL)
-		fuzz_fail("out of memory");
-	put32(b + f->len[which], 0x424b4a31u);	/* "BKJ1" */
-	put32(b + f->len[which] + 4, (uint32_t)n);
-	put32(b + f->len[which] + 8, crc32c(p, n));
-	memcpy(b + f->len[which] + 12, p, n);
-	f->buf[which] = b;
-	f->len[which] += 12 + n;
+	fuzz_journal_record(&f->buf[which], &f->len[which], p, n);
 }
 
 static void

@@ -28,47 +28,15 @@
 #include "relayq.h"
 
 static char		 state_dir[512];
-static uint32_t		 crc_table[256];
 
-static void
-crc_init(void)
-{
-	uint32_t c;
-	int i, k;
 
-	for (i = 0; i < 256; i++) {
-		c = (uint32_t)i;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
 
-static uint32_t
-crc32c(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (n--)
-		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	crc_init();
 	log_init(0, 0);
 	fuzz_path(state_dir, sizeof(state_dir), "state");
 	if (mkdir(state_dir, 0700) != 0)
@@ -81,22 +49,13 @@ static uint8_t *
 records(const uint8_t *p, size_t n, size_t *outlen)
 {
 	const uint8_t *nl;
-	uint8_t *b = NULL, *nb;
+	uint8_t *b = NULL;
 	size_t len, used = 0;
 
 	while (n > 0) {
 		nl = memchr(p, '\n', n);
 		len = nl != NULL ? (size_t)(nl - p) : n;
-		if (len > 0) {
-			if ((nb = realloc(b, used + 12 + len)) == NULL)
-				fuzz_fail("out of memory");
-			b = nb;
-			put32(b + used, 0x424b4a31u);	/* "BKJ1" */
-			put32(b + used + 4, (uint32_t)len);
-			put32(b + used + 8, crc32c(p, len));
-			memcpy(b + used + 12, p, len);
-			used += 12 + len;
-		}
+		fuzz_journal_record(&b, &used, p, len);
 		if (nl == NULL)
 			break;
 		p += len + 1;
