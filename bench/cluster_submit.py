@@ -11,6 +11,8 @@ with `scontrol reconfigure` between batches and alternated round after
 round in the same run:
 
   bank   JobSubmitPlugins=bank and spank_bank on the nodes (relays busy)
+  submit JobSubmitPlugins=bank, an empty plugstack: what spank_bank's
+         part costs (each job's start asks slurmctld for its record)
   none   no job_submit plugin and an empty plugstack: the limit
 
 (jobcomp/bank stays loaded in both: slurmctld reads JobCompType only at
@@ -53,14 +55,13 @@ class BenchCluster(MultiCluster):
         empty = self.path("plugstack-empty.conf")
         open(empty, "w").close()
         full = self.path("plugstack.conf")
+        conf = re.sub(r"(?m)^#?JobSubmitPlugins=.*$", "JobSubmitPlugins="
+                      "bank" if case != "none" else "#JobSubmitPlugins=",
+                      conf)
         if case == "bank":
-            conf = re.sub(r"(?m)^#?JobSubmitPlugins=.*$",
-                          "JobSubmitPlugins=bank", conf)
             conf = conf.replace("PlugStackConfig=" + empty,
                                 "PlugStackConfig=" + full)
         else:
-            conf = re.sub(r"(?m)^#?JobSubmitPlugins=.*$",
-                          "#JobSubmitPlugins=", conf)
             conf = conf.replace("PlugStackConfig=" + full,
                                 "PlugStackConfig=" + empty)
         with open(path, "w") as f:
@@ -98,14 +99,14 @@ def main():
         raise SystemExit("bench/cluster_submit.py: " + why)
     c = BenchCluster(os.path.abspath(a.build), fixture=fixture(),
                      cache_ttl=600, probe_factor=1000).start()
-    rates = {"bank": [], "none": []}
+    rates = {"bank": [], "submit": [], "none": []}
     jobs = []
     try:
         c.ctl("POST", "/stats/reset")
         c.use("bank")
         jobs += c.batch(5)[1]           # warms the cache
         for rnd in range(a.rounds):
-            for case in ("bank", "none"):
+            for case in ("bank", "submit", "none"):
                 c.use(case)
                 rate, ids = c.batch(a.n)
                 rates[case].append(rate)
@@ -130,15 +131,20 @@ def main():
     med = {k: statistics.median(v) for k, v in rates.items()}
     rr = statistics.median(x / y for x, y in zip(rates["bank"],
                                                   rates["none"]))
-    print("\nbank %.1f/s, none %.1f/s: ratio of medians %.2f, median of "
-          "per-round ratios %.2f (target >= 0.95)" % (
-              med["bank"], med["none"], med["bank"] / med["none"], rr))
+    rs = statistics.median(x / y for x, y in zip(rates["submit"],
+                                                  rates["none"]))
+    print("\nbank %.1f/s, submit %.1f/s, none %.1f/s: bank/none ratio of "
+          "medians %.2f, median of per-round ratios %.2f (target >= "
+          "0.95); submit/none per round %.2f" % (
+              med["bank"], med["submit"], med["none"],
+              med["bank"] / med["none"], rr, rs))
     print("jobs: %d, not charged: %d, PUTs: %s, dead letters: %d" % (
         len(jobs), len(bad), puts, dead))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"n": a.n, "rounds": a.rounds, "median": med,
-                       "round_ratio_median": rr, "rates": rates,
+                       "round_ratio_median": rr,
+                       "submit_ratio_median": rs, "rates": rates,
                        "jobs": len(jobs), "not_charged": bad, "puts": puts,
                        "dead": dead}, f, indent=1)
     return 1 if bad or dead or puts != len(jobs) else 0

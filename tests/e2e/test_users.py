@@ -15,6 +15,7 @@
 
 import json
 import os
+import shutil
 import re
 import sys
 import tempfile
@@ -64,6 +65,7 @@ class Users(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.c.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def user_ctl(self, user, *args):
         return self.c.run([self.ctlbin, "-S", self.c.path("bankd.sock")] +
