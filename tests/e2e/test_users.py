@@ -15,8 +15,8 @@
 
 import json
 import os
-import shutil
 import re
+import shutil
 import sys
 import tempfile
 import time
