@@ -466,12 +466,13 @@ toml_read(FILE *fp, const char *name, struct toml_doc *doc, char *err,
 		return -1;
 	}
 	for (;;) {
-		if (++t.line > TOML_LINES_MAX) {
+		t.line++;
+		if ((rc = read_line(&t, fp, buf)) <= 0)
+			break;
+		if (t.line > TOML_LINES_MAX) {
 			rc = fail(&t, "more than %d lines", TOML_LINES_MAX);
 			break;
 		}
-		if ((rc = read_line(&t, fp, buf)) <= 0)
-			break;
 		if ((rc = line_clean(&t, buf)) != 0)
 			break;
 		t.p = buf;

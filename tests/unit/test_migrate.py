@@ -258,6 +258,8 @@ class Migrate(unittest.TestCase):
 
 	def test_too_many_lines(self):
 		self.refused(b"\n" * 100001, ":100001:", "more than 100000 lines")
+		_, err = self.migrated(b"[API]\ntoken = 'k'" + b"\n" * 99999)
+		self.assertIn("no [API] url", err)
 
 	def test_not_a_file(self):
 		r = self.migrate(self.dir)
