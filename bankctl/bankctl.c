@@ -186,7 +186,7 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		ctl_usage();
-	/* migrate-config reads and writes files only: no bank.yaml, no bankd. */
+	/* migrate-config reads and writes files: no bank.yaml, no bankd. */
 	if (strcmp(argv[optind], "migrate-config") == 0) {
 		if ((cmd = cmd_find(argv[optind], argc - optind - 1)) == NULL)
 			ctl_usage();

@@ -67,13 +67,13 @@ struct mig {
 	const struct toml_kv	*sw[NSWITCH];
 	const struct toml_kv	*url, *token;
 	const char		*token_file;	/* --token-file */
-	FILE			*notes;		/* said once all is well */
+	FILE			*notes;	/* said once all is well */
 	char			*err;
 	size_t			 errlen;
 };
 
-static int	refuse(struct mig *, const struct toml_kv *, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
+static int	refuse(struct mig *, const struct toml_kv *, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
 
 static int
 refuse(struct mig *m, const struct toml_kv *kv, const char *fmt, ...)
@@ -122,22 +122,34 @@ sect_of(const char *table)
 
 /* Names that differ only in case were one name to the original plugins. */
 static int
+check_table_folds(struct mig *m)
+{
+	const struct toml_table *a, *b;
+	size_t i, j;
+
+	for (i = 0; i < m->doc->ntables; i++)
+		for (j = i + 1; j < m->doc->ntables; j++) {
+			a = &m->doc->tables[i];
+			b = &m->doc->tables[j];
+			if (strcasecmp(a->name, b->name) != 0)
+				continue;
+			snprintf(m->err, m->errlen, "%s:%d: table [%s] is [%s] "
+			    "of line %d to the original plugins (they ignore "
+			    "case): merge them", m->src, b->line, b->name,
+			    a->name, a->line);
+			return -1;
+		}
+	return 0;
+}
+
+static int
 check_folds(struct mig *m)
 {
 	const struct toml_doc *d = m->doc;
 	size_t i, j;
 
-	for (i = 0; i < d->ntables; i++)
-		for (j = i + 1; j < d->ntables; j++)
-			if (strcasecmp(d->tables[i].name,
-			    d->tables[j].name) == 0) {
-				snprintf(m->err, m->errlen, "%s:%d: table [%s] "
-				    "is [%s] of line %d to the original plugins "
-				    "(they ignore case): merge them", m->src,
-				    d->tables[j].line, d->tables[j].name,
-				    d->tables[i].name, d->tables[i].line);
-				return -1;
-			}
+	if (check_table_folds(m) != 0)
+		return -1;
 	for (i = 0; i < d->nkv; i++)
 		for (j = i + 1; j < d->nkv; j++)
 			if (strcasecmp(d->kv[i].table, d->kv[j].table) == 0 &&
@@ -544,8 +556,8 @@ ctl_cmd_migrate(const char *sock, int argc, char **argv)
 		ctl_usage();
 	if (m.token_file != NULL && (m.token_file[0] != '/' ||
 	    !plain_ascii(m.token_file))) {
-		ctl_complain("--token-file", m.token_file, "an absolute path of "
-		    "printable ASCII without spaces or quotes");
+		ctl_complain("--token-file", m.token_file, "an absolute path "
+		    "of printable ASCII without spaces or quotes");
 		return 2;
 	}
 	if ((fp = open_input(in, &rc)) == NULL)

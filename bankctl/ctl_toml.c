@@ -16,7 +16,7 @@
 struct tparse {
 	const char	*name;
 	int		 line;
-	const char	*p;		/* the next character of the line */
+	const char	*p;		/* the line's next character */
 	char		 table[TOML_KEY_MAX + 1];
 	struct toml_doc	*doc;
 	char		*err;
@@ -288,6 +288,8 @@ parse_header(struct tparse *t)
 		if (strcmp(t->doc->tables[i].name, name) == 0)
 			return fail(t, "table [%s] already defined at line %d",
 			    name, t->doc->tables[i].line);
+	if (t->doc->ntables == TOML_TABLES_MAX)
+		return fail(t, "more than %d tables", TOML_TABLES_MAX);
 	tb = reallocarray(t->doc->tables, t->doc->ntables + 1, sizeof(*tb));
 	if (tb == NULL)
 		return fail(t, "out of memory");

@@ -19,13 +19,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define TOML_LINE_MAX	4096	/* bytes of one line, newline excluded */
+#define TOML_LINE_MAX	4096	/* bytes of a line, newline excluded */
 #define TOML_LINES_MAX	100000	/* lines of a file */
 #define TOML_KEY_MAX	128	/* bytes of a key or of a table's name */
 #define TOML_VALUE_MAX	1024	/* bytes of a string (decoded) */
 #define TOML_NUMBER_MAX	32	/* characters of a number */
 #define TOML_ITEMS_MAX	256	/* strings of one array */
 #define TOML_KEYS_MAX	10000	/* keys of a file */
+#define TOML_TABLES_MAX	1000	/* tables of a file */
 
 enum toml_kind {
 	TOML_STRING,
@@ -35,7 +36,7 @@ enum toml_kind {
 };
 
 struct toml_kv {
-	char		*table;		/* "" before any header, else "a.b" */
+	char		*table;		/* "" before any header, or "a.b" */
 	char		*key;
 	enum toml_kind	 kind;
 	char		*text;		/* NULL for TOML_ARRAY */

@@ -111,8 +111,8 @@ class Migrate(unittest.TestCase):
 		    os.path.join(self.dir, "bank-config.toml")))
 		self.assertIn('url: "https://mybrc.example.org/mybrc-rest"',
 		    yaml)
-		self.assertIn('token: "0123456789abcdef0123456789abcdef01234567"',
-		    yaml)
+		self.assertIn('token: "0123456789abcdef0123456789abcdef'
+		    '01234567"', yaml)
 		for sw in ("job_submit", "spank", "jobcomp"):
 			self.assertIn("  %s: true\n" % sw, yaml)
 		self.assertIn('  default: "0"\n', yaml)
@@ -187,7 +187,8 @@ class Migrate(unittest.TestCase):
 		for value, what in (("1e3", "exponents are not read"),
 		    ("1E-2", "exponents are not read"),
 		    ("0.30000000000000004", "too many decimal places"),
-		    ("-1", "not a non-negative decimal"), ("+1", "not a plain decimal"),
+		    ("-1", "not a non-negative decimal"),
+		    ("+1", "not a plain decimal"),
 		    ("1_000", "not a plain decimal"),
 		    ("0x10", "not a plain decimal"),
 		    ("inf", "not a plain decimal"),
@@ -256,8 +257,15 @@ class Migrate(unittest.TestCase):
 		    "tables [Enable], [PartitionPrice] and [API]")
 		self.refused("", "none of the tables")
 
+	def test_too_many_keys_and_tables(self):
+		self.refused("".join("[t%d]\n" % i for i in range(1001)),
+		    ":1001:", "more than 1000 tables")
+		self.refused("[PartitionPrice]\n" + "".join("p%d = 1\n" % i
+		    for i in range(10001)), ":10002:", "more than 10000 keys")
+
 	def test_too_many_lines(self):
-		self.refused(b"\n" * 100001, ":100001:", "more than 100000 lines")
+		self.refused(b"\n" * 100001, ":100001:",
+		    "more than 100000 lines")
 		_, err = self.migrated(b"[API]\ntoken = 'k'" + b"\n" * 99999)
 		self.assertIn("no [API] url", err)
 
