@@ -17,6 +17,8 @@
  *	bankctl [...] holds [-A ACCOUNT] [-u USER]	liens on queued jobs
  *	bankctl [...] check USER ACCOUNT COST	what bankd would decide, why
  *	bankctl [...] balance [-A ACCOUNT]	what the caller has left
+ *	bankctl migrate-config bank-config.toml [-o bank.yaml]
+ *	    [--token-file PATH]	the original plugins' TOML as bank.yaml
  *
  * estimate prices a job as bankd would at submission; with --check it also
  * asks bankd for the full decision (which may ask the API), as a dry run:
@@ -145,6 +147,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "drop",	1, 1,	run_drop },
 	{ "pause",	0, 0,	run_pause },
 	{ "resume",	0, 0,	run_resume },
+	{ "migrate-config", 1, 5, ctl_cmd_migrate },
 };
 
 static const struct ctl_cmd *
@@ -183,6 +186,12 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		ctl_usage();
+	/* migrate-config reads and writes files: no bank.yaml, no bankd. */
+	if (strcmp(argv[optind], "migrate-config") == 0) {
+		if ((cmd = cmd_find(argv[optind], argc - optind - 1)) == NULL)
+			ctl_usage();
+		return cmd->run(NULL, argc - optind, argv + optind);
+	}
 	/* Over TCP, munged's socket: BANK_MUNGE_SOCKET, else bank.yaml's. */
 	if (sock != NULL && strncmp(sock, "tcp:", 4) == 0) {
 		ctl_munge_socket = getenv("BANK_MUNGE_SOCKET");

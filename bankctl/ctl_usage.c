@@ -31,6 +31,8 @@ ctl_usage(void)
 	    "       bankctl [...] holds [-A ACCOUNT] [-u USER]\n"
 	    "       bankctl [...] check USER ACCOUNT COST\n"
 	    "       bankctl [...] balance -A ACCOUNT\n"
+	    "       bankctl migrate-config bank-config.toml [-o bank.yaml]\n"
+	    "                [--token-file PATH]\n"
 	    "TIME: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S (0: none); "
 	    "SIZE: MiB, or with K, M, G or T\n");
 	exit(2);
