@@ -3,6 +3,7 @@
  *
  *	bankd [-d] [-s] [-f bank.yaml]
  *	bankd --check-config bank.yaml
+ *	bankd --list-config-keys
  *
  * role: controller (the bank) or relay (a node's: relay.c).
  *
@@ -51,7 +52,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bankd [-d] [-s] [-f bank.yaml]\n"
-	    "       bankd --check-config bank.yaml\n");
+	    "       bankd --check-config bank.yaml\n"
+	    "       bankd --list-config-keys\n");
 	exit(2);
 }
 
@@ -402,6 +404,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "check-config", required_argument, NULL, 'C' },
+		{ "list-config-keys", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bankd bd;
@@ -413,6 +416,10 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'C':
 			return check_config(optarg);
+		case 'K':
+			/* bank.yaml(5)'s settings, as the parser knows them. */
+			conf_keys_print(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
 		case 'd':
 			verbose = 1;
 			break;

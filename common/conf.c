@@ -49,20 +49,18 @@ bad(struct cload *c, const struct ynode *n, const char *fmt, ...)
 	return -1;
 }
 
-/* Only the listed keys may appear in a map. */
+/*
+ * Only the keys conf_keys lists under PATH ("" for the top) may appear
+ * in a map: that one table is what bank.yaml(5) is checked against.
+ */
 static int
-check_keys(struct cload *c, const struct ynode *map, const char *const *ok)
+check_keys(struct cload *c, const struct ynode *map, const char *path)
 {
 	const struct ynode *e;
-	size_t i;
 
-	for (e = map->child; e != NULL; e = e->next) {
-		for (i = 0; ok[i] != NULL; i++)
-			if (strcmp(e->str, ok[i]) == 0)
-				break;
-		if (ok[i] == NULL)
+	for (e = map->child; e != NULL; e = e->next)
+		if (!conf_key_known(path, e->str))
 			return bad(c, e, "unknown setting '%s'", e->str);
-	}
 	return 0;
 }
 
@@ -200,8 +198,6 @@ static int
 load_partition_price(struct cload *c, const struct ynode *e,
     struct conf_price *pr)
 {
-	static const char *const keys[] = { "cpu", "gpu", "gpu_types",
-	    "mem_gb", "billing", NULL };
 	const struct ynode *v = e->value, *n;
 	char what[160];
 
@@ -209,7 +205,7 @@ load_partition_price(struct cload *c, const struct ynode *e,
 	pr->source = PRICE_LOCAL;
 	if (v->kind != YN_MAP)
 		return parse_price(c, v, e->str, &pr->micro);
-	if (check_keys(c, v, keys) != 0)
+	if (check_keys(c, v, "prices.partitions.NAME") != 0)
 		return -1;
 	if ((n = ytree_get(v, "cpu")) == NULL)
 		return bad(c, v, "partition %s: missing 'cpu' (its price per "
@@ -298,9 +294,6 @@ load_runs(struct cload *c, const struct ynode *p, struct bank_conf *cf)
 static int
 load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "default", "partitions", "qos",
-	    "billing", "from_api", "refresh_s", "report_free", "requeue_charge",
-	    "node_fail", NULL };
 	const struct ynode *p, *parts, *e;
 	size_t n = 0;
 	long v;
@@ -310,7 +303,7 @@ load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		return -1;
 	if (p == NULL)
 		return 0;
-	if (check_keys(c, p, keys) != 0)
+	if (check_keys(c, p, "prices") != 0)
 		return -1;
 	if (ytree_get(p, "default") != NULL &&
 	    parse_price(c, ytree_get(p, "default"), "unlisted partitions",
@@ -357,8 +350,6 @@ load_prices(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 static int
 load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "url", "token", "token_file",
-	    "timeout_ms", "max_inflight", "retry_max_ms", NULL };
 	const struct ynode *a;
 	long v;
 	size_t n;
@@ -367,7 +358,7 @@ load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		return -1;
 	if (a == NULL)
 		return bad(c, root, "%s", "missing 'api' (url and token)");
-	if (check_keys(c, a, keys) != 0 ||
+	if (check_keys(c, a, "api") != 0 ||
 	    get_str(c, a, "url", &cf->api_url) != 0 ||
 	    get_str(c, a, "token", &cf->api_token) != 0 ||
 	    get_str(c, a, "token_file", &cf->api_token_file) != 0)
@@ -406,15 +397,13 @@ load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 static int
 load_plugins(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "job_submit", "spank", "jobcomp",
-	    "submit_message", NULL };
 	const struct ynode *p;
 
 	if (get_map(c, root, "plugins", &p) != 0)
 		return -1;
 	if (p == NULL)
 		return 0;
-	if (check_keys(c, p, keys) != 0 ||
+	if (check_keys(c, p, "plugins") != 0 ||
 	    get_bool(c, p, "job_submit", &cf->job_submit_enabled) != 0 ||
 	    get_bool(c, p, "spank", &cf->spank_enabled) != 0 ||
 	    get_bool(c, p, "jobcomp", &cf->jobcomp_enabled) != 0 ||
@@ -427,8 +416,6 @@ static int
 load_deadlines(struct cload *c, const struct ynode *root,
     struct bank_conf *cf)
 {
-	static const char *const keys[] = { "submit_ms", "report_ms",
-	    "decision_ms", "submit_budget_ms", NULL };
 	const struct ynode *d;
 	long v;
 
@@ -436,7 +423,7 @@ load_deadlines(struct cload *c, const struct ynode *root,
 		return -1;
 	if (d == NULL)
 		return 0;
-	if (check_keys(c, d, keys) != 0)
+	if (check_keys(c, d, "deadlines") != 0)
 		return -1;
 	v = cf->submit_deadline_ms;
 	if (get_int(c, d, "submit_ms", 1, 60000, &v) != 0)
@@ -460,15 +447,13 @@ load_deadlines(struct cload *c, const struct ynode *root,
 static int
 load_policy(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "on_api_unavailable",
-	    "on_unknown", NULL };
 	const struct ynode *p, *n;
 
 	if (get_map(c, root, "policy", &p) != 0)
 		return -1;
 	if (p == NULL)
 		return 0;
-	if (check_keys(c, p, keys) != 0)
+	if (check_keys(c, p, "policy") != 0)
 		return -1;
 	if ((n = ytree_get(p, "on_api_unavailable")) != NULL) {
 		if (n->kind == YN_SCALAR && strcmp(n->str, "allow") == 0)
@@ -497,9 +482,6 @@ static int
 load_holds_cache(struct cload *c, const struct ynode *root,
     struct bank_conf *cf)
 {
-	static const char *const hkeys[] = { "enabled", "reconcile_s",
-	    "grace_s", NULL };
-	static const char *const ckeys[] = { "ttl_s", "probe_factor", NULL };
 	const struct ynode *h, *k;
 	long v;
 
@@ -507,7 +489,7 @@ load_holds_cache(struct cload *c, const struct ynode *root,
 	    get_map(c, root, "cache", &k) != 0)
 		return -1;
 	if (h != NULL) {
-		if (check_keys(c, h, hkeys) != 0 ||
+		if (check_keys(c, h, "holds") != 0 ||
 		    get_bool(c, h, "enabled", &cf->holds_enabled) != 0)
 			return -1;
 		v = cf->reconcile_s;
@@ -520,7 +502,7 @@ load_holds_cache(struct cload *c, const struct ynode *root,
 		cf->hold_grace_s = (int)v;
 	}
 	if (k != NULL) {
-		if (check_keys(c, k, ckeys) != 0)
+		if (check_keys(c, k, "cache") != 0)
 			return -1;
 		v = cf->cache_ttl_s;
 		if (get_int(c, k, "ttl_s", 0, 86400, &v) != 0)
@@ -538,9 +520,6 @@ load_holds_cache(struct cload *c, const struct ynode *root,
 static int
 load_limits(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "connections", "user_connections",
-	    "user_idle_s", "user_checks", "user_checks_per_s", "api_checks",
-	    "tcp_connections", NULL };
 	static const struct {
 		const char	*key;
 		long		 lo, hi;
@@ -570,7 +549,7 @@ load_limits(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		return -1;
 	if (l == NULL)
 		return 0;
-	if (check_keys(c, l, keys) != 0)
+	if (check_keys(c, l, "limits") != 0)
 		return -1;
 	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		f = (int *)((char *)cf + ints[i].off);
@@ -609,8 +588,6 @@ load_upstream(struct cload *c, const struct ynode *n, struct bank_conf *cf)
 static int
 load_relay(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "upstreams", "timeout_ms",
-	    "window", "retry_max_ms", NULL };
 	const struct ynode *r, *u, *e;
 	long t = cf->relay_timeout_ms, w = cf->relay_window,
 	    m = cf->relay_retry_max_ms;
@@ -626,7 +603,7 @@ load_relay(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	if (r == NULL)
 		return bad(c, root, "%s", "role relay: missing 'relay' (its "
 		    "upstreams, the controllers' ADDRESS:PORT)");
-	if (check_keys(c, r, keys) != 0)
+	if (check_keys(c, r, "relay") != 0)
 		return -1;
 	if ((u = ytree_get(r, "upstreams")) == NULL)
 		return bad(c, r, "%s", "missing 'relay.upstreams' (the "
@@ -720,14 +697,10 @@ set_default(char **v, const char *def)
 static int
 load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
-	static const char *const keys[] = { "socket", "slurm_user", "api",
-	    "state_dir", "spool_dir", "fsync", "holds", "cache", "plugins",
-	    "prices", "default_time_limit", "deadlines", "policy", "limits",
-	    "listen_tcp", "munge_socket", "role", "relay", NULL };
 	long v = cf->default_time_limit;
 	int relay;
 
-	if (check_keys(c, root, keys) != 0 || load_role(c, root, cf) != 0 ||
+	if (check_keys(c, root, "") != 0 || load_role(c, root, cf) != 0 ||
 	    load_relay(c, root, cf) != 0)
 		return -1;
 	/* A relay prices nothing and asks no API: those are the bank's. */

@@ -6,6 +6,7 @@
 #define CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define CONF_DEFAULT_PATH	"/etc/slurm/bank.yaml"
@@ -167,6 +168,19 @@ int64_t	 conf_qos_multiplier(const struct bank_conf *, const char *qos);
 /* Read the API token (inline or from token_file); 0 or -1 with err. */
 int	 conf_read_token(const struct bank_conf *, char **token, char *err,
 	    size_t);
+
+/*
+ * Every setting's dotted path ("api.timeout_ms"; NAME and TYPE stand for
+ * a site's names), NULL-terminated: the keys conf_load() accepts, and
+ * only those (confkeys.c).
+ */
+extern const char *const conf_keys[];
+
+/* 1 when MAP ("" for the top, "prices.partitions.NAME") may hold KEY. */
+int	 conf_key_known(const char *map, const char *key);
+
+/* conf_keys, one a line (bankd --list-config-keys). */
+void	 conf_keys_print(FILE *);
 
 const char *conf_policy_name(enum conf_policy);
 const char *conf_role_name(enum conf_role);

@@ -191,6 +191,10 @@ struct broken {
 
 static const struct broken broken[] = {
 	{ "bad-typo.yaml", 6, "unknown setting 'spnak'" },
+	/* Keys are conf_keys' paths one level at a time (confkeys.c). */
+	{ "bad-dotted-key.yaml", 4, "unknown setting 'api.timeout_ms'" },
+	{ "bad-wrong-section.yaml", 5, "unknown setting 'grace_s'" },
+	{ "bad-partition-key.yaml", 8, "unknown setting 'gpu_type'" },
 	{ "bad-requeue.yaml", 5,
 	    "prices.requeue_charge must be every_run or last_run" },
 	{ "bad-syntax.yaml", 7, "YAML syntax error" },
@@ -256,6 +260,39 @@ static const struct broken broken[] = {
 	{ "bad-socket-format.yaml", 4, "socket '%s%s%s%s%n' must be an "
 	    "absolute path" },
 };
+
+/*
+ * conf_keys is what the parser accepts: a map's keys are the paths one
+ * level below it, no more; NAME and TYPE are placeholders, not keys.
+ */
+START_TEST(keys_table)
+{
+	size_t i, n = 0;
+
+	ck_assert(conf_key_known("", "api"));
+	ck_assert(conf_key_known("api", "url"));
+	ck_assert(conf_key_known("prices.partitions.NAME", "gpu_types"));
+	ck_assert(conf_key_known("relay", "upstreams"));
+	ck_assert(!conf_key_known("", "url"));
+	ck_assert(!conf_key_known("", "api.url"));
+	ck_assert(!conf_key_known("api", "timeout"));
+	ck_assert(!conf_key_known("ap", "i.url"));
+	ck_assert(!conf_key_known("prices", "NAME"));
+	ck_assert(!conf_key_known("cache", "grace_s"));
+	for (i = 0; conf_keys[i] != NULL; i++, n++) {
+		const char *dot = strrchr(conf_keys[i], '.');
+		char parent[128];
+
+		if (dot == NULL)
+			continue;
+		snprintf(parent, sizeof(parent), "%.*s",
+		    (int)(dot - conf_keys[i]), conf_keys[i]);
+		ck_assert_msg(conf_key_known(parent, dot + 1), "%s: not known "
+		    "under %s", conf_keys[i], parent);
+	}
+	ck_assert_uint_gt(n, 50);
+}
+END_TEST
 
 /* One fixture per loop iteration, so a failure names the file. */
 START_TEST(load_broken)
@@ -491,6 +528,7 @@ conf_suite(void)
 	tcase_add_test(tc, load_relay);
 	tcase_add_test(tc, load_runs);
 	tcase_add_test(tc, price_lookup);
+	tcase_add_test(tc, keys_table);
 	tcase_add_loop_test(tc, load_broken, 0,
 	    sizeof(broken) / sizeof(broken[0]));
 	tcase_add_test(tc, load_missing_file);
