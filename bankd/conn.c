@@ -363,7 +363,20 @@ conn_reply_status(struct conn *c, uint8_t type, uint32_t id,
 }
 
 /*
- * A user's check while user_checks of theirs wait on the API: the
+ * The requests that wait on another: a check on the API; on a relay,
+ * every query it asks a controller (relay.c).
+ */
+static int
+waits_elsewhere(const struct bankd *bd, uint8_t type)
+{
+	if (type == BP_T_CHECK)
+		return 1;
+	return bd->conf.role == ROLE_RELAY && (type == BP_T_ESTIMATE ||
+	    type == BP_T_PRICES || type == BP_T_BALANCE || type == BP_T_HOLDS);
+}
+
+/*
+ * A user's check (or relayed query) while user_checks of theirs wait: the
  * connection is not read until one is answered (conn_check_end).
  */
 static int
@@ -371,7 +384,7 @@ must_wait(struct conn *c, const uint8_t *frame)
 {
 	struct user *u = c->user;
 
-	if (u == NULL || frame[3] != BP_T_CHECK ||
+	if (u == NULL || !waits_elsewhere(c->bd, frame[3]) ||
 	    u->checks < c->bd->conf.user_checks)
 		return 0;
 	c->blocked = 1;

@@ -248,7 +248,10 @@ do_steer(struct bankd *bd, struct conn *c, const struct req *rq)
 /* ---- queries, asked upstream ------------------------------------------ */
 
 struct asking {
+	struct bankd		*bd;
 	struct conn		*conn;
+	uid_t			 uid;
+	int			 counted;	/* one of the user's waiting */
 };
 
 static void
@@ -258,6 +261,8 @@ on_answer(void *arg, struct bp_msg *rep)
 
 	if (rep != NULL)
 		conn_reply(a->conn, rep);
+	if (a->counted)
+		conn_check_end(a->bd, a->uid);
 	conn_wait_end(a->conn);
 	conn_release(a->conn);
 	free(a);
@@ -275,12 +280,27 @@ ask_upstream(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 	struct bp_msg *q;
 	struct asking *a;
 	size_t i;
+	int counted;
 
 	/*
 	 * peer_uid/peer_gid never reach here: listen.c took them out of a
 	 * privileged caller's request (p is then the uid they name) and
 	 * refused anyone else's (peer_take_relayed), as on a controller.
+	 *
+	 * A user's queries wait on a controller as a user's checks wait on
+	 * the API on a controller: limits.user_checks_per_s a second, and
+	 * at most limits.user_checks waiting at once (the user's
+	 * connections are not read meanwhile: conn.c), so that one user
+	 * cannot fill the relay's RELAY_ASK_MAX places for everyone while
+	 * the controllers are slow.
 	 */
+	counted = !peer_privileged(p, bd->slurm_uid);
+	if (counted && !conn_take_api_check(c)) {
+		conn_reply_status(c, m->type, m->id, "error", "too many queries: "
+		    "a user may make limits.user_checks_per_s a second; try "
+		    "again in a moment");
+		return;
+	}
 	if ((q = malloc(sizeof(*q))) == NULL ||
 	    (a = calloc(1, sizeof(*a))) == NULL) {
 		free(q);
@@ -294,7 +314,12 @@ ask_upstream(struct bankd *bd, struct conn *c, const struct bp_msg *m)
 			bp_add(q, m->fields[i].key, m->fields[i].val);
 	bp_add_u64(q, "peer_uid", (uint64_t)p->uid);
 	bp_add_u64(q, "peer_gid", (uint64_t)p->gid);
+	a->bd = bd;
 	a->conn = c;
+	a->uid = p->uid;
+	a->counted = counted;
+	if (counted)
+		conn_check_begin(c);
 	conn_hold(c);
 	conn_wait_begin(c);
 	relay_ask(bd->relay->ask, q, on_answer, a);

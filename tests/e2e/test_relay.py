@@ -357,6 +357,46 @@ class Relay(unittest.TestCase):
             self.c.stop_relay("lonely")
 
 
+    def test_g_one_user_cannot_fill_the_relay(self):
+        """An upstream that takes connections and never answers: a
+        user's 70 pipelined queries wait at most limits.user_checks (4)
+        at a time (their connection is not read meanwhile), so another
+        user's query still gets its turn and its answer (on the old main
+        alice's 70 took every place and bob had no answer within 10 s)."""
+        stall = socket.socket()
+        stall.bind(("127.0.0.1", 0))
+        stall.listen(128)           # connects succeed; nothing is read
+        self.c.write_relay("stalled", ["127.0.0.1:%d" %
+                                       stall.getsockname()[1]])
+        self.c.start_relay("stalled")
+        sock = self.c.relay_path("stalled", "sock")
+        code = ("import sys, socket, time; sys.path.insert(0, %r); "
+                "from hostile_client import frame; "
+                "s = socket.socket(socket.AF_UNIX); s.connect(%r); "
+                "s.sendall(b''.join(frame(%d, i + 1, "
+                "[(b'partitions'.decode(), b'normal')]) "
+                "for i in range(70))); time.sleep(20)" %
+                (os.path.dirname(os.path.abspath(__file__)), sock,
+                 T_ESTIMATE))
+        flood = subprocess.Popen(["runuser", "-u", ALICE, "--", "python3",
+                                  "-c", code], env=self.c.env)
+        try:
+            time.sleep(0.5)
+            t0 = time.time()
+            rep = self.ask(sock, T_ESTIMATE, [("partitions", "normal")],
+                           as_user="bankbob")
+            took = time.time() - t0
+            self.assertEqual(rep["status"], "unavailable", rep)
+            self.assertIn("no controller bankd answered", rep["message"])
+            # Behind at most alice's 4, on 2 threads, 1 s each.
+            self.assertLess(took, 6.0)
+        finally:
+            flood.kill()
+            flood.wait()
+            self.c.stop_relay("stalled")
+            stall.close()
+
+
 if __name__ == "__main__":
     BUILD = sys.argv.pop(1) if len(sys.argv) > 1 else "build"
     unittest.main(verbosity=2)
