@@ -15,7 +15,6 @@
 #include "log.h"
 #include "money.h"
 #include "peer.h"
-#include "relay.h"
 #include "report.h"
 #include "req.h"
 
@@ -107,8 +106,8 @@ accept_report(struct bankd *bd, const struct req_report *rq, accept_fn fn,
 	char err[256];
 
 	/* A relay only journals and forwards: the controller prices. */
-	if (bd->relay != NULL) {
-		relay_accept(bd, rq, fn, arg);
+	if (bd->report_sink != NULL) {
+		bd->report_sink(bd, rq, fn, arg);
 		return;
 	}
 	switch (report_build(&bd->conf, rq->kind, rq->msg, &r, err,

@@ -28,6 +28,14 @@ typedef void	 (*accept_fn)(void *arg, enum accept_result,
 
 void		 accept_report(struct bankd *, const struct req_report *,
 		    accept_fn, void *arg);
+
+/*
+ * Where accept_report() hands a report instead of pricing and queueing
+ * it (bd->report_sink): a relay's queue (relay.c), which knows no
+ * price.  NULL on a controller.
+ */
+typedef void	 (*accept_sink_fn)(struct bankd *, const struct req_report *,
+		    accept_fn, void *arg);
 /* The wire's word: ok, dup, later, error. */
 const char	*accept_result_name(enum accept_result);
 

@@ -44,6 +44,7 @@
 
 #include <event2/event.h>
 
+#include "accept.h"
 #include "bankproto.h"
 #include "conf.h"
 #include "counters.h"
@@ -83,6 +84,7 @@ struct bankd {
 	struct ledger		*ledger;	/* ledger.c's */
 	struct intake		*intake;	/* intake.c's */
 	struct relay		*relay;		/* relay.c's; NULL: a controller */
+	accept_sink_fn		 report_sink;	/* a relay's; NULL: priced */
 	struct counters		 counters;
 	struct event		*reconcile;
 	int			 reconcile_busy;

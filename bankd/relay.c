@@ -415,6 +415,7 @@ relay_start(struct bankd *bd)
 		return -1;
 	}
 	bd->relay = r;
+	bd->report_sink = relay_accept;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(r->queued_msg, sizeof(r->queued_msg), "queued on relay %s "
 	    "for the controller", host);
@@ -454,6 +455,7 @@ relay_stop(struct bankd *bd)
 	intake_free(bd);
 	free(r);
 	bd->relay = NULL;
+	bd->report_sink = NULL;
 	conf_free(&bd->conf);
 }
 
