@@ -40,6 +40,25 @@ PRICES = {"debug": "0", "normal": "360.00"}
 DEFAULT_PRICE = "1.00"
 
 
+def slurm_common(munge_socket):
+    """The slurm.conf lines every test cluster shares (one host or many):
+    root runs the daemons, MUNGE through its own socket, no cgroups."""
+    return (f"""SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={munge_socket}
+MpiDefault=none
+MailProg=/bin/true
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0""")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -334,20 +353,7 @@ ClusterName=banktest
 SlurmctldHost={self.host}(127.0.0.1)
 SlurmctldPort={self.ctld_port}
 SlurmdPort={self.slurmd_port}
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket={self.munge_socket}
-MpiDefault=none
-MailProg=/bin/true
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0
+{slurm_common(self.munge_socket)}
 StateSaveLocation={self.path("state")}
 SlurmdSpoolDir={self.path("spool")}
 SlurmctldPidFile={self.path("slurmctld.pid")}

@@ -51,7 +51,8 @@ import time
 import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, SLURM_PLUGIN_DIR, ensure_users  # noqa: E402
+from harness import Cluster, SLURM_PLUGIN_DIR, ensure_users, \
+    slurm_common  # noqa: E402
 
 NET = "10.77.0"
 HOSTS = {"ctl": 2, "ctl2": 3, "c1": 11, "c2": 12, "login": 21, "api": 31}
@@ -439,20 +440,7 @@ relay:
             f.write(f"""# written by tests/e2e/multihost.py
 ClusterName=banktest
 SlurmctldHost=ctl({addr("ctl")})
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket={self.munge_socket}
-MpiDefault=none
-MailProg=/bin/true
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0
+{slurm_common(self.munge_socket)}
 StateSaveLocation={self.path("slurm-state")}
 SlurmdSpoolDir={self.dir}/hosts/%n/spool
 SlurmctldPidFile={self.hostdir("ctl", "slurmctld.pid")}
