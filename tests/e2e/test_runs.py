@@ -60,13 +60,21 @@ class Runs(unittest.TestCase):
                              (job, self.c.sim_job(job)))
 
     def release(self, job):
+        # slurmd refuses a credential made in the second it revoked the
+        # last run's ("Job credential revoked": its ctime <= the revoke
+        # time, in whole seconds), so the new run may start no sooner than
+        # 2 s after the job is back in the queue (seen once in CI: released
+        # 0.4 s after, run 1 killed at launch).
         end = time.time() + 60
+        back = None
         while time.time() < end:
             j = self.c.job(job)
             if j.get("JobState") == "PENDING" and \
                     j.get("Reason") == "BeginTime":
-                self.c.run(["scontrol", "update", "JobId=%d" % job,
-                            "StartTime=now"], check=True)
+                back = back or time.time()
+                if time.time() - back >= 2:
+                    self.c.run(["scontrol", "update", "JobId=%d" % job,
+                                "StartTime=now"], check=True)
             elif j.get("JobState") not in ("PENDING", "COMPLETING",
                                            "REQUEUED"):
                 return
