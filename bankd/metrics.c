@@ -3,12 +3,13 @@
  * loop: no thread, so a scrape reads every figure between two events
  * and they agree with each other.  Whoever reaches the port may scrape
  * (it shows no user, account nor token), so every local user may try to
- * hurt it: headers and body are small and bounded, a slow client is cut
- * at a timeout, and at most METRICS_CONNS connections are open at once
- * (libevent 2.1 has no such setting: each connection's bufferevent is a
- * filter whose end we see, and the listener pauses while the quota is
- * full).  Only bankd's own figures are served; nothing is read from the
- * request but its method and path.
+ * hurt it: headers and body are small and bounded, an idle client is cut
+ * at a timeout, and connections are taken at most METRICS_ACCEPTS a
+ * second: past that the listener pauses for the rest of the second
+ * (libevent 2.1 has no cap on open connections, 2.2's max_connections;
+ * its bufferevent hook sees each accept, not each close).  Only bankd's
+ * own figures are served; nothing is read from the request but its
+ * method and path.
  */
 #include <sys/socket.h>
 
@@ -33,9 +34,9 @@
 #include "relay_fwd.h"
 #include "relayq.h"
 
-#define METRICS_CONNS		16	/* open at once */
+#define METRICS_ACCEPTS		32	/* connections taken in a second */
 #define METRICS_HEADERS		4096	/* bytes of request line + headers */
-#define METRICS_BODY		0	/* a GET has none */
+#define METRICS_BODY		1024	/* a GET has none; a POST is told 405 */
 #define METRICS_TIMEOUT_S	5
 #define METRICS_CTYPE		"text/plain; version=0.0.4; charset=utf-8"
 
@@ -43,7 +44,9 @@ struct metrics {
 	struct bankd			*bd;
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*sock;
-	int				 open;	/* connections */
+	struct event			*resume;	/* the paused listener */
+	time_t				 second;	/* of the accepts counted */
+	int				 accepts;
 };
 
 /* ---- the view ---------------------------------------------------------- */
@@ -153,46 +156,41 @@ on_request(struct evhttp_request *req, void *arg)
 		scrape(arg, req);
 }
 
-/* ---- the connection quota --------------------------------------------- */
+/* ---- the accept quota ------------------------------------------------- */
 
-static struct evconnlistener *
-listener_of(struct metrics *m)
-{
-	return evhttp_bound_socket_get_listener(m->sock);
-}
-
-/* A connection's filter bufferevent is freed: it is closed. */
 static void
-on_conn_gone(void *arg)
+on_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct metrics *m = arg;
 
-	if (m->open-- == METRICS_CONNS && m->sock != NULL)
-		evconnlistener_enable(listener_of(m));
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(evhttp_bound_socket_get_listener(m->sock));
 }
 
 /*
- * evhttp makes each accepted connection's bufferevent here: a plain
- * socket one (its fd set by evhttp) under a filter that passes bytes
- * as they are and tells us when it is freed.
+ * evhttp asks here for each accepted connection's bufferevent (NULL:
+ * its own); we only count.  The quota spent, the listener pauses for a
+ * second: the rest wait in the kernel's backlog, and bankd's loop does
+ * not spin on them.
  */
 static struct bufferevent *
 on_new_conn(struct event_base *base, void *arg)
 {
 	struct metrics *m = arg;
-	struct bufferevent *sock, *f;
+	struct timeval tv = { 1, 0 };
+	time_t now = time(NULL);
 
-	if ((sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
-	    NULL)
-		return NULL;
-	if ((f = bufferevent_filter_new(sock, NULL, NULL,
-	    BEV_OPT_CLOSE_ON_FREE, on_conn_gone, m)) == NULL) {
-		bufferevent_free(sock);
-		return NULL;
+	(void)base;
+	if (now != m->second) {
+		m->second = now;
+		m->accepts = 0;
 	}
-	if (++m->open == METRICS_CONNS)
-		evconnlistener_disable(listener_of(m));
-	return f;
+	if (++m->accepts == METRICS_ACCEPTS && m->sock != NULL) {
+		evconnlistener_disable(evhttp_bound_socket_get_listener(m->sock));
+		evtimer_add(m->resume, &tv);
+	}
+	return NULL;
 }
 
 /* ---- start, stop ------------------------------------------------------- */
@@ -233,6 +231,11 @@ metrics_start(struct bankd *bd)
 	}
 	m->bd = bd;
 	bd->metrics = m;
+	if ((m->resume = evtimer_new(bd->base, on_resume, m)) == NULL) {
+		log_err("metrics: out of memory");
+		metrics_stop(bd);
+		return -1;
+	}
 	evhttp_set_max_headers_size(m->http, METRICS_HEADERS);
 	evhttp_set_max_body_size(m->http, METRICS_BODY);
 	evhttp_set_timeout(m->http, METRICS_TIMEOUT_S);
@@ -259,8 +262,8 @@ metrics_stop(struct bankd *bd)
 
 	if (m == NULL)
 		return;
-	/* Freeing evhttp closes its connections: no quota to keep now. */
-	m->sock = NULL;
+	if (m->resume != NULL)
+		event_free(m->resume);
 	evhttp_free(m->http);
 	free(m);
 	bd->metrics = NULL;
