@@ -59,11 +59,13 @@ enqueue(struct bankd *bd, struct report *r, struct pending *p)
 	const char *what = r->kind == REPORT_START ? "start" : "completion";
 	char account[sizeof(r->account)];
 	uint32_t job = r->job_id;
+	enum report_kind kind = r->kind;
 
 	/* deliver_take() clears r once it holds the report. */
 	snprintf(account, sizeof(account), "%s", r->account);
 	switch (deliver_take(bd->dq, r, on_durable, p)) {
 	case TAKE_QUEUED:
+		counters_accepted(&bd->counters, kind);
 		log_info("job %" PRIu32 ": %s report accepted: account %s, %s "
 		    "SU", job, what, account, p->amount);
 		return;

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "api.h"
+#include "counters.h"
 #include "log.h"
 
 /* Easy handles kept for the next requests (each is some kilobytes). */
@@ -28,6 +29,7 @@ struct api {
 	TAILQ_HEAD(, api_call)	 calls;		/* in flight, for api_free */
 	CURL			*spare[API_SPARE];
 	int			 nspare;
+	struct counters		*counters;	/* by route; NULL: none */
 };
 
 struct api_call {
@@ -39,6 +41,7 @@ struct api_call {
 	size_t			 cap;
 	api_cb			 cb;
 	void			*arg;
+	enum counter_route	 route;
 	TAILQ_ENTRY(api_call)	 link;
 	char			 errbuf[CURL_ERROR_SIZE];
 };
@@ -174,6 +177,9 @@ api_reap(struct api *api)
 		curl_multi_remove_handle(api->multi, call->easy);
 		TAILQ_REMOVE(&api->calls, call, link);
 		api->inflight--;
+		if (api->counters != NULL)
+			counters_api(api->counters, call->route, rep.status,
+			    msg->data.result == CURLE_OPERATION_TIMEDOUT);
 		call->cb(&rep, call->arg);
 		put_easy(api, call->easy);
 		free(call->req_body);
@@ -320,6 +326,12 @@ api_free(struct api *api)
 	free(api);
 }
 
+void
+api_set_counters(struct api *api, struct counters *c)
+{
+	api->counters = c;
+}
+
 int
 api_request(struct api *api, const char *method, const char *path,
     const char *body, api_cb cb, void *arg)
@@ -344,6 +356,7 @@ api_request_take(struct api *api, const char *method, const char *path,
 		return -1;
 	}
 	call->api = api;
+	call->route = counters_route(method, path);
 	call->cb = cb;
 	call->arg = arg;
 	call->req_body = body;

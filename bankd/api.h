@@ -38,6 +38,10 @@ int		 api_request(struct api *, const char *method, const char *path,
 int		 api_request_take(struct api *, const char *method,
 		    const char *path, char *body, api_cb, void *arg);
 
+/* Where each request's route and status is counted (metrics). */
+struct counters;
+void		 api_set_counters(struct api *, struct counters *);
+
 /* A new token (api.token_file read again on SIGHUP); 0 or -1. */
 int		 api_set_token(struct api *, const char *token);
 

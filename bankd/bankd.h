@@ -27,6 +27,7 @@
  *	ledger.c	what a delivered report changes: holds, the cache
  *	health.c	how the API is doing: the last exchange, the probe
  *	counters.c	named counters (status, metrics)
+ *	metrics.c	GET /metrics (evhttp); metrics_fmt.c its text
  *	report.c	turns start/end reports into the API's Job bodies
  *	portal.c	the portal's routes and what their answers mean;
  *			portal_report.c a report's; api.c the HTTP client
@@ -63,6 +64,7 @@ struct intake;
 struct ledger;
 struct listen;
 struct listen_tcp;
+struct metrics;
 struct portal;
 struct relay;
 
@@ -84,6 +86,7 @@ struct bankd {
 	struct ledger		*ledger;	/* ledger.c's */
 	struct intake		*intake;	/* intake.c's */
 	struct relay		*relay;		/* relay.c's; NULL: a controller */
+	struct metrics		*metrics;	/* metrics.c's; NULL: off */
 	accept_sink_fn		 report_sink;	/* a relay's; NULL: priced */
 	struct counters		 counters;
 	struct event		*reconcile;

@@ -98,6 +98,7 @@ struct check {
 	struct hold_view	 old;
 	char			 old_account[LIM_ACCOUNT_LEN + 1];
 	int64_t			 asked_at_ms;	/* when it began to wait */
+	int64_t			 born_us;	/* counters_now_us(): latency */
 	int			 asked_before;	/* took its API check already */
 	int			 dry_run;	/* no hold */
 	int			 cost_given;	/* bankctl check: no pricing */

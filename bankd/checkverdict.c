@@ -153,6 +153,8 @@ checkverdict_finish(struct check *ck, int allow, const char *source,
 	    ck->account, ck->partitions, allow ? "allow" : "deny", source,
 	    amount, money_format(ck->held_account, held), reason);
 	reply(ck, allow ? "allow" : "deny", source, hold, allow ? reason : msg);
+	counters_decision(&ck->bd->counters, source, allow ? COUT_ALLOW :
+	    COUT_DENY, ck->born_us);
 	let_go(ck);
 	/* The caller frees ck (checkverdict_free_if_done) when it is done with it. */
 }
@@ -171,6 +173,7 @@ checkverdict_fail(struct check *ck, const char *why)
 	bp_add(&rep, "message", why);
 	conn_reply(ck->conn, &rep);
 	bp_free(&rep);
+	counters_decision(&ck->bd->counters, "none", COUT_ERROR, ck->born_us);
 	let_go(ck);
 }
 

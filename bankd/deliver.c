@@ -282,6 +282,7 @@ deliver_stats(const struct deliver *dq, struct deliver_stats *st)
 	st->paused = dq->paused;
 	st->auth_blocked = dq->auth_blocked;
 	st->journal_bytes = journal_size(dq->jr);
+	st->oldest = TAILQ_EMPTY(&dq->all) ? 0 : TAILQ_FIRST(&dq->all)->accepted;
 }
 
 size_t

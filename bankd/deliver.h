@@ -75,6 +75,7 @@ struct deliver_stats {
 	int		 paused;	/* by an operator */
 	int		 auth_blocked;	/* the API refuses our token */
 	size_t		 journal_bytes;
+	time_t		 oldest;	/* the oldest live report's; 0: none */
 };
 
 /* One queue entry as bankctl sees it. */

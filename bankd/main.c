@@ -45,6 +45,7 @@
 #include "lock.h"
 #include "deliver.h"
 #include "log.h"
+#include "metrics.h"
 #include "portal.h"
 #include "relay.h"
 
@@ -243,6 +244,7 @@ bankd_reload_conf(struct bankd *bd)
 	keep_str(&cf.socket, &bd->conf.socket, "socket");
 	keep_str(&cf.listen_tcp, &bd->conf.listen_tcp, "listen_tcp");
 	keep_str(&cf.munge_socket, &bd->conf.munge_socket, "munge_socket");
+	keep_str(&cf.metrics_listen, &bd->conf.metrics_listen, "metrics.listen");
 	keep_str(&cf.api_url, &bd->conf.api_url, "api.url");
 	keep_str(&cf.state_dir, &bd->conf.state_dir, "state_dir");
 	if (cf.fsync != bd->conf.fsync)
@@ -278,6 +280,7 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
 static void
 on_delivered(void *arg, const struct report *r)
 {
+	counters_delivered(&((struct bankd *)arg)->counters, r->kind);
 	ledger_delivered(arg, r);
 }
 
@@ -322,7 +325,7 @@ bankd_start(struct bankd *bd, const char *path)
 	if (bd->conf.role == ROLE_RELAY) {
 		bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 		bd->started = time(NULL);
-		if (relay_start(bd) != 0)
+		if (relay_start(bd) != 0 || metrics_start(bd) != 0)
 			return -1;
 		sd_notify_str("READY=1");
 		return 0;
@@ -336,6 +339,8 @@ bankd_start(struct bankd *bd, const char *path)
 	}
 	bd->api = api_new(bd->base, bd->conf.api_url, token,
 	    bd->conf.api_timeout_ms, bd->conf.api_max_inflight);
+	if (bd->api != NULL)
+		api_set_counters(bd->api, &bd->counters);
 	/* The token lives on only inside curl's header list. */
 	memset(token, 0, strlen(token));
 	free(token);
@@ -362,7 +367,8 @@ bankd_start(struct bankd *bd, const char *path)
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	bd->started = time(NULL);
 	if (conn_init(bd, dispatch_request, bd) != 0 || listen_start(bd) != 0 ||
-	    intake_start(bd) != 0 || reconcile_start(bd) != 0)
+	    intake_start(bd) != 0 || reconcile_start(bd) != 0 ||
+	    metrics_start(bd) != 0)
 		return -1;
 	health_probe(bd, on_api_answers, bd);
 	sd_notify_str("READY=1");
@@ -375,6 +381,7 @@ bankd_start(struct bankd *bd, const char *path)
 static void
 bankd_stop(struct bankd *bd)
 {
+	metrics_stop(bd);
 	if (bd->conf.role == ROLE_RELAY) {
 		relay_stop(bd);
 		return;

@@ -47,6 +47,14 @@ struct relay {
 	char			 queued_msg[160];
 };
 
+void
+relay_view(struct bankd *bd, struct relayq_stats *st,
+    struct relay_fwd_view *v)
+{
+	relayq_stats(bd->relay->q, st);
+	relay_fwd_view(bd->relay->fwd, v);
+}
+
 /* ---- reports ---------------------------------------------------------- */
 
 struct taking {

@@ -24,6 +24,12 @@ void		 relay_stop(struct bankd *);
 /* SIGHUP: a relay's settings change only at restart; said so. */
 void		 relay_reload(struct bankd *);
 
+/* What a relay's status shows: its queue and where it forwards. */
+struct relayq_stats;
+struct relay_fwd_view;
+void		 relay_view(struct bankd *, struct relayq_stats *,
+		    struct relay_fwd_view *);
+
 /* A conn_frame_fn for a relay's connections; arg is the struct bankd. */
 void		 relay_dispatch(void *arg, struct conn *, struct bp_msg *);
 

@@ -561,6 +561,34 @@ load_limits(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	return 0;
 }
 
+/*
+ * metrics: {listen: ADDRESS:PORT}: the Prometheus endpoint, off when
+ * absent.  An IP literal only, as listen_tcp: no name is looked up.
+ */
+static int
+load_metrics(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	struct sockaddr_storage ss;
+	const struct ynode *m;
+	unsigned salen;
+
+	if (get_map(c, root, "metrics", &m) != 0)
+		return -1;
+	if (m == NULL)
+		return 0;
+	if (check_keys(c, m, "metrics") != 0 ||
+	    get_str(c, m, "listen", &cf->metrics_listen) != 0)
+		return -1;
+	if (cf->metrics_listen == NULL)
+		return bad(c, m, "%s", "'metrics' needs 'listen' (ADDRESS:PORT); "
+		    "leave 'metrics' out for no metrics");
+	if (bp_hostport(cf->metrics_listen, &ss, &salen) != 0)
+		return bad(c, ytree_get(m, "listen"), "metrics.listen '%s' must "
+		    "be ADDRESS:PORT: an IP literal (IPv6 in brackets) and a "
+		    "port 1-65535", cf->metrics_listen);
+	return 0;
+}
+
 /* One of relay.upstreams: an IP literal and a port, as listen_tcp. */
 static int
 load_upstream(struct cload *c, const struct ynode *n, struct bank_conf *cf)
@@ -719,7 +747,7 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    load_deadlines(c, root, cf) != 0 ||
 	    (!relay && load_policy(c, root, cf) != 0) ||
 	    (!relay && load_holds_cache(c, root, cf) != 0) ||
-	    load_limits(c, root, cf) != 0)
+	    load_limits(c, root, cf) != 0 || load_metrics(c, root, cf) != 0)
 		return -1;
 	cf->default_time_limit = (uint32_t)v;
 	if (set_default(&cf->socket, CONF_DEFAULT_SOCKET) != 0 ||
@@ -807,6 +835,7 @@ conf_free(struct bank_conf *cf)
 	free(cf->path);
 	free(cf->socket);
 	free(cf->listen_tcp);
+	free(cf->metrics_listen);
 	free(cf->munge_socket);
 	free(cf->slurm_user);
 	free(cf->state_dir);

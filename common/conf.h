@@ -86,6 +86,7 @@ struct bank_conf {
 	char		*socket;
 	char		*listen_tcp;	/* ADDRESS:PORT; NULL: no TCP */
 	char		*munge_socket;	/* munged's; NULL: libmunge's default */
+	char		*metrics_listen;	/* ADDRESS:PORT; NULL: no metrics */
 	char		*slurm_user;	/* may send reports, besides root */
 	char		*state_dir;	/* bankd's journal */
 	char		*spool_dir;	/* reports written while bankd is down */

@@ -79,6 +79,8 @@ const char *const conf_keys[] = {
 	"relay.timeout_ms",
 	"relay.window",
 	"relay.retry_max_ms",
+	"metrics",
+	"metrics.listen",
 	NULL
 };
 

@@ -22,6 +22,7 @@ add_test(NAME unit_prices COMMAND check_prices)
 # (apiprices.c) across a reload.
 add_executable(check_portal ${CMAKE_CURRENT_LIST_DIR}/check_portal.c
     ${CMAKE_SOURCE_DIR}/bankd/portal.c ${CMAKE_SOURCE_DIR}/bankd/api.c
+    ${CMAKE_SOURCE_DIR}/bankd/counters.c
     ${CMAKE_SOURCE_DIR}/bankd/portal_report.c
     ${CMAKE_SOURCE_DIR}/bankd/answer.c ${CMAKE_SOURCE_DIR}/bankd/apiprices.c
     ${CMAKE_SOURCE_DIR}/bankd/pricetab.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
