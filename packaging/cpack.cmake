@@ -62,7 +62,8 @@ endforeach()
 
 # slurm-bank-plugins: spank is loaded through plugstack.conf.d, which
 # Debian's /etc/slurm/plugstack.conf (slurm-wlm-basic-plugins) includes.
-install(FILES ${PKG_DIR}/plugins/bank.conf
+configure_file(${PKG_DIR}/plugins/bank.conf.in ${PKG_OUT}/bank.conf @ONLY)
+install(FILES ${PKG_OUT}/bank.conf
         DESTINATION /etc/slurm/plugstack.conf.d COMPONENT plugins EXCLUDE_FROM_ALL)
 
 # slurm-bankd
