@@ -13,6 +13,13 @@ Cluster(..., accounting=True) adds real Slurm accounting: MariaDB (its own
 datadir, on a loopback port) and slurmdbd, started here and stopped by PID,
 with the cluster, the fixture's accounts and users and QoS "double"
 (UsageFactor=2) registered by sacctmgr before slurmctld starts; about 4 s.
+
+Cluster(..., installed=True) runs what the Debian packages installed
+(tests/pkg): /usr/sbin/bankd, /usr/bin/bankctl, the plugins from Debian's
+PluginDir only and spank through /etc/slurm/plugstack.conf.d/bank.conf;
+only the simulator comes from build_dir.  Otherwise the build's plugins
+are copied here and come first in PluginDir, so that packages installed on
+the machine never stand in for the build's.
 """
 
 import json
@@ -118,8 +125,9 @@ class Cluster:
                  cache_ttl=0, probe_factor=1, reconcile_s=60, grace_s=30,
                  policy="allow", extra=None, state_tmpfs_kb=None,
                  api_timeout_ms=10000, retry_max_ms=2000,
-                 submit_budget_ms=None, accounting=False):
+                 submit_budget_ms=None, accounting=False, installed=False):
         self.build = os.path.abspath(build_dir)
+        self.installed = installed
         self.fixture = fixture or default_fixture()
         self.keep = keep
         self.submit_deadline_ms = submit_deadline_ms
@@ -293,8 +301,7 @@ cache:
             pass
         with open(self.path("bankd.log"), "a") as log:
             p = subprocess.Popen(
-                [os.environ.get("BANKD_BIN") or
-                 os.path.join(self.build, "bankd", "bankd"), "-d", "-f",
+                [self.bankd_bin(), "-d", "-f",
                  self.path("bank.yaml")], stdout=log, stderr=log,
                 env=env, preexec_fn=limit)
         self.procs["bankd"] = p
@@ -306,6 +313,12 @@ cache:
             tail = self.log("bankd.log").splitlines()[-5:]
             raise RuntimeError("bankd exited: see %s:\n%s" % (
                 self.path("bankd.log"), "\n".join(tail)))
+
+    def bankd_bin(self):
+        if self.installed:
+            return "/usr/sbin/bankd"
+        return os.environ.get("BANKD_BIN") or \
+            os.path.join(self.build, "bankd", "bankd")
 
     def stop_bankd(self):
         self._kill_proc("bankd")
@@ -333,16 +346,24 @@ cache:
         # Copied where every user can read them: sbatch, as a test user,
         # checks PluginDir, and a checkout under /root (mode 0700) is
         # readable by root alone.
-        plugins = self.path("plugins")
-        os.makedirs(plugins, mode=0o755, exist_ok=True)
-        for so in ("job_submit_bank.so", "jobcomp_bank.so", "spank_bank.so",
-                   "job_submit_inline.so"):
-            src = os.path.join(self.build, "plugins", so)
-            if os.path.exists(src):
-                shutil.copy(src, os.path.join(plugins, so))
-                os.chmod(os.path.join(plugins, so), 0o755)
+        if self.installed:
+            plugin_dir = SLURM_PLUGIN_DIR
+            plugstack = "include /etc/slurm/plugstack.conf.d/bank.conf\n"
+        else:
+            plugins = self.path("plugins")
+            os.makedirs(plugins, mode=0o755, exist_ok=True)
+            for so in ("job_submit_bank.so", "jobcomp_bank.so",
+                       "spank_bank.so", "job_submit_inline.so"):
+                src = os.path.join(self.build, "plugins", so)
+                if os.path.exists(src):
+                    shutil.copy(src, os.path.join(plugins, so))
+                    os.chmod(os.path.join(plugins, so), 0o755)
+            # Ours first: a slurm-bank-plugins package installed on this
+            # machine must not be what the test loads.
+            plugin_dir = "%s:%s" % (plugins, SLURM_PLUGIN_DIR)
+            plugstack = "required %s/spank_bank.so\n" % plugins
         with open(self.path("plugstack.conf"), "w") as f:
-            f.write("required %s/spank_bank.so\n" % plugins)
+            f.write(plugstack)
         for d in ("state", "spool"):
             os.makedirs(self.path(d), exist_ok=True)
         self.ctld_port = free_port()
@@ -362,7 +383,7 @@ SlurmctldLogFile={self.path("slurmctld.log")}
 SlurmdLogFile={self.path("slurmd.log")}
 SlurmctldDebug=info
 SlurmdDebug=debug
-PluginDir={SLURM_PLUGIN_DIR}:{plugins}
+PluginDir={plugin_dir}
 JobSubmitPlugins=bank
 JobCompType=jobcomp/bank
 PlugStackConfig={self.path("plugstack.conf")}
@@ -665,8 +686,9 @@ StorageLoc=slurm_acct_db
                              (self.status(), self.bankctl("queue").stdout))
 
     def bankctl(self, *args):
-        return self.run([os.path.join(self.build, "bankctl", "bankctl"),
-                         "-f", self.path("bank.yaml")] + list(args))
+        ctl = "/usr/bin/bankctl" if self.installed else \
+            os.path.join(self.build, "bankctl", "bankctl")
+        return self.run([ctl, "-f", self.path("bank.yaml")] + list(args))
 
     def log(self, name):
         try:
