@@ -373,6 +373,15 @@ hold_delivered(struct holds *h, uint64_t token, uint32_t job_id)
 	struct hold *o = token ? idmap_get(&h->by_token, token) : NULL;
 	int64_t before;
 
+	/*
+	 * One job's hold, unbound: a crash lost its bind record after the
+	 * report was journaled.  The report's own token is the hold's.
+	 */
+	if (o != NULL && o->tasks == 0 && o->job_id == 0) {
+		before = o->cents;
+		release(h, o, "a report carrying its token was delivered");
+		return before;
+	}
 	if (o == NULL || o->tasks == 0)		/* one job: as before */
 		return hold_release_job(h, job_id, "a report of the job was "
 		    "delivered");
