@@ -413,10 +413,12 @@ slurp(int fd, int64_t until, size_t max, char **out, size_t *outlen,
 			    "deadline");
 			break;
 		}
-		if (poll(&pfd, 1, left) < 0 && errno != EINTR) {
+		if ((r = poll(&pfd, 1, left)) < 0 && errno != EINTR) {
 			snprintf(why, len, "poll: %s", strerror(errno));
 			break;
 		}
+		if (r <= 0)
+			continue;	/* the deadline is checked above */
 		if (n == cap) {
 			if (cap >= max) {
 				snprintf(why, len, "more than %zu bytes of "
