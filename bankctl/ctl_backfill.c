@@ -53,6 +53,7 @@ struct bf_tally {
 	unsigned long	 jobs, ok, missing, wrong, skipped, failed, bad;
 	int64_t		 queued_cents, change_cents;
 	unsigned long	 queued;
+	int		 refused;	/* bankd refused us: stop */
 };
 
 static int
@@ -351,6 +352,17 @@ ask(const char *sock, const struct ctl_sacct_job *j, size_t runs,
 	}
 	snprintf(job, sizeof(job), "%" PRIu32, j->job_id);
 	st = (char *)ctl_field(&rep, "status");
+	/* Refused for who we are: the next job would be too. */
+	if (strcmp(st, "error") == 0 && strncmp(ctl_field(&rep, "message"),
+	    "permission denied", 17) == 0) {
+		fprintf(stderr, "bankctl: ");
+		ctl_put(stderr, ctl_field(&rep, "message"), 0);
+		fprintf(stderr, "\n");
+		t->failed++;
+		t->refused = 1;
+		bp_free(&rep);
+		return;
+	}
 	col[0] = job;
 	col[1] = (char *)(strcmp(st, "ok") == 0 ? ctl_field(&rep, "verdict") :
 	    st);
@@ -397,7 +409,7 @@ each_job(const char *sock, const struct bf_opts *o, const char *buf,
 	static const char *hdr[] = { "JOB", "VERDICT", "AMOUNT", "PORTAL",
 	    "QUEUED", "MESSAGE" };
 	ctl_row((char *const *)hdr, widths, 6);
-	for (i = 0; i < n; i = k) {
+	for (i = 0; i < n && !t->refused; i = k) {
 		for (k = i + 1; k < n && v[k].job_id == v[i].job_id; k++)
 			;
 		/* The last run sacct printed: the job's latest. */
