@@ -208,8 +208,14 @@ price(struct bf *b, const struct bp_msg *m, uint64_t runs, char *why,
     size_t len)
 {
 	struct report r;
+	uint64_t end = 0;
 	int rc;
 
+	if (bp_get_u64(m, "end", &end) != 0 || end == 0) {
+		snprintf(why, len, "not ended (%.32s)", bp_get(m, "state") ?
+		    bp_get(m, "state") : "no state");
+		return 1;
+	}
 	if (runs > 1) {
 		/*
 		 * Each run's completion adds to the job's charge (qrun.c):

@@ -180,13 +180,27 @@ class Backfill(unittest.TestCase):
         self.assertIsNone(c.sim_job(j3))
         self.assertEqual(c.status()["queue"], "0")
 
-        # 4b. queued for real, delivered, right to the cent
+        # 4b. queued for real (delivery paused: still queued when asked
+        # again, a dup, not a second report), delivered, right to the cent
+        self.assertEqual(c.bankctl("pause").returncode, 0)
         r = self.backfill()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         got = rows(r.stdout)
         for j in (j1, j3, j4):
             self.assertEqual(got[j][3], "ok", r.stdout)
         self.assertIn("queued 3 reports, %s SU" % queued, r.stdout)
+        self.assertEqual(c.status()["queue"], "3")
+        r = self.backfill()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = rows(r.stdout)
+        self.assertEqual([got[j][0] for j in (j1, j2, j3, j4)],
+                         ["wrong", "ok", "missing", "missing"], r.stdout)
+        for j in (j1, j3, j4):
+            self.assertEqual(got[j][3], "dup", r.stdout)
+        self.assertIn("queued 0 reports, 0.00 SU", r.stdout)
+        self.assertEqual(c.status()["queue"], "3")
+        self.assertEqual(c.usage("fc_alpha"), wrong_usage)
+        self.assertEqual(c.bankctl("resume").returncode, 0)
         c.wait_drained()
         for j in (j1, j2, j3, j4):
             stored = c.wait_charged(j)
