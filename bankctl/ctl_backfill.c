@@ -6,7 +6,7 @@
  * only reads and decodes: what to charge is bankd's (backfill.c).
  *
  *	bankctl backfill --since DATE [--until DATE] [--dry-run]
- *	    [--sacct-file FILE|-]
+ *	    [--sacct-file FILE|-] [--qos-file FILE]
  *
  * sacct's output is read whole (at most CTL_BF_OUTPUT_MAX bytes), then
  * its lines are grouped by job id, so that a requeued job (one line a
@@ -32,7 +32,7 @@
 #define CTL_BF_CALL_MS		30000	/* bankd asks the portal first */
 
 struct bf_opts {
-	const char	*since, *until, *file;
+	const char	*since, *until, *file, *qos_file;
 	int64_t		 since_t, until_t;	/* until_t 0: none */
 	int		 dry_run;
 };
@@ -53,7 +53,7 @@ struct bf_tally {
 	unsigned long	 jobs, ok, missing, wrong, skipped, failed, bad;
 	int64_t		 queued_cents, change_cents;
 	unsigned long	 queued;
-	int		 refused;	/* bankd refused us: stop */
+	int		 refused;	/* bankd refused us, or is not there */
 };
 
 static int
@@ -64,6 +64,7 @@ opts_of(int argc, char **argv, struct bf_opts *o)
 		{ "until", required_argument, NULL, 'u' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "sacct-file", required_argument, NULL, 'f' },
+		{ "qos-file", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -76,6 +77,7 @@ opts_of(int argc, char **argv, struct bf_opts *o)
 		case 'u': o->until = optarg; break;
 		case 'n': o->dry_run = 1; break;
 		case 'f': o->file = optarg; break;
+		case 'q': o->qos_file = optarg; break;
 		default: ctl_usage();
 		}
 	}
@@ -96,14 +98,14 @@ opts_of(int argc, char **argv, struct bf_opts *o)
 }
 
 static int
-read_file(const char *path, char **out, size_t *len)
+read_file(const char *opt, const char *path, char **out, size_t *len)
 {
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	size_t cap = 65536, n = 0, r;
 	char *buf, *nb;
 
 	if (fp == NULL || (buf = malloc(cap + 1)) == NULL) {
-		ctl_complain("--sacct-file", path, strerror(errno));
+		ctl_complain(opt, path, strerror(errno));
 		if (fp != NULL && fp != stdin)
 			fclose(fp);
 		return -1;
@@ -114,7 +116,7 @@ read_file(const char *path, char **out, size_t *len)
 			continue;
 		if (cap >= CTL_BF_OUTPUT_MAX || (nb = realloc(buf, cap * 2 +
 		    1)) == NULL) {
-			ctl_complain("--sacct-file", path, "too large");
+			ctl_complain(opt, path, "too large");
 			free(buf);
 			if (fp != stdin)
 				fclose(fp);
@@ -161,9 +163,14 @@ run_sacct(const struct bf_opts *o, char **out, size_t *len)
 	return 0;
 }
 
-/* sacctmgr's QoS UsageFactors, as slurmctld gives jobcomp; or none. */
-static size_t
-read_qos(struct bf_qos **out)
+/*
+ * The QoS UsageFactors, as slurmctld gives jobcomp: from sacctmgr, or
+ * from o->qos_file (its output, made where it runs).  Without them a job
+ * of a QoS with a factor would be priced otherwise than its completion
+ * was, and "corrected" wrongly: -1, nothing is asked.
+ */
+static int
+read_qos(const struct bf_opts *o, struct bf_qos **out, size_t *count)
 {
 	char *argv[] = { "sacctmgr", "--noheader", "--parsable2", "show",
 	    "qos", "format=Name,UsageFactor", NULL };
@@ -172,11 +179,17 @@ read_qos(struct bf_qos **out)
 	size_t len, n = 0;
 
 	*out = NULL;
-	if (ctl_sacct_run(argv, CTL_BF_QOS_MS, 1024 * 1024, &buf, &len, why,
-	    sizeof(why)) != 0) {
-		fprintf(stderr, "bankctl: sacctmgr: %s: QoS UsageFactors "
-		    "unknown, bank.yaml's QoS multipliers apply\n", why);
-		return 0;
+	*count = 0;
+	if (o->qos_file != NULL) {
+		if (read_file("--qos-file", o->qos_file, &buf, &len) != 0)
+			return -1;
+	} else if (ctl_sacct_run(argv, CTL_BF_QOS_MS, 1024 * 1024, &buf, &len,
+	    why, sizeof(why)) != 0) {
+		fprintf(stderr, "bankctl: sacctmgr: %s: the QoS UsageFactors "
+		    "are needed to price as jobcomp did; run where sacctmgr "
+		    "works, or give --qos-file (the output of sacctmgr -nP show "
+		    "qos format=Name,UsageFactor)\n", why);
+		return -1;
 	}
 	for (p = buf; p < buf + len; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
@@ -191,7 +204,8 @@ read_qos(struct bf_qos **out)
 	}
 	free(buf);
 	*out = q;
-	return n;
+	*count = n;
+	return 0;
 }
 
 static const struct bf_qos *
@@ -302,6 +316,8 @@ build(struct bp_msg *m, const struct ctl_sacct_job *j, size_t runs,
 }
 
 static const int widths[] = { 10, 8, 12, 12, 7, 0 };
+static char *const hdr[] = { "JOB", "VERDICT", "AMOUNT", "PORTAL", "QUEUED",
+    "MESSAGE" };
 
 static void
 count(const struct bp_msg *rep, int dry_run, struct bf_tally *t)
@@ -345,9 +361,12 @@ ask(const char *sock, const struct ctl_sacct_job *j, size_t runs,
 	bp_free(&req);
 	t->jobs++;
 	if (rc != BP_OK) {
-		fprintf(stderr, "bankctl: job %" PRIu32 ": ", j->job_id);
 		ctl_call_failed(sock, rc);
+		fprintf(stderr, "bankctl: job %" PRIu32 " not checked\n",
+		    j->job_id);
 		t->failed++;
+		/* No bankd there: the next job would not be either. */
+		t->refused = rc == BP_ECONNECT;
 		return;
 	}
 	snprintf(job, sizeof(job), "%" PRIu32, j->job_id);
@@ -406,9 +425,7 @@ each_job(const char *sock, const struct bf_opts *o, const char *buf,
 
 	if (j == NULL)
 		return;
-	static const char *hdr[] = { "JOB", "VERDICT", "AMOUNT", "PORTAL",
-	    "QUEUED", "MESSAGE" };
-	ctl_row((char *const *)hdr, widths, 6);
+	ctl_row(hdr, widths, 6);
 	for (i = 0; i < n && !t->refused; i = k) {
 		for (k = i + 1; k < n && v[k].job_id == v[i].job_id; k++)
 			;
@@ -434,11 +451,14 @@ ctl_cmd_backfill(const char *sock, int argc, char **argv)
 
 	if (opts_of(argc, argv, &o) != 0)
 		return 2;
-	if ((o.file != NULL ? read_file(o.file, &buf, &len) :
-	    run_sacct(&o, &buf, &len)) != 0)
+	if (read_qos(&o, &q, &nq) != 0)
 		return 1;
+	if ((o.file != NULL ? read_file("--sacct-file", o.file, &buf, &len) :
+	    run_sacct(&o, &buf, &len)) != 0) {
+		free(q);
+		return 1;
+	}
 	memset(&t, 0, sizeof(t));
-	nq = read_qos(&q);
 	v = index_lines(buf, len, &n, &t);
 	each_job(sock, &o, buf, v, n, q, nq, &t);
 	summary(&t, o.dry_run);

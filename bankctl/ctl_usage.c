@@ -33,7 +33,7 @@ ctl_usage(void)
 	    "       bankctl [...] balance -A ACCOUNT\n"
 	    "       bankctl [...] backfill --since DATE [--until DATE] "
 	    "[--dry-run]\n"
-	    "                [--sacct-file FILE|-]\n"
+	    "                [--sacct-file FILE|-] [--qos-file FILE]\n"
 	    "       bankctl migrate-config bank-config.toml [-o bank.yaml]\n"
 	    "                [--token-file PATH]\n"
 	    "TIME: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S (0: none); "

@@ -29,9 +29,9 @@ typedef void	 (*accept_fn)(void *arg, enum accept_result,
 void		 accept_report(struct bankd *, const struct req_report *,
 		    accept_fn, void *arg);
 /*
- * The same for a completion the portal holds at another amount
+ * The same for a completion the portal lacks or holds at another amount
  * (backfill.c): queued even if the same completion was delivered, so
- * that its PUT sets the amount right; one still queued is a dup.
+ * that its PUT sets the portal right; one still queued is a dup.
  */
 void		 accept_repair(struct bankd *, const struct req_report *,
 		    accept_fn, void *arg);

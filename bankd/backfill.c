@@ -9,11 +9,11 @@
  *	ok	 the portal holds the job's completion at that amount:
  *		 nothing is queued, ever;
  *	missing	 the portal has no such job: its completion is queued
- *		 (accept_report, as a jobcomp END is: journal, delivery,
- *		 retries, dead letters, dup detection all apply);
+ *		 (accept_repair: the path a jobcomp END takes, journal,
+ *		 delivery, retries, dead letters; one still queued is a dup);
  *	wrong	 the portal holds another amount, or no completion: queued
- *		 as a correction (accept_repair), whose PUT makes the
- *		 portal apply the difference;
+ *		 the same, and its PUT makes the portal apply the
+ *		 difference;
  *	skipped	 nothing to compare or charge, with the reason.
  *
  * A dry run stops before queueing.  A job the portal holds for another
@@ -125,10 +125,13 @@ queue_it(struct bf *b)
 	rr.has_job_id = 1;
 	rr.job_id = b->job_id;
 	rr.msg = &b->msg;
-	if (b->verdict == V_WRONG)
-		accept_repair(b->bd, &rr, on_accepted, b);
-	else
-		accept_report(b->bd, &rr, on_accepted, b);
+	/*
+	 * A repair either way: the portal disagrees with what bankd may
+	 * have delivered (a wrong amount, or a portal restored from an older
+	 * backup), so the delivered-dup rule must not drop it; one still
+	 * queued is a dup.  A PUT at the same amount charges nothing twice.
+	 */
+	accept_repair(b->bd, &rr, on_accepted, b);
 }
 
 static void

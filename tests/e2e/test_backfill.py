@@ -237,8 +237,10 @@ class Backfill(unittest.TestCase):
         self.assertEqual(self.c.usage("fc_alpha"), before)
 
     def test_zz_file_with_garbage_lines(self):
-        """sacct's lines from a file, a bad one among them: named by its
-        number, skipped, never charged; the rest are checked."""
+        """sacct's lines (and sacctmgr's QoS factors) from files, as made
+        on another host, bad lines among them: named by their numbers,
+        skipped, never charged; the rest are checked (and the x2 QoS
+        jobs found ok: the factor was read)."""
         jobs = getattr(self, "jobs", None)
         if jobs is None:
             self.skipTest("needs test_outage_repaired_once's jobs")
@@ -253,8 +255,13 @@ class Backfill(unittest.TestCase):
         path = self.c.path("sacct.txt")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
+        qos = self.c.path("qos.txt")
+        with open(qos, "w") as f:
+            f.write(self.c.run(["sacctmgr", "-nP", "show", "qos",
+                                "format=Name,UsageFactor"]).stdout)
         before = self.c.usage("fc_alpha")
-        r = self.backfill("--sacct-file", path, "--dry-run")
+        r = self.backfill("--sacct-file", path, "--qos-file", qos,
+                          "--dry-run")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("sacct line 3: field 2 (UID) is not one: skipped",
                       r.stderr)
