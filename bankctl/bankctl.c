@@ -17,6 +17,9 @@
  *	bankctl [...] holds [-A ACCOUNT] [-u USER]	liens on queued jobs
  *	bankctl [...] check USER ACCOUNT COST	what bankd would decide, why
  *	bankctl [...] balance [-A ACCOUNT]	what the caller has left
+ *	bankctl [...] backfill --since DATE [--until DATE] [--dry-run]
+ *	    [--sacct-file FILE] [--qos-file FILE]
+ *				charge what sacct shows the portal lacks
  *	bankctl migrate-config bank-config.toml [-o bank.yaml]
  *	    [--token-file PATH]	the original plugins' TOML as bank.yaml
  *
@@ -148,6 +151,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "pause",	0, 0,	run_pause },
 	{ "resume",	0, 0,	run_resume },
 	{ "migrate-config", 1, 5, ctl_cmd_migrate },
+	{ "backfill",	2, 9,	ctl_cmd_backfill },
 };
 
 static const struct ctl_cmd *

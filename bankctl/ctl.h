@@ -131,6 +131,8 @@ int	 ctl_cmd_prices(const char *sock);
 int	 ctl_cmd_queue(const char *sock, int dead);
 int	 ctl_cmd_holds(const char *sock, int argc, char **argv);
 int	 ctl_cmd_balance(const char *sock, int argc, char **argv);
+/* ctl_backfill.c: sacct's jobs the portal lacks or holds wrong. */
+int	 ctl_cmd_backfill(const char *sock, int argc, char **argv);
 /* ctl_migrate.c: bank-config.toml as bank.yaml; needs no bankd. */
 int	 ctl_cmd_migrate(const char *sock, int argc, char **argv);
 

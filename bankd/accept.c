@@ -99,8 +99,8 @@ enqueue(struct bankd *bd, struct report *r, struct pending *p)
 	free(p);
 }
 
-void
-accept_report(struct bankd *bd, const struct req_report *rq, accept_fn fn,
+static void
+take(struct bankd *bd, const struct req_report *rq, int repair, accept_fn fn,
     void *arg)
 {
 	struct pending *p;
@@ -115,6 +115,7 @@ accept_report(struct bankd *bd, const struct req_report *rq, accept_fn fn,
 	switch (report_build(&bd->conf, rq->kind, rq->msg, &r, err,
 	    sizeof(err))) {
 	case 0:
+		r.repair = repair;
 		break;
 	case 1:
 		log_debug("job %" PRIu32 ": free partition: nothing to report",
@@ -139,6 +140,20 @@ accept_report(struct bankd *bd, const struct req_report *rq, accept_fn fn,
 		hold_bind(bd->holds, r.hold, r.job_id);
 	enqueue(bd, &r, p);
 	report_clear(&r);
+}
+
+void
+accept_report(struct bankd *bd, const struct req_report *rq, accept_fn fn,
+    void *arg)
+{
+	take(bd, rq, 0, fn, arg);
+}
+
+void
+accept_repair(struct bankd *bd, const struct req_report *rq, accept_fn fn,
+    void *arg)
+{
+	take(bd, rq, 1, fn, arg);
 }
 
 /* ---- from a connection ------------------------------------------------ */

@@ -28,6 +28,13 @@ typedef void	 (*accept_fn)(void *arg, enum accept_result,
 
 void		 accept_report(struct bankd *, const struct req_report *,
 		    accept_fn, void *arg);
+/*
+ * The same for a completion the portal lacks or holds at another amount
+ * (backfill.c): queued even if the same completion was delivered, so
+ * that its PUT sets the portal right; one still queued is a dup.
+ */
+void		 accept_repair(struct bankd *, const struct req_report *,
+		    accept_fn, void *arg);
 
 /*
  * Where accept_report() hands a report instead of pricing and queueing

@@ -228,7 +228,7 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 	if (e != NULL && e->durable)
 		return TAKE_DUP;
 	/* A completion taken (SEEN_END: its report was durable) and done. */
-	if (e == NULL && completed && (seen & SEEN_END))
+	if (e == NULL && completed && (seen & SEEN_END) && !r->repair)
 		return TAKE_DUP;
 	if ((w = commit_waiter_new(fn, arg)) == NULL)
 		return TAKE_LATER;
@@ -240,6 +240,19 @@ deliver_take(struct deliver *dq, struct report *r, deliver_ack_fn fn,
 	if ((t = enqueue(dq, r, w, before, dead)) != TAKE_QUEUED)
 		commit_waiter_free(w);
 	return t;
+}
+
+int
+deliver_expect(const struct deliver *dq, const struct report *r,
+    int64_t *cents)
+{
+	int64_t total = 0, before = 0;
+
+	if (r->kind != REPORT_END || qrun_price(dq, r, &total, &before) !=
+	    QRUN_OK)
+		return -1;
+	*cents = total;
+	return 0;
 }
 
 /* ---- the operator's view ------------------------------------------- */

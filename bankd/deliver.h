@@ -129,6 +129,14 @@ enum deliver_take {
 enum deliver_take deliver_take(struct deliver *, struct report *,
 		    deliver_ack_fn, void *arg);
 
+/*
+ * What deliver_take() would send for completion r, in *cents (the job's
+ * charge so far: its earlier runs, requeue_charge and node_fail
+ * applied): 0, or -1 when it would send none (r is not this job's: a
+ * reused id, or a run older than one taken).
+ */
+int		 deliver_expect(const struct deliver *, const struct report *,
+		    int64_t *cents);
 void		 deliver_stats(const struct deliver *, struct deliver_stats *);
 size_t		 deliver_list(struct deliver *, size_t offset, size_t limit,
 		    int dead_only, deliver_view_fn, void *arg);

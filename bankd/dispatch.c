@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "accept.h"
+#include "backfill.h"
 #include "balance.h"
 #include "admin.h"
 #include "bankd.h"
@@ -42,6 +43,7 @@ static const struct {
 	{ BP_T_PAUSE,		admin_steer },
 	{ BP_T_RESUME,		admin_steer },
 	{ BP_T_BALANCE,		balance_request },
+	{ BP_T_BACKFILL,	backfill_request },
 };
 
 static handler_fn

@@ -133,6 +133,7 @@ rules_of(uint8_t type)
 		return job_rules;
 	case BP_T_START:
 	case BP_T_END:
+	case BP_T_BACKFILL:
 		return report_rules;
 	case BP_T_QUEUE:
 	case BP_T_SHOW:

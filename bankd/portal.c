@@ -19,6 +19,7 @@
 #include "log.h"
 #include "money.h"
 #include "portal.h"
+#include "portal_report.h"
 
 #define PORTAL_MAX_PAGES	1000
 #define PORTAL_PROBE_PATH	"/jobs/?jobstatus=bankd-probe"
@@ -30,7 +31,9 @@ struct portal_call {
 		portal_ask_cb	 ask;
 		portal_parts_cb	 parts;
 		portal_probe_cb	 probe;
+		portal_job_cb	 job;
 	}			 cb;
+	uint32_t		 job_id;	/* portal_job: the job asked */
 	void			*arg;
 	/* A paged list: the page asked for, how many, the prices so far. */
 	char			 path[1024];
@@ -330,6 +333,93 @@ portal_probe(struct portal *p, portal_probe_cb cb, void *arg)
 	call->cb.probe = cb;
 	if (api_request(p->api, "GET", PORTAL_PROBE_PATH, NULL, on_probe,
 	    call) != 0) {
+		call_free(call);
+		return PORTAL_NOT_STARTED;
+	}
+	return PORTAL_STARTED;
+}
+
+/* ---- one job's record ---------------------------------------------- */
+
+/* A 200's body: the record of call->job_id, its amount and dates. */
+static void
+job_record(const struct portal_call *call, const struct api_reply *rep,
+    struct portal_job_reply *r)
+{
+	json_t *j = api_reply_json(rep), *end;
+	const char *id, *amount, *why = NULL;
+	char want[16];
+
+	snprintf(want, sizeof(want), "%" PRIu32, call->job_id);
+	id = json_string_value(json_object_get(j, "jobslurmid"));
+	amount = json_string_value(json_object_get(j, "amount"));
+	if (!json_is_object(j))
+		snprintf(r->why, sizeof(r->why), "GET /jobs/%s/: the answer is "
+		    "not the portal's JSON", want);
+	else if (id == NULL || strcmp(id, want) != 0)
+		snprintf(r->why, sizeof(r->why), "GET /jobs/%s/: the answer is "
+		    "not the record of job %s (jobslurmid %.32s)", want, want,
+		    id ? id : "missing");
+	else if (amount == NULL || money_parse(amount, 2, &r->cents, &why) !=
+	    0 || r->cents > LIM_AMOUNT_CENTS)
+		snprintf(r->why, sizeof(r->why), "GET /jobs/%s/: amount %.32s "
+		    "is not an amount (%s)", want, amount ? amount : "missing",
+		    why ? why : "too large");
+	else {
+		r->result = PORTAL_JOB_FOUND;
+		r->submit = portal_report_date(json_string_value(
+		    json_object_get(j, "submitdate")));
+		end = json_object_get(j, "enddate");
+		r->has_end = json_is_string(end) && json_string_length(end) > 0;
+	}
+	json_decref(j);
+}
+
+static void
+on_job(const struct api_reply *rep, void *arg)
+{
+	struct portal_call *call = arg;
+	struct portal_job_reply r;
+	char why[512];
+
+	memset(&r, 0, sizeof(r));
+	r.result = PORTAL_JOB_FAILED;
+	r.status = rep->status;
+	r.submit = -1;
+	if (rep->status == 200)
+		job_record(call, rep, &r);
+	else if (rep->status == 404 && (answer_token(rep->status, rep->body,
+	    rep->len) == TOKEN_OK)) {
+		/* The server's "No Job matches the given query." (JSON). */
+		json_t *j = api_reply_json(rep);
+
+		if (json_is_object(j) && json_object_get(j, "detail") != NULL)
+			r.result = PORTAL_JOB_MISSING;
+		else
+			snprintf(r.why, sizeof(r.why), "GET /jobs/%" PRIu32 "/: "
+			    "404 without the portal's JSON: is api.url the "
+			    "API's base URL?", call->job_id);
+		json_decref(j);
+	} else {
+		api_describe(rep, why, sizeof(why));
+		snprintf(r.why, sizeof(r.why), "GET /jobs/%" PRIu32 "/: %s",
+		    call->job_id, why);
+	}
+	call->cb.job(&r, call->arg);
+	call_free(call);
+}
+
+enum portal_start
+portal_job(struct portal *p, uint32_t job_id, portal_job_cb cb, void *arg)
+{
+	struct portal_call *call;
+
+	if ((call = call_new(p, arg)) == NULL)
+		return PORTAL_NOT_STARTED;
+	call->cb.job = cb;
+	call->job_id = job_id;
+	snprintf(call->path, sizeof(call->path), "/jobs/%" PRIu32 "/", job_id);
+	if (api_request(p->api, "GET", call->path, NULL, on_job, call) != 0) {
 		call_free(call);
 		return PORTAL_NOT_STARTED;
 	}

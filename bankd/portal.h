@@ -8,6 +8,7 @@
  *			   (the check, check.c)
  *	portal_partitions  GET /partitions/, every page (prices, apiprices.c)
  *	portal_probe	   GET /jobs/?jobstatus=bankd-probe (API health)
+ *	portal_job	   GET /jobs/{id}/ (one job's record: backfill.c)
  *	portal_report_*	   POST /jobs/, PUT /jobs/{id}/: a report delivered,
  *			   a duplicate, to retry, refused for the token, or
  *			   refused (portal_report.c, the queue's; it sends
@@ -111,5 +112,32 @@ typedef void	(*portal_probe_cb)(const struct portal_probe_reply *,
  * costs the portal next to nothing.
  */
 enum portal_start portal_probe(struct portal *, portal_probe_cb, void *arg);
+
+/* ---- one job's record --------------------------------------------- */
+
+enum portal_job_result {
+	PORTAL_JOB_FOUND,	/* the portal's record of the job */
+	PORTAL_JOB_MISSING,	/* 404: the portal has no such job */
+	PORTAL_JOB_FAILED,	/* no usable answer: why */
+};
+
+struct portal_job_reply {
+	enum portal_job_result	 result;
+	int64_t			 cents;		/* FOUND: its amount */
+	int64_t			 submit;	/* FOUND: submitdate, -1 none */
+	int			 has_end;	/* FOUND: an enddate is stored */
+	long			 status;
+	char			 why[512];
+};
+
+typedef void	(*portal_job_cb)(const struct portal_job_reply *, void *arg);
+
+/*
+ * GET /jobs/{id}/: whether the portal holds job_id, and at what amount.
+ * A 200 counts only when it is the record of that job with an amount the
+ * API could have written (2 places, within LIM_AMOUNT_CENTS).
+ */
+enum portal_start portal_job(struct portal *, uint32_t job_id, portal_job_cb,
+		    void *arg);
 
 #endif /* PORTAL_H */

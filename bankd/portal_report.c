@@ -92,8 +92,8 @@ on_token(struct portal_report *r, enum answer_token tok, const char *why)
  * An RFC 3339 date as the portal writes it (fractions skipped, Z or an
  * offset) in seconds from 1970, or -1.
  */
-static int64_t
-date_epoch(const char *s)
+int64_t
+portal_report_date(const char *s)
 {
 	int y, mo, d, h, mi, sec, n = 0, sign, oh, om;
 	struct tm tm;
@@ -142,7 +142,7 @@ body_submit(const char *body)
 		return -1;
 	memcpy(date, at, n);
 	date[n] = '\0';
-	return date_epoch(date);
+	return portal_report_date(date);
 }
 
 /*
@@ -175,7 +175,7 @@ on_stored(const struct api_reply *rep, void *arg)
 	}
 	stored = json_string_value(json_object_get(j, "submitdate"));
 	snprintf(date, sizeof(date), "%s", stored ? stored : "(none)");
-	t = date_epoch(stored);
+	t = portal_report_date(stored);
 	json_decref(j);
 	if (t >= 0 && (t == r->submit || (r->submit_before[0] > 0 &&
 	    t == r->submit_before[0]) || (r->submit_before[1] > 0 &&

@@ -92,4 +92,10 @@ typedef int	 (*portal_report_send_fn)(void *ctx, struct portal_report *,
 int		 portal_report_sender(void *ctx, struct portal_report *r,
 		    char *body);
 
+/*
+ * An RFC 3339 date as the portal writes it (fractions skipped, Z or an
+ * offset) in seconds from 1970, or -1.
+ */
+int64_t		 portal_report_date(const char *);
+
 #endif /* PORTAL_REPORT_H */

@@ -396,6 +396,7 @@ relay_dispatch(void *arg, struct conn *c, struct bp_msg *m)
 	case BP_T_SHOW:
 	case BP_T_PAUSE:
 	case BP_T_RESUME:
+	case BP_T_BACKFILL:
 		refuse(bd, c, m, "not on a relay: ask the controller's bankd "
 		    "(bankctl -S tcp:ADDRESS:PORT)");
 		break;

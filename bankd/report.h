@@ -26,6 +26,13 @@ struct report {
 	 */
 	uint32_t		 run;
 	uint8_t			 node_fail;	/* the run ended NODE_FAIL */
+	/*
+	 * A backfill's correction (accept_repair): queued even though the
+	 * same completion was delivered, since the portal lacks it or holds
+	 * another amount.  Not journaled: once taken it is a completion as
+	 * any.
+	 */
+	uint8_t			 repair;
 	int64_t			 submit;	/* the body's submitdate */
 	/*
 	 * Delivered completions only: what the portal held for the job

@@ -181,6 +181,7 @@ req_decode(const struct bp_msg *m, struct req *r)
 		break;
 	case BP_T_START:
 	case BP_T_END:
+	case BP_T_BACKFILL:	/* a completion, as sacct shows it */
 		report_of(m, &r->u.report);
 		break;
 	case BP_T_QUEUE:

@@ -98,6 +98,18 @@
  *	         tab-separated partition, cpu, gpu, gpu types ("a100=8,..."
  *	         or "-"), mem_gb, billing (sum|max), source (local|api)
  *
+ * Repairing history (bankctl backfill; root and the SlurmUser only):
+ *
+ *	BP_T_BACKFILL	a completed job as sacct shows it, in END's keys
+ *	                (job_id ... time_limit, tres_alloc, usage_factor),
+ *	                runs (how many runs sacct shows; 1 if absent), dry_run
+ *	                (1: compare only, queue nothing)
+ *	  reply: status (ok|later|error), verdict (ok|missing|wrong|skipped),
+ *	         amount (what its completion report charges), portal (what
+ *	         the portal holds, when it holds the job), queued (missing or
+ *	         wrong without dry_run: ok|dup|later|error, the END accept's
+ *	         answer), message
+ *
  * A user's view (anyone; about the caller's own uid, from SO_PEERCRED):
  *
  *	BP_T_BALANCE	account
@@ -164,6 +176,7 @@ enum bp_type {
 	BP_T_HOLDS = 12,
 	BP_T_PRICES = 13,
 	BP_T_BALANCE = 14,
+	BP_T_BACKFILL = 15,
 };
 #define BP_QUEUE_PAGE	50
 #define BP_REPLY	0x80

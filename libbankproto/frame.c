@@ -301,6 +301,7 @@ bp_type_name(uint8_t type)
 	case BP_T_HOLDS:	return "holds";
 	case BP_T_PRICES:	return "prices";
 	case BP_T_BALANCE:	return "balance";
+	case BP_T_BACKFILL:	return "backfill";
 	}
 	return "unknown";
 }

@@ -414,6 +414,79 @@ START_TEST(test_probe)
 }
 END_TEST
 
+/* ---- one job's record (backfill.c) --------------------------------- */
+
+struct job_seen {
+	int			 done;
+	struct portal_job_reply	 r;
+};
+
+static void
+on_job(const struct portal_job_reply *r, void *arg)
+{
+	struct job_seen *s = arg;
+
+	s->r = *r;
+	s->done++;
+}
+
+static void
+job(struct job_seen *s, int status, const char *body)
+{
+	nroutes = nseen = 0;
+	route("/api/jobs/77/", status, "%s", body);
+	memset(s, 0, sizeof(*s));
+	ck_assert_int_eq(portal_job(portal, 77, on_job, s), PORTAL_STARTED);
+	run_until(&s->done);
+	ck_assert_str_eq(seen[0], "/api/jobs/77/");
+}
+
+START_TEST(test_job_record)
+{
+	struct job_seen s;
+
+	job(&s, 200, "{\"jobslurmid\": \"77\", \"amount\": \"12.50\", "
+	    "\"submitdate\": \"2026-12-01T10:00:00Z\", \"enddate\": "
+	    "\"2026-12-01T11:00:00Z\"}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FOUND);
+	ck_assert_int_eq(s.r.cents, 1250);
+	ck_assert_int_eq(s.r.submit, 1796119200);
+	ck_assert_int_eq(s.r.has_end, 1);
+	/* A start only: no enddate. */
+	job(&s, 200, "{\"jobslurmid\": \"77\", \"amount\": \"3.00\", "
+	    "\"enddate\": null}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FOUND);
+	ck_assert_int_eq(s.r.has_end, 0);
+	ck_assert_int_eq(s.r.submit, -1);
+	/* The server's 404 is missing; anyone else's is not. */
+	job(&s, 404, "{\"detail\": \"No Job matches the given query.\"}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_MISSING);
+	job(&s, 404, "<h1>Not Found</h1>");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(s.r.why, "api.url"));
+	/* A 200 that is not this job's record, or no amount, is no answer. */
+	job(&s, 200, "{\"jobslurmid\": \"78\", \"amount\": \"1.00\"}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(s.r.why, "not the record of job 77"));
+	job(&s, 200, "{\"jobslurmid\": \"77\", \"amount\": \"1e3\"}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	job(&s, 200, "{\"jobslurmid\": \"77\", \"amount\": "
+	    "\"100000000.01\"}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	job(&s, 200, "{\"jobslurmid\": \"77\", \"amount\": 12.5}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	job(&s, 200, "<html>maintenance</html>");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	/* Refused, or down: no answer, with the reason. */
+	job(&s, 401, "{\"detail\": \"Invalid token.\"}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	ck_assert_int_eq(s.r.status, 401);
+	job(&s, 503, "{\"detail\": \"busy\"}");
+	ck_assert_int_eq(s.r.result, PORTAL_JOB_FAILED);
+	ck_assert_str_eq(s.r.why, "GET /jobs/77/: HTTP 503: busy");
+}
+END_TEST
+
 /* Abandoned with portal_free(): never answered (and nothing leaks). */
 START_TEST(test_free_abandons)
 {
@@ -632,6 +705,7 @@ main(void)
 	tcase_add_test(tc, test_reload_keeps_api_prices);
 	tcase_add_test(tc, test_no_route_is_said_in_status);
 	tcase_add_test(tc, test_already_exists_is_read_back);
+	tcase_add_test(tc, test_job_record);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
