@@ -276,6 +276,7 @@ class Run:
         # --drop-unacked: a client that does NOT resend, to show that the
         # checks below catch a lost charge.
         self.drop_unacked = False
+        self.marks = {}
 
     def restart(self):
         """bankd died: start it again without the shim, resend."""
@@ -430,18 +431,24 @@ class Run:
         self.admin(T_PAUSE)
         self.reports([(T_END, self.end_fields(j, *jobs[j]))
                       for j in (1001, 1002, 1003)])
+        self.mark("paused batch")
         self.reports([(T_START, self.start_fields(1007, 1)),
                       (T_END, self.end_fields(1007, *jobs[1007])),
                       (T_END, self.end_fields(1004, 1, 25, run=0)),
                       (T_START, self.start_fields(1004, 1, run=1))])
         self.admin(T_RESUME)
         self.drain()
+        self.mark("resumed")
         self.reports([(T_END, self.end_fields(1004, 1, 60, run=1)),
                       (T_END, self.end_fields(1005, *jobs[1005])),
                       (T_END, self.end_fields(1006, *jobs[1006]))])
         # A relay's resend of an acknowledged completion: "dup".
         self.reports([(T_END, self.end_fields(1005, *jobs[1005]))])
         self.drain()
+
+    def mark(self, name):
+        """In the counting run: how many points were reached by here."""
+        self.marks[name] = len(self.b.points())
 
     # the ledger -------------------------------------------------------------
     def verify(self):
@@ -545,6 +552,7 @@ def one(opts, template, at, mode):
         if opts.keep and r.findings:
             print("kept", d)
             d = None
+        opts.marks = r.marks
         return kind, r.findings, stats, len(pts), time.time() - t0
     finally:
         if b is not None:
@@ -609,6 +617,12 @@ def choose(opts, total, rng):
         step = max(1, total // 12)
         pts = set(range(1 + rng.randrange(step), total + 1, step))
         pts |= set(rng.sample(range(1, total + 1), min(total, 12)))
+        # Every point from the batch sent while paused (a start replaced
+        # by its completion, a requeued run) to its delivery: where a
+        # crash between the report's commit and its hold's bind left the
+        # hold for ever (found by --all; reported, not fixed yet).
+        pts |= set(range(opts.marks["paused batch"] + 1,
+                         opts.marks["resumed"] + 1))
         pts = sorted(pts)
     modes = ["before", "after"] if opts.mode == "both" else [opts.mode]
     out = [(n, m) for n in pts for m in modes]
@@ -663,7 +677,8 @@ def main():
                 break
             kind, findings, stats, _, secs = one(opts, template, at, mode)
             tried += 1
-            op = kind.split()[0] + " " + (kind.split() + ["", ""])[1]
+            op = " ".join(kind.split()[:2])
+            op = re.sub(r" \d{20}\..*", " spool file", op)
             kinds[op] = kinds.get(op, 0) + 1
             if opts.v or findings:
                 print("%s #%d (%s): %s %.1fs%s" % (
