@@ -558,7 +558,7 @@ def one(opts, template, at, mode):
             b.stop()
         if sim is not None:
             sim.stop()
-        if d and not opts.keep:
+        if d:
             shutil.rmtree(d, ignore_errors=True)
 
 
