@@ -59,11 +59,22 @@ enqueue(struct bankd *bd, struct report *r, struct pending *p)
 	const char *what = r->kind == REPORT_START ? "start" : "completion";
 	char account[sizeof(r->account)];
 	uint32_t job = r->job_id;
+	uint64_t hold = bd->holds != NULL ? r->hold : 0;
 	enum report_kind kind = r->kind;
+	enum deliver_take took;
 
 	/* deliver_take() clears r once it holds the report. */
 	snprintf(account, sizeof(account), "%s", r->account);
-	switch (deliver_take(bd->dq, r, on_durable, p)) {
+	took = deliver_take(bd->dq, r, on_durable, p);
+	/*
+	 * Only a report the queue holds binds its hold: a duplicate may come
+	 * after its job was delivered (a resend after a crash), and binding
+	 * then would keep the hold until the reconciler.
+	 */
+	if (hold != 0 && (took == TAKE_QUEUED || took == TAKE_JOINED ||
+	    took == TAKE_FOLDED))
+		hold_bind(bd->holds, hold, job);
+	switch (took) {
 	case TAKE_QUEUED:
 		counters_accepted(&bd->counters, kind);
 		log_info("job %" PRIu32 ": %s report accepted: account %s, %s "
@@ -136,8 +147,6 @@ take(struct bankd *bd, const struct req_report *rq, int repair, accept_fn fn,
 	p->fn = fn;
 	p->arg = arg;
 	money_format(r.cents, p->amount);
-	if (r.hold != 0 && bd->holds != NULL)
-		hold_bind(bd->holds, r.hold, r.job_id);
 	enqueue(bd, &r, p);
 	report_clear(&r);
 }

@@ -283,6 +283,15 @@ view_of(const struct entry *e, struct deliver_view *v)
 		v->state = v->next_in_ms > 0 ? "waiting" : "queued";
 }
 
+int64_t
+deliver_settled(const struct deliver *dq, uint32_t job_id)
+{
+	if (idmap_get(&dq->jobs, job_id) != NULL ||
+	    qentry_seen(dq, job_id) == 0)
+		return 0;
+	return qentry_seen_time(dq, job_id);
+}
+
 void
 deliver_stats(const struct deliver *dq, struct deliver_stats *st)
 {

@@ -487,6 +487,27 @@ hold_release_token(struct holds *h, uint64_t token, const char *why)
 		release(h, o, why);
 }
 
+size_t
+holds_settle(struct holds *h, holds_settled_fn settled, void *arg)
+{
+	struct hold *o, *next;
+	size_t n = 0;
+	int64_t t;
+
+	for (o = TAILQ_FIRST(&h->all); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, link);
+		if (o->job_id == 0 || o->tasks > 0)
+			continue;
+		t = settled(arg, o->job_id);
+		if (t <= 0 || (int64_t)o->created > t)
+			continue;
+		release(h, o, "its job's reports were delivered before bankd "
+		    "stopped");
+		n++;
+	}
+	return n;
+}
+
 /* ---- looking ---------------------------------------------------------- */
 
 void

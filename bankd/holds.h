@@ -65,6 +65,16 @@ int64_t		 hold_release_job(struct holds *, uint32_t job_id,
 void		 hold_release_token(struct holds *, uint64_t token,
 		    const char *why);
 
+/*
+ * At start: release every one-job hold bound to a job whose reports were
+ * all delivered before the hold could be journaled released (a crash
+ * between the queue's done record and the hold's release record).
+ * settled(arg, job) is deliver_settled()'s time; a hold made after it is
+ * a later job's under a reused id and stays.  Returns how many ended.
+ */
+typedef int64_t	 (*holds_settled_fn)(void *arg, uint32_t job_id);
+size_t		 holds_settle(struct holds *, holds_settled_fn, void *arg);
+
 /* What is held against an account (every user) and one user of it. */
 void		 holds_sum(struct holds *, const char *account, uint32_t uid,
 		    int64_t *account_cents, int64_t *user_cents,

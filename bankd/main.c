@@ -303,6 +303,27 @@ queue_open(struct bankd *bd, char *err, size_t errlen)
 	return deliver_open(bd->base, &set, &hooks, err, errlen);
 }
 
+static int64_t
+job_settled(void *arg, uint32_t job_id)
+{
+	return deliver_settled(arg, job_id);
+}
+
+/*
+ * Holds and queue are read: a hold whose job the queue has charged
+ * already ends here (holds_settle: a crash came between the two
+ * journals' records), not at the reconciler's next pass.
+ */
+static void
+settle_holds(struct bankd *bd)
+{
+	size_t n = holds_settle(bd->holds, job_settled, bd->dq);
+
+	if (n > 0)
+		log_info("holds: %zu ended at start: their jobs were charged "
+		    "before bankd stopped", n);
+}
+
 /* The probe was answered: reports waiting on the API go now. */
 static void
 on_api_answers(void *arg)
@@ -364,6 +385,7 @@ bankd_start(struct bankd *bd, const char *path)
 		log_err("%s", err);
 		return -1;
 	}
+	settle_holds(bd);
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	bd->started = time(NULL);
 	if (conn_init(bd, dispatch_request, bd) != 0 || listen_start(bd) != 0 ||

@@ -182,6 +182,13 @@ qentry_seen(const struct deliver *dq, uint32_t job_id)
 	return (uintptr_t)idmap_get(&dq->seen, job_id) & SEEN_FLAGS;
 }
 
+int64_t
+qentry_seen_time(const struct deliver *dq, uint32_t job_id)
+{
+	return (int64_t)((uintptr_t)idmap_get(&dq->seen, job_id) >>
+	    SEEN_T_SHIFT);
+}
+
 void
 qentry_seen_replay(struct deliver *dq, const struct qrec_seen *r,
     uint32_t size)

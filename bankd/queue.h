@@ -152,6 +152,8 @@ void		 qentry_seen_set(struct deliver *, uint32_t job_id,
 void		 qentry_seen_mark(struct deliver *, uint32_t job_id,
 		    uintptr_t flag, int64_t t);
 uintptr_t	 qentry_seen(const struct deliver *, uint32_t job_id);
+/* When the job's first report, or its last completion, was taken; 0. */
+int64_t		 qentry_seen_time(const struct deliver *, uint32_t job_id);
 /* A seen record replayed: the job's start was delivered at t. */
 void		 qentry_seen_replay(struct deliver *, const struct qrec_seen *,
 		    uint32_t size);

@@ -205,6 +205,43 @@ START_TEST(test_delivered_ends_an_unbound_hold)
 }
 END_TEST
 
+/* deliver_settled() as a test sees it: job 70 charged at *arg. */
+static int64_t
+fake_settled(void *arg, uint32_t job_id)
+{
+	return job_id == 70 ? *(int64_t *)arg : 0;
+}
+
+/*
+ * A crash between the queue's done record and the hold's release record
+ * (tests/crash found it): at start the hold of a charged job ends; a
+ * running job's stays, and so does a hold made after the charge (a
+ * reused job id's).
+ */
+START_TEST(test_settle_at_start)
+{
+	struct fx f;
+	uint64_t charged, running, reused;
+	int64_t at = (int64_t)time(NULL) + 1;
+
+	fx_init(&f);
+	charged = hold_place(f.h, 1, "fc_x", 500, 0, 0);
+	running = hold_place(f.h, 1, "fc_x", 40, 0, 0);
+	hold_bind(f.h, charged, 70);
+	hold_bind(f.h, running, 71);
+	ck_assert_uint_eq(holds_settle(f.h, fake_settled, &at), 1);
+	ck_assert_uint_eq(holds_count(f.h), 1);
+	ck_sums(&f, "fc_x", 1, 40, 40, 1);
+	/* Made after job 70 was charged: a later job of that id. */
+	at = 1000;
+	reused = hold_place(f.h, 1, "fc_x", 9, 0, 0);
+	hold_bind(f.h, reused, 70);
+	ck_assert_uint_eq(holds_settle(f.h, fake_settled, &at), 0);
+	ck_assert_uint_eq(holds_count(f.h), 2);
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_array_task_by_task)
 {
 	struct fx f;
@@ -399,6 +436,7 @@ holds_suite(void)
 	tcase_add_test(tc, test_resize);
 	tcase_add_test(tc, test_bind_and_release);
 	tcase_add_test(tc, test_delivered_ends_an_unbound_hold);
+	tcase_add_test(tc, test_settle_at_start);
 	tcase_add_test(tc, test_delivered_ends_the_hold);
 	tcase_add_test(tc, test_array_task_by_task);
 	tcase_add_test(tc, test_replay_after_reopen);
