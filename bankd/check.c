@@ -179,6 +179,7 @@ check_new(struct bankd *bd, struct conn *c, uint32_t id,
 	ck->bd = bd;
 	ck->conn = c;
 	ck->id = id;
+	ck->begun_ms = checkverdict_now_ms();
 	TAILQ_INSERT_TAIL(&bd->checks->all, ck, all_link);
 	conn_hold(c);
 	conn_wait_begin(c);
