@@ -57,3 +57,11 @@ target_include_directories(check_lock PRIVATE ${CMAKE_SOURCE_DIR}/bankd
 target_link_libraries(check_lock PRIVATE bankcore PkgConfig::LIBEVENT
     PkgConfig::CHECK)
 add_test(NAME unit_lock COMMAND check_lock)
+
+# Issue 14: bankd's key=value log lines (logkv.c) and how log.c writes
+# them (plain stderr, the journal's <N>, the level).
+add_executable(check_logkv ${CMAKE_CURRENT_LIST_DIR}/check_logkv.c
+    ${CMAKE_SOURCE_DIR}/bankd/logkv.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
+target_include_directories(check_logkv PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_logkv PRIVATE bankcore PkgConfig::CHECK)
+add_test(NAME unit_logkv COMMAND check_logkv)
