@@ -12,7 +12,6 @@
 #include "cache.h"
 #include "checkint.h"
 #include "conf.h"
-#include "log.h"
 #include "money.h"
 
 /* Under "cached", why what is known does not decide. */

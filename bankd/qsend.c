@@ -13,7 +13,6 @@
 
 #include "log.h"
 #include "logkv.h"
-#include "money.h"
 #include "queue.h"
 
 static void
