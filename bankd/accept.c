@@ -13,6 +13,7 @@
 #include "deliver.h"
 #include "holds.h"
 #include "log.h"
+#include "logkv.h"
 #include "money.h"
 #include "peer.h"
 #include "report.h"
@@ -52,16 +53,40 @@ on_durable(void *arg, int ok)
 	free(p);
 }
 
+/*
+ * A report taken in (or not): job first, then what came of it.
+ * amount NULL or run < 0: not said.
+ */
+static void
+accept_line(enum log_level level, uint32_t job, enum report_kind kind,
+    const char *account, const char *amount, long run, const char *outcome)
+{
+	struct logkv kv;
+
+	if (!log_enabled(level))
+		return;
+	logkv_init(&kv);
+	logkv_u64(&kv, "job", job);
+	logkv_str(&kv, "event", "accept");
+	logkv_str(&kv, "kind", kind == REPORT_START ? "start" : "end");
+	if (run >= 0)
+		logkv_i64(&kv, "run", run);
+	logkv_str(&kv, "account", account);
+	logkv_str(&kv, "amount", amount);
+	logkv_str(&kv, "outcome", outcome);
+	log_kv(level, &kv);
+}
+
 /* Built: into the queue, whose answer is on_durable's or given here. */
 static void
 enqueue(struct bankd *bd, struct report *r, struct pending *p)
 {
-	const char *what = r->kind == REPORT_START ? "start" : "completion";
 	char account[sizeof(r->account)];
+	enum report_kind kind = r->kind;
 	uint32_t job = r->job_id;
 	uint64_t hold = bd->holds != NULL ? r->hold : 0;
-	enum report_kind kind = r->kind;
 	enum deliver_take took;
+	long run = r->run;
 
 	/* deliver_take() clears r once it holds the report. */
 	snprintf(account, sizeof(account), "%s", r->account);
@@ -77,24 +102,30 @@ enqueue(struct bankd *bd, struct report *r, struct pending *p)
 	switch (took) {
 	case TAKE_QUEUED:
 		counters_accepted(&bd->counters, kind);
-		log_info("job %" PRIu32 ": %s report accepted: account %s, %s "
-		    "SU", job, what, account, p->amount);
+		/* queued: journaled and on its way to the API */
+		accept_line(LOG_LEVEL_INFO, job, kind, account, p->amount, run,
+		    "queued");
 		return;
 	case TAKE_JOINED:
-		log_info("job %" PRIu32 ": the same %s report is queued, not yet "
-		    "on disk: this one waits for it", job, what);
+		/* the same report is queued, not yet on disk: this one waits */
+		accept_line(LOG_LEVEL_INFO, job, kind, account, p->amount, run,
+		    "joined");
 		return;
 	case TAKE_DUP:
 	case TAKE_SUPERSEDED:
-		log_debug("job %" PRIu32 ": %s", job, r->kind == REPORT_START ?
-		    "start already reported, or the job completed" :
-		    "the same completion is journaled already");
+		/* a start already reported, or the job completed; the same
+		 * completion journaled already */
+		accept_line(LOG_LEVEL_DEBUG, job, kind, account, NULL, run,
+		    "dup");
 		p->fn(p->arg, ACCEPT_DUP, NULL, NULL);
 		break;
 	case TAKE_FOLDED:
-		log_info("job %" PRIu32 ": run %" PRIu32 " started: nothing "
-		    "sent, the portal keeps the charge of its earlier runs until "
-		    "this one completes", job, r->run);
+		/*
+		 * A later run's start: nothing sent, the portal keeps the
+		 * charge of its earlier runs until this one completes.
+		 */
+		accept_line(LOG_LEVEL_INFO, job, kind, account, NULL, run,
+		    "folded");
 		p->fn(p->arg, ACCEPT_OK, "a later run of the job: charged at its "
 		    "completion", NULL);
 		break;

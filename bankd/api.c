@@ -147,6 +147,36 @@ put_easy(struct api *api, CURL *easy)
 	api->spare[api->nspare++] = easy;
 }
 
+/*
+ * A server or proxy that echoes the request (a debug page, an error that
+ * quotes its headers) would put the token into what bankd logs, keeps
+ * as a dead letter's reason and shows in bankctl status: every token in
+ * use (a reload's old ones too, while requests sent with them are in
+ * flight) is masked in the body before anyone reads it.
+ */
+static void
+mask_tokens(const struct api *api, char *body, size_t len)
+{
+	static const char pfx[] = "Authorization: Token ";
+	const struct curl_slist *lists[2] = { api->headers, api->old_headers };
+	const struct curl_slist *h;
+	const char *tok;
+	char *p;
+	size_t i, n;
+
+	for (i = 0; i < 2; i++)
+		for (h = lists[i]; h != NULL; h = h->next) {
+			if (strncmp(h->data, pfx, sizeof(pfx) - 1) != 0)
+				continue;
+			tok = h->data + sizeof(pfx) - 1;
+			if ((n = strlen(tok)) == 0)
+				continue;
+			for (p = body; (p = memmem(p, len - (size_t)(p - body),
+			    tok, n)) != NULL; p += n)
+				memset(p, '*', n);
+		}
+}
+
 /* Hand every finished transfer to its callback. */
 static void
 api_reap(struct api *api)
@@ -172,6 +202,8 @@ api_reap(struct api *api)
 		if (rep.status >= 300 && rep.status < 400)
 			curl_easy_getinfo(call->easy, CURLINFO_REDIRECT_URL,
 			    &rep.location);
+		if (call->resp != NULL)
+			mask_tokens(api, call->resp, call->len);
 		rep.body = call->resp ? call->resp : "";
 		rep.len = call->len;
 		curl_multi_remove_handle(api->multi, call->easy);

@@ -98,7 +98,7 @@ struct check {
 	struct hold_view	 old;
 	char			 old_account[LIM_ACCOUNT_LEN + 1];
 	int64_t			 asked_at_ms;	/* when it began to wait */
-	int64_t			 born_us;	/* counters_now_us(): latency */
+	int64_t			 born_us;	/* counters_now_us(): latency (metrics, log) */
 	int			 asked_before;	/* took its API check already */
 	int			 dry_run;	/* no hold */
 	int			 cost_given;	/* bankctl check: no pricing */
@@ -183,6 +183,7 @@ check_limit_uid(const struct check *ck, enum answer_limit lim)
 }
 
 /* checkverdict.c: where every check ends */
+/* A monotonic clock in ms: a decision's latency (its log line). */
 /* Answer the plugin; an accepted job gets its hold. */
 void		 checkverdict_finish(struct check *, int allow, const char *source,
 		    const char *reason);

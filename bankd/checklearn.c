@@ -16,6 +16,7 @@
 #include "checkint.h"
 #include "health.h"
 #include "log.h"
+#include "logkv.h"
 #include "money.h"
 #include "portal.h"
 
@@ -119,6 +120,32 @@ learn_and_decide(struct check *ck, int64_t cost, const struct check_answer *a)
 	return LEARN_DECIDED;
 }
 
+/*
+ * An API answer that came after its check was decided (what: late, a
+ * refresh, a failure): no decision, but what the next ones will know.
+ */
+static void
+late_line(const struct check *ck, const char *what, double seconds,
+    const char *answer)
+{
+	struct logkv kv;
+
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	logkv_init(&kv);
+	if (ck->modify != 0)
+		logkv_u64(&kv, "job", ck->modify);
+	else
+		logkv_str(&kv, "job", "new");
+	logkv_str(&kv, "event", "learn");
+	logkv_str(&kv, "what", what);
+	logkv_u64(&kv, "uid", ck->uid);
+	logkv_str(&kv, "account", ck->account);
+	logkv_fmt(&kv, "api_ms", "%.0f", seconds * 1000);
+	logkv_str(&kv, "answer", answer);
+	log_kv(LOG_LEVEL_INFO, &kv);
+}
+
 enum checklearn_next
 checklearn_answered(struct check *ck, int64_t cost,
     const struct portal_ask_reply *rep)
@@ -132,11 +159,8 @@ checklearn_answered(struct check *ck, int64_t cost,
 		api_note(ck->bd, 1, NULL);
 		if (ck->conn == NULL) {	/* decided already: it teaches */
 			learn(ck, cost, a);
-			log_info("check uid %" PRIu32 " account %s: %s "
-			    "(%.0f ms), learned for the next ones: %s", ck->uid,
-			    ck->account, ck->refreshing ? "the refresh was "
-			    "answered" : "the API answered after the decision",
-			    rep->seconds * 1000, a->message);
+			late_line(ck, ck->refreshing ? "refresh" : "late",
+			    rep->seconds, a->message);
 		}
 		else if (a->kind == ANSWER_UNKNOWN) {
 			/* Unknown user or account: it cannot be charged. */
@@ -152,8 +176,7 @@ checklearn_answered(struct check *ck, int64_t cost,
 		if (ck->conn != NULL)
 			checkpolicy_decide(ck, why);
 		else
-			log_info("check uid %" PRIu32 " account %s: late API "
-			    "failure: %s", ck->uid, ck->account, why);
+			late_line(ck, "late_failure", rep->seconds, why);
 	}
 	return LEARN_DECIDED;
 }

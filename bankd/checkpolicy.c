@@ -12,7 +12,6 @@
 #include "cache.h"
 #include "checkint.h"
 #include "conf.h"
-#include "log.h"
 #include "money.h"
 
 /* Under "cached", why what is known does not decide. */
@@ -69,7 +68,6 @@ checkpolicy_decide(struct check *ck, const char *why)
 		    conf_policy_name(p));
 	if (p == POLICY_CACHED)
 		p = ck->bd->conf.on_unknown;
-	log_warn("check uid %" PRIu32 " account %s: %s: %s", ck->uid,
-	    ck->account, p == POLICY_ALLOW ? "allowed" : "refused", reason);
+	/* Its decision line (checkverdict.c) is a warning. */
 	checkverdict_finish(ck, p == POLICY_ALLOW, "policy", reason);
 }

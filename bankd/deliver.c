@@ -11,12 +11,33 @@
 
 #include "lim.h"
 #include "log.h"
+#include "logkv.h"
 #include "money.h"
 #include "queue.h"
 
 /* ---- accepting reports --------------------------------------------- */
 
 /* A completion makes an unsent start of the same job pointless. */
+/* A report that goes no further than this: job first. */
+static void
+ended_line(enum log_level level, const struct entry *e, const char *event,
+    const char *outcome, const char *why)
+{
+	struct logkv kv;
+
+	logkv_init(&kv);
+	logkv_u64(&kv, "job", e->job_id);
+	logkv_str(&kv, "event", event);
+	logkv_str(&kv, "kind", qentry_kind(e));
+	logkv_money(&kv, "amount", e->cents);
+	logkv_str(&kv, "account", e->account);
+	logkv_str(&kv, "outcome", outcome);
+	if (strcmp(outcome, "dead") == 0)
+		logkv_u64(&kv, "dead_letter", e->seq);
+	logkv_str(&kv, "reason", why);
+	log_kv(level, &kv);
+}
+
 static void
 replace_unsent_start(struct deliver *dq, uint32_t job_id)
 {
@@ -29,8 +50,8 @@ replace_unsent_start(struct deliver *dq, uint32_t job_id)
 		next = TAILQ_NEXT(e, job_link);
 		if (e->kind != REPORT_START || e->state == E_SENDING)
 			continue;
-		log_info("job %" PRIu32 ": completion replaces its unsent "
-		    "start report", job_id);
+		ended_line(LOG_LEVEL_INFO, e, "delivery", "superseded",
+		    "its completion replaces the unsent start report");
 		qentry_journal(dq, QREC_DONE, e, NULL);
 		qentry_remove(dq, e);
 		return;		/* qentry_remove may have freed the slot */
@@ -85,7 +106,6 @@ static enum deliver_take
 enqueue(struct deliver *dq, struct report *r, struct commit_waiter *w,
     int64_t before, const char *dead)
 {
-	char amount[MONEY_FMT_LEN];
 	struct entry *e;
 	long rc;
 
@@ -115,14 +135,12 @@ enqueue(struct deliver *dq, struct report *r, struct commit_waiter *w,
 		qentry_seen_set(dq, e->job_id, SEEN_END);
 	if (dead != NULL) {
 		qentry_dead(dq, e, dead);
-		log_err("job %" PRIu32 ": %s report kept as dead letter %" PRIu64
-		    ": %s", e->job_id, qentry_kind(e), e->seq, dead);
+		ended_line(LOG_LEVEL_ERR, e, "accept", "dead", dead);
 	} else if (e->cents > LIM_AMOUNT_CENTS) {
 		qentry_dead(dq, e, "the amount is more than the API accepts "
 		    "(100000000.00): charge the job by hand");
-		log_err("job %" PRIu32 ": %s report of %s SU kept as dead letter "
-		    "%" PRIu64 ": more than the API accepts", e->job_id,
-		    qentry_kind(e), money_format(e->cents, amount), e->seq);
+		ended_line(LOG_LEVEL_ERR, e, "accept", "dead", "more than the "
+		    "API accepts (100000000.00): charge the job by hand");
 	}
 	commit_wait(dq->commit, w, e->pos + e->rec_bytes);
 	return TAKE_QUEUED;
@@ -370,6 +388,34 @@ retry_one(struct deliver *dq, struct entry *e)
 	return 1;
 }
 
+/*
+ * What an operator did (bankctl retry, drop, pause, resume).  A dropped
+ * dead letter (e) is never charged: its job leads the line.  n < 0: no
+ * count.
+ */
+static void
+operator_line(enum log_level level, const char *action,
+    const struct entry *e, long n)
+{
+	struct logkv kv;
+
+	logkv_init(&kv);
+	if (e != NULL)
+		logkv_u64(&kv, "job", e->job_id);
+	logkv_str(&kv, "event", "operator");
+	logkv_str(&kv, "action", action);
+	if (e != NULL) {
+		logkv_u64(&kv, "dead_letter", e->seq);
+		logkv_str(&kv, "kind", qentry_kind(e));
+		logkv_money(&kv, "amount", e->cents);
+		logkv_str(&kv, "account", e->account);
+		logkv_str(&kv, "reason", qentry_error(e));
+		logkv_str(&kv, "msg", "it will never be charged");
+	} else if (n >= 0)
+		logkv_i64(&kv, "reports", n);
+	log_kv(level, &kv);
+}
+
 long
 deliver_retry(struct deliver *dq, uint64_t seq)
 {
@@ -384,7 +430,7 @@ deliver_retry(struct deliver *dq, uint64_t seq)
 		TAILQ_FOREACH(e, &dq->all, all_link)
 			n += retry_one(dq, e);
 	}
-	log_info("operator: %ld report(s) retried now", n);
+	operator_line(LOG_LEVEL_INFO, "retry", NULL, n);
 	qsend_kick(dq);
 	return n;
 }
@@ -403,9 +449,7 @@ deliver_drop(struct deliver *dq, uint64_t seq, char *err, size_t errlen)
 		    "(only dead letters can be dropped)", seq);
 		return -1;
 	}
-	log_warn("operator: dropped dead letter %" PRIu64 " (job %" PRIu32
-	    " %s, %s): it will never be charged", seq, e->job_id,
-	    qentry_kind(e), qentry_error(e));
+	operator_line(LOG_LEVEL_WARN, "drop", e, 1);
 	qentry_journal(dq, QREC_DROP, e, NULL);
 	qentry_remove(dq, e);
 	return 1;
@@ -415,7 +459,8 @@ void
 deliver_pause(struct deliver *dq, int on)
 {
 	if (dq->paused != on)
-		log_warn("operator: delivery %s", on ? "paused" : "resumed");
+		operator_line(LOG_LEVEL_WARN, on ? "pause" : "resume", NULL,
+		    -1);
 	dq->paused = on;
 	qsend_kick(dq);
 }

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "lim.h"
 #include "log.h"
+#include "logkv.h"
 #include "money.h"
 #include "tally.h"
 
@@ -418,19 +419,42 @@ hold_find(struct holds *h, uint64_t token, uint32_t job_id,
 	return 0;
 }
 
+/*
+ * A hold changed: its job first (0 until slurmctld names the job), then
+ * the hold, its account and SU.  to >= 0: resized to that.
+ */
+static void
+hold_line(const struct hold *o, const char *action, int64_t to,
+    const char *why)
+{
+	struct logkv kv;
+
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	logkv_init(&kv);
+	logkv_u64(&kv, "job", o->job_id);
+	logkv_str(&kv, "event", "hold");
+	logkv_str(&kv, "action", action);
+	logkv_u64(&kv, "hold", o->token);
+	logkv_str(&kv, "account", o->account);
+	logkv_u64(&kv, "uid", o->uid);
+	logkv_money(&kv, "amount", o->cents);
+	if (to >= 0)
+		logkv_money(&kv, "to", to);
+	logkv_str(&kv, "reason", why);
+	log_kv(LOG_LEVEL_INFO, &kv);
+}
+
 int
 hold_resize(struct holds *h, uint64_t token, int64_t cents, uint32_t tasks,
     int64_t task_cents)
 {
 	struct hold *o = idmap_get(&h->by_token, token);
-	char was[MONEY_FMT_LEN], now[MONEY_FMT_LEN];
 
 	if (o == NULL || cents < 0 || cents > LIM_COST_CENTS ||
 	    task_cents < 0 || task_cents > cents)
 		return -1;
-	log_info("hold %" PRIu64 " (job %" PRIu32 ", account %s): %s -> %s SU, "
-	    "the job was changed", o->token, o->job_id, o->account,
-	    money_format(o->cents, was), money_format(cents, now));
+	hold_line(o, "resize", cents, "the job was changed");
 	do_resize(h, o, cents, tasks, task_cents);
 	record(h, json_pack("{s:s, s:I, s:I, s:I, s:I}", "op", "resize",
 	    "token", (json_int_t)token, "cents", (json_int_t)o->cents,
@@ -455,11 +479,7 @@ hold_bind(struct holds *h, uint64_t token, uint32_t job_id)
 static void
 release(struct holds *h, struct hold *o, const char *why)
 {
-	char amount[MONEY_FMT_LEN];
-
-	log_info("hold %" PRIu64 " (job %" PRIu32 ", account %s, %s SU) "
-	    "released: %s", o->token, o->job_id, o->account,
-	    money_format(o->cents, amount), why);
+	hold_line(o, "release", -1, why);
 	record(h, json_pack("{s:s, s:I}", "op", "release", "token",
 	    (json_int_t)o->token));
 	hold_free(h, o);

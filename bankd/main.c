@@ -45,6 +45,7 @@
 #include "lock.h"
 #include "deliver.h"
 #include "log.h"
+#include "logkv.h"
 #include "metrics.h"
 #include "portal.h"
 #include "relay.h"
@@ -171,6 +172,37 @@ slurm_user_uid(const char *name)
 	return pw->pw_uid;
 }
 
+/* log.level, at start and at each reload (bankd -d overrides it). */
+static void
+log_level_from(const struct bank_conf *cf)
+{
+	static const enum log_level of[] = {
+		[CONF_LOG_ERROR] = LOG_LEVEL_ERR,
+		[CONF_LOG_WARN] = LOG_LEVEL_WARN,
+		[CONF_LOG_INFO] = LOG_LEVEL_INFO,
+		[CONF_LOG_DEBUG] = LOG_LEVEL_DEBUG,
+	};
+
+	if ((size_t)cf->log_level < sizeof(of) / sizeof(of[0]))
+		log_set_level(of[cf->log_level]);
+}
+
+/* A relay keeps its settings until restart, but for log.level. */
+static void
+relay_reload_level(const char *path)
+{
+	struct bank_conf cf;
+	char err[512];
+
+	if (conf_load(path, &cf, err, sizeof(err)) != 0) {
+		log_err("reload refused, keeping the running configuration: %s",
+		    err);
+		return;
+	}
+	log_level_from(&cf);
+	conf_free(&cf);
+}
+
 /* Settings bankd reads only at start; a reload keeps the running ones. */
 static void
 keep_str(char **newv, char **oldv, const char *name)
@@ -201,9 +233,10 @@ static void
 bankd_reload(struct bankd *bd)
 {
 	sd_notify_str("RELOADING=1");
-	if (bd->relay != NULL)
+	if (bd->relay != NULL) {
+		relay_reload_level(bd->conf.path);
 		relay_reload(bd);
-	else
+	} else
 		bankd_reload_conf(bd);
 	sd_notify_str("READY=1");
 }
@@ -214,6 +247,7 @@ bankd_reload_conf(struct bankd *bd)
 	struct bank_conf cf;
 	struct pricetab *prices;
 	char err[512], *token;
+	struct logkv kv;
 
 	if (conf_load(bd->conf.path, &cf, err, sizeof(err)) != 0) {
 		log_err("reload refused, keeping the running configuration: %s",
@@ -260,12 +294,18 @@ bankd_reload_conf(struct bankd *bd)
 	cf.api_max_inflight = bd->conf.api_max_inflight;
 	conf_free(&bd->conf);
 	bd->conf = cf;
+	log_level_from(&bd->conf);
 	apiprices_reloaded(bd->prices, prices);
 	bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 	conn_limits(bd);
-	log_info("reloaded %s: %zu priced partitions, on_api_unavailable=%s",
-	    bd->conf.path, bd->conf.nprices,
+	logkv_init(&kv);
+	logkv_str(&kv, "event", "reload");
+	logkv_str(&kv, "conf", bd->conf.path);
+	logkv_u64(&kv, "priced_partitions", bd->conf.nprices);
+	logkv_str(&kv, "on_api_unavailable",
 	    conf_policy_name(bd->conf.on_api_unavailable));
+	logkv_str(&kv, "log_level", conf_log_level_name(bd->conf.log_level));
+	log_kv(LOG_LEVEL_INFO, &kv);
 }
 
 static void
@@ -337,12 +377,14 @@ static int
 bankd_start(struct bankd *bd, const char *path)
 {
 	char err[512], *token;
+	struct logkv kv;
 	int rc;
 
 	if (conf_load(path, &bd->conf, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return -1;
 	}
+	log_level_from(&bd->conf);
 	if (bd->conf.role == ROLE_RELAY) {
 		bd->slurm_uid = slurm_user_uid(bd->conf.slurm_user);
 		bd->started = time(NULL);
@@ -394,9 +436,16 @@ bankd_start(struct bankd *bd, const char *path)
 		return -1;
 	health_probe(bd, on_api_answers, bd);
 	sd_notify_str("READY=1");
-	log_info("started: API %s, %zu priced partitions, default price "
-	    "applies elsewhere, on_api_unavailable=%s", bd->conf.api_url,
-	    bd->conf.nprices, conf_policy_name(bd->conf.on_api_unavailable));
+	/* api.url is no secret; the token never leaves curl's headers. */
+	logkv_init(&kv);
+	logkv_str(&kv, "event", "start");
+	logkv_str(&kv, "role", "controller");
+	logkv_str(&kv, "api", bd->conf.api_url);
+	logkv_u64(&kv, "priced_partitions", bd->conf.nprices);
+	logkv_str(&kv, "on_api_unavailable",
+	    conf_policy_name(bd->conf.on_api_unavailable));
+	logkv_str(&kv, "log_level", conf_log_level_name(bd->conf.log_level));
+	log_kv(LOG_LEVEL_INFO, &kv);
 	return 0;
 }
 

@@ -32,6 +32,7 @@ answer(struct portal_report *r, enum portal_report_result result,
 	a.reason = reason;
 	a.api_ok = api_ok;
 	a.api_error = api_error;
+	a.http_status = r->status;
 	r->cb(&a, r->arg);
 }
 
@@ -68,6 +69,7 @@ on_3xx(struct portal_report *r, const struct api_reply *rep)
 	a.alarm = detail;
 	a.api_ok = 0;
 	a.api_error = detail;
+	a.http_status = r->status;
 	r->cb(&a, r->arg);
 }
 
@@ -85,6 +87,7 @@ on_token(struct portal_report *r, enum answer_token tok, const char *why)
 	a.advice = answer_token_advice(tok);
 	a.api_ok = 1;		/* it answers, but not to bankd */
 	a.api_error = detail;
+	a.http_status = r->status;
 	r->cb(&a, r->arg);
 }
 
@@ -160,6 +163,7 @@ on_stored(const struct api_reply *rep, void *arg)
 	int64_t t;
 	json_t *j;
 
+	r->status = rep->status;
 	if (r->verify && rep->status == 404) {
 		answer(r, PR_VERIFIED, "", 1, NULL);
 		return;
@@ -209,6 +213,7 @@ on_reply(const struct api_reply *rep, void *arg)
 	enum answer_token tok;
 	char why[512];
 
+	r->status = rep->status;
 	if (rep->status >= 200 && rep->status < 300)
 		on_2xx(r, rep);
 	else if (r->kind == REPORT_START && already_exists(rep))

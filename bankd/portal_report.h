@@ -46,6 +46,7 @@ struct portal_report_answer {
 	/* The API's health as this answer shows it (bankctl status). */
 	int			 api_ok;
 	const char		*api_error;	/* NULL when it is fine */
+	long			 http_status;	/* the last answer's; 0: none */
 };
 
 /* The answer's strings last as long as the call. */
@@ -77,6 +78,7 @@ struct portal_report {
 	/* portal_report.c's own, while it asks GET /jobs/{id}/. */
 	struct api		*api;
 	int64_t			 submit;	/* the body's submitdate */
+	long			 status;	/* the last HTTP answer's */
 };
 
 /*

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "money.h"
+#include "logkv.h"
 #include "queue.h"
 
 static void
@@ -22,8 +22,56 @@ note_api(struct deliver *dq, int ok, const char *error)
 		dq->hooks.api(dq->hooks.arg, ok, error);
 }
 
+enum outcome {
+	OUT_DELIVERED,
+	OUT_DUP,		/* the portal had it: a retried POST's first try */
+	OUT_RETRY,
+	OUT_DEAD,
+	OUT_SUPERSEDED,		/* a start its completion replaces */
+};
+
+/*
+ * A delivery's line, job first: the report, what came of this try, the
+ * HTTP status that said so (none: no answer), and what comes next.
+ * next_ms < 0: no next try.
+ */
 static void
-retry_later(struct deliver *dq, struct entry *e, const char *why)
+delivery_line(const struct deliver *dq, const struct entry *e,
+    enum log_level level, enum outcome out, long http, int64_t next_ms,
+    const char *why)
+{
+	static const char *const outs[] = { "delivered", "dup", "retry",
+	    "dead", "superseded" };
+	const struct qrec_run *st;
+	struct logkv kv;
+
+	if (!log_enabled(level))
+		return;
+	logkv_init(&kv);
+	logkv_u64(&kv, "job", e->job_id);
+	logkv_str(&kv, "event", "delivery");
+	logkv_str(&kv, "kind", e->kind == REPORT_START ? "start" : "end");
+	/* A completion's run is its run record's; a start is the first's. */
+	if (e->kind == REPORT_END && (st = qrun_get(dq, e->job_id)) != NULL)
+		logkv_u64(&kv, "run", st->run);
+	logkv_money(&kv, "amount", e->cents);
+	logkv_str(&kv, "account", e->account);
+	logkv_u64(&kv, "uid", e->uid);
+	logkv_str(&kv, "outcome", outs[out]);
+	if (http > 0)
+		logkv_i64(&kv, "http", http);
+	logkv_u64(&kv, "attempt", e->attempts);
+	if (next_ms >= 0)
+		logkv_i64(&kv, "next_retry_s", (next_ms + 999) / 1000);
+	if (out == OUT_DEAD)
+		logkv_u64(&kv, "dead_letter", e->seq);
+	if (why != NULL && *why != '\0')
+		logkv_str(&kv, "reason", why);
+	log_kv(level, &kv);
+}
+
+static void
+retry_later(struct deliver *dq, struct entry *e, long http, const char *why)
 {
 	int64_t delay = qsched_backoff(e->attempts, dq->retry_max_ms);
 
@@ -32,9 +80,7 @@ retry_later(struct deliver *dq, struct entry *e, const char *why)
 	dq->retries++;
 	qentry_set_error(e, why);
 	/* The outage is logged once (went_down); each try at debug. */
-	log_debug("job %" PRIu32 ": %s report not delivered (attempt %u): "
-	    "%s; next try in %" PRId64 " ms", e->job_id, qentry_kind(e),
-	    e->attempts, why, delay);
+	delivery_line(dq, e, LOG_LEVEL_DEBUG, OUT_RETRY, http, delay, why);
 	qentry_schedule(dq, e);
 }
 
@@ -88,18 +134,18 @@ start_overtaken(struct deliver *dq, struct entry *e)
 	if (e->kind != REPORT_START || next == NULL ||
 	    next->kind != REPORT_END)
 		return 0;
-	log_info("job %" PRIu32 ": its start report could not be sent; its "
-	    "completion goes instead", e->job_id);
+	delivery_line(dq, e, LOG_LEVEL_INFO, OUT_SUPERSEDED, 0, -1, "its start "
+	    "report could not be sent; its completion goes instead");
 	qentry_journal(dq, QREC_DONE, e, NULL);
 	qentry_remove(dq, e);
 	return 1;
 }
 
 static void
-delivered(struct deliver *dq, struct entry *e)
+delivered(struct deliver *dq, struct entry *e,
+    const struct portal_report_answer *a)
 {
 	const struct qrec_run *st;
-	char amount[MONEY_FMT_LEN];
 	struct report r;
 
 	/* What the ledger needs of the report; it takes no body. */
@@ -115,9 +161,8 @@ delivered(struct deliver *dq, struct entry *e)
 	    e->cents == st->before + st->cents)
 		r.held = st->held;
 
-	log_info("job %" PRIu32 ": %s report delivered (%s SU, account %s)",
-	    e->job_id, qentry_kind(e), money_format(e->cents, amount),
-	    e->account);
+	delivery_line(dq, e, LOG_LEVEL_INFO, a->result == PR_DUPLICATE ?
+	    OUT_DUP : OUT_DELIVERED, a->http_status, -1, NULL);
 	if (dq->auth_blocked) {
 		log_info("the API accepts our token again: delivery resumed");
 		dq->auth_blocked = 0;
@@ -134,12 +179,14 @@ delivered(struct deliver *dq, struct entry *e)
 }
 
 static void
-dead_letter(struct deliver *dq, struct entry *e, const char *why)
+dead_letter(struct deliver *dq, struct entry *e, long http, const char *why)
 {
+	char what[700];
+
 	qentry_dead(dq, e, why);
-	log_err("job %" PRIu32 ": %s report refused by the API, kept as dead "
-	    "letter %" PRIu64 ": %s (bankctl retry %" PRIu64 " once fixed)",
-	    e->job_id, qentry_kind(e), e->seq, why, e->seq);
+	snprintf(what, sizeof(what), "refused by the API: %s (bankctl retry "
+	    "%" PRIu64 " once fixed)", why, e->seq);
+	delivery_line(dq, e, LOG_LEVEL_ERR, OUT_DEAD, http, -1, what);
 }
 
 /*
@@ -151,29 +198,28 @@ dead_letter(struct deliver *dq, struct entry *e, const char *why)
 static void
 unreadable(struct deliver *dq, struct entry *e, int rc, const char *err)
 {
-	char why[384];
+	char why[384], what[600];
 
 	snprintf(why, sizeof(why), "cannot read report %" PRIu64 " back from "
 	    "the journal: %s", e->seq, err);
 	if (rc == -1) {
 		log_err("job %" PRIu32 ": %s; will retry", e->job_id, why);
-		retry_later(dq, e, why);
+		retry_later(dq, e, 0, why);
 		return;
 	}
 	qentry_dead(dq, e, why);
-	log_err("job %" PRIu32 ": %s report (%s, %" PRId64 " cents) lost its "
-	    "body: %s; kept as dead letter %" PRIu64 ": charge the job by "
-	    "hand, then bankctl drop %" PRIu64, e->job_id, qentry_kind(e),
-	    e->account, e->cents, why, e->seq, e->seq);
+	snprintf(what, sizeof(what), "lost its body: %s: charge the job by "
+	    "hand, then bankctl drop %" PRIu64, why, e->seq);
+	delivery_line(dq, e, LOG_LEVEL_ERR, OUT_DEAD, 0, -1, what);
 }
 
 /* A failure that a later try may mend: backoff, and an outage noted. */
 static void
-try_again(struct deliver *dq, struct entry *e, const char *why)
+try_again(struct deliver *dq, struct entry *e, long http, const char *why)
 {
 	went_down(dq, why);
 	if (!start_overtaken(dq, e))
-		retry_later(dq, e, why);
+		retry_later(dq, e, http, why);
 }
 
 /* 401/403: one report at a time until the token is accepted again. */
@@ -187,7 +233,7 @@ token_refused(struct deliver *dq, struct entry *e,
 		    a->reason, a->advice);
 	dq->auth_blocked = 1;
 	note_api(dq, a->api_ok, a->api_error);
-	retry_later(dq, e, a->reason);
+	retry_later(dq, e, a->http_status, a->reason);
 }
 
 static void
@@ -204,20 +250,20 @@ on_answer(const struct portal_report_answer *a, void *arg)
 	switch (a->result) {
 	case PR_DELIVERED:
 	case PR_DUPLICATE:
-		delivered(dq, e);
+		delivered(dq, e, a);
 		break;
 	case PR_RETRY:
 		if (a->alarm != NULL && dq->down_since == 0)
 			log_err("%s", a->alarm);
 		note_api(dq, a->api_ok, a->api_error);
-		try_again(dq, e, a->reason);
+		try_again(dq, e, a->http_status, a->reason);
 		break;
 	case PR_AUTH:
 		token_refused(dq, e, a);
 		break;
 	case PR_REFUSED:
 		note_api(dq, a->api_ok, a->api_error);
-		dead_letter(dq, e, a->reason);
+		dead_letter(dq, e, a->http_status, a->reason);
 		break;
 	case PR_VERIFIED:
 		/* The id is free or this job's: the PUT goes now. */
@@ -244,7 +290,7 @@ send_entry(struct deliver *dq, struct entry *e)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		free(body);
-		retry_later(dq, e, "cannot start an HTTP request");
+		retry_later(dq, e, 0, "cannot start an HTTP request");
 		return;
 	}
 	s->dq = dq;
@@ -263,7 +309,7 @@ send_entry(struct deliver *dq, struct entry *e)
 	s->r.arg = s;
 	if (dq->hooks.send(dq->hooks.send_ctx, &s->r, body) != 0) {
 		free(s);
-		retry_later(dq, e, "cannot start an HTTP request");
+		retry_later(dq, e, 0, "cannot start an HTTP request");
 		return;
 	}
 	TAILQ_INSERT_TAIL(&dq->sendings, s, link);

@@ -28,6 +28,7 @@
 #include "intake.h"
 #include "listen.h"
 #include "log.h"
+#include "logkv.h"
 #include "peer.h"
 #include "relay.h"
 #include "relay_ask.h"
@@ -79,12 +80,29 @@ on_taken(void *arg, int ok)
 	free(t);
 }
 
+/* A report the relay took: job first; it goes on to the controller. */
+static void
+relay_line(enum log_level level, uint32_t job, enum report_kind kind,
+    const char *outcome)
+{
+	struct logkv kv;
+
+	if (!log_enabled(level))
+		return;
+	logkv_init(&kv);
+	logkv_u64(&kv, "job", job);
+	logkv_str(&kv, "event", "accept");
+	logkv_str(&kv, "kind", kind == REPORT_START ? "start" : "end");
+	logkv_str(&kv, "outcome", outcome);
+	logkv_str(&kv, "to", "controller");
+	log_kv(level, &kv);
+}
+
 void
 relay_accept(struct bankd *bd, const struct req_report *rq, accept_fn fn,
     void *arg)
 {
 	struct taking *t;
-	const char *what = rq->kind == REPORT_START ? "start" : "completion";
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		fn(arg, ACCEPT_LATER, "the relay is out of memory", NULL);
@@ -95,12 +113,10 @@ relay_accept(struct bankd *bd, const struct req_report *rq, accept_fn fn,
 	t->arg = arg;
 	switch (relayq_take(bd->relay->q, rq->msg, on_taken, t)) {
 	case RQT_QUEUED:
-		log_info("job %" PRIu32 ": %s report queued for the "
-		    "controller", rq->job_id, what);
+		relay_line(LOG_LEVEL_INFO, rq->job_id, rq->kind, "queued");
 		return;
 	case RQT_DUP:
-		log_debug("job %" PRIu32 ": the same %s report is held already",
-		    rq->job_id, what);
+		relay_line(LOG_LEVEL_DEBUG, rq->job_id, rq->kind, "dup");
 		t->dup = 1;
 		return;
 	case RQT_LATER:

@@ -23,6 +23,7 @@
 
 #include "bankproto.h"
 #include "log.h"
+#include "logkv.h"
 #include "relay_fwd.h"
 #include "relay_wire.h"
 #include "relayq.h"
@@ -130,6 +131,28 @@ not_the_reports(const char *msg)
 	    strncmp(msg, "refused: ", 9) == 0;
 }
 
+/* A relayed report's delivery upstream, job first (a relay's own). */
+static void
+fwd_line(enum log_level level, const struct relayq_entry *e,
+    const char *up, const char *outcome, const char *why)
+{
+	struct logkv kv;
+
+	if (!log_enabled(level))
+		return;
+	logkv_init(&kv);
+	logkv_u64(&kv, "job", e->job);
+	logkv_str(&kv, "event", "delivery");
+	logkv_str(&kv, "kind", e->kind == REPORT_START ? "start" : "end");
+	logkv_str(&kv, "upstream", up);
+	logkv_u64(&kv, "report", e->seq);
+	logkv_str(&kv, "outcome", outcome);
+	if (strcmp(outcome, "dead") == 0)
+		logkv_u64(&kv, "dead_letter", e->seq);
+	logkv_str(&kv, "reason", why);
+	log_kv(level, &kv);
+}
+
 static void
 answered(struct relay_fwd *f, const struct relay_wire_res *r)
 {
@@ -138,9 +161,8 @@ answered(struct relay_fwd *f, const struct relay_wire_res *r)
 	if (e == NULL || e->state != RQ_INFLIGHT || e->gen != r->gen)
 		return;		/* of an attempt given up already */
 	if (strcmp(r->status, "ok") == 0 || strcmp(r->status, "dup") == 0) {
-		log_debug("relay: job %" PRIu32 ": %s report %" PRIu64 " taken "
-		    "upstream (%s)", e->job, e->kind == REPORT_START ? "start" :
-		    "end", e->seq, r->status);
+		fwd_line(LOG_LEVEL_DEBUG, e, f->up[f->cur], strcmp(r->status,
+		    "ok") == 0 ? "delivered" : "dup", NULL);
 		relayq_done(f->q, e);
 		f->forwarded++;
 		f->ok = 1;
@@ -149,9 +171,7 @@ answered(struct relay_fwd *f, const struct relay_wire_res *r)
 		return;
 	}
 	if (strcmp(r->status, "error") == 0 && !not_the_reports(r->message)) {
-		log_err("relay: job %" PRIu32 ": report %" PRIu64 " refused by "
-		    "%s, kept as a dead letter: %s", e->job, e->seq,
-		    f->up[f->cur], r->message);
+		fwd_line(LOG_LEVEL_ERR, e, f->up[f->cur], "dead", r->message);
 		relayq_dead(f->q, e, r->message[0] ? r->message : "refused "
 		    "upstream, no reason given");
 		f->ok = 1;
@@ -162,7 +182,7 @@ answered(struct relay_fwd *f, const struct relay_wire_res *r)
 	snprintf(f->error, sizeof(f->error), "%s answered %s: %s",
 	    f->up[f->cur], r->status[0] ? r->status : "no status",
 	    r->message);
-	log_warn("relay: job %" PRIu32 ": %s", e->job, f->error);
+	fwd_line(LOG_LEVEL_WARN, e, f->up[f->cur], "retry", f->error);
 	f->rounds++;
 	backoff(f, round_delay(f));
 }

@@ -652,6 +652,44 @@ load_relay(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	return 0;
 }
 
+static const char *const log_level_names[] = {
+	[CONF_LOG_ERROR] = "error",
+	[CONF_LOG_WARN] = "warn",
+	[CONF_LOG_INFO] = "info",
+	[CONF_LOG_DEBUG] = "debug",
+};
+
+/* log: level (a relay's too: it logs as the bank does). */
+static int
+load_log(struct cload *c, const struct ynode *root, struct bank_conf *cf)
+{
+	const struct ynode *l, *n;
+	size_t i;
+
+	if (get_map(c, root, "log", &l) != 0)
+		return -1;
+	if (l == NULL)
+		return 0;
+	if (check_keys(c, l, "log") != 0)
+		return -1;
+	if ((n = ytree_get(l, "level")) == NULL)
+		return 0;
+	for (i = 0; n->kind == YN_SCALAR && i < sizeof(log_level_names) /
+	    sizeof(log_level_names[0]); i++)
+		if (strcmp(n->str, log_level_names[i]) == 0) {
+			cf->log_level = (enum conf_log_level)i;
+			return 0;
+		}
+	return bad(c, n, "%s", "'level' must be error, warn, info or debug");
+}
+
+const char *
+conf_log_level_name(enum conf_log_level l)
+{
+	return (size_t)l < sizeof(log_level_names) /
+	    sizeof(log_level_names[0]) ? log_level_names[l] : "info";
+}
+
 static int
 load_role(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
@@ -696,6 +734,7 @@ conf_defaults(struct bank_conf *cf)
 	cf->fsync = 1;
 	cf->on_api_unavailable = POLICY_ALLOW;
 	cf->on_unknown = POLICY_ALLOW;
+	cf->log_level = CONF_LOG_INFO;
 	cf->cache_ttl_s = 60;
 	cf->probe_factor = 4;
 	cf->holds_enabled = 1;
@@ -747,7 +786,8 @@ load_root(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    load_deadlines(c, root, cf) != 0 ||
 	    (!relay && load_policy(c, root, cf) != 0) ||
 	    (!relay && load_holds_cache(c, root, cf) != 0) ||
-	    load_limits(c, root, cf) != 0 || load_metrics(c, root, cf) != 0)
+	    load_limits(c, root, cf) != 0 || load_metrics(c, root, cf) != 0 ||
+	    load_log(c, root, cf) != 0)
 		return -1;
 	cf->default_time_limit = (uint32_t)v;
 	if (set_default(&cf->socket, CONF_DEFAULT_SOCKET) != 0 ||

@@ -20,6 +20,14 @@ enum conf_policy {
 	POLICY_CACHED,		/* decide from what is known, else on_unknown */
 };
 
+/* log.level: the least severe line bankd writes (syslog's order). */
+enum conf_log_level {
+	CONF_LOG_ERROR,
+	CONF_LOG_WARN,
+	CONF_LOG_INFO,
+	CONF_LOG_DEBUG,
+};
+
 /* What a bankd is (role:): the bank itself, or a node's relay to it. */
 enum conf_role {
 	ROLE_CONTROLLER,	/* the bank: API, prices, holds, the queue */
@@ -126,6 +134,7 @@ struct bank_conf {
 	int		 decision_ms;	/* bankd waits for the API */
 	int		 submit_budget_ms;	/* submissions' waits, per 10 s */
 	enum conf_policy on_api_unavailable;
+	enum conf_log_level log_level;	/* log.level */
 	enum conf_policy on_unknown;	/* POLICY_CACHED: nothing known */
 	int		 cache_ttl_s;	/* 0: no cached decisions */
 	int		 probe_factor;	/* ask for this many times the cost */
@@ -185,5 +194,6 @@ void	 conf_keys_print(FILE *);
 
 const char *conf_policy_name(enum conf_policy);
 const char *conf_role_name(enum conf_role);
+const char *conf_log_level_name(enum conf_log_level);
 
 #endif /* CONF_H */

@@ -66,6 +66,8 @@ const char *const conf_keys[] = {
 	"cache",
 	"cache.ttl_s",
 	"cache.probe_factor",
+	"log",
+	"log.level",
 	"limits",
 	"limits.connections",
 	"limits.user_connections",

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 
-from harness import USERS
+from harness import USERS, logfmt
 
 # 360 SU/CPU-hour x 1 CPU x 1 minute on partition normal = 6.00 SU a job.
 JOB = ["-p", "normal", "-n", "1", "-t", "1"]
@@ -36,11 +36,11 @@ PROBE_USER = "bankbob"          # whose held jobs squeue/scancel touch
 TIMED_OUT = "Socket timed out"
 REFUSED = "job refused"
 
-# check.c's line for every decision: "check uid U account A partitions P:
-# allow by SOURCE (6.00 SU, ...": SOURCE is api, cache, policy,
-# "cache (API unavailable)", "cache (submit budget)", price, config.
-DECISION = re.compile(r"check uid (\d+) account (\S+) partitions \S+: "
-                      r"(allow|deny) by (.+?) \(\d")
+# checkverdict.c's line for every decision (bankd(8), LOGGING):
+# "job=new event=decision uid=U account=A ... outcome=accept source=S":
+# S is api, cache, policy, "cache (API unavailable)", "cache (submit
+# budget)", price, config.  decisions() names the outcomes allow/deny.
+VERDICT = {"accept": "allow", "refuse": "deny"}
 # job_submit/bank letting a job through by its own policy (bankd did not
 # answer within deadlines.submit_ms, or bank.yaml did not load), in
 # slurmctld.log.
@@ -99,8 +99,9 @@ def decisions(text, accounts):
     """[(verdict, source)] of bankd's decisions about these accounts, in
     the order of the log."""
     accounts = set(accounts)
-    return [(m.group(3), m.group(4)) for m in DECISION.finditer(text)
-            if m.group(2) in accounts]
+    return [(VERDICT[d["outcome"]], d["source"]) for d in
+            logfmt(text, event="decision") if d.get("account") in accounts
+            and d.get("outcome") in VERDICT]
 
 
 def jobs_of(c, user, accounts):

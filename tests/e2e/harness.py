@@ -66,6 +66,30 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0""")
 
 
+_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|(\S*))')
+
+
+def logfmt(text, **match):
+    """bankd's log lines (bankd(8), LOGGING) as dicts, in order: the
+    "bankd: [level: ]" prefix (or the journal's <N>) gives "level", the
+    pairs the rest; only the lines whose pairs equal every key=value of
+    match."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"(?:bankd: (?:(error|warning|debug): )?|<(\d)>)", line)
+        if m is None:
+            continue
+        level = m.group(1) or {"3": "error", "4": "warning", "7": "debug"}.get(
+            m.group(2), "info")
+        d = {"level": level}
+        for k, quoted, bare in _PAIR.findall(line[m.end():]):
+            d[k] = (re.sub(r"\\(.)", r"\1", quoted) if bare == "" and
+                    quoted is not None else bare)
+        if all(d.get(k) == str(v) for k, v in match.items()):
+            out.append(d)
+    return out
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -27,14 +27,13 @@ the same with more cases).
 
 from decimal import Decimal
 import os
-import re
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import burst as B  # noqa: E402
-from harness import Cluster, default_fixture  # noqa: E402
+from harness import Cluster, default_fixture, logfmt  # noqa: E402
 
 BUILD = None
 N = 50                  # sbatch per burst
@@ -42,10 +41,6 @@ ANSWER_S = 2.0          # every sbatch answered within (issue 10)
 PROBE_S = 1.0           # squeue and scancel during the burst within
 SEQ = 20                # sbatch one after another (the finding's)
 FEW = 3                 # let through by on_unknown before the room is known
-# A decision in bankd's debug log, with the job's estimate and what was
-# held for the account then.
-SIZED = re.compile(r"check uid \d+ account \S+ partitions \S+: (allow|deny) "
-                   r"by (.+?) \(([\d.]+) SU, ([\d.]+) held\)")
 ENDED = ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT")
 
 ACCOUNTS = {}           # tag -> (cold accounts, near-limit account)
@@ -213,30 +208,35 @@ class CachedPolicy(Case):
             self.c.ctl("POST", "/faults/clear")
         took = time.monotonic() - t0
         text = self.c.log("bankd.log")[log0:]
-        # The first answer that named the account's balance.
-        m = re.search(r"account %s: [^\n]*learned for the next ones: "
-                      r"[^\n]*would exceed account allocation" %
-                      re.escape(acct), text)
+        # The first answer that named the account's balance: a late
+        # answer (or a refresh's) that taught the cache.
+        lines = logfmt(text, account=acct)
+        m = next((i for i, d in enumerate(lines) if d.get("event") ==
+                  "learn" and "would exceed account allocation" in
+                  d.get("answer", "")), None)
         order = B.decisions(text, {acct})
         fig = "%d submitted in %.1f s, %d accepted: %s" % (
             SEQ, took, accepted, order)
         self.assertIsNotNone(m, "no late answer taught the room: " + fig)
-        after = [(v, src, Decimal(e) + Decimal(h)) for v, src, e, h in
-                 SIZED.findall(text[m.end():]) if v == "allow"]
+        after = [(d["source"], Decimal(d["estimate"]) + Decimal(d["held"]))
+                 for d in lines[m + 1:] if d.get("event") == "decision" and
+                 d.get("outcome") == "accept"]
         by_policy = sum(1 for v, src in order if src == "policy" and
                         v == "allow")
         with self.subTest("after the room was learned, no job let in "
                           "past it"):
-            self.assertEqual([a for a in after if a[2] > B.ROOM], [], fig)
+            self.assertEqual([a for a in after if a[1] > B.ROOM], [], fig)
         with self.subTest("and the API's knowledge refused the rest"):
             self.assertIn(("deny", "cache (submit budget)"), order, fig)
         with self.subTest("few let through by on_unknown (at most %d), "
                           "each logged so" % FEW):
             self.assertLessEqual(by_policy, FEW, fig)
-            self.assertEqual(len(re.findall(
-                r"account %s: allowed: .*policy on_unknown=allow "
-                r"\(on_api_unavailable=cached\)" % re.escape(acct), text)),
-                by_policy, fig)
+            self.assertEqual(len([
+                d for d in lines if d.get("event") == "decision" and
+                d.get("outcome") == "accept" and d.get("source") == "policy"
+                and d.get("level") == "warning" and
+                "policy on_unknown=allow (on_api_unavailable=cached)" in
+                d.get("reason", "")]), by_policy, fig)
         with self.subTest("accepted within the room plus on_unknown's"):
             self.assertLessEqual(accepted, 5 + by_policy, fig)
         used = self.run_and_charge(acct)

@@ -35,7 +35,7 @@ import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PRICES, cost  # noqa: E402
+from harness import PRICES, cost, logfmt  # noqa: E402
 import multihost  # noqa: E402
 from multihost import MultiCluster, addr, TCP_PORT  # noqa: E402
 
@@ -369,8 +369,8 @@ class ClusterSuite(unittest.TestCase):
         log = self.c.hostlog("c2", "relay.log")[seen:]
         self.assertIn("relay: 4 report(s) held from before", log)
         for job in jobs:
-            self.assertRegex(log, r"job %d: start report \d+ taken "
-                             r"upstream \(dup\)" % job)
+            self.assertTrue(logfmt(log, job=job, event="delivery",
+                                   kind="start", outcome="dup"), log)
 
     def restart_controller(self):
         """ctl's bankd stopped and started again, the standby kept out of
@@ -435,8 +435,8 @@ class ClusterSuite(unittest.TestCase):
         # It was what it claims: each sent again, each a duplicate.
         log = self.c.hostlog("c2", "relay.log")[seen:]
         for job in jobs:
-            self.assertRegex(log, r"job %d: start report \d+ taken "
-                             r"upstream \(dup\)" % job)
+            self.assertTrue(logfmt(log, job=job, event="delivery",
+                                   kind="start", outcome="dup"), log)
 
     def test_c_relay_down_the_node_spools(self):
         """No relay on c1 when a job starts there: spank spools on c1 and

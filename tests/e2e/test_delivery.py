@@ -23,7 +23,7 @@ import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, PRICES, cost  # noqa: E402
+from harness import Cluster, PRICES, cost, logfmt  # noqa: E402
 
 BUILD = None
 ENDED = ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT")
@@ -115,8 +115,9 @@ class Delivery(unittest.TestCase):
             self.assert_charged_exactly(costs)
         finally:
             self.c.ctl("POST", "/faults/clear")
-        self.assertIn("the API answered after the decision",
-                      self.c.log("bankd.log"))
+        # The late answer is learned for the next checks.
+        self.assertTrue(logfmt(self.c.log("bankd.log"), event="learn",
+                               what="late"), self.c.log("bankd.log"))
 
     # ---- bankd away ----------------------------------------------------
     def test_kill9_during_completions_loses_and_doubles_nothing(self):

@@ -9,14 +9,13 @@ cache decides without asking the API.
 """
 
 import os
-import re
 import sys
 import time
 import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, default_fixture  # noqa: E402
+from harness import Cluster, default_fixture, logfmt  # noqa: E402
 
 BUILD = None
 # 360 SU/CPU-hour x 1 CPU x 1 minute = 6.00 SU per job.
@@ -198,9 +197,10 @@ class Holds(unittest.TestCase):
             self.assertIsNotNone(job, r.stderr)
             jobs.append(job)
         self.assertEqual(self.c.stats()["can_submit_job"], 0)
-        self.assertEqual(len(re.findall(r"account fc_cache partitions "
-                                        r"normal: allow by cache",
-                                        self.c.log("bankd.log"))), 3)
+        self.assertEqual(len(logfmt(self.c.log("bankd.log"),
+                                    event="decision", account="fc_cache",
+                                    partition="normal", outcome="accept",
+                                    source="cache")), 3)
         r = self.c.bankctl("check", "bankalice", "fc_cache", "5.00")
         self.assertIn("cache", r.stdout)
         self.assertEqual(self.c.stats()["can_submit_job"], 0)

@@ -22,7 +22,8 @@ import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, PRICES, cost, default_fixture  # noqa: E402
+from harness import (Cluster, PRICES, cost, default_fixture,  # noqa: E402
+                     logfmt)
 
 BUILD = None
 ENDED = ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT")
@@ -197,12 +198,14 @@ class Promises(unittest.TestCase):
             self.c.run(["scancel", str(job)])
 
     def test_shutdown_is_not_an_operators_pause(self):
-        n = self.c.log("bankd.log").count("operator: delivery paused")
+        def pauses():
+            return len(logfmt(self.c.log("bankd.log"), event="operator",
+                              action="pause"))
+        n = pauses()
         self.c.stop_bankd()
         self.c.start_bankd()
-        log = self.c.log("bankd.log")
-        self.assertIn("signal 15: shutting down", log)
-        self.assertEqual(log.count("operator: delivery paused"), n)
+        self.assertIn("signal 15: shutting down", self.c.log("bankd.log"))
+        self.assertEqual(pauses(), n)
 
 
     # ---- delivered means confirmed -------------------------------------
@@ -305,10 +308,9 @@ class Outages(Promises):
         # One line when it went, one when it came back: not one a try.
         self.assertEqual(log.count("the API does not take reports now"), 1)
         self.assertEqual(log.count("the API answers again after"), 1)
-        tries = [ln for ln in log.splitlines()
-                 if "report not delivered (attempt" in ln]
+        tries = logfmt(log, event="delivery", outcome="retry")
         self.assertTrue(tries, "no try failed: the test saw no outage")
-        self.assertEqual([ln for ln in tries if "debug:" not in ln], [])
+        self.assertEqual([d for d in tries if d["level"] != "debug"], [])
 
     def test_a_completion_replaces_a_start_whose_try_failed(self):
         # Every POST answered after 5 s, past api.timeout_ms (1 s): the

@@ -35,7 +35,7 @@ import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, PRICES, cost, free_port  # noqa: E402
+from harness import Cluster, PRICES, cost, free_port, logfmt  # noqa: E402
 from hostile_client import frame, read_replies  # noqa: E402
 
 BUILD = None
@@ -299,8 +299,9 @@ class Relay(unittest.TestCase):
             self.assertLess(time.time(), deadline, os.listdir(spool))
             time.sleep(0.1)
         self.assert_charged_once({job: amount})
-        self.assertIn("job %d: completion report queued for the controller"
-                      % job, self.c.log("r1-log"))
+        self.assertTrue(logfmt(self.c.log("r1-log"), job=job, event="accept",
+                               kind="end", outcome="queued",
+                               to="controller"), self.c.log("r1-log"))
 
     # ---- queries -------------------------------------------------------
     def test_d_estimate_through_the_relay(self):

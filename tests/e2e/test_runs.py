@@ -21,7 +21,7 @@ import urllib.request
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, PRICES, TOKEN, cost  # noqa: E402
+from harness import Cluster, PRICES, TOKEN, cost, logfmt  # noqa: E402
 
 BUILD = None
 ENDED = ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT")
@@ -125,7 +125,8 @@ class Runs(unittest.TestCase):
         # Run 1's start, when its prolog reports it, is folded: one start
         # was ever sent, and nothing met "already exists".
         log = self.c.log("bankd.log")
-        self.assertEqual(log.count("job %d: start report accepted" % job), 1)
+        self.assertEqual(len(logfmt(log, job=job, event="accept", kind="start",
+                                    outcome="queued")), 1, log)
         self.assertNotIn("already exists", log)
 
     def test_last_run_charges_the_last_run_only(self):

@@ -12,7 +12,7 @@ import unittest
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, PRICES, cost  # noqa: E402
+from harness import Cluster, PRICES, cost, logfmt  # noqa: E402
 
 BUILD = None
 
@@ -149,9 +149,11 @@ class Skeleton(unittest.TestCase):
         self.assertLess(took, 2.0)
         self.assertEqual(self.c.log("slurmctld.log").count("without a check"),
                          policy)
-        self.assertRegex(self.c.log("bankd.log")[mark:],
-                         r"check uid 47002 account fc_alpha partitions "
-                         r"normal: allow by")
+        self.assertTrue(logfmt(self.c.log("bankd.log")[mark:],
+                               event="decision", uid=47002,
+                               account="fc_alpha", partition="normal",
+                               outcome="accept"),
+                        self.c.log("bankd.log")[mark:])
         # Open now: job_submit's kept connection and bankctl's own (no job
         # has ended since the restart, so jobcomp has not come back yet).
         self.assertEqual(self.status_json()["clients"], "2")
@@ -275,7 +277,7 @@ class Skeleton(unittest.TestCase):
         try:
             with open(path, "w") as f:
                 f.write(good.replace('normal: "360.00"', 'normal: "720.00"'))
-            hup_and_wait("reloaded ")
+            hup_and_wait(" event=reload ")
             self.assertRegex(estimate(), r"estimate\s+720.00")
             with open(path, "w") as f:
                 f.write(good.replace('normal: "360.00"', 'normal: "12,5"'))
@@ -285,7 +287,7 @@ class Skeleton(unittest.TestCase):
         finally:
             with open(path, "w") as f:
                 f.write(good)
-            hup_and_wait("reloaded ")
+            hup_and_wait(" event=reload ")
         self.assertRegex(estimate(), r"estimate\s+360.00")
         self.assertIsNone(bankd.poll())
 

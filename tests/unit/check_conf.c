@@ -118,6 +118,18 @@ START_TEST(load_defaults)
 	ck_assert_int_eq(cf.report_deadline_ms, 500);
 	ck_assert_int_eq(cf.on_api_unavailable, POLICY_ALLOW);
 	ck_assert_str_eq(conf_policy_name(cf.on_api_unavailable), "allow");
+	ck_assert_int_eq(cf.log_level, CONF_LOG_INFO);
+	ck_assert_str_eq(conf_log_level_name(cf.log_level), "info");
+}
+END_TEST
+
+/* log.level (issue 14): the least severe line bankd writes. */
+START_TEST(load_log)
+{
+	ck_assert_msg(conf_load(FIX("log.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cf.log_level, CONF_LOG_WARN);
+	ck_assert_str_eq(conf_log_level_name(cf.log_level), "warn");
 }
 END_TEST
 
@@ -214,6 +226,8 @@ static const struct broken broken[] = {
 	{ "bad-timeout.yaml", 4,
 	    "'timeout_ms' must be a whole number from 1 to 600000" },
 	{ "bad-policy.yaml", 5, "'on_api_unavailable' must be allow, deny or cached" },
+	{ "bad-log-level.yaml", 5, "'level' must be error, warn, info or debug" },
+	{ "bad-log-key.yaml", 5, "lvl" },
 	{ "bad-dup-key.yaml", 5, "duplicate key" },
 	{ "bad-tcp-name.yaml", 4, "listen_tcp 'mybankd:6830' must be "
 	    "ADDRESS:PORT: an IP literal (IPv6 in brackets) and a port 1-65535" },
@@ -525,6 +539,7 @@ conf_suite(void)
 	tcase_add_test(tc, load_good);
 	tcase_add_test(tc, load_defaults);
 	tcase_add_test(tc, load_tcp);
+	tcase_add_test(tc, load_log);
 	tcase_add_test(tc, load_relay);
 	tcase_add_test(tc, load_runs);
 	tcase_add_test(tc, price_lookup);

@@ -12,7 +12,8 @@ add_test(NAME unit_cache COMMAND check_cache)
 
 # The prices in force: bank.yaml's and the API's merged (pricetab.c).
 add_executable(check_prices ${CMAKE_CURRENT_LIST_DIR}/check_prices.c
-    ${CMAKE_SOURCE_DIR}/bankd/pricetab.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
+    ${CMAKE_SOURCE_DIR}/bankd/pricetab.c ${CMAKE_SOURCE_DIR}/bankd/log.c
+    ${CMAKE_SOURCE_DIR}/bankd/logkv.c)
 target_include_directories(check_prices PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_prices PRIVATE bankcore PkgConfig::CHECK)
 add_test(NAME unit_prices COMMAND check_prices)
@@ -25,7 +26,8 @@ add_executable(check_portal ${CMAKE_CURRENT_LIST_DIR}/check_portal.c
     ${CMAKE_SOURCE_DIR}/bankd/counters.c
     ${CMAKE_SOURCE_DIR}/bankd/portal_report.c
     ${CMAKE_SOURCE_DIR}/bankd/answer.c ${CMAKE_SOURCE_DIR}/bankd/apiprices.c
-    ${CMAKE_SOURCE_DIR}/bankd/pricetab.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
+    ${CMAKE_SOURCE_DIR}/bankd/pricetab.c ${CMAKE_SOURCE_DIR}/bankd/log.c
+    ${CMAKE_SOURCE_DIR}/bankd/logkv.c)
 target_include_directories(check_portal PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_portal PRIVATE bankcore PkgConfig::LIBEVENT
     PkgConfig::LIBCURL PkgConfig::JANSSON PkgConfig::CHECK)

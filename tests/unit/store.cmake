@@ -17,9 +17,10 @@ target_link_libraries(check_names PRIVATE PkgConfig::CHECK)
 add_test(NAME unit_names COMMAND check_names)
 
 add_executable(check_journal ${CMAKE_CURRENT_LIST_DIR}/check_journal.c
-    ${CMAKE_SOURCE_DIR}/bankd/journal.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
+    ${CMAKE_SOURCE_DIR}/bankd/journal.c ${CMAKE_SOURCE_DIR}/bankd/log.c
+    ${CMAKE_SOURCE_DIR}/bankd/logkv.c)
 target_include_directories(check_journal PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
-target_link_libraries(check_journal PRIVATE PkgConfig::JANSSON PkgConfig::CHECK
+target_link_libraries(check_journal PRIVATE bankcore PkgConfig::JANSSON PkgConfig::CHECK
     Threads::Threads)
 add_test(NAME unit_journal COMMAND check_journal)
 
@@ -49,9 +50,18 @@ add_test(NAME unit_answer COMMAND check_answer)
 
 # Issue 13: one active controller per state_dir (lock.c), two processes.
 add_executable(check_lock ${CMAKE_CURRENT_LIST_DIR}/check_lock.c
-    ${CMAKE_SOURCE_DIR}/bankd/lock.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
+    ${CMAKE_SOURCE_DIR}/bankd/lock.c ${CMAKE_SOURCE_DIR}/bankd/log.c
+    ${CMAKE_SOURCE_DIR}/bankd/logkv.c)
 target_include_directories(check_lock PRIVATE ${CMAKE_SOURCE_DIR}/bankd
     ${CMAKE_SOURCE_DIR}/common)
 target_link_libraries(check_lock PRIVATE bankcore PkgConfig::LIBEVENT
     PkgConfig::CHECK)
 add_test(NAME unit_lock COMMAND check_lock)
+
+# Issue 14: bankd's key=value log lines (logkv.c) and how log.c writes
+# them (plain stderr, the journal's <N>, the level).
+add_executable(check_logkv ${CMAKE_CURRENT_LIST_DIR}/check_logkv.c
+    ${CMAKE_SOURCE_DIR}/bankd/logkv.c ${CMAKE_SOURCE_DIR}/bankd/log.c)
+target_include_directories(check_logkv PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_logkv PRIVATE bankcore PkgConfig::CHECK)
+add_test(NAME unit_logkv COMMAND check_logkv)
