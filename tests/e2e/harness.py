@@ -248,7 +248,9 @@ class Cluster:
     def _start_sim(self):
         with open(self.path("fixture.json"), "w") as f:
             json.dump(self.fixture, f, indent=1)
-        sim = os.path.join(self.build, "tests", "sim", "mybrc-sim")
+        # SIM_BIN: another build of it (scripts/test: the ASan one).
+        sim = os.environ.get("SIM_BIN") or \
+            os.path.join(self.build, "tests", "sim", "mybrc-sim")
         p = subprocess.Popen(
             [sim, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
              "--fixture", self.path("fixture.json"), "--log",

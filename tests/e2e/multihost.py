@@ -361,7 +361,9 @@ class MultiCluster(Cluster):
     def _start_sim(self):
         with open(self.path("fixture.json"), "w") as f:
             json.dump(self.fixture, f, indent=1)
-        sim = os.path.join(self.build, "tests", "sim", "mybrc-sim")
+        # SIM_BIN: another build of it (scripts/test: the ASan one).
+        sim = os.environ.get("SIM_BIN") or \
+            os.path.join(self.build, "tests", "sim", "mybrc-sim")
         argv = [sim, "--listen", "%s:%d" % (addr("api"), API_PORT),
                 "--control", "127.0.0.1:%d" % CONTROL_PORT, "--fixture",
                 self.path("fixture.json"), "--log", self.path("sim.log"),

@@ -68,7 +68,9 @@ class Logging(unittest.TestCase):
                           dec[0]["source"]), ("47001", "normal", "api"))
         self.assertEqual(Decimal(dec[0]["estimate"]),
                          cost(PRICES["normal"], 1, 5 * 60))
-        self.assertGreaterEqual(int(dec[0]["latency_ms"]), 0)
+        # Milliseconds to the microsecond; an accept is an info line.
+        self.assertRegex(dec[0]["latency_ms"], r"^\d+\.\d{3}$")
+        self.assertEqual(dec[0]["level"], "info")
         # Every line of the job starts with it.
         for ln in log.splitlines():
             if "job=%d " % job in ln:
