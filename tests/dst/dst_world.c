@@ -1,0 +1,255 @@
+/*
+ * dst_world.c - bankd's parts as main.c makes them (the queue, the
+ * holds, the ledger and the cache on one event loop), their restart as
+ * after a crash, and the simulated passing of time.
+ *
+ * Determinism: the loop is only ever run until nothing is active and no
+ * journal's commit is on its sync thread (dst_settle), so that what the
+ * thread does is over before the next step; the queue's timer is made
+ * active by the simulation when the queue's own schedule says it is due
+ * (the timeout libevent was given is in real time, and would fire at a
+ * moment of the machine's choosing; if it does, the kick it makes finds
+ * nothing due that the simulation has not sent already).
+ */
+#include <sys/stat.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bankd.h"
+#include "cache.h"
+#include "deliver.h"
+#include "dst.h"
+#include "holds.h"
+#include "journal.h"
+#include "ledger.h"
+#include "queue.h"
+
+static int64_t
+job_settled(void *arg, uint32_t job_id)
+{
+	return deliver_settled(arg, job_id);
+}
+
+static int
+open_parts(struct dst_world *w)
+{
+	struct deliver_settings set = { w->dir, w->fsync, w->max_inflight,
+	    w->retry_max_ms, w->last_run, w->node_fail_free };
+	struct deliver_hooks hooks = { dst_portal_send, w, dst_on_delivered,
+	    NULL, w };
+	struct bankd *bd = w->bd;
+	char err[512];
+	size_t n;
+
+	if ((w->holds = holds_open(w->base, w->dir, w->fsync, err,
+	    sizeof(err))) == NULL) {
+		dst_fail(w, "holds_open: %s", err);
+		return -1;
+	}
+	if ((w->dq = deliver_open(w->base, &set, &hooks, err,
+	    sizeof(err))) == NULL) {
+		dst_fail(w, "deliver_open: %s", err);
+		return -1;
+	}
+	/* As main.c's settle_holds, once both are read. */
+	n = holds_settle(w->holds, job_settled, w->dq);
+	dst_trace(w, "open gen %u: %zu holds settled, %zu held", w->gen, n,
+	    holds_count(w->holds));
+	if ((w->cache = cache_new()) == NULL ||
+	    (w->ledger = ledger_new()) == NULL) {
+		dst_fail(w, "out of memory");
+		return -1;
+	}
+	bd->dq = w->dq;
+	bd->holds = w->holds;
+	bd->cache = w->cache;
+	bd->ledger = w->ledger;
+	dst_settle(w);
+	return 0;
+}
+
+static void
+close_parts(struct dst_world *w)
+{
+	struct bankd *bd = w->bd;
+
+	dst_portal_abandon(w);
+	deliver_close(w->dq);
+	holds_close(w->holds);
+	cache_free(w->cache);
+	ledger_free(w->ledger);
+	w->dq = NULL;
+	w->holds = NULL;
+	w->cache = NULL;
+	w->ledger = NULL;
+	if (bd != NULL)
+		memset(bd, 0, sizeof(*bd));
+}
+
+static void
+unlink_state(const char *dir)
+{
+	static const char *const names[] = { "journal", "journal.new",
+	    "journal.tmp", "holds", "holds.new", "holds.tmp" };
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+}
+
+int
+dst_world_open(struct dst_world *w)
+{
+	unlink_state(w->dir);
+	if ((w->base = event_base_new()) == NULL ||
+	    (w->bd = calloc(1, sizeof(struct bankd))) == NULL) {
+		dst_fail(w, "out of memory");
+		return -1;
+	}
+	return open_parts(w);
+}
+
+void
+dst_world_close(struct dst_world *w)
+{
+	close_parts(w);
+	free(w->bd);
+	w->bd = NULL;
+	if (w->base != NULL)
+		event_base_free(w->base);
+	w->base = NULL;
+	dst_portal_free(w);
+	unlink_state(w->dir);
+}
+
+/* A power cut takes what was written after lo, from a random byte on. */
+static void
+tear(struct dst_world *w, const char *name, uint64_t lo)
+{
+	char path[512];
+	struct stat st;
+	uint64_t at;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	if (stat(path, &st) != 0 || (uint64_t)st.st_size <= lo)
+		return;
+	at = lo + dst_rng_below(&w->rng, (uint64_t)st.st_size - lo + 1);
+	dst_trace(w, "tear %s at %" PRIu64 " of %lld (synced %" PRIu64 ")",
+	    name, at, (long long)st.st_size, lo);
+	if (truncate(path, (off_t)at) != 0)
+		dst_fail(w, "truncate %s: failed", path);
+	w->tears++;
+	w->torn_gen = 1;
+}
+
+void
+dst_world_restart(struct dst_world *w, int torn)
+{
+	uint64_t holds_lo = w->holds_size_at_step;
+	int after_time = w->step_was_time;
+
+	dst_trace(w, "restart%s", torn ? " torn" : "");
+	close_parts(w);
+	w->restarts++;
+	w->gen++;
+	w->torn_gen = 0;
+	w->jumped = 0;
+	/*
+	 * Only what was never synced may go: the queue's records past its
+	 * last sync (its done records, written unsynced); the holds' written
+	 * in the last step, when it was the answers' (their releases: a crash
+	 * between the two journals' commits).
+	 */
+	if (torn && w->fsync) {
+		tear(w, "journal", dst_closed_durable(0));
+		if (after_time && holds_lo > 0)
+			tear(w, "holds", holds_lo);
+	}
+	if (w->torn_gen) {
+		int i;
+
+		/* Its done records may be lost: a resend is no bug. */
+		for (i = 0; i < w->njobs; i++)
+			w->jobs[i].done_mask = 0;
+	}
+	memset(w->exact, 0, sizeof(w->exact));
+	if (!w->torn_gen) {
+		int i;
+
+		for (i = 0; i < DST_ACCOUNTS; i++)
+			w->exact[i] = 1;
+	}
+	open_parts(w);
+}
+
+void
+dst_settle(struct dst_world *w)
+{
+	struct journal *q, *h;
+	int guard = 0;
+
+	for (;;) {
+		while (event_base_get_num_events(w->base,
+		    EVENT_BASE_COUNT_ACTIVE) > 0 && guard++ < 100000)
+			event_base_loop(w->base, EVLOOP_NONBLOCK);
+		q = dst_journal_queue();
+		h = dst_journal_holds();
+		if ((q != NULL && journal_busy(q)) ||
+		    (h != NULL && journal_busy(h))) {
+			event_base_loop(w->base, EVLOOP_ONCE);
+			continue;
+		}
+		break;
+	}
+	if (guard >= 100000)
+		dst_fail(w, "the event loop never settles");
+}
+
+int64_t
+dst_queue_due(const struct dst_world *w)
+{
+	int64_t due;
+
+	if (w->dq == NULL || !qsched_wait(&w->dq->sched, 0, &due))
+		return INT64_MAX;
+	return due;
+}
+
+int64_t
+dst_next_event(const struct dst_world *w)
+{
+	int64_t a = dst_portal_next_due(w), b = dst_queue_due(w);
+
+	return a < b ? a : b;
+}
+
+void
+dst_advance_to(struct dst_world *w, int64_t t)
+{
+	int64_t n;
+	int guard = 0;
+
+	while ((n = dst_next_event(w)) <= t && w->fail[0] == '\0') {
+		if (++guard > 100000) {
+			dst_fail(w, "time cannot pass: an event stays due");
+			return;
+		}
+		dst_clock_set_ms(n);
+		dst_portal_answer_due(w);
+		if (dst_queue_due(w) <= dst_now_ms()) {
+			dst_trace(w, "timer at %" PRId64, dst_now_ms());
+			event_active(w->dq->timer, EV_TIMEOUT, 1);
+			dst_settle(w);
+		}
+	}
+	dst_clock_set_ms(t);
+}
