@@ -6,6 +6,8 @@
  *						every step
  *	dst_sim --seeds A-B [--steps N]		seeds A to B
  *	dst_sim --regress			the seeds that found bugs
+ *	dst_sim --known --strict		the seeds that meet a known
+ *						bug: they fail
  *	--twice					run each seed twice: the
  *						traces must be the same
  *
@@ -30,8 +32,15 @@ int	 __real_clock_gettime(clockid_t, struct timespec *);
  */
 static const uint64_t regress[] = { 0 };
 
+/*
+ * Seeds that meet a known bug (README.md, "found"): they fail with
+ * --strict, and are run so by the dst_known test (WILL_FAIL); without
+ * --strict the simulation counts them and goes on.
+ */
+static const uint64_t known[] = { 235, 338, 394 };
+
 static const char *prog = "dst_sim";
-static int trace_print;
+static int trace_print, strict;
 
 void
 dst_trace(struct dst_world *w, const char *fmt, ...)
@@ -72,7 +81,7 @@ dst_fail(struct dst_world *w, const char *fmt, ...)
 
 struct totals {
 	uint64_t	 seeds, failed, steps, posts, puts, answers, takes;
-	uint64_t	 restarts, tears, jumps;
+	uint64_t	 restarts, tears, jumps, known;
 };
 
 static int
@@ -86,6 +95,7 @@ run_seed(const char *dir, uint64_t seed, int steps, uint64_t *hash,
 	w.seed = seed;
 	w.steps = steps;
 	w.trace = trace_print;
+	w.strict = strict;
 	w.hash = 0xcbf29ce484222325ULL;
 	snprintf(w.dir, sizeof(w.dir), "%s", dir);
 	dst_rng_seed(&w.rng, seed);
@@ -103,8 +113,9 @@ run_seed(const char *dir, uint64_t seed, int steps, uint64_t *hash,
 	failed = w.fail[0] != '\0';
 	if (failed) {
 		fprintf(stderr, "%s: seed %" PRIu64 " failed at step %d: %s\n"
-		    "replay: %s --seed %" PRIu64 " --steps %d --trace\n", prog,
-		    seed, w.step, w.fail, prog, seed, steps);
+		    "replay: %s --seed %" PRIu64 " --steps %d%s --trace\n",
+		    prog, seed, w.step, w.fail, prog, seed, steps, strict ?
+		    " --strict" : "");
 	}
 	*hash = w.hash;
 	t->seeds++;
@@ -117,6 +128,7 @@ run_seed(const char *dir, uint64_t seed, int steps, uint64_t *hash,
 	t->restarts += w.restarts;
 	t->tears += w.tears;
 	t->jumps += w.jumps;
+	t->known += w.known;
 	dst_world_close(&w);
 	return failed;
 }
@@ -154,7 +166,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [--seed S | --seeds A-B] [--regress] "
-	    "[--steps N] [--twice] [--trace]\n", prog);
+	    "[--known] [--strict] [--steps N] [--twice] [--trace]\n", prog);
 	exit(2);
 }
 
@@ -186,7 +198,8 @@ main(int argc, char **argv)
 	uint64_t a = 1, b = 100, s;
 	struct totals t;
 	char dir[] = "/dev/shm/dst.XXXXXX", *d;
-	int steps = 300, twice = 0, regress_only = 0, have_range = 0, i;
+	int steps = 300, twice = 0, regress_only = 0, known_only = 0, i;
+	int have_range = 0;
 	int failed = 0;
 	double t0, dt;
 	size_t k;
@@ -208,6 +221,10 @@ main(int argc, char **argv)
 			twice = 1;
 		else if (strcmp(argv[i], "--regress") == 0)
 			regress_only = 1;
+		else if (strcmp(argv[i], "--strict") == 0)
+			strict = 1;
+		else if (strcmp(argv[i], "--known") == 0)
+			known_only = 1;
 		else
 			usage();
 	}
@@ -226,7 +243,10 @@ main(int argc, char **argv)
 			if (regress[k] != 0)
 				failed |= run_one(d, regress[k], steps, twice,
 				    &t);
-	if (have_range || !regress_only)
+	if (known_only)
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			failed |= run_one(d, known[k], steps, twice, &t);
+	if (have_range || (!regress_only && !known_only))
 		for (s = a; s <= b; s++) {
 			failed |= run_one(d, s, steps, twice, &t);
 			if (s == UINT64_MAX)
@@ -238,8 +258,8 @@ main(int argc, char **argv)
 	    PRIu64 " failed, %" PRIu64 " steps, %.1f s (%.0f seeds/s); %"
 	    PRIu64 " takes, %" PRIu64 " POSTs, %" PRIu64 " PUTs, %" PRIu64
 	    " answers, %" PRIu64 " restarts (%" PRIu64 " torn), %" PRIu64
-	    " clock jumps\n", t.seeds, t.failed, t.steps, dt, dt > 0 ?
-	    (double)t.seeds / dt : 0.0, t.takes, t.posts, t.puts, t.answers,
-	    t.restarts, t.tears, t.jumps);
+	    " clock jumps; %" PRIu64 " known bugs met\n", t.seeds, t.failed,
+	    t.steps, dt, dt > 0 ? (double)t.seeds / dt : 0.0, t.takes, t.posts,
+	    t.puts, t.answers, t.restarts, t.tears, t.jumps, t.known);
 	return failed ? 1 : 0;
 }

@@ -7,8 +7,6 @@
  * bankd restarts, maybe with a torn journal; the wall clock jumps; an
  * operator retries the dead letters; a check asks the cache.
  */
-#include <sys/stat.h>
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include "deliver.h"
 #include "dst.h"
 #include "holds.h"
+#include "journal.h"
 #include "money.h"
 #include "report.h"
 
@@ -253,14 +252,13 @@ mood(struct dst_world *w)
 	dst_trace(w, "api mode %d", w->mode);
 }
 
+/* Where the holds' records of this step begin. */
 static uint64_t
-holds_size(const struct dst_world *w)
+holds_size(void)
 {
-	char path[512];
-	struct stat st;
+	struct journal *j = dst_journal_holds();
 
-	snprintf(path, sizeof(path), "%s/holds", w->dir);
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return j != NULL ? journal_size(j) : 0;
 }
 
 void
@@ -277,7 +275,7 @@ dst_sched_step(struct dst_world *w)
 	else if (x < 50)
 		resend(w);
 	else if (x < 82) {
-		w->holds_size_at_step = holds_size(w);
+		w->holds_size_at_step = holds_size();
 		advance(w);
 		was_time = 1;
 	} else if (x < 86)

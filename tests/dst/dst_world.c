@@ -11,8 +11,6 @@
  * moment of the machine's choosing; if it does, the kick it makes finds
  * nothing due that the simulation has not sent already).
  */
-#include <sys/stat.h>
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,18 +131,17 @@ dst_world_close(struct dst_world *w)
 
 /* A power cut takes what was written after lo, from a random byte on. */
 static void
-tear(struct dst_world *w, const char *name, uint64_t lo)
+tear(struct dst_world *w, const char *name, uint64_t lo, uint64_t end)
 {
 	char path[512];
-	struct stat st;
 	uint64_t at;
 
-	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
-	if (stat(path, &st) != 0 || (uint64_t)st.st_size <= lo)
+	if (end <= lo)
 		return;
-	at = lo + dst_rng_below(&w->rng, (uint64_t)st.st_size - lo + 1);
-	dst_trace(w, "tear %s at %" PRIu64 " of %lld (synced %" PRIu64 ")",
-	    name, at, (long long)st.st_size, lo);
+	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	at = lo + dst_rng_below(&w->rng, end - lo + 1);
+	dst_trace(w, "tear %s at %" PRIu64 " of %" PRIu64 " (synced %" PRIu64
+	    ")", name, at, end, lo);
 	if (truncate(path, (off_t)at) != 0)
 		dst_fail(w, "truncate %s: failed", path);
 	w->tears++;
@@ -154,7 +151,7 @@ tear(struct dst_world *w, const char *name, uint64_t lo)
 void
 dst_world_restart(struct dst_world *w, int torn)
 {
-	uint64_t holds_lo = w->holds_size_at_step;
+	uint64_t holds_lo = w->holds_size_at_step, lo, end;
 	int after_time = w->step_was_time;
 
 	dst_trace(w, "restart%s", torn ? " torn" : "");
@@ -166,13 +163,19 @@ dst_world_restart(struct dst_world *w, int torn)
 	/*
 	 * Only what was never synced may go: the queue's records past its
 	 * last sync (its done records, written unsynced); the holds' written
-	 * in the last step, when it was the answers' (their releases: a crash
-	 * between the two journals' commits).
+	 * in the last step, when it was time passing (their releases).
 	 */
 	if (torn && w->fsync) {
-		tear(w, "journal", dst_closed_durable(0));
+		dst_closed(0, &lo, &end);
+		tear(w, "journal", lo, end);
+		/*
+		 * The holds sync each record, but after the queue's: a kill
+		 * between the two loses releases the queue's done records
+		 * already imply (holds_settle's case).
+		 */
+		dst_closed(1, &lo, &end);
 		if (after_time && holds_lo > 0)
-			tear(w, "holds", holds_lo);
+			tear(w, "holds", holds_lo, end);
 	}
 	if (w->torn_gen) {
 		int i;

@@ -121,15 +121,36 @@ struct journal	*__wrap_journal_open_named(const char *, const char *, int,
 		    journal_replay_fn, void *, char *, size_t);
 void		 __real_journal_close(struct journal *);
 void		 __wrap_journal_close(struct journal *);
+int		 __real_journal_commit(struct journal *);
+int		 __wrap_journal_commit(struct journal *);
+int		 __real_journal_commit_end(struct journal *);
+int		 __wrap_journal_commit_end(struct journal *);
+int		 __real_journal_rewrite(struct journal *, journal_emit_fn,
+		    void *);
+int		 __wrap_journal_rewrite(struct journal *, journal_emit_fn,
+		    void *);
 
-static struct journal *jq, *jh;
-static uint64_t durable_q, durable_h;
+/*
+ * The queue's journal [0] and the holds' [1]: how far each is synced
+ * (journal.h's durable counts what is written, synced or not), and what
+ * each had, synced and written, when closed last.
+ */
+static struct journal *jr[2];
+static uint64_t synced[2], closed_synced[2], closed_end[2];
+
+static int
+which(const struct journal *j)
+{
+	return j == NULL ? -1 : j == jr[0] ? 0 : j == jr[1] ? 1 : -1;
+}
 
 struct journal *
 __wrap_journal_open_at(const char *dir, int fsync, journal_replay_at_fn fn,
     void *arg, char *err, size_t errlen)
 {
-	return jq = __real_journal_open_at(dir, fsync, fn, arg, err, errlen);
+	jr[0] = __real_journal_open_at(dir, fsync, fn, arg, err, errlen);
+	synced[0] = jr[0] != NULL ? journal_durable(jr[0]) : 0;
+	return jr[0];
 }
 
 struct journal *
@@ -139,20 +160,61 @@ __wrap_journal_open_named(const char *dir, const char *name, int fsync,
 	struct journal *j = __real_journal_open_named(dir, name, fsync, fn,
 	    arg, err, errlen);
 
-	if (strcmp(name, "holds") == 0)
-		jh = j;
+	if (strcmp(name, "holds") == 0) {
+		jr[1] = j;
+		synced[1] = j != NULL ? journal_durable(j) : 0;
+	}
 	return j;
+}
+
+/* A sync went to disk: everything written so far is on it. */
+static void
+did_sync(struct journal *j, int rc)
+{
+	int k = which(j);
+
+	if (k >= 0 && rc == 0 && journal_fsync(j))
+		synced[k] = journal_durable(j);
+}
+
+int
+__wrap_journal_commit(struct journal *j)
+{
+	int rc = __real_journal_commit(j);
+
+	did_sync(j, rc);
+	return rc;
+}
+
+int
+__wrap_journal_commit_end(struct journal *j)
+{
+	int rc = __real_journal_commit_end(j);
+
+	did_sync(j, rc);
+	return rc;
+}
+
+int
+__wrap_journal_rewrite(struct journal *j, journal_emit_fn fn, void *arg)
+{
+	int rc = __real_journal_rewrite(j, fn, arg);
+
+	did_sync(j, rc);
+	return rc;
 }
 
 void
 __wrap_journal_close(struct journal *j)
 {
-	if (j != NULL && j == jq) {
-		durable_q = journal_durable(j);
-		jq = NULL;
-	} else if (j != NULL && j == jh) {
-		durable_h = journal_durable(j);
-		jh = NULL;
+	int k = which(j);
+
+	if (k >= 0) {
+		closed_end[k] = journal_size(j);
+		/* journal_close commits (and syncs) what is pending. */
+		closed_synced[k] = journal_pending(j) || journal_busy(j) ?
+		    closed_end[k] : synced[k];
+		jr[k] = NULL;
 	}
 	__real_journal_close(j);
 }
@@ -160,19 +222,20 @@ __wrap_journal_close(struct journal *j)
 struct journal *
 dst_journal_queue(void)
 {
-	return jq;
+	return jr[0];
 }
 
 struct journal *
 dst_journal_holds(void)
 {
-	return jh;
+	return jr[1];
 }
 
-uint64_t
-dst_closed_durable(int holds)
+void
+dst_closed(int holds, uint64_t *sync_end, uint64_t *end)
 {
-	return holds ? durable_h : durable_q;
+	*sync_end = closed_synced[holds != 0];
+	*end = closed_end[holds != 0];
 }
 
 /* ---- the log ---- */
