@@ -49,6 +49,8 @@ int64_t		 dst_wall(void);
 /* The journals bankd's objects opened last: the queue's, the holds'. */
 struct journal	*dst_journal_queue(void);
 struct journal	*dst_journal_holds(void);
+/* How many times a journal was rewritten (compacted): positions move. */
+uint64_t	 dst_rewrites(int holds);
 /* What a journal had synced, and written, when it was closed last. */
 void		 dst_closed(int holds, uint64_t *sync_end, uint64_t *end);
 
@@ -140,6 +142,7 @@ struct dst_world {
 	int		 torn_gen;	/* a torn restart in this generation */
 	int		 jumped;	/* a clock jump since the cache began */
 	uint64_t	 holds_size_at_step;
+	uint64_t	 holds_rewrites_at_step;
 	int		 step_was_time;
 	/* The portal. */
 	struct dst_req	*reqs;

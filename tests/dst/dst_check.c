@@ -140,11 +140,12 @@ static int
 known_clock(struct dst_world *w, const struct dst_job *j,
     const struct hold_view *hv, int64_t settled)
 {
-	if (w->strict || (int64_t)hv->created <= settled)
+	if (w->strict || hv->job_id != j->id ||
+	    (int64_t)hv->created <= settled)
 		return 0;
 	dst_trace(w, "known: job %u held after a clock set back; the "
 	    "reconciler ends it", j->id);
-	hold_release_job(w->holds, j->id, "reconciled");
+	hold_release_token(w->holds, hv->token, "reconciled");
 	w->known++;
 	return 1;
 }

@@ -276,6 +276,7 @@ dst_sched_step(struct dst_world *w)
 		resend(w);
 	else if (x < 82) {
 		w->holds_size_at_step = holds_size();
+		w->holds_rewrites_at_step = dst_rewrites(1);
 		advance(w);
 		was_time = 1;
 	} else if (x < 86)

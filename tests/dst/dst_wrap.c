@@ -136,7 +136,7 @@ int		 __wrap_journal_rewrite(struct journal *, journal_emit_fn,
  * each had, synced and written, when closed last.
  */
 static struct journal *jr[2];
-static uint64_t synced[2], closed_synced[2], closed_end[2];
+static uint64_t synced[2], closed_synced[2], closed_end[2], rewrites[2];
 
 static int
 which(const struct journal *j)
@@ -198,9 +198,11 @@ __wrap_journal_commit_end(struct journal *j)
 int
 __wrap_journal_rewrite(struct journal *j, journal_emit_fn fn, void *arg)
 {
-	int rc = __real_journal_rewrite(j, fn, arg);
+	int rc = __real_journal_rewrite(j, fn, arg), k = which(j);
 
 	did_sync(j, rc);
+	if (k >= 0)
+		rewrites[k]++;
 	return rc;
 }
 
@@ -229,6 +231,12 @@ struct journal *
 dst_journal_holds(void)
 {
 	return jr[1];
+}
+
+uint64_t
+dst_rewrites(int holds)
+{
+	return rewrites[holds != 0];
 }
 
 void
