@@ -161,6 +161,22 @@ cut(struct dst_world *w, const char *name, int holds)
 		dst_fail(w, "truncate %s: failed", path);
 }
 
+/*
+ * A report queued again after a torn restart lost its done record: it
+ * may be sent again.  The others may not (dst_portal.c's check_again).
+ */
+static void
+undone(const struct deliver_view *v, void *arg)
+{
+	struct dst_world *w = arg;
+	int i;
+
+	for (i = 0; i < w->njobs; i++)
+		if (w->jobs[i].id == v->job_id)
+			w->jobs[i].done_mask &= strcmp(v->kind, "start") == 0 ?
+			    ~1u : 1u;
+}
+
 void
 dst_world_restart(struct dst_world *w, int torn)
 {
@@ -201,13 +217,6 @@ dst_world_restart(struct dst_world *w, int torn)
 		if (after_time && holds_lo > 0)
 			tear(w, "holds", holds_lo, end);
 	}
-	if (w->torn_gen) {
-		int i;
-
-		/* Its done records may be lost: a resend is no bug. */
-		for (i = 0; i < w->njobs; i++)
-			w->jobs[i].done_mask = 0;
-	}
 	memset(w->exact, 0, sizeof(w->exact));
 	if (!w->torn_gen) {
 		int i;
@@ -215,7 +224,8 @@ dst_world_restart(struct dst_world *w, int torn)
 		for (i = 0; i < DST_ACCOUNTS; i++)
 			w->exact[i] = 1;
 	}
-	open_parts(w);
+	if (open_parts(w) == 0 && w->torn_gen)
+		deliver_list(w->dq, 0, SIZE_MAX, 0, undone, w);
 }
 
 void
