@@ -161,6 +161,19 @@ emit_live(struct journal *jr, void *arg)
 	struct hold *o;
 	json_t *rec;
 
+	/*
+	 * The next token first: the live holds alone would make it one past
+	 * the highest of them, and a token given to a job since released
+	 * would be given again (its reports, resent, would end another
+	 * job's hold).
+	 */
+	rec = json_pack("{s:s, s:I}", "op", "next", "token",
+	    (json_int_t)h->next_token);
+	if (rec == NULL || journal_append(jr, rec) < 0) {
+		json_decref(rec);
+		return -1;
+	}
+	json_decref(rec);
 	TAILQ_FOREACH(o, &h->all, link) {
 		rec = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}",
 		    "op", "hold", "token", (json_int_t)o->token, "uid",
@@ -228,6 +241,12 @@ on_replay(json_t *rec, void *arg)
 
 	if (op == NULL)
 		return;
+	/* A compaction's: no token below it may be given (emit_live). */
+	if (strcmp(op, "next") == 0) {
+		if (token > 0 && (uint64_t)token > h->next_token)
+			h->next_token = (uint64_t)token;
+		return;
+	}
 	if (strcmp(op, "hold") == 0) {
 		const char *acct = json_string_value(json_object_get(rec,
 		    "account"));
