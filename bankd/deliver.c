@@ -52,7 +52,8 @@ replace_unsent_start(struct deliver *dq, uint32_t job_id)
 			continue;
 		ended_line(LOG_LEVEL_INFO, e, "delivery", "superseded",
 		    "its completion replaces the unsent start report");
-		qentry_journal(dq, QREC_DONE, e, NULL);
+		/* Not sent: "drop", so that replay takes no "done" for a POST. */
+		qentry_journal(dq, QREC_DROP, e, NULL);
 		qentry_remove(dq, e);
 		return;		/* qentry_remove may have freed the slot */
 	}

@@ -136,7 +136,8 @@ start_overtaken(struct deliver *dq, struct entry *e)
 		return 0;
 	delivery_line(dq, e, LOG_LEVEL_INFO, OUT_SUPERSEDED, 0, -1, "its start "
 	    "report could not be sent; its completion goes instead");
-	qentry_journal(dq, QREC_DONE, e, NULL);
+	/* Maybe never POSTed: "drop", not "done" (qstore_replay). */
+	qentry_journal(dq, QREC_DROP, e, NULL);
 	qentry_remove(dq, e);
 	return 1;
 }

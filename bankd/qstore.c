@@ -86,6 +86,16 @@ qstore_replay(json_t *rec, uint64_t pos, uint32_t size, void *arg)
 	if ((e = idmap_get(&dq->seqs, q.seq)) == NULL)
 		return;		/* about a report already compacted away */
 	if (q.op == QREC_DONE || q.op == QREC_DROP) {
+		/*
+		 * A start done was delivered (one superseded by its
+		 * completion is journaled "drop"): its id is ours, as qsend
+		 * marks it, so that compaction keeps a seen record and a
+		 * resend after the next restart is a dup, not a second POST
+		 * (tests/dst found it, seed 216).
+		 */
+		if (q.op == QREC_DONE && e->kind == REPORT_START)
+			qentry_seen_mark(dq, e->job_id, SEEN_POSTED,
+			    (int64_t)e->accepted);
 		qentry_remove(dq, e);
 	} else if (q.op == QREC_DEAD && e->state != E_DEAD) {
 		/* A report ahead of it was done: it must not go out now. */

@@ -101,6 +101,8 @@ struct dst_job {
 	/* Reports answered delivered (bit 0 the start, 1 + k the
 	   completion of run k), since the last torn restart. */
 	uint32_t	 done_mask;
+	/* A torn restart put a delivered report of it back in the queue. */
+	int		 put_back;
 };
 
 /* A request on its way: what the portal will answer, and when. */
@@ -140,6 +142,14 @@ struct dst_world {
 	int		 step;
 	unsigned	 gen;		/* restarts so far */
 	int		 torn_gen;	/* a torn restart in this generation */
+	/*
+	 * Sent again while a torn restart's queue was opening (its first
+	 * sends go from deliver_open, before undone() can look): judged
+	 * once it has (dst_portal_judge_deferred).
+	 */
+	int		 opening;
+	struct { uint32_t job, bit, run; int start; } again[64];
+	int		 nagain;
 	int		 jumped;	/* a clock jump since the cache began */
 	uint64_t	 holds_size_at_step;
 	uint64_t	 holds_rewrites_at_step;
@@ -175,6 +185,8 @@ int		 dst_portal_send(void *ctx, struct portal_report *, char *body);
 /* Answer every request due by now, in (due, id) order; 1 if any. */
 int		 dst_portal_answer_due(struct dst_world *);
 int64_t		 dst_portal_next_due(const struct dst_world *);
+/* Judge the resends check_again deferred while a torn restart opened. */
+void		 dst_portal_judge_deferred(struct dst_world *);
 /* A restart: requests in flight reached the portal, or did not. */
 void		 dst_portal_abandon(struct dst_world *);
 void		 dst_portal_free(struct dst_world *);

@@ -58,6 +58,15 @@ dst_on_delivered(void *arg, const struct report *r)
 	if (r->kind == REPORT_END && j->start_gen != (unsigned)-1 &&
 	    j->start_gen != w->gen)
 		w->exact[j->account] = 0;
+	/*
+	 * Delivered again after a torn restart put it back, maybe in a
+	 * later generation: the portal had it, the fresh ledger counts it
+	 * again (conservative until the cache's TTL): no longer exact.
+	 */
+	if (j->put_back) {
+		w->exact[j->account] = 0;
+		j->put_back = 0;
+	}
 	if (r->kind == REPORT_START)
 		j->start_gen = w->gen;
 	j->confirmed = r->cents;

@@ -126,21 +126,33 @@ check_again(struct dst_world *w, const struct dst_req *q)
 	const struct dst_job *j = &w->jobs[q->job];
 	uint32_t bit = q->r->kind == REPORT_START ? 1u : 1u << (q->run + 1);
 
-	if ((j->done_mask & bit) && bit == 1 && !w->strict) {
-		/*
-		 * Known (README.md): a delivered start's seen mark lost to a
-		 * compaction after a replay; the POST meets "already exists".
-		 * The ledger counts the start again: the cache is off.
-		 */
-		dst_trace(w, "known: job %u's start sent again", j->id);
-		w->known++;
-		w->exact[j->account] = 0;
+	if ((j->done_mask & bit) && w->opening && w->torn_gen &&
+	    w->nagain < (int)(sizeof(w->again) / sizeof(w->again[0]))) {
+		w->again[w->nagain].job = (uint32_t)q->job;
+		w->again[w->nagain].bit = bit;
+		w->again[w->nagain].run = q->run;
+		w->again[w->nagain].start = q->r->kind == REPORT_START;
+		w->nagain++;
 		return;
 	}
 	if (j->done_mask & bit)
 		dst_fail(w, "job %u: %s of run %u sent again, after it was "
 		    "delivered", j->id, q->r->kind == REPORT_START ? "POST" :
 		    "PUT", q->run);
+}
+
+/* The resends made while a torn restart opened, now that undone() ran. */
+void
+dst_portal_judge_deferred(struct dst_world *w)
+{
+	int i;
+
+	for (i = 0; i < w->nagain; i++)
+		if (w->jobs[w->again[i].job].done_mask & w->again[i].bit)
+			dst_fail(w, "job %u: %s of run %u sent again, after it "
+			    "was delivered", w->jobs[w->again[i].job].id,
+			    w->again[i].start ? "POST" : "PUT", w->again[i].run);
+	w->nagain = 0;
 }
 
 /* The request reached the portal; 1 if a POST met its job there. */

@@ -172,9 +172,12 @@ undone(const struct deliver_view *v, void *arg)
 	int i;
 
 	for (i = 0; i < w->njobs; i++)
-		if (w->jobs[i].id == v->job_id)
+		if (w->jobs[i].id == v->job_id) {
+			if (w->jobs[i].done_mask != 0)
+				w->jobs[i].put_back = 1;
 			w->jobs[i].done_mask &= strcmp(v->kind, "start") == 0 ?
 			    ~1u : 1u;
+		}
 }
 
 void
@@ -224,8 +227,12 @@ dst_world_restart(struct dst_world *w, int torn)
 		for (i = 0; i < DST_ACCOUNTS; i++)
 			w->exact[i] = 1;
 	}
+	w->opening = 1;
+	w->nagain = 0;
 	if (open_parts(w) == 0 && w->torn_gen)
 		deliver_list(w->dq, 0, SIZE_MAX, 0, undone, w);
+	w->opening = 0;
+	dst_portal_judge_deferred(w);
 }
 
 void
