@@ -22,6 +22,7 @@
 
 #include "ctl_sacct.h"
 #include "money.h"
+#include "monotime.h"
 
 /* One field: its bytes, not NUL-terminated. */
 struct fld {
@@ -368,15 +369,6 @@ ctl_sacct_qos_line(const char *line, size_t n, char *qname, size_t namelen,
 
 /* ---- running it ----------------------------------------------------- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 child(char *const argv[], int fds[2])
 {
@@ -408,7 +400,7 @@ slurp(int fd, int64_t until, size_t max, char **out, size_t *outlen,
 	if (buf == NULL)
 		return snprintf(why, len, "out of memory"), -1;
 	for (;;) {
-		if ((left = (int)(until - now_ms())) <= 0) {
+		if ((left = (int)(until - monotime_ms())) <= 0) {
 			snprintf(why, len, "no end of output within the "
 			    "deadline");
 			break;
@@ -466,7 +458,7 @@ ctl_sacct_run(char *const argv[], int deadline_ms, size_t max, char **out,
 	if (pid == 0)
 		child(argv, fds);
 	close(fds[1]);
-	rc = slurp(fds[0], now_ms() + deadline_ms, max, out, outlen, why,
+	rc = slurp(fds[0], monotime_ms() + deadline_ms, max, out, outlen, why,
 	    len);
 	close(fds[0]);
 	if (rc != 0)

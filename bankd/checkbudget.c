@@ -13,31 +13,24 @@
 
 #include "bankd.h"
 #include "checkint.h"
+#include "monotime.h"
 
 #define BUDGET_WINDOW_S	10
 #define BUDGET_MIN_MS	20	/* less is not worth a wait */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 checkbudget_init(struct bankd *bd)
 {
 	bd->checks->budget_us = (int64_t)bd->conf.submit_budget_ms * 1000;
-	bd->checks->budget_at_ms = now_ms();
+	bd->checks->budget_at_ms = monotime_ms();
 }
 
 static void
 budget_refill(struct bankd *bd)
 {
 	struct checks *cs = bd->checks;
-	int64_t cap = (int64_t)bd->conf.submit_budget_ms * 1000, now = now_ms();
+	int64_t cap = (int64_t)bd->conf.submit_budget_ms * 1000;
+	int64_t now = monotime_ms();
 
 	cs->budget_us += (now - cs->budget_at_ms) * bd->conf.submit_budget_ms /
 	    BUDGET_WINDOW_S;
@@ -62,7 +55,7 @@ checkbudget_take(struct check *ck)
 		want = cs->budget_us / 1000;
 	cs->budget_us -= want * 1000;
 	ck->budget_ms = (int)want;
-	ck->asked_at_ms = now_ms();
+	ck->asked_at_ms = monotime_ms();
 	return (int)want;
 }
 
@@ -74,7 +67,7 @@ checkbudget_return(struct check *ck)
 
 	if (ck->budget_ms == 0)
 		return;
-	used = now_ms() - ck->asked_at_ms;
+	used = monotime_ms() - ck->asked_at_ms;
 	if (used < ck->budget_ms)
 		ck->bd->checks->budget_us += (ck->budget_ms - used) * 1000;
 	ck->budget_ms = 0;

@@ -38,6 +38,7 @@
 
 struct bankd;
 struct conn;
+struct logkv;
 struct portal_ask_reply;
 
 /* cache.h's words: max_age -1 is any age (CACHE_ACCOUNT is cache.h's). */
@@ -183,7 +184,6 @@ check_limit_uid(const struct check *ck, enum answer_limit lim)
 }
 
 /* checkverdict.c: where every check ends */
-/* A monotonic clock in ms: a decision's latency (its log line). */
 /* Answer the plugin; an accepted job gets its hold. */
 void		 checkverdict_finish(struct check *, int allow, const char *source,
 		    const char *reason);
@@ -191,6 +191,9 @@ void		 checkverdict_finish(struct check *, int allow, const char *source,
 void		 checkverdict_fail(struct check *, const char *why);
 /* Freed once answered, off every queue, and no request in flight. */
 void		 checkverdict_free_if_done(struct check *);
+/* A log line about the check: job= (its id, or "new") and event=. */
+void		 checkverdict_line_begin(struct logkv *, const struct check *,
+		    const char *event);
 /* What the cache says of both limits; max_age ANY_AGE: of any age. */
 enum known	 checkverdict_from_cache(struct check *, long max_age,
 		    const char **why);

@@ -132,12 +132,7 @@ late_line(const struct check *ck, const char *what, double seconds,
 
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
-	logkv_init(&kv);
-	if (ck->modify != 0)
-		logkv_u64(&kv, "job", ck->modify);
-	else
-		logkv_str(&kv, "job", "new");
-	logkv_str(&kv, "event", "learn");
+	checkverdict_line_begin(&kv, ck, "learn");
 	logkv_str(&kv, "what", what);
 	logkv_u64(&kv, "uid", ck->uid);
 	logkv_str(&kv, "account", ck->account);

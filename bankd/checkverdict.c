@@ -116,6 +116,22 @@ enum outcome {
 };
 
 /*
+ * A check's log line begins with its job: the id when a pending job is
+ * changed, "new" at submission (slurmctld has none for it yet).
+ */
+void
+checkverdict_line_begin(struct logkv *kv, const struct check *ck,
+    const char *event)
+{
+	logkv_init(kv);
+	if (ck->modify != 0)
+		logkv_u64(kv, "job", ck->modify);
+	else
+		logkv_str(kv, "job", "new");
+	logkv_str(kv, "event", event);
+}
+
+/*
  * The decision's line: job first.  At submission slurmctld has given
  * the job no id yet (job_submit runs before), so it is "new"; a
  * job_modify names its job.  Who, what it costs, what is known of the
@@ -131,12 +147,7 @@ decision_line(const struct check *ck, enum log_level level,
 
 	if (!log_enabled(level))
 		return;
-	logkv_init(&kv);
-	if (ck->modify != 0)
-		logkv_u64(&kv, "job", ck->modify);
-	else
-		logkv_str(&kv, "job", "new");
-	logkv_str(&kv, "event", "decision");
+	checkverdict_line_begin(&kv, ck, "decision");
 	if (ck->has_het)
 		logkv_u64(&kv, "het_offset", ck->het_offset);
 	logkv_u64(&kv, "uid", ck->uid);

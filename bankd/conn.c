@@ -38,6 +38,7 @@
 #include "counters.h"
 #include "idmap.h"
 #include "log.h"
+#include "monotime.h"
 #include "peer.h"
 #include "rate.h"
 
@@ -128,15 +129,6 @@ conn_release(struct conn *c)
 
 /* ---- users ------------------------------------------------------------ */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct user *
 user_get(struct bankd *bd, uid_t uid)
 {
@@ -151,7 +143,7 @@ user_get(struct bankd *bd, uid_t uid)
 	TAILQ_INIT(&u->blocked);
 	/* A new user starts with a full bucket: a burst of 2 seconds. */
 	u->tokens = (int64_t)bd->conf.user_checks_per_s * 2000;
-	u->refilled_ms = now_ms();
+	u->refilled_ms = monotime_ms();
 	u->last = time(NULL);
 	if (idmap_put(&cs->users, (uint64_t)uid + 1, u) != 0) {
 		free(u);
@@ -182,7 +174,7 @@ int
 conn_take_api_check(struct conn *c)
 {
 	struct user *u = c->user;
-	int64_t now = now_ms(), cap;
+	int64_t now = monotime_ms(), cap;
 
 	if (u == NULL)
 		return 1;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "counters.h"
+#include "monotime.h"
 
 static const struct {
 	const char		*name;
@@ -106,10 +107,7 @@ static const char *const route_names[CRT_MAX] = {
 int64_t
 counters_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return monotime_us();
 }
 
 enum counter_source

@@ -37,6 +37,7 @@
 
 #include "journal.h"
 #include "log.h"
+#include "monotime.h"
 
 #define J_MAGIC		0x424b4a31u	/* "BKJ1" */
 #define J_HDR		12
@@ -735,14 +736,6 @@ zero_ahead(int fd, uint64_t *zeroed, uint64_t from, uint64_t need)
  * did reach the file, so that a crash before the retry replays no torn
  * record (the retry writes at the same position anyway).
  */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * A disk that failed a commit (full, or broken) is not asked again for
@@ -752,7 +745,7 @@ now_ms(void)
 static int
 held_off(const struct journal *j)
 {
-	if (j->retry_at == 0 || now_ms() >= j->retry_at)
+	if (j->retry_at == 0 || monotime_ms() >= j->retry_at)
 		return 0;
 	errno = EAGAIN;
 	return 1;
@@ -761,7 +754,7 @@ held_off(const struct journal *j)
 static int
 commit_failed(struct journal *j, const char *what, int err)
 {
-	j->retry_at = now_ms() + RETRY_MS;
+	j->retry_at = monotime_ms() + RETRY_MS;
 	log_err("journal %s: %s failed: %s", j->path, what, strerror(err));
 	if (ftruncate(j->fd, (off_t)j->size) != 0)
 		log_err("journal %s: cannot cut back the failed commit: %s "

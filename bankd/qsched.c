@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "monotime.h"
 #include "qsched.h"
 
 #define BACKOFF_MIN_MS		500
@@ -11,10 +12,7 @@
 int64_t
 qsched_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return monotime_ms();
 }
 
 void

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "relay_ask.h"
 
 struct ask_job {
@@ -62,15 +63,6 @@ struct relay_ask {
 	size_t			 nthr;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One attempt at one upstream: BP_OK with *rep, or a BP_E* with why. */
 static int
 ask_one(struct relay_ask *a, const char *up, const struct bp_msg *m,
@@ -100,7 +92,7 @@ ask_one(struct relay_ask *a, const char *up, const struct bp_msg *m,
 static void
 ask_all(struct relay_ask *a, struct ask_job *j, const struct bp_msg *m)
 {
-	int64_t end = now_ms() + a->timeout_ms, left;
+	int64_t end = monotime_ms() + a->timeout_ms, left;
 	char why[256], tried[400] = "";
 	size_t i, k, start;
 	int rc = BP_ECONNECT;
@@ -113,7 +105,7 @@ ask_all(struct relay_ask *a, struct ask_job *j, const struct bp_msg *m)
 		k = (start + i) % a->nup;
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
 		    "%s%s", i ? ", " : "", a->up[k]);
-		if ((left = end - now_ms()) <= 0)
+		if ((left = end - monotime_ms()) <= 0)
 			continue;
 		left /= (int64_t)(a->nup - i);
 		if ((j->rep = calloc(1, sizeof(*j->rep))) == NULL) {

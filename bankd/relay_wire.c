@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "bankproto.h"
+#include "monotime.h"
 #include "relay_wire.h"
 
 /* The thread's own: touched by no one else. */
@@ -72,15 +73,6 @@ struct relay_wire {
 	int			 thr_started;
 	struct wire_conn	 c;		/* the thread's */
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 poke(int fd)
@@ -207,7 +199,7 @@ conn_open(struct relay_wire *w, size_t up, uint64_t gen)
 		return -1;
 	}
 	c->connecting = 1;
-	c->conn_deadline = now_ms() + w->timeout_ms;
+	c->conn_deadline = monotime_ms() + w->timeout_ms;
 	return 0;
 }
 
@@ -273,7 +265,7 @@ take_todo(struct relay_wire *w)
 			cmd_free(cmd);
 			continue;
 		}
-		cmd->deadline = now_ms() + w->timeout_ms;
+		cmd->deadline = monotime_ms() + w->timeout_ms;
 		STAILQ_INSERT_TAIL(&c->sent, cmd, link);
 	}
 }
@@ -445,20 +437,20 @@ wire_main(void *arg)
 		pfd[1].fd = c->fd;
 		pfd[1].events = c->fd == -1 ? 0 : POLLIN |
 		    (c->connecting || c->outlen > 0 ? POLLOUT : 0);
-		n = poll(pfd, c->fd == -1 ? 1 : 2, poll_timeout(c, now_ms()));
+		n = poll(pfd, c->fd == -1 ? 1 : 2,
+		    poll_timeout(c, monotime_ms()));
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			drain(w->wake[0]);
 		if (n > 0 && c->fd != -1 && pfd[1].revents != 0)
 			on_events(w, pfd[1].revents);
-		check_deadlines(w, now_ms());
+		check_deadlines(w, monotime_ms());
 	}
 	conn_close(c);
 	free_cmds(&c->todo);
 	return NULL;
 }
-
 
 /* ---- the loop's side -------------------------------------------------- */
 

@@ -27,7 +27,6 @@ import random
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,9 @@ from decimal import Decimal, ROUND_HALF_UP
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from harness import TOKEN, default_fixture  # noqa: E402
+import hostile_client  # noqa: E402
+from hostile_client import read_replies  # noqa: E402
 
-HDR = struct.Struct(">2sBBII")
 T_STATUS, T_CHECK, T_START, T_END, T_PAUSE, T_RESUME, T_HOLDS = \
     1, 2, 4, 5, 10, 11, 12
 PRICE = Decimal("360.00")       # "normal", SU per CPU-hour
@@ -60,35 +60,9 @@ class Died(Exception):
 
 
 def frame(typ, rid, fields):
-    body = b"".join(k.encode() + b"=" + str(v).encode() + b"\n"
-                    for k, v in fields)
-    return HDR.pack(b"BK", 1, typ, rid, len(body)) + body
-
-
-def read_replies(s, n, timeout):
-    s.settimeout(timeout)
-    buf, out = b"", []
-    while len(out) < n:
-        try:
-            chunk = s.recv(1 << 16)
-        except (socket.timeout, OSError):
-            break
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= HDR.size:
-            _, _, typ, rid, blen = HDR.unpack(buf[:HDR.size])
-            if len(buf) < HDR.size + blen:
-                break
-            body = buf[HDR.size:HDR.size + blen]
-            buf = buf[HDR.size + blen:]
-            rep = {"_id": rid}
-            for line in body.split(b"\n"):
-                if b"=" in line:
-                    k, v = line.split(b"=", 1)
-                    rep[k.decode()] = v.decode("utf-8", "replace")
-            out.append(rep)
-    return out
+    """hostile_client's frame, of values given as str or int."""
+    return hostile_client.frame(typ, rid, [(k, str(v).encode())
+                                           for k, v in fields])
 
 
 def cost(cpus, seconds):

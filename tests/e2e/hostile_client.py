@@ -44,7 +44,7 @@ def read_replies(s, n, timeout):
     while len(out) < n:
         try:
             chunk = s.recv(1 << 16)
-        except socket.timeout:
+        except OSError:         # a timeout, or bankd gone (reset)
             break
         if not chunk:
             break

@@ -23,7 +23,7 @@ add_test(NAME unit_ledger COMMAND check_ledger)
 add_executable(check_counters ${CMAKE_CURRENT_LIST_DIR}/check_counters.c
     ${CMAKE_SOURCE_DIR}/bankd/counters.c)
 target_include_directories(check_counters PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
-target_link_libraries(check_counters PRIVATE PkgConfig::CHECK)
+target_link_libraries(check_counters PRIVATE bankcore PkgConfig::CHECK)
 add_test(NAME unit_counters COMMAND check_counters)
 
 # Issue 13: SHA-256 (FIPS 180-2 vectors), the digest a MUNGE credential
