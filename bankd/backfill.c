@@ -19,6 +19,8 @@
  * A dry run stops before queueing.  A job the portal holds for another
  * submit time is another job under a reused id: skipped, never charged.
  */
+#include <sys/queue.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@ static const char *const verdict_names[] = {
 
 /* A request waiting on the portal, then maybe on the journal. */
 struct bf {
+	TAILQ_ENTRY(bf)	 link;		/* pending */
 	struct bankd	*bd;
 	struct conn	*conn;
 	uint8_t		 type;
@@ -65,9 +68,13 @@ struct bf {
 	char		 account[LIM_ACCOUNT_LEN + 1];
 };
 
+/* bankd is one per process: the requests in flight, for backfill_fini. */
+static TAILQ_HEAD(, bf) pending = TAILQ_HEAD_INITIALIZER(pending);
+
 static void
 bf_free(struct bf *b)
 {
+	TAILQ_REMOVE(&pending, b, link);
 	if (b->has_msg)
 		bp_free(&b->msg);
 	free(b);
@@ -286,6 +293,7 @@ backfill_request(struct bankd *bd, struct conn *c, const struct req *rq)
 		    "of memory");
 		return;
 	}
+	TAILQ_INSERT_TAIL(&pending, b, link);
 	b->bd = bd;
 	b->conn = c;
 	b->type = rq->type;
@@ -308,4 +316,15 @@ backfill_request(struct bankd *bd, struct conn *c, const struct req *rq)
 	b->has_msg = 1;
 	if (portal_job(bd->portal, b->job_id, on_portal, b) != PORTAL_STARTED)
 		bf_reply(b, "later", NULL, "cannot ask the portal now");
+}
+
+void
+backfill_fini(void)
+{
+	struct bf *b;
+
+	while ((b = TAILQ_FIRST(&pending)) != NULL) {
+		conn_release(b->conn);
+		bf_free(b);
+	}
 }

@@ -14,5 +14,10 @@ struct req;
 
 /* Root and the SlurmUser only; a relay refuses it (relay.c). */
 void	 backfill_request(struct bankd *, struct conn *, const struct req *);
+/*
+ * At stop, after api_free (whose abandoned calls never answer): the
+ * requests still waiting on the portal are freed, unanswered.
+ */
+void	 backfill_fini(void);
 
 #endif /* BACKFILL_H */

@@ -32,6 +32,7 @@
 #include "api.h"
 #include "apiprices.h"
 #include "balance.h"
+#include "backfill.h"
 #include "bankd.h"
 #include "cache.h"
 #include "checks.h"
@@ -472,6 +473,7 @@ bankd_stop(struct bankd *bd)
 	ledger_free(bd->ledger);
 	portal_free(bd->portal);
 	api_free(bd->api);
+	backfill_fini();	/* after api_free: its calls never answer */
 	health_fini(bd);	/* after api_free: no answer notes it now */
 	check_fini(bd);
 	conf_free(&bd->conf);

@@ -28,6 +28,7 @@ import glob
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -271,6 +272,48 @@ class Backfill(unittest.TestCase):
         self.assertIn("4 jobs, 4 ok, 0 missing, 0 wrong, 0 skipped, 0 "
                       "failed, 2 bad lines", r.stdout)
         self.assertEqual(self.c.usage("fc_alpha"), before)
+
+    def test_zzz_stop_while_the_portal_is_asked(self):
+        """bankd stopped while a backfill waits on a slow portal: the
+        request is freed unanswered (under ASan in scripts/test, a leak
+        fails the run), bankctl says bankd went away, nothing is
+        charged, and the next bankd answers it."""
+        if getattr(self, "jobs", None) is None:
+            self.skipTest("needs test_outage_repaired_once's jobs")
+        line = self.c.run(["sacct", "-X", "-D", "-n", "-P", "-a", "-S",
+                           self.since, "--format=JobIDRaw,UID,Account,"
+                           "Partition,QOS,State,AllocCPUS,NodeList,NNodes,"
+                           "ReqNodes,Submit,Start,End,Suspended,"
+                           "TimelimitRaw,AllocTRES"]).stdout.splitlines()[0]
+        path = self.c.path("one.txt")
+        with open(path, "w") as f:
+            f.write(line + "\n")
+        qos = self.c.path("qos1.txt")
+        with open(qos, "w") as f:
+            f.write(self.c.run(["sacctmgr", "-nP", "show", "qos",
+                                "format=Name,UsageFactor"]).stdout)
+        before = self.c.usage("fc_alpha")
+        self.c.ctl("POST", "/faults", {"latency_ms": 8000, "methods": "GET"})
+        argv = [os.path.join(self.c.build, "bankctl", "bankctl"), "-f",
+                self.c.path("bank.yaml"), "backfill", "--since", self.since,
+                "--sacct-file", path, "--qos-file", qos]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.5)
+            self.c.stop_bankd()
+            out, err = p.communicate(timeout=30)
+            self.assertNotEqual(p.returncode, 0, out)
+            self.assertIn("1 failed", out, out + err)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            self.c.ctl("POST", "/faults/clear")
+            self.c.start_bankd()
+        self.assertEqual(self.c.usage("fc_alpha"), before)
+        r = self.backfill("--sacct-file", path, "--qos-file", qos)
+        self.assertIn("1 jobs, 1 ok", r.stdout, r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
