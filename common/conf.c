@@ -394,6 +394,9 @@ load_api(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	return 0;
 }
 
+static int	load_failover(struct cload *, const struct ynode *,
+		    struct bank_conf *);
+
 static int
 load_plugins(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 {
@@ -407,7 +410,8 @@ load_plugins(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	    get_bool(c, p, "job_submit", &cf->job_submit_enabled) != 0 ||
 	    get_bool(c, p, "spank", &cf->spank_enabled) != 0 ||
 	    get_bool(c, p, "jobcomp", &cf->jobcomp_enabled) != 0 ||
-	    get_bool(c, p, "submit_message", &cf->submit_message) != 0)
+	    get_bool(c, p, "submit_message", &cf->submit_message) != 0 ||
+	    load_failover(c, p, cf) != 0)
 		return -1;
 	return 0;
 }
@@ -589,23 +593,51 @@ load_metrics(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 	return 0;
 }
 
-/* One of relay.upstreams: an IP literal and a port, as listen_tcp. */
+/*
+ * One of a list of controllers (relay.upstreams, plugins.failover): an IP
+ * literal and a port, as listen_tcp.  No name is looked up: the plugins
+ * load this inside slurmctld, where nothing may block.
+ */
 static int
-load_upstream(struct cload *c, const struct ynode *n, struct bank_conf *cf)
+load_upstream(struct cload *c, const struct ynode *n, const char *key,
+    char **list, size_t *np)
 {
 	struct sockaddr_storage ss;
 	unsigned salen;
 
 	if (n->kind != YN_SCALAR || bp_hostport(n->str, &ss, &salen) != 0)
-		return bad(c, n, "relay.upstreams: '%s' must be ADDRESS:PORT: an "
-		    "IP literal (IPv6 in brackets) and a port 1-65535",
+		return bad(c, n, "%s: '%s' must be ADDRESS:PORT: an IP literal "
+		    "(IPv6 in brackets) and a port 1-65535", key,
 		    n->kind == YN_SCALAR ? n->str : "(not a value)");
-	if (cf->nrelay_up == CONF_RELAY_MAX)
-		return bad(c, n, "relay.upstreams: at most %d controllers",
+	if (*np == CONF_RELAY_MAX)
+		return bad(c, n, "%s: at most %d controllers", key,
 		    CONF_RELAY_MAX);
-	if ((cf->relay_up[cf->nrelay_up] = strdup(n->str)) == NULL)
+	if ((list[*np] = strdup(n->str)) == NULL)
 		return bad(c, n, "%s", "out of memory");
-	cf->nrelay_up++;
+	(*np)++;
+	return 0;
+}
+
+/*
+ * plugins.failover: [ADDRESS:PORT, ...]: the controllers' listen_tcp,
+ * where the plugins turn (with a MUNGE credential) when this host's bankd
+ * does not answer on its socket: on a controller whose bankd is the
+ * standby or down, the active one on the other host.
+ */
+static int
+load_failover(struct cload *c, const struct ynode *p, struct bank_conf *cf)
+{
+	const struct ynode *u, *e;
+
+	if ((u = ytree_get(p, "failover")) == NULL)
+		return 0;
+	if (u->kind != YN_SEQ)
+		return bad(c, u, "%s", "'plugins.failover' must be a list of "
+		    "ADDRESS:PORT (the controllers' listen_tcp)");
+	for (e = u->child; e != NULL; e = e->next)
+		if (load_upstream(c, e, "plugins.failover", cf->failover,
+		    &cf->nfailover) != 0)
+			return -1;
 	return 0;
 }
 
@@ -640,7 +672,8 @@ load_relay(struct cload *c, const struct ynode *root, struct bank_conf *cf)
 		return bad(c, u, "%s", "'relay.upstreams' must be a list of "
 		    "ADDRESS:PORT, at least one");
 	for (e = u->child; e != NULL; e = e->next)
-		if (load_upstream(c, e, cf) != 0)
+		if (load_upstream(c, e, "relay.upstreams", cf->relay_up,
+		    &cf->nrelay_up) != 0)
 			return -1;
 	if (get_int(c, r, "timeout_ms", 10, 600000, &t) != 0 ||
 	    get_int(c, r, "window", 1, 1024, &w) != 0 ||
@@ -872,6 +905,8 @@ conf_free(struct bank_conf *cf)
 	free(cf->qos);
 	for (i = 0; i < cf->nrelay_up; i++)
 		free(cf->relay_up[i]);
+	for (i = 0; i < cf->nfailover; i++)
+		free(cf->failover[i]);
 	free(cf->path);
 	free(cf->socket);
 	free(cf->listen_tcp);

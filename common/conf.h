@@ -88,6 +88,9 @@ struct bank_conf {
 	/* relay: (role relay only): the controllers' ADDRESS:PORT, in order */
 	char		*relay_up[CONF_RELAY_MAX];
 	size_t		 nrelay_up;
+	/* plugins.failover: where the plugins turn when the socket fails */
+	char		*failover[CONF_RELAY_MAX];
+	size_t		 nfailover;
 	int		 relay_timeout_ms;	/* a query; a forward attempt */
 	int		 relay_window;		/* reports unanswered upstream */
 	int		 relay_retry_max_ms;	/* backoff cap */

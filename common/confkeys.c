@@ -33,6 +33,7 @@ const char *const conf_keys[] = {
 	"plugins.spank",
 	"plugins.jobcomp",
 	"plugins.submit_message",
+	"plugins.failover",
 	"prices",
 	"prices.default",
 	"prices.billing",

@@ -1,11 +1,14 @@
 /*
- * bankplug.c - configuration lookup shared by the plugins.
+ * bankplug.c - what the plugins share: bank.yaml, the call to bankd (its
+ * socket, then plugins.failover over TCP), the spool.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bankplug.h"
+#include "monotime.h"
 
 /* Exported by libslurm but declared only in Slurm's internal headers. */
 extern char	*slurm_get_extra_conf_path(char *conf_name);
@@ -83,8 +86,8 @@ bankplug_conn_close(struct bankplug_conn *k)
 	pthread_mutex_unlock(&k->mu);
 }
 
-int
-bankplug_call(struct bankplug_conn *k, const char *socket, int deadline_ms,
+static int
+call_local(struct bankplug_conn *k, const char *socket, int deadline_ms,
     const struct bp_msg *req, struct bp_msg *rep)
 {
 	int rc;
@@ -96,6 +99,52 @@ bankplug_call(struct bankplug_conn *k, const char *socket, int deadline_ms,
 	return rc;
 }
 
+/*
+ * Nothing listens on this host's socket (its bankd is the standby, or
+ * down): ask the controllers of plugins.failover in turn, within what is
+ * left of the deadline, each given its share of it so that a host that
+ * does not answer (a cut cable) cannot take the next one's time.  Only a
+ * refused connection moves on: a bankd that took the request and was
+ * slow may have acted on it.
+ */
+static int
+call_failover(const struct bank_conf *cf, int64_t end_ms,
+    const struct bp_msg *req, struct bp_msg *rep)
+{
+	char why[256];
+	int64_t now;
+	size_t i;
+	int rc = BP_ECONNECT;
+
+	for (i = 0; i < cf->nfailover && rc == BP_ECONNECT; i++) {
+		if ((now = monotime_ms()) >= end_ms)
+			return BP_ETIMEOUT;
+		rc = bp_call_tcp(cf->failover[i], cf->munge_socket,
+		    (int)((end_ms - now) / (cf->nfailover - i)), req, rep, why,
+		    sizeof(why));
+		if (rc == BP_OK)
+			slurm_debug("bank: %s did not answer; %s did",
+			    cf->socket, cf->failover[i]);
+		else if (rc == BP_ECRED)
+			slurm_error("bank: no MUNGE credential for %s: %s",
+			    cf->failover[i], why);
+	}
+	return rc;
+}
+
+int
+bankplug_call(const struct bank_conf *cf, struct bankplug_conn *k,
+    int deadline_ms, const struct bp_msg *req, struct bp_msg *rep)
+{
+	int64_t end_ms = monotime_ms() + deadline_ms;
+	int rc;
+
+	rc = call_local(k, cf->socket, deadline_ms, req, rep);
+	if (rc == BP_ECONNECT && cf->nfailover > 0)
+		rc = call_failover(cf, end_ms, req, rep);
+	return rc;
+}
+
 int
 bankplug_report(const struct bank_conf *cf, struct bankplug_conn *kept,
     const struct bp_msg *req, const char *who, uint32_t job_id)
@@ -104,7 +153,7 @@ bankplug_report(const struct bank_conf *cf, struct bankplug_conn *kept,
 	const char *status, *msg;
 	int rc;
 
-	if ((rc = bankplug_call(kept, cf->socket, cf->report_deadline_ms, req,
+	if ((rc = bankplug_call(cf, kept, cf->report_deadline_ms, req,
 	    &rep)) != BP_OK)
 		return spool(cf, req, who, job_id, bp_strerror(rc));
 	status = bp_get(&rep, "status");

@@ -33,8 +33,13 @@ struct bankplug_conn {
 /* Aim at `socket` (closing any connection to the previous one). */
 void	 bankplug_conn_set(struct bankplug_conn *, const char *socket);
 void	 bankplug_conn_close(struct bankplug_conn *);
-/* bp_call() over the kept connection; the same results. */
-int	 bankplug_call(struct bankplug_conn *, const char *socket,
+/*
+ * bp_call() to cf->socket over the kept connection (k may be NULL); when
+ * nothing listens there, to cf->failover's controllers over TCP with a
+ * MUNGE credential (a standby controller's plugins reach the active
+ * bankd).  The same results, all within deadline_ms.
+ */
+int	 bankplug_call(const struct bank_conf *cf, struct bankplug_conn *k,
 	    int deadline_ms, const struct bp_msg *req, struct bp_msg *rep);
 
 /*

@@ -364,7 +364,7 @@ job_submit(job_desc_msg_t *jd, uint32_t submit_uid, char **err_msg)
 	    default_part_loc ? default_part_loc->name : "";
 	build_check(&req, jd, uid, parts);
 	add_het(&req, jd);
-	rc = bankplug_call(&kept, bconf.socket, bconf.submit_deadline_ms,
+	rc = bankplug_call(&bconf, &kept, bconf.submit_deadline_ms,
 	    &req, &rep);
 	bp_free(&req);
 	if (rc != BP_OK) {
@@ -501,7 +501,7 @@ job_modify(job_desc_msg_t *jd, job_record_t *job, uint32_t modify_uid)
 		    job->array_recs->task_cnt);
 	else if (job->array_task_id != NO_VAL)
 		bp_add(&req, "array_task", "1");
-	rc = bankplug_call(&kept, bconf.socket, bconf.submit_deadline_ms,
+	rc = bankplug_call(&bconf, &kept, bconf.submit_deadline_ms,
 	    &req, &rep);
 	bp_free(&req);
 	if (rc != BP_OK) {

@@ -455,16 +455,14 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
         self.mysql_port = free_port()
         sock = os.path.join(my, "mysql.sock")
         self.pidfiles["mariadbd"] = os.path.join(my, "mysql.pid")
-        with open(self.path("mysql.out"), "w") as out:
-            self.procs["mariadbd"] = subprocess.Popen(
-                ["/usr/sbin/mariadbd", "--no-defaults", "--user=mysql",
-                 "--datadir=" + my + "/data", "--socket=" + sock,
-                 "--pid-file=" + self.pidfiles["mariadbd"],
-                 "--bind-address=127.0.0.1", "--port=%d" % self.mysql_port,
-                 "--log-error=" + os.path.join(my, "mysql.err"),
-                 "--innodb-buffer-pool-size=64M",
-                 "--innodb-log-file-size=16M"],
-                stdout=out, stderr=out)
+        self.acct_popen("mariadbd", [
+            "/usr/sbin/mariadbd", "--no-defaults", "--user=mysql",
+            "--datadir=" + my + "/data", "--socket=" + sock,
+            "--pid-file=" + self.pidfiles["mariadbd"],
+            "--bind-address=127.0.0.1", "--port=%d" % self.mysql_port,
+            "--log-error=" + os.path.join(my, "mysql.err"),
+            "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M"],
+            self.path("mysql.out"))
         self._wait("mariadbd's socket", lambda: os.path.exists(sock) or
                    self.procs["mariadbd"].poll() is not None)
         if self.procs["mariadbd"].poll() is not None:
@@ -477,8 +475,8 @@ PartitionName=normal Nodes=ALL MaxTime=60 State=UP
                "CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '%s';"
                "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"
                % self.dbd_pass)
-        subprocess.run(["mariadb", "--no-defaults", "-S", sock, "-u", "root",
-                        "-e", sql], check=True)
+        self.acct_run(["mariadb", "--no-defaults", "-S", sock, "-u", "root",
+                       "-e", sql])
         dbd = self.path("slurmdbd")
         os.makedirs(dbd)
         conf = self.path("slurmdbd.conf")   # beside slurm.conf: found so
@@ -503,12 +501,22 @@ StorageLoc=slurm_acct_db
         os.chmod(conf, 0o600)
         subprocess.run(["chown", "slurm:slurm", conf, dbd], check=True)
         self.pidfiles["slurmdbd"] = os.path.join(dbd, "slurmdbd.pid")
-        subprocess.run(["slurmdbd"], check=True, env=self.env)
+        self.acct_run(["slurmdbd"])
         self._wait("slurmdbd", lambda: self.run(
             ["sacctmgr", "-n", "-P", "list", "cluster"]).returncode == 0,
             timeout=60)
         self._register()
         self.accounting_start_s = time.time() - t0
+
+    # Where MariaDB and slurmdbd run: here; tests/e2e/multihost.py puts
+    # them on its host ctl, beside slurmctld.
+    def acct_popen(self, name, argv, log):
+        with open(log, "w") as out:
+            self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=out)
+        return self.procs[name]
+
+    def acct_run(self, argv):
+        return subprocess.run(argv, check=True, env=self.env)
 
     def sacctmgr(self, *args):
         r = self.run(["sacctmgr", "-i"] + list(args))

@@ -162,6 +162,13 @@ def clean_namespaces():
     if SWITCH in our_namespaces():
         sh(["ip", "netns", "del", SWITCH], check=False)
         done.append("deleted namespace " + SWITCH)
+    if st.get("dir"):       # small disks (tmpfs) below the run's folder
+        with open("/proc/mounts") as f:
+            for ln in f:
+                mnt = ln.split()[1]
+                if mnt.startswith(st["dir"] + "/"):
+                    sh(["umount", "-l", mnt], check=False)
+                    done.append("unmounted " + mnt)
     if st.get("dir") and os.environ.get("BANK_KEEP") is None:
         shutil.rmtree(st["dir"], ignore_errors=True)
     try:
@@ -209,11 +216,16 @@ class MultiCluster(Cluster):
     role: relay).  standby: start the standby bankd on ctl2 (needs the
     state_dir lock, or two bankds would write one journal)."""
 
-    def __init__(self, build_dir, relays=True, standby=True, **kw):
+    def __init__(self, build_dir, relays=True, standby=True,
+                 small_disk=None, **kw):
         kw.setdefault("retry_max_ms", 1000)
         super().__init__(build_dir, **kw)
         self.relays = relays
         self.standby = standby
+        # {host: size}: that relay's state_dir on a tmpfs of that size
+        # (e.g. "2m"), which tests/chaos fills.
+        self.small_disk = small_disk or {}
+        self.mounts = []
         self.relay_conf = dict(timeout_ms=2000, window=64,
                                retry_max_ms=1000)
         self.pids = {}          # name -> PID, of everything we started
@@ -242,6 +254,8 @@ class MultiCluster(Cluster):
             self.start_bankd()
             if self.standby:
                 self.start_bankd("ctl2")
+            if self.accounting:
+                self._start_accounting()
             self._start_slurm()
             if self.relays:
                 for h in RELAYS:
@@ -315,6 +329,8 @@ class MultiCluster(Cluster):
             os.chmod(os.path.join(run, "bankd"), 0o755)
             os.chmod(os.path.join(run, "bankd-relay"), 0o700)
             os.chmod(os.path.join(run, "bank-spool"), 0o755)
+            if h in self.small_disk:
+                self._small_disk(h, self.small_disk[h])
         # The veths' carrier comes up asynchronously: wait for both ends
         # of every cable (there is no ping here; slurmd's registration
         # and the first requests prove the rest).
@@ -325,13 +341,24 @@ class MultiCluster(Cluster):
                     ["ip", "-n", ns(h), "-o", "link", "show", "eth0"])),
                 timeout=15)
 
+    def _small_disk(self, host, size):
+        d = self.relay_state(host)
+        sh(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size,
+            "bank-" + host, d])
+        self.mounts.append(d)
+
+    def relay_state(self, host):
+        """The relay's state_dir on host, as seen from here."""
+        return self.hostdir(host, "run", "bankd-relay")
+
     def host_argv(self, host, argv, user=None):
         """argv run inside host: its network namespace, its hostname, its
         own /run (and for ctl and ctl2, the shared spool on
         /run/bank-spool).  nsenter, unshare and sh each exec the next, so
         a daemon started so has the PID of the Popen."""
-        binds = ["mount --bind %s /run" % shlex.quote(self.hostdir(host,
-                                                                   "run"))]
+        # --rbind: a small disk mounted below run/ comes along.
+        binds = ["mount --rbind %s /run" % shlex.quote(self.hostdir(host,
+                                                                    "run"))]
         if host in CONTROLLERS:
             binds.append("mount --bind %s %s" % (
                 shlex.quote(self.path("shared/spool")), RUN_SPOOL))
@@ -385,9 +412,14 @@ class MultiCluster(Cluster):
         """Every bank.yaml (also for the one-host reconfigure_bankd()).
         The plugins' one, beside slurm.conf, is the same on every host:
         its socket and spool resolve in each host's own /run."""
+        # The plugins turn to the active controller over TCP when their
+        # host's bankd does not answer (on ctl: it is the standby).
+        fail = "".join("    - %s\n" % u for u in self.upstreams())
         with open(self.path("bank.yaml"), "w") as f:
-            f.write(self.bank_yaml_text(RUN_SOCKET, self.path("unused"),
-                                        RUN_SPOOL))
+            f.write(self.bank_yaml_text(
+                RUN_SOCKET, self.path("unused"), RUN_SPOOL,
+                "munge_socket: %s\nplugins:\n  failover:\n%s" % (
+                    self.munge_socket, fail)))
         for h in CONTROLLERS:
             self.write_controller_yaml(h)
         for h in RELAYS:
@@ -456,7 +488,7 @@ JobSubmitPlugins=bank
 JobCompType=jobcomp/bank
 PlugStackConfig={self.path("plugstack.conf")}
 PrologFlags=Alloc
-AccountingStorageType=accounting_storage/none
+{self._accounting_conf()}
 ReturnToService=2
 MinJobAge=600
 {nodes}
@@ -537,6 +569,42 @@ PartitionName=normal Nodes={nodelist} MaxTime=60 State=UP
             os.kill(p.pid, signal.SIGKILL)
             p.wait()
 
+    def kill9_slurmctld(self):
+        """slurmctld crashes (it daemonized: by its PID)."""
+        pid = self.pids.pop("slurmctld", None)
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        end = time.time() + 10
+        while time.time() < end and not _zombie(pid):
+            time.sleep(0.05)
+
+    def start_slurmctld(self):
+        """slurmctld again, from its saved state (after kill9_slurmctld)."""
+        try:        # a killed one leaves its PID file
+            os.unlink(self.pidfiles["slurmctld"])
+        except (KeyError, FileNotFoundError):
+            pass
+        self.pidfiles["slurmctld"] = self.hostdir("ctl", "slurmctld.pid")
+        self.run_on("ctl", ["slurmctld", "-i", "-f",
+                            self.path("slurm.conf")], check=True)
+        self.pids["slurmctld"] = self._pidfile_pid("slurmctld")
+
+    # MariaDB and slurmdbd (accounting=True) run on ctl, on its loopback:
+    # slurmctld and sacct, also on ctl, reach them there.
+    def acct_popen(self, name, argv, log):
+        return self.popen_on("ctl", name, argv, log)
+
+    def acct_run(self, argv):
+        return self.run_on("ctl", argv, check=True)
+
+    def _start_accounting(self):
+        super()._start_accounting()
+        self.pids["slurmdbd"] = self._pidfile_pid("slurmdbd")
+
     # The one-host helpers' names, on ctl.
     def stop_bankd(self):
         self.stop_daemon("bankd@ctl")
@@ -580,7 +648,8 @@ PartitionName=normal Nodes={nodelist} MaxTime=60 State=UP
         # relays and controllers, the simulator, munged last.
         order = ["slurmd@c1", "slurmd@c2", "slurmctld"] + \
             ["relay@" + h for h in RELAYS] + \
-            ["bankd@ctl", "bankd@ctl2", "sim", "munged"]
+            ["bankd@ctl", "bankd@ctl2", "slurmdbd", "mariadbd", "sim",
+             "munged"]
         for name in order + [n for n in self.pids if n not in order]:
             pid = self.pids.pop(name, None)
             if pid is not None:
@@ -601,6 +670,9 @@ PartitionName=normal Nodes={nodelist} MaxTime=60 State=UP
                 sh(["ip", "netns", "del", ns(h)], check=False)
             sh(["ip", "netns", "del", SWITCH], check=False)
             self.nsdone = False
+        for d in self.mounts:
+            sh(["umount", "-l", d], check=False)
+        self.mounts = []
         try:
             os.unlink(STATE_FILE)
         except OSError:

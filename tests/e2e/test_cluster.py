@@ -580,11 +580,18 @@ class ClusterSuite(unittest.TestCase):
         self.assertIn("standby: state_dir %s is held by bankd pid" %
                       self.c.path("shared/bankd"),
                       self.c.hostlog("ctl2", "bankd.log"))
-        # slurmctld's completions, refused on ctl, spooled on the shared
-        # directory and taken in by ctl2.
-        self.wait_for("ctl2 to take in ctl's spool", lambda: "spool: took "
-                      "in" in self.c.hostlog("ctl2", "bankd.log"),
-                      timeout=30)
+        # slurmctld's completions find no bankd on ctl and go to ctl2 over
+        # TCP (plugins.failover); with no controller at all they spool on
+        # the shared directory (b).
+        # slurmctld's job_submit finds no bankd on ctl (the old one is
+        # gone) and asks ctl2 over TCP: a job its account cannot pay is
+        # still refused, with the bank's reason (chaos found it let
+        # through unchecked: "cannot connect to bankd").
+        job, r, _ = self.c.sbatch(ALICE, ["-A", "fc_poor", "-p", "normal",
+                                          "-n", "1", "-t", "5"], "sleep 1")
+        self.assertIsNone(job, "fc_poor's job accepted after the failover")
+        self.assertIn("fc_poor", r.stderr)
+        self.assertIn("30.00", r.stderr)    # 5 min x 1 CPU x 360 SU/h
         more = self.submit(["c1", "c2"], "sleep 1")
         costs = self.costs(jobs + more)
         st = self.assert_charged_once(costs, exact_calls=False)

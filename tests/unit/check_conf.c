@@ -143,6 +143,21 @@ START_TEST(load_tcp)
 }
 END_TEST
 
+/* plugins.failover: where a standby controller's plugins turn. */
+START_TEST(load_failover)
+{
+	ck_assert_msg(conf_load(FIX("failover.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cf.nfailover, 2);
+	ck_assert_str_eq(cf.failover[0], "10.0.0.2:6830");
+	ck_assert_str_eq(cf.failover[1], "[fd00::3]:6830");
+	conf_free(&cf);
+	ck_assert_msg(conf_load(FIX("tcp.yaml"), &cf, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cf.nfailover, 0);	/* none unless set */
+}
+END_TEST
+
 /* A relay's file: its upstreams in order; no api: needed, none read. */
 START_TEST(load_relay)
 {
@@ -238,6 +253,9 @@ static const struct broken broken[] = {
 	    "ADDRESS:PORT: an IP literal (IPv6 in brackets) and a port "
 	    "1-65535" },
 	{ "bad-relay-many.yaml", 12, "relay.upstreams: at most 8 controllers" },
+	{ "bad-failover-name.yaml", 4, "plugins.failover: 'ctl2:6830' must be "
+	    "ADDRESS:PORT" },
+	{ "bad-failover-scalar.yaml", 2, "'plugins.failover' must be a list" },
 	{ "bad-relay-nolist.yaml", 3, "missing 'relay.upstreams' (the "
 	    "controllers' ADDRESS:PORT, in order)" },
 	{ "bad-relay-nosection.yaml", 1, "role relay: missing 'relay'" },
@@ -539,6 +557,7 @@ conf_suite(void)
 	tcase_add_test(tc, load_good);
 	tcase_add_test(tc, load_defaults);
 	tcase_add_test(tc, load_tcp);
+	tcase_add_test(tc, load_failover);
 	tcase_add_test(tc, load_log);
 	tcase_add_test(tc, load_relay);
 	tcase_add_test(tc, load_runs);

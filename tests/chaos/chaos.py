@@ -1,0 +1,574 @@
+#!/usr/bin/env python3
+"""Chaos across hosts (issue 15 item 3).
+
+On the multi-host harness (tests/e2e/multihost.py: slurmctld and bankd on
+ctl, a standby bankd on ctl2, slurmd and a relay on c1 and c2, a relay on
+login, the API simulator on api) with real Slurm accounting (MariaDB and
+slurmdbd on ctl), jobs are submitted, modified, requeued, cancelled and
+completed on every host while faults are injected at random, one at a
+time, each healed after a few seconds:
+
+    bankd     kill -9 the active controller bankd (the standby takes over;
+              the killed one comes back as the standby)
+    failover  SIGTERM the active controller bankd (the same, gracefully)
+    relay     kill -9 the relay on c1, c2 or login; restarted
+    slurmctld kill -9 slurmctld; restarted from its saved state
+    link      cut the cable of c1, c2, login, ctl, ctl2 or api; mended
+    slow      the portal answers after 4 s
+    down      the portal refuses connections
+    500       the portal answers 500
+    garbage   the portal answers 200 with a body that is not JSON
+    disk      c2's relay's disk (its state_dir, a 2 MB tmpfs) is filled
+
+Then every fault is healed, every job ends, and the script waits for the
+drain.  The verdict, from Slurm's own records: for every job sacct knows
+(one row per run, --duplicates), the portal holds the sum of its runs'
+cost (price x AllocCPUS x ElapsedRaw, to the cent; a job that never ran:
+nothing); each account's usage moved by exactly the sum; no dead letter,
+no hold, nothing queued or spooled anywhere.  It prints the jobs, the
+faults, the reports delivered, the longest backlog and the time to drain,
+and exits 1 on any difference (77 where network namespaces cannot be
+made).
+
+    python3 tests/chaos/chaos.py BUILD [--seed N] [--jobs N] [--faults N]
+                                       [--minutes M] [--json FILE]
+
+The short form runs in scripts/test (ctest chaos_short); the long form's
+figures are in docs/reliability.md.  The schedule (which fault, which
+host, which job, how long) is drawn from the seed; the timing of what
+Slurm and the daemons do with it is not, so a run is repeatable in its
+faults, not to the millisecond.
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from decimal import Decimal
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+import multihost  # noqa: E402
+from harness import PRICES, cost  # noqa: E402
+from multihost import MultiCluster, RELAYS, CONTROLLERS  # noqa: E402
+
+USERS = ("bankalice", "bankbob")
+ACCOUNT = "fc_alpha"
+SUBMIT_HOSTS = ("login", "ctl", "c1")
+FAULTS = {          # kind: weight
+    "bankd": 3, "failover": 1, "relay": 3, "slurmctld": 2, "link": 3,
+    "slow": 1, "down": 1, "500": 1, "garbage": 1, "disk": 1,
+}
+LINK_HOSTS = ("c1", "c2", "login", "ctl", "ctl2", "api")
+ENDED = ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL",
+         "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE")
+FULL_DISK = "2m"
+
+
+def log(msg):
+    print("chaos %6.1f  %s" % (time.time() - T0, msg), file=sys.stderr,
+          flush=True)
+
+
+T0 = time.time()
+
+
+class Chaos:
+    def __init__(self, c, args):
+        self.c = c
+        self.args = args
+        self.rng = random.Random(args.seed)
+        # The workload and the faults draw from streams of their own, so
+        # one's pace does not change the other's schedule.
+        self.wrng = random.Random(self.rng.random())
+        self.frng = random.Random(self.rng.random())
+        self.lock = threading.Lock()
+        self.stop_work = threading.Event()
+        self.jobs = {}          # id -> what the driver knows of it
+        self.counts = dict(submitted=0, refused=0, submit_failed=0,
+                           modified=0, modify_refused=0, requeued=0,
+                           cancelled=0, released=0)
+        self.faults = []        # (kind, target, t_start, t_healed)
+        self.active = "ctl"
+        self.backlog_max = (0, 0.0, {})
+        self.errors = []
+        self.notes = []         # what Slurm refused the driver, for people
+
+    # ---- the workload -------------------------------------------------
+    def submit(self):
+        r = self.wrng
+        host = r.choice(SUBMIT_HOSTS)
+        user = r.choice(USERS)
+        cpus = r.choice((1, 1, 2))
+        secs = r.randint(1, 6)
+        argv = ["sbatch", "--parsable", "-o", "/dev/null", "-e",
+                "/dev/null", "--chdir", "/tmp", "-A", ACCOUNT, "-p",
+                "normal", "-n", str(cpus), "-t", str(r.randint(1, 3)),
+                "--requeue", "--wrap", "sleep %d" % secs]
+        try:
+            res = self.c.run_on(host, argv, user=user, timeout=40)
+        except subprocess.TimeoutExpired:
+            self.counts["submit_failed"] += 1
+            return
+        if res.returncode == 0 and res.stdout.strip():
+            job = int(res.stdout.strip().split(";")[0])
+            with self.lock:
+                self.jobs[job] = dict(host=host, user=user, cpus=cpus,
+                                      secs=secs)
+            self.counts["submitted"] += 1
+        elif "cost" in res.stderr or "SU" in res.stderr:
+            self.counts["refused"] += 1     # the bank said no
+        else:
+            self.counts["submit_failed"] += 1
+
+    def scontrol(self, *args):
+        try:
+            return self.c.run_on("ctl", ["scontrol"] + list(args),
+                                 timeout=30)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def states(self):
+        """{job: (state, reason)} from squeue (None: slurmctld away)."""
+        try:
+            r = self.c.run_on("ctl", ["squeue", "-h", "-o", "%i %T %r"],
+                              timeout=20)
+        except subprocess.TimeoutExpired:
+            return None
+        if r.returncode != 0:
+            return None
+        out = {}
+        for ln in r.stdout.splitlines():
+            f = ln.split()
+            if len(f) >= 2 and f[0].isdigit():
+                out[int(f[0])] = (f[1], f[2] if len(f) > 2 else "")
+        return out
+
+    def poke(self, states):
+        """One modification, requeue or cancel of a job now in Slurm."""
+        r = self.wrng
+        pending = [j for j, (s, _) in states.items() if s == "PENDING"]
+        running = [j for j, (s, _) in states.items() if s == "RUNNING"]
+        what = r.random()
+        if what < 0.35 and pending:
+            job = r.choice(sorted(pending))
+            res = self.scontrol("update", "JobId=%d" % job,
+                                "TimeLimit=%d" % r.randint(1, 4))
+            if res is not None and res.returncode == 0:
+                self.counts["modified"] += 1
+            elif res is not None:
+                self.counts["modify_refused"] += 1
+        elif what < 0.55 and running:
+            job = r.choice(sorted(running))
+            res = self.scontrol("requeue", str(job))
+            if res is not None and res.returncode == 0:
+                self.counts["requeued"] += 1
+            elif res is not None:
+                self.notes.append("requeue %d: %s" % (job,
+                                                      res.stderr.strip()))
+        elif what < 0.65 and (pending or running):
+            job = r.choice(sorted(pending + running))
+            try:
+                res = self.c.run_on("ctl", ["scancel", str(job)],
+                                    timeout=30)
+                if res.returncode == 0:
+                    self.counts["cancelled"] += 1
+            except subprocess.TimeoutExpired:
+                pass
+
+    def release(self, states, since):
+        """A requeued job waits (BeginTime) for its credential's lifetime:
+        let it run again, no sooner than 2 s after it is back (slurmd
+        refuses a credential of the second it revoked the last run's)."""
+        now = time.time()
+        for job, (s, why) in states.items():
+            if s == "PENDING" and why == "BeginTime":
+                since.setdefault(job, now)
+                if now - since[job] >= 2.0:
+                    res = self.scontrol("update", "JobId=%d" % job,
+                                        "StartTime=now")
+                    if res is not None and res.returncode == 0:
+                        self.counts["released"] += 1
+                        since.pop(job, None)
+
+    def work(self):
+        since = {}
+        gap = self.args.minutes * 60.0 * 0.6 / max(self.args.jobs, 1)
+        try:
+            while not self.stop_work.is_set() and \
+                    self.counts["submitted"] + self.counts["refused"] + \
+                    self.counts["submit_failed"] < self.args.jobs:
+                self.submit()
+                st = self.states()
+                if st is not None:
+                    self.poke(st)
+                    self.release(st, since)
+                self.stop_work.wait(self.wrng.uniform(0, 2 * gap))
+            # Until every job has ended: requeued ones let go again.
+            while not self.stop_work.is_set():
+                st = self.states()
+                if st is not None:
+                    if not st:
+                        return
+                    self.release(st, since)
+                self.stop_work.wait(1.0)
+        except Exception:
+            self.errors.append("workload: " + traceback.format_exc())
+
+    # ---- the faults ---------------------------------------------------
+    def other(self, host):
+        return "ctl2" if host == "ctl" else "ctl"
+
+    def fault(self, kind):
+        """Inject one fault; returns (target, heal)."""
+        c, r = self.c, self.frng
+        if kind in ("bankd", "failover"):
+            victim = self.active
+            if kind == "bankd":
+                c.kill9("bankd@" + victim)
+            else:
+                c.stop_daemon("bankd@" + victim)
+            self.active = self.other(victim)
+
+            def heal():
+                c.start_bankd(victim)       # back as the standby
+            return victim, heal
+        if kind == "relay":
+            h = r.choice(RELAYS)
+            c.kill9("relay@" + h)
+            return h, lambda: c.start_relay(h)
+        if kind == "slurmctld":
+            c.kill9_slurmctld()
+            return "ctl", c.start_slurmctld
+        if kind == "link":
+            h = r.choice(LINK_HOSTS)
+            c.link(h, up=False)
+            return h, lambda: c.link(h, up=True)
+        if kind in ("slow", "down", "500", "garbage"):
+            body = {"slow": {"latency_ms": 4000}, "down": {"refuse": True},
+                    "500": {"status": 500},
+                    "garbage": {"status": 200, "garbage": True}}[kind]
+            c.ctl("POST", "/faults", body)
+            return "api", lambda: c.ctl("POST", "/faults/clear")
+        if kind == "disk":
+            path = os.path.join(c.relay_state("c2"), "filler")
+            fill(path)
+            return "c2", lambda: os.unlink(path)
+        raise ValueError(kind)
+
+    def inject(self):
+        kinds = sorted(FAULTS)
+        weights = [FAULTS[k] for k in kinds]
+        span = self.args.minutes * 60.0 * 0.7
+        pace = span / max(self.args.faults, 1)
+        try:
+            for _ in range(self.args.faults):
+                if self.stop_work.is_set():
+                    return
+                kind = self.frng.choices(kinds, weights)[0]
+                hold = self.frng.uniform(2.0, min(8.0, max(2.5, pace * 0.7)))
+                t0 = time.time()
+                target, heal = self.fault(kind)
+                log("fault %-9s %-5s for %.1f s" % (kind, target, hold))
+                self.stop_work.wait(hold)
+                heal()
+                self.faults.append((kind, target, t0 - T0, time.time() - T0))
+                self.stop_work.wait(self.frng.uniform(0.5, max(1.0, pace -
+                                                               hold)))
+        except Exception:
+            self.errors.append("faults: " + traceback.format_exc())
+
+    # ---- watching -----------------------------------------------------
+    def backlog(self):
+        """What waits anywhere: the active controller's queue and spool,
+        the relays' backlogs and spools (None where a bankctl failed)."""
+        out = {}
+        try:
+            st = self.c.status_on(self.active)
+            out[self.active] = int(st["queue"]) + int(st["spool"])
+        except Exception:
+            out[self.active] = None
+        for h in RELAYS:
+            try:
+                st = self.c.status_on(h)
+                out[h] = int(st["backlog"]) + int(st["spool"])
+            except Exception:
+                out[h] = None
+        return out
+
+    def watch(self, done):
+        while not done.is_set():
+            b = self.backlog()
+            n = sum(v for v in b.values() if v)
+            if n > self.backlog_max[0]:
+                self.backlog_max = (n, time.time() - T0, b)
+            done.wait(1.0)
+
+    # ---- the end ------------------------------------------------------
+    def settled(self):
+        """Everything delivered: nothing queued, spooled, held or dead."""
+        try:
+            st = {self.active: self.c.status_on(self.active)}
+            for h in RELAYS:
+                st[h] = self.c.status_on(h)
+        except Exception:
+            return None
+        a = st[self.active]
+        if a.get("role") != "controller":
+            return None
+        ok = a["queue"] == "0" and a["spool"] == "0" and \
+            a["holds"] == "0" and a["inflight"] == "0"
+        for h in RELAYS:
+            ok = ok and st[h]["backlog"] == "0" and st[h]["spool"] == "0"
+        # A report spooled a moment ago is in no bankd's count yet.
+        return st if ok and not self.spooled() else None
+
+    def spooled(self):
+        """Report files in any host's spool directory, as seen from here
+        (ctl and ctl2 share one)."""
+        dirs = [self.c.path("shared/spool")] + [
+            self.c.hostdir(h, "run", "bank-spool") for h in RELAYS]
+        out = []
+        for d in dirs:
+            try:
+                out += [os.path.join(d, n) for n in os.listdir(d)]
+            except FileNotFoundError:
+                pass
+        return out
+
+    def wait_for(self, what, pred, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            v = pred()
+            if v:
+                return v
+            time.sleep(0.5)
+        raise AssertionError("timed out (%d s) waiting for %s" % (timeout,
+                                                                  what))
+
+    def find_active(self):
+        for h in CONTROLLERS:
+            try:
+                if self.c.status_on(h).get("role") == "controller":
+                    return h
+            except Exception:
+                pass
+        return None
+
+
+def fill(path):
+    """Write to path until the disk is full (ENOSPC)."""
+    block = b"\0" * 65536
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(block)
+                f.flush()
+        except OSError:
+            pass
+
+
+def sacct_runs(c, since):
+    """{job: [(account, partition, cpus, elapsed_s, state)]}: one entry
+    per run, from slurmdbd."""
+    r = c.run_on("ctl", ["sacct", "-n", "-P", "-X", "-D", "-a", "-S",
+                         since, "--format=JobIDRaw,Account,Partition,"
+                         "AllocCPUS,ElapsedRaw,State,Start"], timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("sacct: " + r.stderr)
+    out = {}
+    for ln in r.stdout.splitlines():
+        f = ln.split("|")
+        if len(f) < 7 or not f[0].isdigit():
+            continue
+        state = f[5].split()[0]
+        out.setdefault(int(f[0]), []).append(
+            (f[1], f[2], int(f[3] or 0), int(f[4] or 0), state, f[6]))
+    return out
+
+
+def verdict(ch, c, runs, usage0):
+    """The differences between the portal and Slurm's records."""
+    bad = []
+    want_sum = Decimal("0.00")
+    got_sum = Decimal("0.00")
+    for job in sorted(set(runs) | set(ch.jobs)):
+        rs = runs.get(job)
+        if rs is None:
+            bad.append("job %d: submitted (%s) but not in sacct" %
+                       (job, ch.jobs[job]))
+            continue
+        live = [x for x in rs if x[4] not in ENDED + ("REQUEUED",)]
+        if live:
+            bad.append("job %d: sacct says it never ended: %s" % (job, rs))
+            continue
+        want = sum((cost(PRICES[p], cpus, secs) for (_, p, cpus, secs, _,
+                                                     start) in rs
+                    if start != "Unknown" and secs > 0), Decimal("0.00"))
+        stored = c.sim_job(job)
+        got = Decimal(stored["amount"]) if stored else Decimal("0.00")
+        if stored and not stored.get("enddate") and want > 0:
+            bad.append("job %d: no completion at the portal: %s" %
+                       (job, stored))
+        if got != want:
+            bad.append("job %d: portal %s, Slurm's record %s (runs %s)" %
+                       (job, got, want, rs))
+        want_sum += want
+        got_sum += got
+    moved = c.usage(ACCOUNT) - usage0
+    if moved != got_sum:
+        bad.append("usage of %s moved %s, its jobs hold %s" % (
+            ACCOUNT, moved, got_sum))
+    return bad, want_sum, moved
+
+
+def run(args):
+    why = multihost.netns_possible()
+    if why is not None:
+        print("SKIPPED chaos: network namespaces cannot be made here: " +
+              why, file=sys.stderr)
+        return 77
+    c = MultiCluster(args.build, accounting=True,
+                     small_disk={"c2": FULL_DISK}, reconcile_s=5,
+                     grace_s=10)
+    # A relay journal of a 2 MB disk: compact early so it fits again.
+    c.start()
+    ch = Chaos(c, args)
+    report = {"seed": args.seed}
+    try:
+        log("hosts up (seed %d): %d jobs, %d faults, %.1f min" % (
+            args.seed, args.jobs, args.faults, args.minutes))
+        since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(
+            time.time() - 5))
+        usage0 = c.usage(ACCOUNT)
+        c.ctl("POST", "/stats/reset")
+        done = threading.Event()
+        threads = [threading.Thread(target=ch.work),
+                   threading.Thread(target=ch.inject),
+                   threading.Thread(target=ch.watch, args=(done,))]
+        for t in threads:
+            t.start()
+        threads[1].join()           # the faults, every one healed
+        t_healed = time.time()
+        log("faults over; waiting for the jobs to end")
+        threads[0].join(timeout=args.minutes * 60 + 600)
+        if threads[0].is_alive():
+            ch.stop_work.set()
+            threads[0].join()
+            ch.errors.append("jobs still in Slurm at the end: %s" %
+                             ch.states())
+        t_jobs = time.time()
+        ch.active = ch.find_active() or ch.active
+        st = ch.wait_for("the drain", ch.settled, timeout=300)
+        t_drained = time.time()
+        done.set()
+        threads[2].join()
+        # slurmdbd may get a restarted slurmctld's records late.
+        runs = ch.wait_for("sacct to hold every job's end", lambda: (
+            lambda rs: rs if all(x[4] in ENDED + ("REQUEUED",)
+                                 for v in rs.values() for x in v)
+            else None)(sacct_runs(c, since)), timeout=120)
+        bad, want, moved = verdict(ch, c, runs, usage0)
+        for h, s in st.items():
+            if s.get("dead", "0") != "0":
+                bad.append("dead letters on %s: %s" % (h, s["dead"]))
+        stats = c.stats()
+        n_runs = sum(len(v) for v in runs.values())
+        report.update(
+            jobs=dict(ch.counts, in_sacct=len(runs), runs=n_runs,
+                      charged=sum(1 for j in runs if c.sim_job(j))),
+            faults=[dict(kind=k, target=t, at_s=round(a, 1),
+                         healed_s=round(b, 1)) for k, t, a, b in ch.faults],
+            delivered=dict(posts=stats.get("jobs_post"),
+                           puts=stats.get("jobs_put")),
+            charged_su=str(moved), expected_su=str(want),
+            longest_backlog=dict(reports=ch.backlog_max[0],
+                                 at_s=round(ch.backlog_max[1], 1),
+                                 where=ch.backlog_max[2]),
+            jobs_end_after_faults_s=round(t_jobs - t_healed, 1),
+            drain_s=round(t_drained - t_jobs, 1),
+            total_s=round(time.time() - T0, 1),
+            active_at_end=ch.active, differences=bad, errors=ch.errors,
+            notes=ch.notes)
+    except BaseException:
+        report["errors"] = ch.errors + [traceback.format_exc()]
+        report["differences"] = report.get("differences", ["(no verdict)"])
+        raise
+    finally:
+        ch.stop_work.set()
+        print_report(report)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(report, f, indent=1)
+        c.stop()
+    return 1 if report["differences"] or report["errors"] else 0
+
+
+def print_report(rp):
+    out = sys.stdout
+    print("\n== chaos, seed %s ==" % rp.get("seed"), file=out)
+    j = rp.get("jobs")
+    if j:
+        print("jobs:      %(submitted)d submitted (%(refused)d refused by the"
+              " bank, %(submit_failed)d sbatch failures), %(modified)d "
+              "modified (%(modify_refused)d refused), %(requeued)d "
+              "requeued, %(cancelled)d cancelled; sacct: %(in_sacct)d jobs,"
+              " %(runs)d runs; %(charged)d charged at the portal" % j,
+              file=out)
+    fl = rp.get("faults") or []
+    kinds = {}
+    for f in fl:
+        kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+    print("faults:    %d (%s)" % (len(fl), ", ".join(
+        "%s %d" % kv for kv in sorted(kinds.items()))), file=out)
+    if "delivered" in rp:
+        d = rp["delivered"]
+        print("delivered: %s POSTs, %s PUTs at the portal; charged %s SU, "
+              "Slurm's records say %s SU" % (d["posts"], d["puts"],
+                                             rp["charged_su"],
+                                             rp["expected_su"]), file=out)
+        b = rp["longest_backlog"]
+        print("backlog:   longest %d reports waiting (at %.1f s: %s)" % (
+            b["reports"], b["at_s"], b["where"]), file=out)
+        print("drain:     jobs ended %.1f s after the last fault; "
+              "everything delivered %.1f s later; total %.1f s" % (
+                  rp["jobs_end_after_faults_s"], rp["drain_s"],
+                  rp["total_s"]), file=out)
+    for d in rp.get("differences") or []:
+        print("DIFFERENCE " + d, file=out)
+    for n in (rp.get("notes") or [])[:10]:
+        print("note:      " + n, file=out)
+    for e in rp.get("errors") or []:
+        print("ERROR " + e, file=out)
+    ok = not rp.get("differences") and not rp.get("errors")
+    print("verdict:   %s" % ("every charge equals Slurm's record" if ok
+                             else "FAILED"), file=out, flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("build")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--jobs", type=int, default=40)
+    ap.add_argument("--faults", type=int, default=12)
+    ap.add_argument("--minutes", type=float, default=2.5)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 1 << 31)
+    for name, v, hi in (("--jobs", args.jobs, 5000),
+                        ("--faults", args.faults, 2000),
+                        ("--minutes", args.minutes, 600)):
+        if not 0 < v <= hi:
+            ap.error("%s must be in 1..%d" % (name, hi))
+    args.build = os.path.abspath(args.build)
+    sys.exit(run(args))
+
+
+if __name__ == "__main__":
+    main()
