@@ -86,6 +86,8 @@ decode_error(const uint8_t *p, size_t left, char *err, size_t errlen)
 			return JOBLIST_BAD;
 		}
 	snprintf(err, errlen, "%.*s", (int)len, (const char *)p + 2);
+	if (len == 0)
+		snprintf(err, errlen, "no reason given");
 	return JOBLIST_FAILED;
 }
 

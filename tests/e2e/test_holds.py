@@ -228,6 +228,31 @@ class Holds(unittest.TestCase):
                                  self.holds("fc_share")["holds"]])
         self.c.run(["scancel", str(job)], check=True)
 
+    def stuck_child(self, bankd, threads):
+        """With slurmctld stopped, the next listing waits, in a child of
+        bankd, not in a thread of it: that child, stopped for good."""
+        with open(self.c.pidfiles["slurmctld"]) as f:
+            ctld = int(f.read().split()[0])
+        os.kill(ctld, signal.SIGSTOP)
+        try:
+            # The same child twice, a second apart: one that waits.
+            end, seen = time.time() + 10, set()
+            while True:
+                kids = set(k[0] for k in children(bankd)
+                           if k[2][1:] == ["--list-jobs"])
+                if kids & seen:
+                    break
+                seen = kids
+                self.assertLess(time.time(), end, children(bankd))
+                time.sleep(1)
+            child = (kids & seen).pop()
+            # No thread of bankd's waits on slurmctld.
+            self.assertLessEqual(tasks(bankd), threads)
+            os.kill(child, signal.SIGSTOP)
+        finally:
+            os.kill(ctld, signal.SIGCONT)
+        return child
+
     def test_reconciler_lists_jobs_in_a_child_that_leaves_nothing(self):
         # libslurm leaks on every listing (docs/reliability.md): bankd
         # lists the jobs in a child, `bankd --list-jobs`, never in itself.
@@ -256,32 +281,11 @@ class Holds(unittest.TestCase):
             return [x for x in self.holds("fc_share")["holds"]
                     if x["job"] == "0" and x["uid"] == "47002"]
         self.assertEqual(len(orphans()), 1)
-        with open(self.c.pidfiles["slurmctld"]) as f:
-            ctld = int(f.read().split()[0])
         threads = tasks(bankd)
-        # slurmctld stopped: the next listing waits, in a child.
-        os.kill(ctld, signal.SIGSTOP)
-        try:
-            # The same child twice, a second apart: one that waits.
-            end, seen = time.time() + 10, set()
-            while True:
-                kids = set(k[0] for k in children(bankd)
-                           if k[2][1:] == ["--list-jobs"])
-                if kids & seen:
-                    break
-                seen = kids
-                self.assertLess(time.time(), end, children(bankd))
-                time.sleep(1)
-            child = (kids & seen).pop()
-            # No thread of bankd's waits on slurmctld: bankd still answers.
-            self.assertLessEqual(tasks(bankd), threads)
-            self.assertEqual(len(orphans()), 1)
-            # A child that never answers is killed at its deadline (30 s)
-            # and reaped; meanwhile nothing else is listed, and the hold
-            # stays.
-            os.kill(child, signal.SIGSTOP)
-        finally:
-            os.kill(ctld, signal.SIGCONT)
+        child = self.stuck_child(bankd, threads)
+        self.assertEqual(len(orphans()), 1)
+        # A child that never answers is killed at its deadline (30 s) and
+        # reaped; meanwhile nothing else is listed, and the hold stays.
         time.sleep(5)
         self.assertEqual([k[0] for k in children(bankd)], [child])
         self.assertEqual(len(orphans()), 1)
@@ -302,6 +306,21 @@ class Holds(unittest.TestCase):
                              [])
             time.sleep(1)
         self.assertLessEqual(tasks(bankd), threads)
+        self.c.run(["scancel", str(job)], check=True)
+
+    def test_stopping_bankd_kills_its_listing_child(self):
+        job, r, _ = self.submit("bankalice", "fc_share")
+        self.assertIsNotNone(job, r.stderr)
+        p = self.c.procs["bankd"]
+        child = self.stuck_child(p.pid, tasks(p.pid))
+        # A child that would never end does not hold bankd's exit, and
+        # does not outlive it.
+        t0 = time.time()
+        self.c.stop_bankd()
+        self.assertEqual(p.returncode, 0)
+        self.assertLess(time.time() - t0, 9)
+        self.assertFalse(os.path.exists("/proc/%d" % child))
+        self.c.start_bankd()
         self.c.run(["scancel", str(job)], check=True)
 
     def test_warm_cache_decides_without_the_api(self):

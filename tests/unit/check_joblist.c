@@ -144,6 +144,13 @@ START_TEST(child_error)
 	ck_assert_uint_eq(n, 0);
 	for (len = 0; len < s.len; len++)
 		assert_bad(s.buf, len, JOBLIST_MAX_JOBS);
+	/* An empty reason is still a reason. */
+	s.buf[JOBLIST_HEADER_LEN + 1] = 0;
+	ck_assert_int_eq(decode(&s, JOBLIST_HEADER_LEN + 2, JOBLIST_MAX_JOBS,
+	    &n, &jobs, err), JOBLIST_FAILED);
+	ck_assert_uint_gt(strlen(err), 0);
+	s.buf[JOBLIST_HEADER_LEN + 1] =
+	    (uint8_t)(s.len - JOBLIST_HEADER_LEN - 2);
 	/* Anything after it. */
 	s.buf[s.len] = 'E';
 	assert_bad(s.buf, s.len + 1, JOBLIST_MAX_JOBS);
