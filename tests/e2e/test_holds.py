@@ -73,6 +73,16 @@ def children(pid):
     return out
 
 
+def fd_targets(pid):
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            pass
+    return out
+
+
 def tasks(pid):
     return len(os.listdir("/proc/%d/task" % pid))
 
@@ -248,6 +258,14 @@ class Holds(unittest.TestCase):
             child = (kids & seen).pop()
             # No thread of bankd's waits on slurmctld.
             self.assertLessEqual(tasks(bankd), threads)
+            # The child has stdin /dev/null, stdout its pipe, bankd's
+            # stderr, and none of bankd's other descriptors.
+            fds = fd_targets(child)
+            self.assertEqual(fds[0], "/dev/null")
+            self.assertTrue(fds[1].startswith("pipe:"), fds)
+            theirs = set(fd_targets(bankd).values())
+            self.assertEqual([t for fd, t in fds.items()
+                              if fd > 2 and t in theirs], [], fds)
             os.kill(child, signal.SIGSTOP)
         finally:
             os.kill(ctld, signal.SIGCONT)
