@@ -102,4 +102,8 @@ struct bankd {
 int	 reconcile_start(struct bankd *);
 void	 reconcile_stop(struct bankd *);
 
+/* listjobs.c: `bankd --list-jobs`, the reconciler's child; never returns. */
+int	 listjobs_main(void) __attribute__((noreturn));
+int	 listjobs_slurm_conf_present(void);
+
 #endif /* BANKD_H */

@@ -485,6 +485,8 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "check-config", required_argument, NULL, 'C' },
 		{ "list-config-keys", no_argument, NULL, 'K' },
+		/* Internal: the reconciler's child (listjobs.c), not in usage. */
+		{ "list-jobs", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bankd bd;
@@ -496,6 +498,10 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'C':
 			return check_config(optarg);
+		case 'J':
+			if (argc != 2)
+				usage();
+			listjobs_main();
 		case 'K':
 			/* bank.yaml(5)'s settings, as the parser knows them. */
 			conf_keys_print(stdout);

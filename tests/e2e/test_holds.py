@@ -9,6 +9,9 @@ cache decides without asking the API.
 """
 
 import os
+import signal
+import struct
+import subprocess
 import sys
 import time
 import unittest
@@ -48,6 +51,54 @@ def fixture():
          "usage": "0.00"},
     ]
     return f
+
+
+def children(pid):
+    """(pid, state, argv) of every process whose parent is pid, zombies
+    too (state Z)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == pid:
+            out.append((int(d), fields[0], [a.decode() for a in argv if a]))
+    return out
+
+
+def fd_targets(pid):
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            pass
+    return out
+
+
+def tasks(pid):
+    return len(os.listdir("/proc/%d/task" % pid))
+
+
+def decode_joblist(data):
+    """bankd/joblist.h's stream, read again here: {job id: token}."""
+    assert data[:4] == b"BJL\x01", data[:16]
+    jobs, off = {}, 4
+    while data[off:off + 1] == b"J":
+        job, token = struct.unpack("<IQ", data[off + 1:off + 13])
+        jobs[job] = token
+        off += 13
+    assert data[off:off + 1] == b"E", data[off:off + 64]
+    assert len(data) == off + 9
+    assert struct.unpack("<Q", data[off + 1:])[0] == len(jobs)
+    return jobs
 
 
 class Holds(unittest.TestCase):
@@ -185,6 +236,109 @@ class Holds(unittest.TestCase):
         # The real job kept its hold through all of it.
         self.assertIn(str(job), [x["job"] for x in
                                  self.holds("fc_share")["holds"]])
+        self.c.run(["scancel", str(job)], check=True)
+
+    def stuck_child(self, bankd, threads):
+        """With slurmctld stopped, the next listing waits, in a child of
+        bankd, not in a thread of it: that child, stopped for good."""
+        with open(self.c.pidfiles["slurmctld"]) as f:
+            ctld = int(f.read().split()[0])
+        os.kill(ctld, signal.SIGSTOP)
+        try:
+            # The same child twice, a second apart: one that waits.
+            end, seen = time.time() + 10, set()
+            while True:
+                kids = set(k[0] for k in children(bankd)
+                           if k[2][1:] == ["--list-jobs"])
+                if kids & seen:
+                    break
+                seen = kids
+                self.assertLess(time.time(), end, children(bankd))
+                time.sleep(1)
+            child = (kids & seen).pop()
+            # No thread of bankd's waits on slurmctld.
+            self.assertLessEqual(tasks(bankd), threads)
+            # The child has stdin /dev/null, stdout its pipe, bankd's
+            # stderr, and none of bankd's other descriptors.
+            fds = fd_targets(child)
+            self.assertEqual(fds[0], "/dev/null")
+            self.assertTrue(fds[1].startswith("pipe:"), fds)
+            theirs = set(fd_targets(bankd).values())
+            self.assertEqual([t for fd, t in fds.items()
+                              if fd > 2 and t in theirs], [], fds)
+            os.kill(child, signal.SIGSTOP)
+        finally:
+            os.kill(ctld, signal.SIGCONT)
+        return child
+
+    def test_reconciler_lists_jobs_in_a_child_that_leaves_nothing(self):
+        # libslurm leaks on every listing (docs/reliability.md): bankd
+        # lists the jobs in a child, `bankd --list-jobs`, never in itself.
+        bankd = self.c.procs["bankd"].pid
+        job, r, _ = self.submit("bankalice", "fc_share")
+        self.assertIsNotNone(job, r.stderr)
+        token = int(self.c.job(job)["AdminComment"].split("bank_hold=")[1])
+        # The child's stream, as the reconciler reads it.
+        out = subprocess.run([self.c.bankd_bin(), "--list-jobs"],
+                             env=self.c.env, capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(decode_joblist(out.stdout).get(job), token)
+        # Bound by the reconciler: a listing has been read whole.
+        end = time.time() + 15
+        while str(job) not in [x["job"] for x in
+                               self.holds("fc_share")["holds"]]:
+            self.assertLess(time.time(), end, self.holds("fc_share"))
+            time.sleep(0.2)
+        # A hold no job carries, for the reconciler to end later.
+        bad, r, _ = self.c.sbatch("bankbob", ["-A", "fc_share", "-p",
+                                              "normal", "-C", "nosuch",
+                                              "-t", "1"], "true")
+        self.assertIsNone(bad)
+
+        def orphans():
+            return [x for x in self.holds("fc_share")["holds"]
+                    if x["job"] == "0" and x["uid"] == "47002"]
+        self.assertEqual(len(orphans()), 1)
+        threads = tasks(bankd)
+        child = self.stuck_child(bankd, threads)
+        self.assertEqual(len(orphans()), 1)
+        # A child that never answers is killed at its deadline (30 s) and
+        # reaped; meanwhile nothing else is listed, and the hold stays.
+        time.sleep(5)
+        self.assertEqual([k[0] for k in children(bankd)], [child])
+        self.assertEqual(len(orphans()), 1)
+        end = time.time() + 40
+        while os.path.exists("/proc/%d" % child):
+            self.assertLess(time.time(), end, children(bankd))
+            time.sleep(0.2)
+        # The next try lists the jobs whole and ends the orphan's hold.
+        end = time.time() + 15
+        while orphans():
+            self.assertLess(time.time(), end, self.holds("fc_share"))
+            time.sleep(0.2)
+        self.assertIn(str(job), [x["job"] for x in
+                                 self.holds("fc_share")["holds"]])
+        # Nothing is left behind: no zombie, no extra thread.
+        for _ in range(3):
+            self.assertEqual([k for k in children(bankd) if k[1] == "Z"],
+                             [])
+            time.sleep(1)
+        self.assertLessEqual(tasks(bankd), threads)
+        self.c.run(["scancel", str(job)], check=True)
+
+    def test_stopping_bankd_kills_its_listing_child(self):
+        job, r, _ = self.submit("bankalice", "fc_share")
+        self.assertIsNotNone(job, r.stderr)
+        p = self.c.procs["bankd"]
+        child = self.stuck_child(p.pid, tasks(p.pid))
+        # A child that would never end does not hold bankd's exit, and
+        # does not outlive it.
+        t0 = time.time()
+        self.c.stop_bankd()
+        self.assertEqual(p.returncode, 0)
+        self.assertLess(time.time() - t0, 9)
+        self.assertFalse(os.path.exists("/proc/%d" % child))
+        self.c.start_bankd()
         self.c.run(["scancel", str(job)], check=True)
 
     def test_warm_cache_decides_without_the_api(self):

@@ -9,3 +9,10 @@ add_test(NAME unit_queue COMMAND check_queue)
 add_executable(check_holds ${CMAKE_CURRENT_LIST_DIR}/check_holds.c)
 target_link_libraries(check_holds PRIVATE bankd_objs PkgConfig::CHECK)
 add_test(NAME unit_holds COMMAND check_holds)
+
+# The reconciler's job list, as `bankd --list-jobs` writes it (joblist.c).
+add_executable(check_joblist ${CMAKE_CURRENT_LIST_DIR}/check_joblist.c
+    ${CMAKE_SOURCE_DIR}/bankd/joblist.c)
+target_include_directories(check_joblist PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
+target_link_libraries(check_joblist PRIVATE PkgConfig::CHECK)
+add_test(NAME unit_joblist COMMAND check_joblist)
