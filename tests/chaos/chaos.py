@@ -98,6 +98,7 @@ class Chaos:
         self.backlog_max = (0, 0.0, {})
         self.errors = []
         self.notes = []         # what Slurm refused the driver, for people
+        self.last_status = None
 
     # ---- the workload -------------------------------------------------
     def submit(self):
@@ -118,8 +119,11 @@ class Chaos:
         if res.returncode == 0 and res.stdout.strip():
             job = int(res.stdout.strip().split(";")[0])
             with self.lock:
-                self.jobs[job] = dict(host=host, user=user, cpus=cpus,
-                                      secs=secs)
+                # Twice the same id: slurmctld lost the first job in a
+                # crash and gave its id again.
+                self.jobs.setdefault(job, []).append(dict(
+                    host=host, user=user, cpus=cpus, secs=secs,
+                    at=round(time.time() - T0, 1)))
             self.counts["submitted"] += 1
         elif "cost" in res.stderr or "SU" in res.stderr:
             self.counts["refused"] += 1     # the bank said no
@@ -319,14 +323,40 @@ class Chaos:
         except Exception:
             return None
         a = st[self.active]
+        self.last_status = st
         if a.get("role") != "controller":
             return None
-        ok = a["queue"] == "0" and a["spool"] == "0" and \
-            a["holds"] == "0" and a["inflight"] == "0"
+        # A dead letter waits for an operator: it is counted in the
+        # queue, and judged by the verdict.
+        ok = a["spool"] == "0" and a["inflight"] == "0"
         for h in RELAYS:
             ok = ok and st[h]["backlog"] == "0" and st[h]["spool"] == "0"
         # A report spooled a moment ago is in no bankd's count yet.
-        return st if ok and not self.spooled() else None
+        if not ok or self.spooled():
+            return None
+        if a["holds"] != "0" or a["queue"] != a["dead"]:
+            # Only a dead-lettered job's hold, and its reports queued
+            # behind the letter (a job's reports go in order), may stay
+            # until the operator charges it by hand and drops the letter.
+            dead = {d["job"] for d in self.dead_letters()}
+            if any(h["job"] not in dead for h in self.holds()) or any(
+                    q["job"] not in dead for q in self.bankctl_json(
+                        "queue")):
+                return None
+        return st
+
+    def bankctl_json(self, *args):
+        r = self.c.bankctl_on(self.active, "--json", *args)
+        if r.returncode != 0:
+            raise AssertionError("bankctl %s: %s%s" % (args, r.stderr,
+                                                       r.stdout))
+        return json.loads(r.stdout)
+
+    def dead_letters(self):
+        return self.bankctl_json("queue", "--dead")
+
+    def holds(self):
+        return self.bankctl_json("holds")["holds"]
 
     def spooled(self):
         """Report files in any host's spool directory, as seen from here
@@ -374,44 +404,106 @@ def fill(path):
 
 
 def sacct_runs(c, since):
-    """{job: [(account, partition, cpus, elapsed_s, state)]}: one entry
-    per run, from slurmdbd."""
+    """{job: [(account, partition, cpus, elapsed_s, state, start,
+    submit)]}: one entry per run, from slurmdbd."""
     r = c.run_on("ctl", ["sacct", "-n", "-P", "-X", "-D", "-a", "-S",
                          since, "--format=JobIDRaw,Account,Partition,"
-                         "AllocCPUS,ElapsedRaw,State,Start"], timeout=60)
+                         "AllocCPUS,ElapsedRaw,State,Start,Submit"],
+                 timeout=60)
     if r.returncode != 0:
         raise AssertionError("sacct: " + r.stderr)
     out = {}
     for ln in r.stdout.splitlines():
         f = ln.split("|")
-        if len(f) < 7 or not f[0].isdigit():
+        if len(f) < 8 or not f[0].isdigit():
             continue
         state = f[5].split()[0]
         out.setdefault(int(f[0]), []).append(
-            (f[1], f[2], int(f[3] or 0), int(f[4] or 0), state, f[6]))
+            (f[1], f[2], int(f[3] or 0), int(f[4] or 0), state, f[6], f[7]))
     return out
 
 
-def verdict(ch, c, runs, usage0):
-    """The differences between the portal and Slurm's records."""
-    bad = []
-    want_sum = Decimal("0.00")
-    got_sum = Decimal("0.00")
+def jobs_of(rs):
+    """A job id's sacct rows cut into jobs: a requeued run (REQUEUED)
+    is followed by its job's next run; any other end, by another job
+    under the same id."""
+    out, cur = [], []
+    for x in sorted(rs, key=lambda x: (x[6], x[5])):
+        cur.append(x)
+        if x[4] != "REQUEUED":
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def runs_cost(rs):
+    return sum((cost(PRICES[x[1]], x[2], x[3]) for x in rs
+                if x[5] != "Unknown" and x[3] > 0), Decimal("0.00"))
+
+
+def verdict(ch, c, runs, usage0, dead):
+    """The differences between the portal and Slurm's records, and what
+    is known and said (reused ids, jobs slurmctld lost in a crash)."""
+    bad, known = [], []
+    want_sum = got_sum = Decimal("0.00")
+    dead_jobs = {}
+    for d in dead:
+        dead_jobs.setdefault(d["job"], []).append(d)
     for job in sorted(set(runs) | set(ch.jobs)):
         rs = runs.get(job)
+        stored = c.sim_job(job)
+        got = Decimal(stored["amount"]) if stored else Decimal("0.00")
+        got_sum += got
         if rs is None:
             bad.append("job %d: submitted (%s) but not in sacct" %
                        (job, ch.jobs[job]))
             continue
+        segs = jobs_of(rs)
+        seen = ch.jobs.get(job, [])
+        if len(seen) > len(segs):
+            # sbatch had an answer, then slurmctld crashed before it
+            # saved the job or told slurmdbd: for Slurm it never was.
+            known.append("job %d: given %d times by sbatch, %d in Slurm's "
+                         "records: slurmctld lost %s in its crash before "
+                         "it ran" % (job, len(seen), len(segs),
+                                     seen[:len(seen) - len(segs)]))
+        if len(segs) > 1 or str(job) in dead_jobs:
+            # One id, two jobs: slurmctld lost the first in its crash
+            # and gave the id again.  The portal keys jobs by id alone:
+            # the later job's reports are dead letters, to charge by
+            # hand (docs/delivery.md).
+            first, later = segs[0], [x for sg in segs[1:] for x in sg]
+            # Known, and left to the operator, when bankd said so: a
+            # dead letter naming the other job (its submit date, or the
+            # portal's "does not match the Job's user").  The first
+            # job's amount (an estimate, if only its start came) stays
+            # at the portal until corrected by hand.
+            ok = str(job) in dead_jobs and all(
+                "another job" in (d.get("last_error") or "") or
+                "does not match" in (d.get("last_error") or "")
+                for d in dead_jobs[str(job)])
+            (known if ok else bad).append(
+                "job %d: id reused (%d job(s) in sacct; submissions %s): the "
+                "portal holds %s (Slurm's record of the first: %s, %s); %d "
+                "dead letter(s); the later job(s) cost %s, to charge by "
+                "hand (%s)" % (
+                    job, len(segs), seen, got, runs_cost(first),
+                    "/".join(x[4] for x in first),
+                    len(dead_jobs.get(str(job), [])), runs_cost(later), rs))
+            want_sum += got
+            continue
         live = [x for x in rs if x[4] not in ENDED + ("REQUEUED",)]
         if live:
-            bad.append("job %d: sacct says it never ended: %s" % (job, rs))
+            # slurmctld lost the job in a crash (a "runaway" in sacct):
+            # no completion will come; the portal keeps what it had.
+            known.append("job %d: lost by slurmctld (sacct: %s, never "
+                         "ended); the portal holds %s" % (
+                             job, "/".join(x[4] for x in rs), got))
+            want_sum += got
             continue
-        want = sum((cost(PRICES[p], cpus, secs) for (_, p, cpus, secs, _,
-                                                     start) in rs
-                    if start != "Unknown" and secs > 0), Decimal("0.00"))
-        stored = c.sim_job(job)
-        got = Decimal(stored["amount"]) if stored else Decimal("0.00")
+        want = runs_cost(rs)
         if stored and not stored.get("enddate") and want > 0:
             bad.append("job %d: no completion at the portal: %s" %
                        (job, stored))
@@ -419,12 +511,32 @@ def verdict(ch, c, runs, usage0):
             bad.append("job %d: portal %s, Slurm's record %s (runs %s)" %
                        (job, got, want, rs))
         want_sum += want
-        got_sum += got
+    for job in dead_jobs:
+        if not job.isdigit() or int(job) not in runs:
+            bad.append("dead letter of job %s, unknown to Slurm: %s" % (
+                job, dead_jobs[job]))
     moved = c.usage(ACCOUNT) - usage0
     if moved != got_sum:
         bad.append("usage of %s moved %s, its jobs hold %s" % (
             ACCOUNT, moved, got_sum))
-    return bad, want_sum, moved
+    return bad, known, want_sum, moved
+
+
+def sacct_records(c, since, settle_s=10, timeout=90):
+    """sacct once slurmdbd has every job's end, or once its answer has
+    not changed for settle_s (a job slurmctld lost never ends there)."""
+    end = time.time() + timeout
+    last, same_since = None, time.time()
+    while True:
+        rs = sacct_runs(c, since)
+        if all(x[4] in ENDED + ("REQUEUED",) for v in rs.values()
+               for x in v):
+            return rs
+        if rs != last:
+            last, same_since = rs, time.time()
+        if time.time() - same_since >= settle_s or time.time() > end:
+            return rs
+        time.sleep(1)
 
 
 def run(args):
@@ -464,19 +576,22 @@ def run(args):
                              ch.states())
         t_jobs = time.time()
         ch.active = ch.find_active() or ch.active
-        st = ch.wait_for("the drain", ch.settled, timeout=300)
+        try:
+            st = ch.wait_for("the drain", ch.settled, timeout=300)
+        except AssertionError:
+            ch.errors.append("never drained; last status %s" % json.dumps(
+                ch.last_status))
+            raise
         t_drained = time.time()
         done.set()
         threads[2].join()
         # slurmdbd may get a restarted slurmctld's records late.
-        runs = ch.wait_for("sacct to hold every job's end", lambda: (
-            lambda rs: rs if all(x[4] in ENDED + ("REQUEUED",)
-                                 for v in rs.values() for x in v)
-            else None)(sacct_runs(c, since)), timeout=120)
-        bad, want, moved = verdict(ch, c, runs, usage0)
-        for h, s in st.items():
-            if s.get("dead", "0") != "0":
-                bad.append("dead letters on %s: %s" % (h, s["dead"]))
+        runs = sacct_records(c, since)
+        dead = ch.dead_letters()
+        bad, known, want, moved = verdict(ch, c, runs, usage0, dead)
+        for h in RELAYS:
+            if st[h].get("dead", "0") != "0":
+                bad.append("dead letters on %s: %s" % (h, st[h]["dead"]))
         stats = c.stats()
         n_runs = sum(len(v) for v in runs.values())
         report.update(
@@ -493,7 +608,8 @@ def run(args):
             jobs_end_after_faults_s=round(t_jobs - t_healed, 1),
             drain_s=round(t_drained - t_jobs, 1),
             total_s=round(time.time() - T0, 1),
-            active_at_end=ch.active, differences=bad, errors=ch.errors,
+            active_at_end=ch.active, differences=bad, known=known,
+            dead_letters=len(dead), errors=ch.errors,
             notes=ch.notes)
     except BaseException:
         report["errors"] = ch.errors + [traceback.format_exc()]
@@ -539,6 +655,8 @@ def print_report(rp):
               "everything delivered %.1f s later; total %.1f s" % (
                   rp["jobs_end_after_faults_s"], rp["drain_s"],
                   rp["total_s"]), file=out)
+    for k in rp.get("known") or []:
+        print("known:     " + k, file=out)
     for d in rp.get("differences") or []:
         print("DIFFERENCE " + d, file=out)
     for n in (rp.get("notes") or [])[:10]:
