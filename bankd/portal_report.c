@@ -158,6 +158,7 @@ static void
 on_stored(const struct api_reply *rep, void *arg)
 {
 	struct portal_report *r = arg;
+	enum answer_token tok;
 	char why[512], date[64];
 	const char *stored;
 	int64_t t;
@@ -170,6 +171,16 @@ on_stored(const struct api_reply *rep, void *arg)
 	}
 	if (rep->status != 200 || (j = api_reply_json(rep)) == NULL) {
 		api_describe(rep, why, sizeof(why));
+		/*
+		 * A token refused on the read-back is the same outage as on
+		 * a POST or PUT: the same advice, the same blocked delivery
+		 * (a reload with a new token resumes it).
+		 */
+		if ((tok = answer_token(rep->status, rep->body, rep->len)) !=
+		    TOKEN_OK) {
+			on_token(r, tok, why);
+			return;
+		}
 		snprintf(date, sizeof(date), "%s", why);
 		snprintf(why, sizeof(why), "reading job %" PRIu32 " back from "
 		    "the portal failed: %s", r->job_id, date);

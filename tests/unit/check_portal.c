@@ -683,6 +683,27 @@ START_TEST(test_already_exists_is_read_back)
 }
 END_TEST
 
+/*
+ * The read-back of a completion that looks first, refused for the
+ * token: the token outage (PR_AUTH, delivery blocked until a reload),
+ * not a retry that never ends (CI: test_promises under ASan, where the
+ * completion replaced its start and looked first).
+ */
+START_TEST(test_read_back_refused_token)
+{
+	struct rep_seen s;
+
+	route("/api/jobs/9/", 401, "{\"detail\": \"Expired token.\"}");
+	s = send_report(REPORT_END, 9, 1, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_AUTH);
+	route("/api/jobs/9/", 403, "{\"detail\": \"You do not have "
+	    "permission to perform this action.\"}");
+	s = send_report(REPORT_END, 9, 1, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_AUTH);
+	ck_assert_str_eq(seen[nseen - 1], "/api/jobs/9/");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -705,6 +726,7 @@ main(void)
 	tcase_add_test(tc, test_reload_keeps_api_prices);
 	tcase_add_test(tc, test_no_route_is_said_in_status);
 	tcase_add_test(tc, test_already_exists_is_read_back);
+	tcase_add_test(tc, test_read_back_refused_token);
 	tcase_add_test(tc, test_job_record);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
