@@ -548,7 +548,6 @@ def run(args):
     c = MultiCluster(args.build, accounting=True,
                      small_disk={"c2": FULL_DISK}, reconcile_s=5,
                      grace_s=10)
-    # A relay journal of a 2 MB disk: compact early so it fits again.
     c.start()
     ch = Chaos(c, args)
     report = {"seed": args.seed}
