@@ -333,6 +333,10 @@ int		 bp_hostport(const char *, struct sockaddr_storage *sa,
  * A MUNGE credential of the caller's uid for payload, from the munged at
  * munge_socket (NULL: libmunge's default), in *cred (to free): BP_OK, or
  * BP_ECRED / BP_ENOMEM with why.  Blocks on munged: not on an event loop.
+ * A munged that refuses connections (or has no socket) fails at once,
+ * not after libmunge's retries; one that takes the connection and then
+ * stalls is waited on by libmunge's own socket timeout and retries, as
+ * slurmctld's auth/munge is for every RPC.
  */
 int		 bp_cred_make(const char *munge_socket, const uint8_t *payload,
 		    size_t len, char **cred, char *why, size_t whylen);

@@ -7,13 +7,50 @@
  * for this request alone; a fresh one is made for every call, since munged
  * refuses a credential decoded before (replay) or past its TTL.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <munge.h>
 
 #include "bankproto.h"
+
+/*
+ * Whether munged takes a connection now.  libmunge, finding munged's
+ * socket there but refusing, retries with growing sleeps for seconds,
+ * with no deadline of ours; inside slurmctld that would hold its locks.
+ * A connect() to a Unix socket never waits: it is taken, refused, or the
+ * backlog is full (EAGAIN), so this answers at once.
+ */
+static int
+munged_listens(munge_ctx_t ctx, char *why, size_t whylen)
+{
+	struct sockaddr_un sun;
+	char *path = NULL;
+	int fd, rc;
+
+	if (munge_ctx_get(ctx, MUNGE_OPT_SOCKET, &path) != EMUNGE_SUCCESS ||
+	    path == NULL || strlen(path) >= sizeof(sun.sun_path))
+		return 1;	/* libmunge will say what is wrong */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return 1;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (rc != 0)
+		snprintf(why, whylen, "munged does not answer at %s: %s", path,
+		    strerror(errno));
+	close(fd);
+	return rc == 0;
+}
 
 int
 bp_cred_make(const char *munge_socket, const uint8_t *payload, size_t len,
@@ -31,6 +68,10 @@ bp_cred_make(const char *munge_socket, const uint8_t *payload, size_t len,
 	    munge_socket) != EMUNGE_SUCCESS) {
 		snprintf(why, whylen, "munge socket %s: %s", munge_socket,
 		    munge_ctx_strerror(ctx));
+		munge_ctx_destroy(ctx);
+		return BP_ECRED;
+	}
+	if (!munged_listens(ctx, why, whylen)) {
 		munge_ctx_destroy(ctx);
 		return BP_ECRED;
 	}

@@ -132,28 +132,38 @@ call_failover(const struct bank_conf *cf, int64_t end_ms,
 	return rc;
 }
 
-int
-bankplug_call(const struct bank_conf *cf, struct bankplug_conn *k,
-    int deadline_ms, const struct bp_msg *req, struct bp_msg *rep)
+static int
+call_via(const struct bank_conf *cf, struct bankplug_conn *k,
+    enum bankplug_route route, int deadline_ms, const struct bp_msg *req,
+    struct bp_msg *rep)
 {
 	int64_t end_ms = monotime_ms() + deadline_ms;
 	int rc;
 
 	rc = call_local(k, cf->socket, deadline_ms, req, rep);
-	if (rc == BP_ECONNECT && cf->nfailover > 0)
+	if (rc == BP_ECONNECT && route == BANKPLUG_FAILOVER &&
+	    cf->nfailover > 0)
 		rc = call_failover(cf, end_ms, req, rep);
 	return rc;
 }
 
 int
+bankplug_call(const struct bank_conf *cf, struct bankplug_conn *k,
+    int deadline_ms, const struct bp_msg *req, struct bp_msg *rep)
+{
+	return call_via(cf, k, BANKPLUG_FAILOVER, deadline_ms, req, rep);
+}
+
+int
 bankplug_report(const struct bank_conf *cf, struct bankplug_conn *kept,
-    const struct bp_msg *req, const char *who, uint32_t job_id)
+    enum bankplug_route route, const struct bp_msg *req, const char *who,
+    uint32_t job_id)
 {
 	struct bp_msg rep;
 	const char *status, *msg;
 	int rc;
 
-	if ((rc = bankplug_call(cf, kept, cf->report_deadline_ms, req,
+	if ((rc = call_via(cf, kept, route, cf->report_deadline_ms, req,
 	    &rep)) != BP_OK)
 		return spool(cf, req, who, job_id, bp_strerror(rc));
 	status = bp_get(&rep, "status");

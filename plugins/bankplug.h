@@ -43,6 +43,18 @@ int	 bankplug_call(const struct bank_conf *cf, struct bankplug_conn *k,
 	    int deadline_ms, const struct bp_msg *req, struct bp_msg *rep);
 
 /*
+ * Where a report may go when nothing listens on this host's socket:
+ * slurmctld's plugins fail over to the other controller; a compute
+ * node's reports keep to its relay, else its spool (the relay is the
+ * node's one way to the controllers, and the spool holds what cannot go
+ * yet; a relay that is down is not a reason to go around it).
+ */
+enum bankplug_route {
+	BANKPLUG_LOCAL,		/* the host's socket, else the spool */
+	BANKPLUG_FAILOVER	/* then plugins.failover, else the spool */
+};
+
+/*
  * Hand a start or completion report to bankd within report_ms (over `kept`
  * if not NULL, else a connection of its own); when bankd cannot take it
  * (unreachable, or answers "later"), leave it in the spool for bankd to
@@ -51,7 +63,8 @@ int	 bankplug_call(const struct bank_conf *cf, struct bankplug_conn *k,
  * as an error) or bankd refused it as wrong.
  */
 int	 bankplug_report(const struct bank_conf *, struct bankplug_conn *,
-	    const struct bp_msg *req, const char *who, uint32_t job_id);
+	    enum bankplug_route, const struct bp_msg *req, const char *who,
+	    uint32_t job_id);
 
 /* Add key=v when v is a usable value (set, non-empty, one line); copied. */
 void	 bankplug_add_str(struct bp_msg *, const char *key, const char *v);

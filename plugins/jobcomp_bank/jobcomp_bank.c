@@ -161,7 +161,8 @@ jobcomp_p_log_record(job_record_t *job)
 		return SLURM_SUCCESS;
 	build_end(&req, job);
 	bankplug_add_hold(&req, job->admin_comment);
-	rc = bankplug_report(&bconf, &kept, &req, "jobcomp/bank", job->job_id);
+	rc = bankplug_report(&bconf, &kept, BANKPLUG_FAILOVER, &req,
+	    "jobcomp/bank", job->job_id);
 	bp_free(&req);
 	return rc == 0 ? SLURM_SUCCESS : SLURM_ERROR;
 }

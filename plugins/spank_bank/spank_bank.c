@@ -101,7 +101,8 @@ report_start(const struct bank_conf *cf, uint32_t job_id)
 	build_start(&req, &info->job_array[0]);
 	bankplug_add_hold(&req, info->job_array[0].admin_comment);
 	/* req points into info (bp_add copies no values): free it last. */
-	rc = bankplug_report(cf, NULL, &req, "spank_bank", job_id);
+	rc = bankplug_report(cf, NULL, BANKPLUG_LOCAL,
+	    &req, "spank_bank", job_id);
 	bp_free(&req);
 	slurm_free_job_info_msg(info);
 	return rc;

@@ -34,6 +34,12 @@ target_include_directories(check_tcpauth PRIVATE ${CMAKE_SOURCE_DIR}/bankd)
 target_link_libraries(check_tcpauth PRIVATE bankproto PkgConfig::CHECK)
 add_test(NAME unit_tcpauth COMMAND check_tcpauth)
 
+# Issue 15: a credential asked of a munged that is down fails at once
+# (plugins.failover makes one inside slurmctld), naming the socket.
+add_executable(check_cred ${CMAKE_CURRENT_LIST_DIR}/check_cred.c)
+target_link_libraries(check_cred PRIVATE bankproto_tcp PkgConfig::CHECK)
+add_test(NAME unit_cred COMMAND check_cred)
+
 # Issue 13: credentials decoded off the loop (credq.c), a TCP connection's
 # pipelined frames kept in order (listen_tcp.c, conn.c) and the relay
 # rule (peer.c, fields.c), with a fake decoder in munged's place.
