@@ -132,8 +132,10 @@ enqueue(struct deliver *dq, struct report *r, struct commit_waiter *w,
 	/* From now on the journal holds the body. */
 	report_clear(r);
 	dq->live_bytes += e->rec_bytes;
-	if (e->kind == REPORT_END && dead == NULL)
+	if (e->kind == REPORT_END && dead == NULL) {
 		qentry_seen_set(dq, e->job_id, SEEN_END);
+		qentry_seen_hold_set(dq, e->job_id, e->hold);
+	}
 	if (dead != NULL) {
 		qentry_dead(dq, e, dead);
 		ended_line(LOG_LEVEL_ERR, e, "accept", "dead", dead);
@@ -303,11 +305,13 @@ view_of(const struct entry *e, struct deliver_view *v)
 }
 
 int64_t
-deliver_settled(const struct deliver *dq, uint32_t job_id)
+deliver_settled(const struct deliver *dq, uint32_t job_id, uint64_t *hold)
 {
+	*hold = 0;
 	if (idmap_get(&dq->jobs, job_id) != NULL ||
 	    qentry_seen(dq, job_id) == 0)
 		return 0;
+	*hold = qentry_seen_hold(dq, job_id);
 	return qentry_seen_time(dq, job_id);
 }
 
@@ -547,7 +551,8 @@ deliver_new(struct event_base *base, const struct deliver_settings *set,
 	qsched_init(&dq->sched);
 	jsonw_init(&dq->w);
 	if (idmap_init(&dq->seqs) != 0 || idmap_init(&dq->jobs) != 0 ||
-	    idmap_init(&dq->seen) != 0 || idmap_init(&dq->runs) != 0 ||
+	    idmap_init(&dq->seen) != 0 || idmap_init(&dq->seen_hold) != 0 ||
+	    idmap_init(&dq->runs) != 0 ||
 	    names_init(&dq->names) != 0 ||
 	    (dq->timer = evtimer_new(base, on_timer, dq)) == NULL) {
 		deliver_close(dq);
@@ -624,6 +629,7 @@ deliver_close(struct deliver *dq)
 	idmap_free(&dq->seqs);
 	idmap_free(&dq->jobs);
 	idmap_free(&dq->seen);
+	idmap_free(&dq->seen_hold);
 	qrun_free(dq);
 	names_free(&dq->names);
 	free(dq);

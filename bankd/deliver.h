@@ -139,10 +139,12 @@ int		 deliver_expect(const struct deliver *, const struct report *,
 		    int64_t *cents);
 /*
  * When job_id's reports were all delivered (or dropped): the time its
- * first report, or its last completion, was taken.  0 while one is
+ * first report, or its last completion, was taken, and in *hold the hold
+ * token its last taken report carried (0: none known).  0 while one is
  * queued, dead or sending, or when none of it is known.
  */
-int64_t		 deliver_settled(const struct deliver *, uint32_t job_id);
+int64_t		 deliver_settled(const struct deliver *, uint32_t job_id,
+		    uint64_t *hold);
 void		 deliver_stats(const struct deliver *, struct deliver_stats *);
 size_t		 deliver_list(struct deliver *, size_t offset, size_t limit,
 		    int dead_only, deliver_view_fn, void *arg);

@@ -530,6 +530,7 @@ size_t
 holds_settle(struct holds *h, holds_settled_fn settled, void *arg)
 {
 	struct hold *o, *next;
+	uint64_t token;
 	size_t n = 0;
 	int64_t t;
 
@@ -537,8 +538,15 @@ holds_settle(struct holds *h, holds_settled_fn settled, void *arg)
 		next = TAILQ_NEXT(o, link);
 		if (o->job_id == 0 || o->tasks > 0)
 			continue;
-		t = settled(arg, o->job_id);
-		if (t <= 0 || (int64_t)o->created > t)
+		if ((t = settled(arg, o->job_id, &token)) <= 0)
+			continue;
+		/*
+		 * The token the reports carried says whose hold this is;
+		 * the wall clock only when they carried none, since it may
+		 * have been set back between the hold and the report
+		 * (tests/dst, seeds 127 and 239).
+		 */
+		if (token != 0 ? token != o->token : (int64_t)o->created > t)
 			continue;
 		release(h, o, "its job's reports were delivered before bankd "
 		    "stopped");

@@ -69,10 +69,13 @@ void		 hold_release_token(struct holds *, uint64_t token,
  * At start: release every one-job hold bound to a job whose reports were
  * all delivered before the hold could be journaled released (a crash
  * between the queue's done record and the hold's release record).
- * settled(arg, job) is deliver_settled()'s time; a hold made after it is
- * a later job's under a reused id and stays.  Returns how many ended.
+ * settled(arg, job, &token) is deliver_settled(): when, and the hold
+ * token the job's reports carried.  A hold of another token is a later
+ * job's under a reused id and stays; when the reports carried none, a
+ * hold made after that time is taken for one.  Returns how many ended.
  */
-typedef int64_t	 (*holds_settled_fn)(void *arg, uint32_t job_id);
+typedef int64_t	 (*holds_settled_fn)(void *arg, uint32_t job_id,
+		    uint64_t *token);
 size_t		 holds_settle(struct holds *, holds_settled_fn, void *arg);
 
 /* What is held against an account (every user) and one user of it. */

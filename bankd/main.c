@@ -345,9 +345,9 @@ queue_open(struct bankd *bd, char *err, size_t errlen)
 }
 
 static int64_t
-job_settled(void *arg, uint32_t job_id)
+job_settled(void *arg, uint32_t job_id, uint64_t *token)
 {
-	return deliver_settled(arg, job_id);
+	return deliver_settled(arg, job_id, token);
 }
 
 /*

@@ -168,6 +168,8 @@ qentry_seen_mark(struct deliver *dq, uint32_t job_id, uintptr_t flag,
 	if (dq->seen.len >= SEEN_MAX) {
 		idmap_free(&dq->seen);
 		idmap_init(&dq->seen);
+		idmap_free(&dq->seen_hold);
+		idmap_init(&dq->seen_hold);
 	}
 	v = (uintptr_t)idmap_get(&dq->seen, job_id);
 	/* When it was last taken: how long a seen record is kept. */
@@ -190,6 +192,20 @@ qentry_seen_time(const struct deliver *dq, uint32_t job_id)
 }
 
 void
+qentry_seen_hold_set(struct deliver *dq, uint32_t job_id, uint64_t token)
+{
+	/* Out of memory: not known, and holds_settle keeps to the clock. */
+	if (token != 0)
+		(void)idmap_put(&dq->seen_hold, job_id, (void *)(uintptr_t)token);
+}
+
+uint64_t
+qentry_seen_hold(const struct deliver *dq, uint32_t job_id)
+{
+	return (uint64_t)(uintptr_t)idmap_get(&dq->seen_hold, job_id);
+}
+
+void
 qentry_seen_replay(struct deliver *dq, const struct qrec_seen *r,
     uint32_t size)
 {
@@ -199,6 +215,7 @@ qentry_seen_replay(struct deliver *dq, const struct qrec_seen *r,
 		v = ((uintptr_t)r->t << SEEN_T_SHIFT) | (v & SEEN_FLAGS);
 	idmap_put(&dq->seen, r->job_id, (void *)(v | (r->end ? SEEN_END :
 	    SEEN_START | SEEN_POSTED)));
+	qentry_seen_hold_set(dq, r->job_id, r->hold);
 	dq->seen_bytes += size;
 }
 
@@ -228,6 +245,7 @@ qentry_seen_emit(struct journal *jr, struct deliver *dq)
 		r.job_id = (uint32_t)dq->seen.slots[i].id;
 		r.end = (v & SEEN_END) != 0;
 		r.t = (int64_t)(v >> SEEN_T_SHIFT);
+		r.hold = qentry_seen_hold(dq, r.job_id);
 		if (r.t < old || idmap_get(&dq->jobs, r.job_id) != NULL)
 			continue;
 		if ((n = qrec_append_seen(jr, &r)) < 0)
@@ -254,8 +272,10 @@ qentry_settle(struct deliver *dq)
 		TAILQ_REMOVE(&dq->unsynced, e, sync_link);
 		dq->nunsynced--;
 		e->durable = 1;
-		if (e->kind == REPORT_START)
+		if (e->kind == REPORT_START) {
 			qentry_seen_set(dq, e->job_id, SEEN_START);
+			qentry_seen_hold_set(dq, e->job_id, e->hold);
+		}
 		qentry_schedule(dq, e);
 	}
 }

@@ -141,12 +141,14 @@ qrec_append_run(struct journal *jr, const struct qrec_run *r)
 long
 qrec_append_seen(struct journal *jr, const struct qrec_seen *r)
 {
-	char s[96];
+	char s[128], hold[32] = "";
 	int n;
 
+	if (r->hold != 0)
+		snprintf(hold, sizeof(hold), ",\"hold\":%" PRIu64, r->hold);
 	n = snprintf(s, sizeof(s), "{\"op\":\"seen\",\"job\":%" PRIu32
-	    ",\"t\":%" PRId64 "%s}", r->job_id, r->t, r->end ? ",\"end\":1" :
-	    "");
+	    ",\"t\":%" PRId64 "%s%s}", r->job_id, r->t, r->end ?
+	    ",\"end\":1" : "", hold);
 	if (n < 0 || (size_t)n >= sizeof(s) ||
 	    journal_append_raw(jr, s, (size_t)n, NULL) < 0)
 		return -1;
@@ -191,7 +193,7 @@ decode_run(json_t *rec, uint64_t pos, struct qrec_run *r)
 static int
 decode_seen(json_t *rec, uint64_t pos, struct qrec_seen *r)
 {
-	int64_t job;
+	int64_t job, hold;
 
 	if (run_num(rec, "job", LIM_JOB_ID, &job) != 0 || job == 0 ||
 	    run_num(rec, "t", LIM_DATE, &r->t) != 0) {
@@ -201,6 +203,11 @@ decode_seen(json_t *rec, uint64_t pos, struct qrec_seen *r)
 	}
 	r->job_id = (uint32_t)job;
 	r->end = json_integer_value(json_object_get(rec, "end")) == 1;
+	/* Optional (older bankd wrote none): a bad one is as none. */
+	if (json_object_get(rec, "hold") == NULL ||
+	    run_num(rec, "hold", INT64_MAX, &hold) != 0)
+		hold = 0;
+	r->hold = (uint64_t)hold;
 	return 0;
 }
 
@@ -355,6 +362,7 @@ decode_add(json_t *rec, uint64_t pos, struct qrec_add *a)
 	}
 	/* What can never be a report of ours (a damaged, CRC-valid record). */
 	if (seq <= 0 || job <= 0 || job > (json_int_t)LIM_JOB_ID || uid < 0 ||
+	    hold < 0 ||
 	    uid > (json_int_t)LIM_UID || strlen(acct) > LIM_ACCOUNT_LEN ||
 	    (strcmp(kind, "start") != 0 && strcmp(kind, "end") != 0)) {
 		log_err("journal: report %lld at offset %llu (job %lld, uid "

@@ -77,6 +77,7 @@ struct qrec_seen {
 	uint32_t		 job_id;
 	int			 end;
 	int64_t			 t;		/* when it was last taken */
+	uint64_t		 hold;		/* its reports' hold; 0 */
 };
 
 struct qrec {

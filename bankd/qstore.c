@@ -50,6 +50,7 @@ replay_add(struct deliver *dq, const struct qrec_add *a, uint64_t pos,
 	dq->live_bytes += size;
 	qentry_seen_mark(dq, r.job_id, r.kind == REPORT_START ? SEEN_START :
 	    SEEN_END, a->accepted);
+	qentry_seen_hold_set(dq, r.job_id, a->hold);
 	/*
 	 * Kept, never sent: an amount no API takes is a person's job.  Not
 	 * journaled (the journal is being read): each replay finds it again.

@@ -107,6 +107,7 @@ struct deliver {
 	struct idmap		 seqs;
 	struct idmap		 jobs;
 	struct idmap		 seen;		/* job -> SEEN_* | time << 4 */
+	struct idmap		 seen_hold;	/* job -> its reports' hold */
 	long			 seen_bytes;	/* its records in the journal */
 	struct idmap		 runs;		/* job -> struct qrun (qrun.c) */
 	int			 last_run;	/* requeue_charge: last_run */
@@ -154,6 +155,13 @@ void		 qentry_seen_mark(struct deliver *, uint32_t job_id,
 uintptr_t	 qentry_seen(const struct deliver *, uint32_t job_id);
 /* When the job's first report, or its last completion, was taken; 0. */
 int64_t		 qentry_seen_time(const struct deliver *, uint32_t job_id);
+/*
+ * The hold token the job's last taken report carried (0: none, or not
+ * known): which hold its delivery ends, whatever the wall clock did.
+ */
+void		 qentry_seen_hold_set(struct deliver *, uint32_t job_id,
+		    uint64_t token);
+uint64_t	 qentry_seen_hold(const struct deliver *, uint32_t job_id);
 /* A seen record replayed: the job's start was delivered at t. */
 void		 qentry_seen_replay(struct deliver *, const struct qrec_seen *,
 		    uint32_t size);

@@ -165,8 +165,6 @@ struct dst_world {
 	int		 exact[DST_ACCOUNTS]; /* the cache may be judged exactly */
 	/* Counters for the report. */
 	uint64_t	 posts, puts, answers, takes, restarts, tears, jumps;
-	int		 strict;	/* known bugs fail too */
-	uint64_t	 known;		/* known bugs met (not failed) */
 	/* Tracing. */
 	int		 trace;
 	uint64_t	 hash;

@@ -138,33 +138,13 @@ add_hold(const struct hold_view *v, void *arg)
 	s->n++;
 }
 
-/*
- * Known (README.md, "found"): holds_settle() keeps a hold made after its
- * job's first report by the wall clock, for a later job under a reused
- * id; after the clock was set back, it keeps the hold of the very job it
- * settled, until the reconciler ends it.  Without --strict, the
- * reconciler's part is played here and counted.
- */
-static int
-known_clock(struct dst_world *w, const struct dst_job *j,
-    const struct hold_view *hv, int64_t settled)
-{
-	if (w->strict || hv->job_id != j->id ||
-	    (int64_t)hv->created <= settled)
-		return 0;
-	dst_trace(w, "known: job %u held after a clock set back; the "
-	    "reconciler ends it", j->id);
-	hold_release_token(w->holds, hv->token, "reconciled");
-	w->known++;
-	return 1;
-}
-
 void
 dst_check_step(struct dst_world *w)
 {
 	struct hold_view hv;
 	struct sum s;
 	int64_t acct, user, usage[DST_ACCOUNTS] = { 0 }, t;
+	uint64_t held;
 	size_t jobs;
 	char account[32];
 	int a, i;
@@ -184,9 +164,8 @@ dst_check_step(struct dst_world *w)
 
 		if (j->exists)
 			usage[j->account] += j->amount;
-		if (j->next > 0 && (t = deliver_settled(w->dq, j->id)) > 0 &&
-		    hold_find(w->holds, j->token, j->id, &hv) == 0 &&
-		    !known_clock(w, j, &hv, t))
+		if (j->next > 0 && (t = deliver_settled(w->dq, j->id, &held)) > 0 &&
+		    hold_find(w->holds, j->token, j->id, &hv) == 0)
 			dst_fail(w, "job %u: delivered, still held (%" PRId64
 			    " cents, token %" PRIu64 "; the hold made at %lld, "
 			    "the job's first report taken at %" PRId64 ")",

@@ -6,8 +6,6 @@
  *						every step
  *	dst_sim --seeds A-B [--steps N]		seeds A to B
  *	dst_sim --regress			the seeds that found bugs
- *	dst_sim --known --strict		the seeds that meet a known
- *						bug: they fail
  *	--twice					run each seed twice: the
  *						traces must be the same
  *
@@ -30,23 +28,10 @@ int	 __real_clock_gettime(clockid_t, struct timespec *);
  * The seeds that found a bug (README.md says which), always run by
  * --regress.
  */
-static const uint64_t regress[] = { 163, 949 };
-
-/*
- * Seeds that meet a known bug (README.md, "found"), with their steps:
- * they fail with --strict, as the dst_known test checks; without
- * --strict the simulation counts them and goes on.
- */
-static const struct {
-	uint64_t	 seed;
-	int		 steps;
-} known[] = {
-	{ 127, 200 },	/* holds_settle after a clock set back */
-	{ 239, 200 },
-};
+static const uint64_t regress[] = { 127, 163, 239, 949 };
 
 static const char *prog = "dst_sim";
-static int trace_print, strict;
+static int trace_print;
 
 void
 dst_trace(struct dst_world *w, const char *fmt, ...)
@@ -87,7 +72,7 @@ dst_fail(struct dst_world *w, const char *fmt, ...)
 
 struct totals {
 	uint64_t	 seeds, failed, steps, posts, puts, answers, takes;
-	uint64_t	 restarts, tears, jumps, known;
+	uint64_t	 restarts, tears, jumps;
 };
 
 static int
@@ -101,7 +86,6 @@ run_seed(const char *dir, uint64_t seed, int steps, uint64_t *hash,
 	w.seed = seed;
 	w.steps = steps;
 	w.trace = trace_print;
-	w.strict = strict;
 	w.hash = 0xcbf29ce484222325ULL;
 	snprintf(w.dir, sizeof(w.dir), "%s", dir);
 	dst_rng_seed(&w.rng, seed);
@@ -119,9 +103,8 @@ run_seed(const char *dir, uint64_t seed, int steps, uint64_t *hash,
 	failed = w.fail[0] != '\0';
 	if (failed) {
 		fprintf(stderr, "%s: seed %" PRIu64 " failed at step %d: %s\n"
-		    "replay: %s --seed %" PRIu64 " --steps %d%s --trace\n",
-		    prog, seed, w.step, w.fail, prog, seed, steps, strict ?
-		    " --strict" : "");
+		    "replay: %s --seed %" PRIu64 " --steps %d --trace\n",
+		    prog, seed, w.step, w.fail, prog, seed, steps);
 	}
 	*hash = w.hash;
 	t->seeds++;
@@ -134,7 +117,6 @@ run_seed(const char *dir, uint64_t seed, int steps, uint64_t *hash,
 	t->restarts += w.restarts;
 	t->tears += w.tears;
 	t->jumps += w.jumps;
-	t->known += w.known;
 	dst_world_close(&w);
 	return failed;
 }
@@ -172,7 +154,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [--seed S | --seeds A-B] [--regress] "
-	    "[--known] [--strict] [--steps N] [--twice] [--trace]\n", prog);
+	    "[--steps N] [--twice] [--trace]\n", prog);
 	exit(2);
 }
 
@@ -204,7 +186,7 @@ main(int argc, char **argv)
 	uint64_t a = 1, b = 100, s;
 	struct totals t;
 	char dir[] = "/dev/shm/dst.XXXXXX", *d;
-	int steps = 300, twice = 0, regress_only = 0, known_only = 0, i;
+	int steps = 300, twice = 0, regress_only = 0, i;
 	int have_range = 0;
 	int failed = 0;
 	double t0, dt;
@@ -227,10 +209,6 @@ main(int argc, char **argv)
 			twice = 1;
 		else if (strcmp(argv[i], "--regress") == 0)
 			regress_only = 1;
-		else if (strcmp(argv[i], "--strict") == 0)
-			strict = 1;
-		else if (strcmp(argv[i], "--known") == 0)
-			known_only = 1;
 		else
 			usage();
 	}
@@ -249,11 +227,7 @@ main(int argc, char **argv)
 			if (regress[k] != 0)
 				failed |= run_one(d, regress[k], steps, twice,
 				    &t);
-	if (known_only)
-		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			failed |= run_one(d, known[k].seed, known[k].steps,
-			    twice, &t);
-	if (have_range || (!regress_only && !known_only))
+	if (have_range || !regress_only)
 		for (s = a; s <= b; s++) {
 			failed |= run_one(d, s, steps, twice, &t);
 			if (s == UINT64_MAX)
@@ -265,8 +239,8 @@ main(int argc, char **argv)
 	    PRIu64 " failed, %" PRIu64 " steps, %.1f s (%.0f seeds/s); %"
 	    PRIu64 " takes, %" PRIu64 " POSTs, %" PRIu64 " PUTs, %" PRIu64
 	    " answers, %" PRIu64 " restarts (%" PRIu64 " torn), %" PRIu64
-	    " clock jumps; %" PRIu64 " known bugs met\n", t.seeds, t.failed,
+	    " clock jumps\n", t.seeds, t.failed,
 	    t.steps, dt, dt > 0 ? (double)t.seeds / dt : 0.0, t.takes, t.posts,
-	    t.puts, t.answers, t.restarts, t.tears, t.jumps, t.known);
+	    t.puts, t.answers, t.restarts, t.tears, t.jumps);
 	return failed ? 1 : 0;
 }

@@ -207,8 +207,9 @@ END_TEST
 
 /* deliver_settled() as a test sees it: job 70 charged at *arg. */
 static int64_t
-fake_settled(void *arg, uint32_t job_id)
+fake_settled(void *arg, uint32_t job_id, uint64_t *token)
 {
+	*token = 0;
 	return job_id == 70 ? *(int64_t *)arg : 0;
 }
 
@@ -238,6 +239,52 @@ START_TEST(test_settle_at_start)
 	hold_bind(f.h, reused, 70);
 	ck_assert_uint_eq(holds_settle(f.h, fake_settled, &at), 0);
 	ck_assert_uint_eq(holds_count(f.h), 2);
+	fx_free(&f);
+}
+END_TEST
+
+/* deliver_settled() with the token job 80's reports carried (*arg). */
+struct settled_as {
+	int64_t		 at;
+	uint64_t	 token;
+};
+
+static int64_t
+token_settled(void *arg, uint32_t job_id, uint64_t *token)
+{
+	const struct settled_as *s = arg;
+
+	*token = job_id == 80 ? s->token : 0;
+	return job_id == 80 ? s->at : 0;
+}
+
+/*
+ * The token decides, not the wall clock (tests/dst, seeds 127 and 239):
+ * a clock set back between the hold and the report makes the hold look
+ * newer than the report, yet it is that job's; and a later job's hold
+ * under the same id, made "before" by the clock, is not.
+ */
+START_TEST(test_settle_by_token)
+{
+	struct fx f;
+	struct settled_as s;
+	uint64_t first, later;
+
+	fx_init(&f);
+	first = hold_place(f.h, 1, "fc_x", 300, 0, 0);
+	hold_bind(f.h, first, 80);
+	s.at = 1000;		/* the report "taken" long before the hold */
+	s.token = first;
+	ck_assert_uint_eq(holds_settle(f.h, token_settled, &s), 1);
+	ck_assert_uint_eq(holds_count(f.h), 0);
+	ck_sums(&f, "fc_x", 1, 0, 0, 0);
+	/* A later job under id 80, its hold not the one reported. */
+	later = hold_place(f.h, 1, "fc_x", 7, 0, 0);
+	hold_bind(f.h, later, 80);
+	s.at = (int64_t)time(NULL) + 3600;
+	ck_assert_uint_eq(holds_settle(f.h, token_settled, &s), 0);
+	ck_assert_uint_eq(holds_count(f.h), 1);
+	ck_sums(&f, "fc_x", 1, 7, 7, 1);
 	fx_free(&f);
 }
 END_TEST
@@ -437,6 +484,7 @@ holds_suite(void)
 	tcase_add_test(tc, test_bind_and_release);
 	tcase_add_test(tc, test_delivered_ends_an_unbound_hold);
 	tcase_add_test(tc, test_settle_at_start);
+	tcase_add_test(tc, test_settle_by_token);
 	tcase_add_test(tc, test_delivered_ends_the_hold);
 	tcase_add_test(tc, test_array_task_by_task);
 	tcase_add_test(tc, test_replay_after_reopen);

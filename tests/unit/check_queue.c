@@ -1029,6 +1029,69 @@ START_TEST(test_resent_after_compaction_and_restart)
 }
 END_TEST
 
+/* Take run 0's report of job carrying hold token `hold`, and deliver it. */
+static void
+deliver_held(struct fx *f, enum report_kind kind, uint32_t job,
+    int64_t cents, uint64_t hold)
+{
+	struct report r = mk(kind, job, cents, 0);
+	int want = f->nsent + 1;
+
+	ck_assert_int_eq(report_set_amount(&r, cents), 0);
+	r.submit = 1000;
+	r.hold = hold;
+	ck_assert_int_eq(deliver_take(f->dq, &r, on_ack, f), TAKE_QUEUED);
+	report_clear(&r);
+	ck_assert(spin_until(f, &f->nsent, want));
+	answer(f, f->nsent - 1, PR_DELIVERED, NULL);
+	spin(f, 5);
+}
+
+static uint64_t
+settled_hold(struct fx *f, uint32_t job)
+{
+	uint64_t hold = 77;
+
+	ck_assert_int_gt(deliver_settled(f->dq, job, &hold), 0);
+	return hold;
+}
+
+/*
+ * Which hold a job's delivery ends is the token its reports carried, kept
+ * through compactions and restarts (tests/dst, seeds 127 and 239: by the
+ * wall clock alone, a clock set back kept the job's own hold).
+ */
+START_TEST(test_settled_keeps_the_hold_token)
+{
+	struct fx f;
+
+	fx_init(&f, 0);
+	/* Its start delivered ends the hold (holds.md): settled so far. */
+	deliver_held(&f, REPORT_START, 46, 100, 9);
+	ck_assert_uint_eq(settled_hold(&f, 46), 9);
+	deliver_held(&f, REPORT_END, 46, 120, 9);
+	deliver_held(&f, REPORT_START, 47, 100, 0);
+	deliver_held(&f, REPORT_END, 47, 100, 0);
+	ck_assert_uint_eq(settled_hold(&f, 46), 9);
+	ck_assert_uint_eq(settled_hold(&f, 47), 0);
+	/* Replayed from the add and done records. */
+	qclose(&f);
+	qopen(&f);
+	ck_assert_uint_eq(settled_hold(&f, 46), 9);
+	/* From the seen records a compaction wrote, twice over. */
+	ck_assert_int_eq(qstore_compact(f.dq), 0);
+	qclose(&f);
+	qopen(&f);
+	ck_assert_uint_eq(settled_hold(&f, 46), 9);
+	ck_assert_uint_eq(settled_hold(&f, 47), 0);
+	ck_assert_int_eq(qstore_compact(f.dq), 0);
+	qclose(&f);
+	qopen(&f);
+	ck_assert_uint_eq(settled_hold(&f, 46), 9);
+	fx_free(&f);
+}
+END_TEST
+
 /*
  * A crash (a torn write) keeps a completion's run record but not its
  * report, which was never acknowledged: the relay's resend is new, not a
@@ -1099,6 +1162,7 @@ queue_suite(void)
 	tcase_add_test(tc, test_resent_while_queued);
 	tcase_add_test(tc, test_resent_after_delivery);
 	tcase_add_test(tc, test_resent_after_compaction_and_restart);
+	tcase_add_test(tc, test_settled_keeps_the_hold_token);
 	tcase_add_test(tc, test_resent_after_a_torn_add_is_taken);
 	suite_add_tcase(s, tc);
 	return s;
