@@ -127,10 +127,16 @@ ctl_cmd_prices(const char *sock)
 	return 0;
 }
 
+/*
+ * A dead letter's cause (dead.h) is in --json only ("" for the others,
+ * and from an older bankd): the table keeps its columns, and the error
+ * says in words what the cause says as a type.
+ */
 static const char *const queue_cols[] = { "seq", "job", "kind", "amount",
-	"state", "attempts", "next_s", "account", "last_error" };
+	"state", "attempts", "next_s", "account", "last_error", "cause" };
 static const int queue_w[] = { 8, 9, 5, -10, 8, -5, -6, 12, 0 };
 #define NCOLS	(sizeof(queue_cols) / sizeof(queue_cols[0]))
+#define NSHOWN	(sizeof(queue_w) / sizeof(queue_w[0]))
 
 /* One "e<i>" value: tab-separated columns, in queue_cols order. */
 static void
@@ -142,7 +148,7 @@ print_entry(char *line, int first)
 	if (ctl_json_out)
 		ctl_json_row(first ? "" : ",\n ", queue_cols, col, NCOLS);
 	else
-		ctl_row(col, queue_w, NCOLS);
+		ctl_row(col, queue_w, NSHOWN);
 }
 
 /* Page through the queue: BP_QUEUE_PAGE reports per request. */
@@ -179,7 +185,7 @@ ctl_cmd_queue(const char *sock, int dead)
 		if (off == 0 && ctl_json_out)
 			printf("[");
 		else if (off == 0)
-			ctl_row(head, queue_w, NCOLS);
+			ctl_row(head, queue_w, NSHOWN);
 		bp_get_u64(&rep, "total", &total);
 		for (i = 1; i <= BP_QUEUE_PAGE; i++) {
 			snprintf(key, sizeof(key), "e%d", i);

@@ -47,10 +47,11 @@ add_entry(const struct deliver_view *v, void *arg)
 	/* Journaled before accounts were checked as they are now. */
 	snprintf(acct, sizeof(acct), "%s", v->account);
 	flatten(acct);
+	/* The cause last: an older bankctl leaves it in its last column. */
 	bp_addf(pg->rep, key, "%" PRIu64 "\t%" PRIu32 "\t%s\t%s\t%s\t%u\t%"
-	    PRId64 "\t%s\t%s", v->seq, v->job_id, v->kind,
+	    PRId64 "\t%s\t%s\t%s", v->seq, v->job_id, v->kind,
 	    money_format(v->cents, amount), v->state, v->attempts,
-	    (v->next_in_ms + 999) / 1000, acct, err);
+	    (v->next_in_ms + 999) / 1000, acct, err, v->cause);
 }
 
 static void
@@ -89,6 +90,8 @@ add_detail(const struct deliver_view *v, void *arg)
 	bp_addf(rep, "next_in_ms", "%" PRId64, v->next_in_ms);
 	bp_addf(rep, "accepted", "%lld", (long long)v->accepted);
 	bp_add(rep, "last_error", v->last_error);
+	if (*v->cause != '\0')
+		bp_add(rep, "cause", v->cause);
 	/* Copied: the body is read from the journal just for this call. */
 	bp_addf(rep, "body", "%s", v->body);
 }

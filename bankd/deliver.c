@@ -137,11 +137,11 @@ enqueue(struct deliver *dq, struct report *r, struct commit_waiter *w,
 		qentry_seen_hold_set(dq, e->job_id, e->hold);
 	}
 	if (dead != NULL) {
-		qentry_dead(dq, e, dead);
+		qentry_dead(dq, e, DEAD_REUSED_ID, dead);
 		ended_line(LOG_LEVEL_ERR, e, "accept", "dead", dead);
 	} else if (e->cents > LIM_AMOUNT_CENTS) {
-		qentry_dead(dq, e, "the amount is more than the API accepts "
-		    "(100000000.00): charge the job by hand");
+		qentry_dead(dq, e, DEAD_RANGE, "the amount is more than the "
+		    "API accepts (100000000.00): charge the job by hand");
 		ended_line(LOG_LEVEL_ERR, e, "accept", "dead", "more than the "
 		    "API accepts (100000000.00): charge the job by hand");
 	}
@@ -292,6 +292,7 @@ view_of(const struct entry *e, struct deliver_view *v)
 	v->attempts = e->attempts;
 	v->accepted = e->accepted;
 	v->last_error = qentry_error(e);
+	v->cause = e->state == E_DEAD ? dead_cause_name(e->cause) : "";
 	v->body = "";		/* deliver_show reads it */
 	v->next_in_ms = e->sn.due_ms > now ? e->sn.due_ms - now : 0;
 	if (e->state == E_DEAD)

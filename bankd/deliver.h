@@ -90,6 +90,7 @@ struct deliver_view {
 	int64_t		 next_in_ms;	/* until the next try, 0 if due */
 	time_t		 accepted;
 	const char	*last_error;
+	const char	*cause;		/* dead letters: dead_cause_name(); "" */
 	const char	*body;		/* deliver_show only; "" in lists;
 					   valid during the callback only */
 };

@@ -36,6 +36,21 @@ answer(struct portal_report *r, enum portal_report_result result,
 	r->cb(&a, r->arg);
 }
 
+/* Never deliverable as it is, for this cause. */
+static void
+refuse(struct portal_report *r, enum dead_cause cause, const char *why)
+{
+	struct portal_report_answer a;
+
+	memset(&a, 0, sizeof(a));
+	a.result = PR_REFUSED;
+	a.reason = why;
+	a.cause = cause;
+	a.api_ok = 1;
+	a.http_status = r->status;
+	r->cb(&a, r->arg);
+}
+
 /* A 2xx: delivered only when the portal's own record confirms it. */
 static void
 on_2xx(struct portal_report *r, const struct api_reply *rep)
@@ -181,6 +196,11 @@ on_stored(const struct api_reply *rep, void *arg)
 			on_token(r, tok, why);
 			return;
 		}
+		/* A PUT refused, and no record of another job to explain it. */
+		if (r->refused[0] != '\0') {
+			refuse(r, DEAD_REFUSED, r->refused);
+			return;
+		}
 		snprintf(date, sizeof(date), "%s", why);
 		snprintf(why, sizeof(why), "reading job %" PRIu32 " back from "
 		    "the portal failed: %s", r->job_id, date);
@@ -195,14 +215,18 @@ on_stored(const struct api_reply *rep, void *arg)
 	if (t >= 0 && (t == r->submit || (r->submit_before[0] > 0 &&
 	    t == r->submit_before[0]) || (r->submit_before[1] > 0 &&
 	    t == r->submit_before[1]))) {
-		answer(r, r->verify ? PR_VERIFIED : PR_DUPLICATE, "", 1, NULL);
+		if (r->refused[0] != '\0')	/* ours: refused for itself */
+			refuse(r, DEAD_REFUSED, r->refused);
+		else
+			answer(r, r->verify ? PR_VERIFIED : PR_DUPLICATE, "",
+			    1, NULL);
 		return;
 	}
 	snprintf(why, sizeof(why), "job id %" PRIu32 " is held by the portal "
 	    "for another job submitted at %s; an id reused after a slurmctld "
 	    "cold start: charge this job by hand, then bankctl drop",
 	    r->job_id, date);
-	answer(r, PR_REFUSED, why, 1, NULL);
+	refuse(r, DEAD_REUSED_ID, why);
 }
 
 static void
@@ -212,9 +236,13 @@ check_stored(struct portal_report *r)
 
 	snprintf(path, sizeof(path), "/jobs/%" PRIu32 "/", r->job_id);
 	if (r->submit < 0 || api_request(r->api, "GET", path, NULL, on_stored,
-	    r) != 0)
-		answer(r, PR_RETRY, "the job cannot be read back from the "
-		    "portal now", 0, NULL);
+	    r) != 0) {
+		if (r->refused[0] != '\0')
+			refuse(r, DEAD_REFUSED, r->refused);
+		else
+			answer(r, PR_RETRY, "the job cannot be read back from "
+			    "the portal now", 0, NULL);
+	}
 }
 
 static void
@@ -240,8 +268,16 @@ on_reply(const struct api_reply *rep, void *arg)
 		else if (rep->status == 0 || rep->status >= 500 ||
 		    rep->status == 429 || rep->status == 408)
 			answer(r, PR_RETRY, why, 0, why);
-		else
-			answer(r, PR_REFUSED, why, 1, NULL);
+		else if (r->kind == REPORT_END && r->refused[0] == '\0') {
+			/*
+			 * The portal's words for a PUT against another job's
+			 * record ("The user does not match the Job's user")
+			 * are not a contract: its record tells a reused id.
+			 */
+			snprintf(r->refused, sizeof(r->refused), "%s", why);
+			check_stored(r);
+		} else
+			refuse(r, DEAD_REFUSED, why);
 	}
 }
 
@@ -252,6 +288,7 @@ portal_report_send(struct api *api, struct portal_report *r, char *body)
 
 	r->api = api;
 	r->submit = body_submit(body);
+	r->refused[0] = '\0';
 	if (r->verify && r->kind == REPORT_END) {
 		/* The body is read again from the journal for the PUT. */
 		free(body);

@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 
+#include "dead.h"
 #include "report.h"
 
 struct api;
@@ -40,6 +41,7 @@ enum portal_report_result {
 struct portal_report_answer {
 	enum portal_report_result result;
 	const char		*reason;	/* why not delivered; "" if it was */
+	enum dead_cause		 cause;		/* PR_REFUSED: of what kind */
 	const char		*advice;	/* PR_AUTH: what to do of the token */
 	/* A configuration error to log loudly, once per outage; or NULL. */
 	const char		*alarm;
@@ -79,6 +81,8 @@ struct portal_report {
 	struct api		*api;
 	int64_t			 submit;	/* the body's submitdate */
 	long			 status;	/* the last HTTP answer's */
+	/* A PUT's refusal, while GET /jobs/{id}/ tells a reused id. */
+	char			 refused[512];
 };
 
 /*

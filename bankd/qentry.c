@@ -292,12 +292,17 @@ qentry_journal(struct deliver *dq, enum qrec_op op, const struct entry *e,
 }
 
 void
-qentry_dead(struct deliver *dq, struct entry *e, const char *why)
+qentry_dead(struct deliver *dq, struct entry *e, enum dead_cause cause,
+    const char *why)
 {
 	e->state = E_DEAD;
+	e->cause = (uint8_t)cause;
 	dq->dead++;
 	qentry_set_error(e, why);
-	qentry_journal(dq, QREC_DEAD, e, why);
+	if (qrec_append_dead(dq->jr, e->seq, cause, why) != 0)
+		log_err("journal: cannot record 'dead' of report %" PRIu64,
+		    e->seq);
+	commit_soon(dq->commit, 1);
 }
 
 struct qrec_at

@@ -93,9 +93,31 @@ qrec_append_add(struct journal *jr, struct jsonw *w,
 	return journal_append_raw(jr, w->p, w->len, pos);
 }
 
+static int append_op(struct journal *, enum qrec_op, uint64_t,
+    const char *, enum dead_cause);
+
 int
 qrec_append_op(struct journal *jr, enum qrec_op op, uint64_t seq,
     const char *error)
+{
+	return append_op(jr, op, seq, error, DEAD_REFUSED);
+}
+
+int
+qrec_append_dead(struct journal *jr, uint64_t seq, enum dead_cause cause,
+    const char *error)
+{
+	return append_op(jr, QREC_DEAD, seq, error != NULL ? error : "", cause);
+}
+
+/*
+ * The cause is written only when it is not "refused": an older bankd
+ * reads the record as it always did, and a record without one is what
+ * every older dead record was.
+ */
+static int
+append_op(struct journal *jr, enum qrec_op op, uint64_t seq,
+    const char *error, enum dead_cause cause)
 {
 	struct jsonw w;
 	char s[64];
@@ -115,6 +137,8 @@ qrec_append_op(struct journal *jr, enum qrec_op op, uint64_t seq,
 	member_str(&w, "op", op_names[op]);
 	member_int(&w, "seq", (int64_t)seq);
 	member_str(&w, "error", error);
+	if (op == QREC_DEAD && cause != DEAD_REFUSED)
+		member_str(&w, "cause", dead_cause_name(cause));
 	jsonw_end(&w);
 	rc = jsonw_ok(&w) ? journal_append_raw(jr, w.p, w.len, NULL) : -1;
 	jsonw_free(&w);
@@ -407,5 +431,9 @@ qrec_decode(json_t *rec, uint64_t pos, struct qrec *q)
 	q->seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
 	error = json_string_value(json_object_get(rec, "error"));
 	q->error = error != NULL ? error : "";
+	/* A cause this bankd does not know is a refusal, as before. */
+	if (dead_cause_parse(json_string_value(json_object_get(rec, "cause")),
+	    &q->cause) != 0)
+		q->cause = DEAD_REFUSED;
 	return 0;
 }

@@ -6,7 +6,7 @@
  *	{"op":"add","seq":S,"job":J,"kind":"start"|"end","cents":C,
  *	 "account":"...","body":"..."[,"nodes":"..."],"t":T,"uid":U,"hold":H}
  *	{"op":"done"|"drop"|"retry","seq":S}
- *	{"op":"dead","seq":S,"error":"..."}
+ *	{"op":"dead","seq":S,"error":"..."[,"cause":"reused_id"]}
  *	{"op":"run","job":J,"run":K,"before":B,"cents":C,"submit":S,
  *	 "prev":P,"held":H,"t":T}
  *
@@ -27,6 +27,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
+
+#include "dead.h"
 
 #include "journal.h"
 #include "jsonw.h"
@@ -84,6 +86,7 @@ struct qrec {
 	enum qrec_op		 op;
 	uint64_t		 seq;
 	const char		*error;		/* QREC_DEAD; "" if none */
+	enum dead_cause		 cause;		/* QREC_DEAD; refused if none */
 	struct qrec_add		 add;		/* QREC_ADD */
 	struct qrec_run		 run;		/* QREC_RUN */
 	struct qrec_seen	 seen;		/* QREC_SEEN */
@@ -109,6 +112,9 @@ long		 qrec_append_add(struct journal *, struct jsonw *,
 /* Append an op record (error: QREC_DEAD's, else NULL); 0 or -1. */
 int		 qrec_append_op(struct journal *, enum qrec_op, uint64_t seq,
 		    const char *error);
+/* Append a dead record with its cause (none written for "refused"). */
+int		 qrec_append_dead(struct journal *, uint64_t seq,
+		    enum dead_cause, const char *error);
 /* Append a run record; its size, or -1. */
 long		 qrec_append_run(struct journal *, const struct qrec_run *);
 /* {"op":"seen","job":J,"t":T[,"end":1]}: its size, or -1. */

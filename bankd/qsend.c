@@ -180,13 +180,21 @@ delivered(struct deliver *dq, struct entry *e,
 }
 
 static void
-dead_letter(struct deliver *dq, struct entry *e, long http, const char *why)
+dead_letter(struct deliver *dq, struct entry *e,
+    const struct portal_report_answer *a)
 {
+	const char *why = a->reason;
+	long http = a->http_status;
 	char what[700];
 
-	qentry_dead(dq, e, why);
-	snprintf(what, sizeof(what), "refused by the API: %s (bankctl retry "
-	    "%" PRIu64 " once fixed)", why, e->seq);
+	qentry_dead(dq, e, a->cause, why);
+	/* A reused id's words say what to do: it is never retried. */
+	if (a->cause == DEAD_REFUSED)
+		snprintf(what, sizeof(what), "refused by the API: %s (bankctl "
+		    "retry %" PRIu64 " once fixed)", why, e->seq);
+	else
+		snprintf(what, sizeof(what), "refused by the API (%s): %s",
+		    dead_cause_name(a->cause), why);
 	delivery_line(dq, e, LOG_LEVEL_ERR, OUT_DEAD, http, -1, what);
 }
 
@@ -208,7 +216,7 @@ unreadable(struct deliver *dq, struct entry *e, int rc, const char *err)
 		retry_later(dq, e, 0, why);
 		return;
 	}
-	qentry_dead(dq, e, why);
+	qentry_dead(dq, e, DEAD_UNREADABLE, why);
 	snprintf(what, sizeof(what), "lost its body: %s: charge the job by "
 	    "hand, then bankctl drop %" PRIu64, why, e->seq);
 	delivery_line(dq, e, LOG_LEVEL_ERR, OUT_DEAD, 0, -1, what);
@@ -264,7 +272,7 @@ on_answer(const struct portal_report_answer *a, void *arg)
 		break;
 	case PR_REFUSED:
 		note_api(dq, a->api_ok, a->api_error);
-		dead_letter(dq, e, a->http_status, a->reason);
+		dead_letter(dq, e, a);
 		break;
 	case PR_VERIFIED:
 		/* The id is free or this job's: the PUT goes now. */

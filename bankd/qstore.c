@@ -57,6 +57,7 @@ replay_add(struct deliver *dq, const struct qrec_add *a, uint64_t pos,
 	 */
 	if (a->cents < 0 || a->cents > LIM_AMOUNT_CENTS) {
 		e->state = E_DEAD;
+		e->cause = DEAD_RANGE;
 		dq->dead++;
 		qentry_set_error(e, "its amount is out of the API's range in "
 		    "the journal: charge the job by hand");
@@ -102,6 +103,7 @@ qstore_replay(json_t *rec, uint64_t pos, uint32_t size, void *arg)
 		/* A report ahead of it was done: it must not go out now. */
 		qentry_unschedule(dq, e);
 		e->state = E_DEAD;
+		e->cause = (uint8_t)q.cause;
 		dq->dead++;
 		qentry_set_error(e, q.error);
 	} else if (q.op == QREC_RETRY && e->state == E_DEAD) {
@@ -133,7 +135,8 @@ emit_live(struct journal *jr, void *arg)
 		if (qrec_copy(jr, &at, e->job_id, &c->pos[i++]) != 0)
 			return -1;
 		if (e->state == E_DEAD &&
-		    qrec_append_op(jr, QREC_DEAD, e->seq, qentry_error(e)) != 0)
+		    qrec_append_dead(jr, e->seq, (enum dead_cause)e->cause,
+		    qentry_error(e)) != 0)
 			return -1;
 	}
 	return 0;

@@ -71,6 +71,7 @@ struct entry {
 	uint8_t			 durable;	/* its add record is on disk */
 	uint8_t			 nodes_apart;	/* the record keeps a hostlist */
 	uint8_t			 verified;	/* the portal's id is this job's */
+	uint8_t			 cause;		/* enum dead_cause, when dead */
 };
 
 #define ENTRY_OF(n)	((struct entry *)(void *)((char *)(n) - \
@@ -170,8 +171,9 @@ int		 qentry_seen_emit(struct journal *, struct deliver *);
 /* Journal a change of e: done, drop, retry or dead (with error). */
 void		 qentry_journal(struct deliver *, enum qrec_op,
 		    const struct entry *, const char *error);
-/* e becomes a dead letter, journaled. */
-void		 qentry_dead(struct deliver *, struct entry *, const char *why);
+/* e becomes a dead letter, journaled with its cause. */
+void		 qentry_dead(struct deliver *, struct entry *, enum dead_cause,
+		    const char *why);
 /* e's body from the journal (qrec_body). */
 int		 qentry_body(struct deliver *, const struct entry *, int expand,
 		    char **body, char *err, size_t errlen);

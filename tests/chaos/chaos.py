@@ -476,13 +476,12 @@ def verdict(ch, c, runs, usage0, dead):
             # hand (docs/delivery.md).
             first, later = segs[0], [x for sg in segs[1:] for x in sg]
             # Known, and left to the operator, when bankd said so: a
-            # dead letter naming the other job (its submit date, or the
-            # portal's "does not match the Job's user").  The first
-            # job's amount (an estimate, if only its start came) stays
-            # at the portal until corrected by hand.
+            # dead letter of cause reused_id (bankd's submit-date check,
+            # or a refused PUT read back: the portal holds another job).
+            # The first job's amount (an estimate, if only its start
+            # came) stays at the portal until corrected by hand.
             ok = str(job) in dead_jobs and all(
-                "another job" in (d.get("last_error") or "") or
-                "does not match" in (d.get("last_error") or "")
+                d.get("cause") == "reused_id"
                 for d in dead_jobs[str(job)])
             (known if ok else bad).append(
                 "job %d: id reused (%d job(s) in sacct; submissions %s): the "

@@ -52,7 +52,10 @@ static int nroutes;
 static char seen[MAX_SEEN][512];
 static int nseen;
 
-/* The server answers uri with status and body ("%d" in body: the port). */
+/*
+ * The server answers uri with status and body ("%d" in body: the port);
+ * "PUT /api/..." answers that method only.
+ */
 static void	route(const char *uri, int status, const char *body, ...)
 		    __attribute__((format(printf, 3, 4)));
 
@@ -77,12 +80,18 @@ on_http(struct evhttp_request *req, void *arg)
 	struct evbuffer *b = evbuffer_new();
 	int i, status = 404;
 	const char *body = "{\"detail\": \"Not found.\"}";
+	char with_method[300];
 
 	(void)arg;
+	snprintf(with_method, sizeof(with_method), "%s %s",
+	    evhttp_request_get_command(req) == EVHTTP_REQ_PUT ? "PUT" :
+	    evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" :
+	    "GET", uri);
 	if (nseen < MAX_SEEN)
 		snprintf(seen[nseen++], sizeof(seen[0]), "%s", uri);
 	for (i = 0; i < nroutes; i++)
-		if (strcmp(routes[i].uri, uri) == 0) {
+		if (strcmp(routes[i].uri, with_method) == 0 ||
+		    strcmp(routes[i].uri, uri) == 0) {
 			status = routes[i].status;
 			body = routes[i].body;
 			break;
@@ -615,6 +624,7 @@ END_TEST
 struct rep_seen {
 	int			 done;
 	enum portal_report_result result;
+	enum dead_cause		 cause;
 	char			 reason[512];
 };
 
@@ -624,6 +634,7 @@ on_rep(const struct portal_report_answer *a, void *arg)
 	struct rep_seen *s = arg;
 
 	s->result = a->result;
+	s->cause = a->cause;
 	snprintf(s->reason, sizeof(s->reason), "%s", a->reason);
 	s->done = 1;
 }
@@ -704,6 +715,60 @@ START_TEST(test_read_back_refused_token)
 }
 END_TEST
 
+/*
+ * A PUT refused (4xx) is read back: another job's record under the id is
+ * a reused id (its own cause, whatever words the portal used: seen on
+ * chaos, "The user does not match the Job's user."); the job's own
+ * record, none, or a read-back that fails keep the portal's refusal.
+ */
+START_TEST(test_put_refused_is_read_back)
+{
+	static const char mismatch[] = "{\"non_field_errors\":[\"The user "
+	    "does not match the Job's user.\"]}";
+	static const char *const ids[] = { "11", "12", "13", "14" };
+	struct rep_seen s;
+	char uri[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		snprintf(uri, sizeof(uri), "PUT /api/jobs/%s/", ids[i]);
+		route(uri, 400, "%s", mismatch);
+	}
+	route("/api/jobs/11/", 200, "{\"jobslurmid\":\"11\",\"submitdate\":"
+	    "\"2026-02-01T10:00:00Z\",\"amount\":\"5.00\"}");
+	route("/api/jobs/12/", 200, "{\"jobslurmid\":\"12\",\"submitdate\":"
+	    "\"2026-11-26T00:18:20Z\",\"amount\":\"5.00\"}");
+	/* 13: no such job (404); 14: the token refused on the GET. */
+	route("/api/jobs/14/", 401, "{\"detail\": \"Expired token.\"}");
+	s = send_report(REPORT_END, 11, 0, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_REFUSED);
+	ck_assert_int_eq(s.cause, DEAD_REUSED_ID);
+	ck_assert_msg(strstr(s.reason, "job id 11 is held by the portal for "
+	    "another job submitted at 2026-02-01T10:00:00Z") != NULL, "%s",
+	    s.reason);
+	ck_assert_str_eq(seen[nseen - 1], "/api/jobs/11/");
+	ck_assert_str_eq(seen[nseen - 2], "/api/jobs/11/");
+	s = send_report(REPORT_END, 12, 0, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_REFUSED);
+	ck_assert_int_eq(s.cause, DEAD_REFUSED);
+	ck_assert_msg(strstr(s.reason, "does not match the Job's user") !=
+	    NULL, "%s", s.reason);
+	s = send_report(REPORT_END, 13, 0, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_REFUSED);
+	ck_assert_int_eq(s.cause, DEAD_REFUSED);
+	ck_assert(strstr(s.reason, "does not match the Job's user") != NULL);
+	s = send_report(REPORT_END, 14, 0, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_AUTH);
+	/* A refused POST is not read back: nothing but the POST went. */
+	route("/api/jobs/", 400, "{\"accountid\":[\"Invalid\"]}");
+	i = (size_t)nseen;
+	s = send_report(REPORT_START, 15, 0, "2026-11-26T00:18:20Z");
+	ck_assert_int_eq(s.result, PR_REFUSED);
+	ck_assert_int_eq(s.cause, DEAD_REFUSED);
+	ck_assert_int_eq(nseen, (int)i + 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -727,6 +792,7 @@ main(void)
 	tcase_add_test(tc, test_no_route_is_said_in_status);
 	tcase_add_test(tc, test_already_exists_is_read_back);
 	tcase_add_test(tc, test_read_back_refused_token);
+	tcase_add_test(tc, test_put_refused_is_read_back);
 	tcase_add_test(tc, test_job_record);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -294,6 +294,7 @@ struct found {
 	char		 state[16];
 	char		 kind[8];
 	char		 error[256];
+	char		 cause[16];
 	unsigned	 attempts;
 	int64_t		 next_in_ms;
 	int64_t		 cents;
@@ -311,6 +312,7 @@ on_view(const struct deliver_view *v, void *arg)
 	snprintf(fd->state, sizeof(fd->state), "%s", v->state);
 	snprintf(fd->kind, sizeof(fd->kind), "%s", v->kind);
 	snprintf(fd->error, sizeof(fd->error), "%s", v->last_error);
+	snprintf(fd->cause, sizeof(fd->cause), "%s", v->cause);
 	fd->attempts = v->attempts;
 	fd->next_in_ms = v->next_in_ms;
 	fd->cents = v->cents;
@@ -575,10 +577,12 @@ START_TEST(test_refused_is_a_dead_letter_until_retried)
 	take_durable(&f, REPORT_END, 4, 1234);
 	ck_assert_int_eq(deliver_drop(f.dq, find(&f, 4).seq, err,
 	    sizeof(err)), -1);		/* not a dead letter yet */
+	ck_assert_str_eq(find(&f, 4).cause, "");	/* not dead */
 	answer(&f, 0, PR_REFUSED, "HTTP 400: no such account");
 	fd = find(&f, 4);
 	ck_assert_str_eq(fd.state, "dead");
 	ck_assert_str_eq(fd.error, "HTTP 400: no such account");
+	ck_assert_str_eq(fd.cause, "refused");
 	ck_assert_int_eq(stats(&f).dead, 1);
 	spin(&f, 600);
 	ck_assert_int_eq(f.nsent, 1);		/* never tried again alone */
@@ -906,6 +910,51 @@ START_TEST(test_reused_id_is_a_dead_letter)
 	    "another job submitted at 1970-01-01T00:16:40Z") != NULL, "%s",
 	    fd.error);
 	ck_assert(strstr(fd.error, "reused") != NULL);
+	ck_assert_str_eq(fd.cause, "reused_id");
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * A dead letter's cause is the portal's answer's (portal_report.c tells
+ * a reused id on a refused PUT) and is journaled: the same after a
+ * restart and after a compaction; an older journal's dead record, with
+ * none, is "refused".
+ */
+START_TEST(test_dead_letter_cause_is_kept)
+{
+	struct portal_report_answer a;
+	struct portal_report *r;
+	struct fx f;
+	int i;
+
+	fx_init(&f, 0);
+	take_durable(&f, REPORT_END, 81, 500);
+	ck_assert(spin_until(&f, &f.nsent, 1));
+	memset(&a, 0, sizeof(a));
+	a.result = PR_REFUSED;
+	a.cause = DEAD_REUSED_ID;
+	a.reason = "job id 81 is held by the portal for another job";
+	a.api_ok = 1;
+	r = f.sent[0].r;
+	f.sent[0].r = NULL;
+	r->cb(&a, r->arg);
+	take_durable(&f, REPORT_END, 82, 600);
+	ck_assert(spin_until(&f, &f.nsent, 2));
+	answer(&f, 1, PR_REFUSED, "HTTP 400: no such account");
+	ck_assert_str_eq(find(&f, 81).cause, "reused_id");
+	ck_assert_str_eq(find(&f, 82).cause, "refused");
+	for (i = 0; i < 2; i++) {
+		if (i == 1)
+			ck_assert_int_eq(qstore_compact(f.dq), 0);
+		qclose(&f);
+		qopen(&f);
+		ck_assert_int_eq(stats(&f).dead, 2);
+		ck_assert_str_eq(find(&f, 81).cause, "reused_id");
+		ck_assert_str_eq(find(&f, 81).error, "job id 81 is held by "
+		    "the portal for another job");
+		ck_assert_str_eq(find(&f, 82).cause, "refused");
+	}
 	fx_free(&f);
 }
 END_TEST
@@ -1159,6 +1208,7 @@ queue_suite(void)
 	tcase_add_test(tc, test_requeue_charges_every_run);
 	tcase_add_test(tc, test_requeue_last_run_and_node_fail);
 	tcase_add_test(tc, test_reused_id_is_a_dead_letter);
+	tcase_add_test(tc, test_dead_letter_cause_is_kept);
 	tcase_add_test(tc, test_resent_while_queued);
 	tcase_add_test(tc, test_resent_after_delivery);
 	tcase_add_test(tc, test_resent_after_compaction_and_restart);
