@@ -36,15 +36,20 @@ answer(struct portal_report *r, enum portal_report_result result,
 	r->cb(&a, r->arg);
 }
 
-/* Never deliverable as it is, for this cause. */
+/*
+ * Never deliverable as it is, for this cause.  why is copied: it may be
+ * r->refused, and the callback frees r before it reads the reason.
+ */
 static void
 refuse(struct portal_report *r, enum dead_cause cause, const char *why)
 {
 	struct portal_report_answer a;
+	char reason[sizeof(r->refused)];
 
+	snprintf(reason, sizeof(reason), "%s", why);
 	memset(&a, 0, sizeof(a));
 	a.result = PR_REFUSED;
-	a.reason = why;
+	a.reason = reason;
 	a.cause = cause;
 	a.api_ok = 1;
 	a.http_status = r->status;

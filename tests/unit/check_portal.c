@@ -622,6 +622,7 @@ END_TEST
 /* ---- a report's POST meeting "already exists" (portal_report.c) ---- */
 
 struct rep_seen {
+	struct portal_report	*r;
 	int			 done;
 	enum portal_report_result result;
 	enum dead_cause		 cause;
@@ -633,6 +634,8 @@ on_rep(const struct portal_report_answer *a, void *arg)
 {
 	struct rep_seen *s = arg;
 
+	/* The queue frees r before it reads the answer (qsend.c): so here. */
+	memset(s->r, 0x5a, sizeof(*s->r));
 	s->result = a->result;
 	s->cause = a->cause;
 	snprintf(s->reason, sizeof(s->reason), "%s", a->reason);
@@ -655,6 +658,7 @@ send_report(enum report_kind kind, uint32_t job, int verify,
 	r.verify = verify;
 	r.cb = on_rep;
 	r.arg = &s;
+	s.r = &r;
 	ck_assert_int_ne(asprintf(&body, "{\"accountid\":\"fc_x\",\"amount\":"
 	    "\"30.00\",\"jobslurmid\":\"%u\",\"submitdate\":\"%s\"}", job,
 	    submitdate), -1);
