@@ -184,7 +184,9 @@ on_stored(const struct api_reply *rep, void *arg)
 	int64_t t;
 	json_t *j;
 
-	r->status = rep->status;
+	/* A refused PUT's read-back: the dead letter's HTTP is the PUT's. */
+	if (r->refused[0] == '\0')
+		r->status = rep->status;
 	if (r->verify && rep->status == 404) {
 		answer(r, PR_VERIFIED, "", 1, NULL);
 		return;
@@ -198,6 +200,7 @@ on_stored(const struct api_reply *rep, void *arg)
 		 */
 		if ((tok = answer_token(rep->status, rep->body, rep->len)) !=
 		    TOKEN_OK) {
+			r->status = rep->status;
 			on_token(r, tok, why);
 			return;
 		}

@@ -626,6 +626,7 @@ struct rep_seen {
 	int			 done;
 	enum portal_report_result result;
 	enum dead_cause		 cause;
+	long			 http;
 	char			 reason[512];
 };
 
@@ -638,6 +639,7 @@ on_rep(const struct portal_report_answer *a, void *arg)
 	memset(s->r, 0x5a, sizeof(*s->r));
 	s->result = a->result;
 	s->cause = a->cause;
+	s->http = a->http_status;
 	snprintf(s->reason, sizeof(s->reason), "%s", a->reason);
 	s->done = 1;
 }
@@ -747,6 +749,7 @@ START_TEST(test_put_refused_is_read_back)
 	s = send_report(REPORT_END, 11, 0, "2026-11-26T00:18:20Z");
 	ck_assert_int_eq(s.result, PR_REFUSED);
 	ck_assert_int_eq(s.cause, DEAD_REUSED_ID);
+	ck_assert_int_eq(s.http, 400);		/* the PUT's, not the GET's */
 	ck_assert_msg(strstr(s.reason, "job id 11 is held by the portal for "
 	    "another job submitted at 2026-02-01T10:00:00Z") != NULL, "%s",
 	    s.reason);
@@ -755,6 +758,7 @@ START_TEST(test_put_refused_is_read_back)
 	s = send_report(REPORT_END, 12, 0, "2026-11-26T00:18:20Z");
 	ck_assert_int_eq(s.result, PR_REFUSED);
 	ck_assert_int_eq(s.cause, DEAD_REFUSED);
+	ck_assert_int_eq(s.http, 400);
 	ck_assert_msg(strstr(s.reason, "does not match the Job's user") !=
 	    NULL, "%s", s.reason);
 	s = send_report(REPORT_END, 13, 0, "2026-11-26T00:18:20Z");
@@ -763,6 +767,7 @@ START_TEST(test_put_refused_is_read_back)
 	ck_assert(strstr(s.reason, "does not match the Job's user") != NULL);
 	s = send_report(REPORT_END, 14, 0, "2026-11-26T00:18:20Z");
 	ck_assert_int_eq(s.result, PR_AUTH);
+	ck_assert_int_eq(s.http, 401);
 	/* A refused POST is not read back: nothing but the POST went. */
 	route("/api/jobs/", 400, "{\"accountid\":[\"Invalid\"]}");
 	i = (size_t)nseen;
