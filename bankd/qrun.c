@@ -27,6 +27,8 @@
 struct qrun {
 	struct qrec_run	 r;
 	uint32_t	 rec_bytes;	/* its record's, in live_bytes */
+	int64_t		 put;		/* the last completion delivered */
+	uint8_t		 has_put;	/* by this process (not journaled) */
 };
 
 const struct qrec_run *
@@ -114,6 +116,32 @@ qrun_record(struct deliver *dq, const struct report *r, int64_t before)
 		return -1;
 	keep(dq, &rr, (uint32_t)size);
 	return 0;
+}
+
+/*
+ * What the portal held for the job before the completion of `cents`
+ * delivered now: a job's PUTs go in order and each replaces the amount,
+ * so it is the completion delivered before it.  Without one seen by this
+ * process (a restart), the run record's figure, which is right for the
+ * latest run's completion only (tests/dst: an earlier run's, delivered
+ * after the latest run was taken, counted its whole amount again in the
+ * cache, seeds 35008, 51720, 59578, 82590, 98204).  Remembers this one.
+ */
+int64_t
+qrun_delivered(struct deliver *dq, uint32_t job_id, int64_t cents)
+{
+	struct qrun *q = idmap_get(&dq->runs, job_id);
+	int64_t held = 0;
+
+	if (q == NULL)
+		return 0;
+	if (q->has_put)
+		held = q->put;
+	else if (cents == q->r.before + q->r.cents)
+		held = q->r.held;
+	q->put = cents;
+	q->has_put = 1;
+	return held;
 }
 
 /* Compaction: the figures of jobs that may still run again. */

@@ -146,7 +146,6 @@ static void
 delivered(struct deliver *dq, struct entry *e,
     const struct portal_report_answer *a)
 {
-	const struct qrec_run *st;
 	struct report r;
 
 	/* What the ledger needs of the report; it takes no body. */
@@ -157,10 +156,9 @@ delivered(struct deliver *dq, struct entry *e,
 	r.hold = e->hold;
 	r.cents = e->cents;
 	snprintf(r.account, sizeof(r.account), "%s", e->account);
-	/* The latest run's completion: the PUT replaced the earlier runs'. */
-	if (e->kind == REPORT_END && (st = qrun_get(dq, e->job_id)) != NULL &&
-	    e->cents == st->before + st->cents)
-		r.held = st->held;
+	/* The PUT replaced what the job's earlier completions charged. */
+	if (e->kind == REPORT_END)
+		r.held = qrun_delivered(dq, e->job_id, e->cents);
 
 	delivery_line(dq, e, LOG_LEVEL_INFO, a->result == PR_DUPLICATE ?
 	    OUT_DUP : OUT_DELIVERED, a->http_status, -1, NULL);

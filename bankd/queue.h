@@ -204,6 +204,9 @@ void		 qrun_replay(struct deliver *, const struct qrec_run *,
 		    uint32_t size);
 int		 qrun_emit(struct journal *, struct deliver *);
 void		 qrun_expire(struct deliver *);
+/* A completion delivered: what the portal held for the job before it. */
+int64_t		 qrun_delivered(struct deliver *, uint32_t job_id,
+		    int64_t cents);
 void		 qrun_free(struct deliver *);
 
 /* qstore.c */

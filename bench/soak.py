@@ -165,9 +165,11 @@ def main():
         for key in ("queued", "dead"):
             if str(st.get(key, "0")) != "0":
                 bad.append("bankctl status: %s=%s" % (key, st.get(key)))
-        holds = c.bankctl("holds").stdout.strip().splitlines()[1:]
-        if holds:
-            bad.append("holds left: %s" % holds[:5])
+        # --json: the table ends with a "-- N hold(s)" line, which the
+        # first soak took for a hold left.
+        holds = json.loads(c.bankctl("--json", "holds").stdout)
+        if int(holds["total"]) != 0:
+            bad.append("holds left: %s" % holds["holds"][:5])
         warm = [s for s in samples if s[0] >= args.warmup_s]
         base = warm[0] if warm else samples[-1]
         peak = max(s[1] for s in warm) if warm else base[1]
