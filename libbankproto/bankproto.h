@@ -327,16 +327,18 @@ int		 bp_hostport(const char *, struct sockaddr_storage *sa,
  * call, so each attempt: a credential is good once and for minutes only).
  * hostport: "ADDRESS:PORT"; munge_socket: munged's socket, NULL for
  * libmunge's default.  Also BP_ECRED: no credential could be made (munged
- * down); *why says why.  In libbankproto_tcp (links libmunge).
+ * down); *why says why.  In libbankproto_tcp (links libmunge).  A munged
+ * that refuses connections (or has no socket) fails it at once, not after
+ * libmunge's retries (it runs inside slurmctld); one that takes the
+ * connection and then stalls is waited on by libmunge's own timeouts, as
+ * slurmctld's auth/munge is for every RPC.
  */
 /*
  * A MUNGE credential of the caller's uid for payload, from the munged at
  * munge_socket (NULL: libmunge's default), in *cred (to free): BP_OK, or
  * BP_ECRED / BP_ENOMEM with why.  Blocks on munged: not on an event loop.
- * A munged that refuses connections (or has no socket) fails at once,
- * not after libmunge's retries; one that takes the connection and then
- * stalls is waited on by libmunge's own socket timeout and retries, as
- * slurmctld's auth/munge is for every RPC.
+ * libmunge's own retries apply (seconds when munged refuses); the relay
+ * calls it in a thread of its own.
  */
 int		 bp_cred_make(const char *munge_socket, const uint8_t *payload,
 		    size_t len, char **cred, char *why, size_t whylen);

@@ -26,29 +26,42 @@
  * socket there but refusing, retries with growing sleeps for seconds,
  * with no deadline of ours; inside slurmctld that would hold its locks.
  * A connect() to a Unix socket never waits: it is taken, refused, or the
- * backlog is full (EAGAIN), so this answers at once.
+ * backlog is full (EAGAIN), so this answers at once.  bp_call_tcp's
+ * only (the plugins, bankctl): munged logs each such empty connection
+ * ("Received incomplete message header"), which a relay, making a
+ * credential for every report in a thread of its own, must not cost.
  */
 static int
-munged_listens(munge_ctx_t ctx, char *why, size_t whylen)
+munged_listens(const char *munge_socket, char *why, size_t whylen)
 {
 	struct sockaddr_un sun;
+	munge_ctx_t ctx;
 	char *path = NULL;
 	int fd, rc;
 
-	if (munge_ctx_get(ctx, MUNGE_OPT_SOCKET, &path) != EMUNGE_SUCCESS ||
-	    path == NULL || strlen(path) >= sizeof(sun.sun_path))
+	if ((ctx = munge_ctx_create()) == NULL)
+		return 1;	/* bp_cred_make will say so */
+	if ((munge_socket != NULL && munge_ctx_set(ctx, MUNGE_OPT_SOCKET,
+	    munge_socket) != EMUNGE_SUCCESS) || munge_ctx_get(ctx,
+	    MUNGE_OPT_SOCKET, &path) != EMUNGE_SUCCESS || path == NULL ||
+	    strlen(path) >= sizeof(sun.sun_path)) {
+		munge_ctx_destroy(ctx);
 		return 1;	/* libmunge will say what is wrong */
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) < 0)
+	    0)) < 0) {
+		munge_ctx_destroy(ctx);
 		return 1;
+	}
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	if (rc != 0)
 		snprintf(why, whylen, "munged does not answer at %s: %s", path,
 		    strerror(errno));
 	close(fd);
+	munge_ctx_destroy(ctx);
 	return rc == 0;
 }
 
@@ -68,10 +81,6 @@ bp_cred_make(const char *munge_socket, const uint8_t *payload, size_t len,
 	    munge_socket) != EMUNGE_SUCCESS) {
 		snprintf(why, whylen, "munge socket %s: %s", munge_socket,
 		    munge_ctx_strerror(ctx));
-		munge_ctx_destroy(ctx);
-		return BP_ECRED;
-	}
-	if (!munged_listens(ctx, why, whylen)) {
 		munge_ctx_destroy(ctx);
 		return BP_ECRED;
 	}
@@ -103,6 +112,8 @@ bp_call_tcp(const char *hostport, const char *munge_socket, int deadline_ms,
 		return BP_ESYNTAX;	/* the credential is ours to add */
 	if ((rc = bp_digest(req, digest)) != BP_OK)
 		return rc;
+	if (!munged_listens(munge_socket, why, whylen))
+		return BP_ECRED;
 	if ((rc = bp_cred_make(munge_socket, digest, sizeof(digest), &cred,
 	    why, whylen)) != BP_OK)
 		return rc;

@@ -1,5 +1,5 @@
 /*
- * check_cred.c: bp_cred_make() when munged cannot serve.  Inside
+ * check_cred.c: bp_call_tcp() when munged cannot serve.  Inside
  * slurmctld (plugins.failover) a credential is made under its locks, so
  * a munged that is down must fail the call at once: libmunge itself,
  * finding the socket but refused, retries with growing sleeps for
@@ -47,20 +47,22 @@ dead_socket(char *path, size_t len)
 
 START_TEST(refused_fails_at_once)
 {
-	static const uint8_t payload[] = "x";
-	char path[108], why[256], *cred = (char *)1;
+	struct bp_msg req, rep;
+	char path[108], why[256];
 	long t0, took;
 	int fd, rc;
 
 	fd = dead_socket(path, sizeof(path));
+	bp_init(&req, BP_T_STATUS, 1);
 	t0 = now_ms();
-	rc = bp_cred_make(path, payload, sizeof(payload), &cred, why,
+	/* Port 9 of loopback: no TCP is tried before the credential. */
+	rc = bp_call_tcp("127.0.0.1:9", path, 5000, &req, &rep, why,
 	    sizeof(why));
 	took = now_ms() - t0;
+	bp_free(&req);
 	close(fd);
 	unlink(path);
 	ck_assert_int_eq(rc, BP_ECRED);
-	ck_assert_ptr_null(cred);
 	/* libmunge alone spends over 2 s here, in its retries */
 	ck_assert_msg(took < 500, "took %ld ms", took);
 	ck_assert_msg(strstr(why, "munged does not answer at") != NULL &&
