@@ -19,6 +19,7 @@ struct centry {
 struct cache {
 	struct idmap		 map;
 	size_t			 len;
+	uint64_t		 ticks;		/* answers learned */
 };
 
 static uint64_t
@@ -111,16 +112,19 @@ cache_learn(struct cache *c, const char *account, long uid, int64_t cost,
 
 	if (e == NULL)
 		return;
+	c->ticks++;
 	if (passed) {
 		/* Fresh news replaces old news, even if smaller. */
 		if (e->lim.max_ok < cost || now != e->lim.ok_t)
 			e->lim.max_ok = cost;
 		e->lim.ok_t = now;
+		e->lim.ok_tick = c->ticks;
 		if (e->lim.min_bad >= 0 && e->lim.min_bad <= cost)
 			e->lim.min_bad = -1;	/* contradicted: stale */
 	} else {
 		e->lim.min_bad = cost;
 		e->lim.bad_t = now;
+		e->lim.bad_tick = c->ticks;
 		snprintf(e->lim.bad_msg, sizeof(e->lim.bad_msg), "%s",
 		    msg ? msg : "");
 		if (e->lim.max_ok >= cost)
@@ -128,15 +132,16 @@ cache_learn(struct cache *c, const char *account, long uid, int64_t cost,
 	}
 }
 
+/* A credit sent before a threshold's answer may be in it already. */
 static void
-shift(struct cache_limit *l, int64_t delta)
+shift(struct cache_limit *l, int64_t delta, uint64_t sent)
 {
-	if (l->max_ok >= 0) {
+	if (l->max_ok >= 0 && (delta > 0 || sent >= l->ok_tick)) {
 		l->max_ok -= delta;
 		if (l->max_ok < 0)
 			l->max_ok = -1;
 	}
-	if (l->min_bad >= 0) {
+	if (l->min_bad >= 0 && (delta > 0 || sent >= l->bad_tick)) {
 		l->min_bad -= delta;
 		if (l->min_bad < 0)
 			l->min_bad = 0;
@@ -144,16 +149,23 @@ shift(struct cache_limit *l, int64_t delta)
 }
 
 void
-cache_charged(struct cache *c, const char *account, long uid, int64_t delta)
+cache_charged(struct cache *c, const char *account, long uid, int64_t delta,
+    uint64_t sent)
 {
 	struct centry *e;
 
 	if (delta == 0)
 		return;
 	if ((e = find(c, account, -1, 0)) != NULL)
-		shift(&e->lim, delta);
+		shift(&e->lim, delta, sent);
 	if (uid >= 0 && (e = find(c, account, uid, 0)) != NULL)
-		shift(&e->lim, delta);
+		shift(&e->lim, delta, sent);
+}
+
+uint64_t
+cache_tick(const struct cache *c)
+{
+	return c->ticks;
 }
 
 size_t

@@ -9,6 +9,15 @@
  * completion report the API accepted) shifts both thresholds by exactly
  * the amount, so knowledge stays exact between answers; the TTL bounds
  * drift from charges bankd does not see.
+ *
+ * A report that was on its way while an answer was learned may already
+ * be in that answer (the portal applied it, its confirmation came
+ * later): shifting again would count it twice.  Counted twice, a charge
+ * only makes the cache stricter; a credit (a completion below its
+ * start's estimate) would let it pass what the portal refuses.  So each
+ * threshold keeps the tick of its answer (cache_tick counts answers),
+ * each report the tick at its first send, and a credit sent before the
+ * answer is not applied to it (tests/dst seed 35008).
  */
 #ifndef CACHE_H
 #define CACHE_H
@@ -29,6 +38,8 @@ struct cache_limit {
 	int64_t		 min_bad;	/* -1: none known */
 	time_t		 ok_t;
 	time_t		 bad_t;
+	uint64_t	 ok_tick;	/* cache_tick() after its answer */
+	uint64_t	 bad_tick;
 	char		 bad_msg[256];	/* the API's words */
 };
 
@@ -47,9 +58,16 @@ enum cache_verdict cache_judge(struct cache *, const char *account,
 void		 cache_learn(struct cache *, const char *account, long uid,
 		    int64_t cost, int passed, const char *msg, time_t now);
 
-/* The API's usage of account (and of uid in it) rose by delta cents. */
+/*
+ * The API's usage of account (and of uid in it) rose by delta cents, by a
+ * report first sent at tick `sent` (0: it may have reached the API before
+ * anything was learned, as a report replayed after a restart may).
+ */
 void		 cache_charged(struct cache *, const char *account, long uid,
-		    int64_t delta);
+		    int64_t delta, uint64_t sent);
+
+/* How many answers were learned: a report keeps it when first sent. */
+uint64_t	 cache_tick(const struct cache *);
 
 /* 1 if anything is known of the limit (uid -1: the account's). */
 int		 cache_knows(struct cache *, const char *account, long uid);

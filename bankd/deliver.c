@@ -76,6 +76,8 @@ append_add(struct deliver *dq, struct entry *e, const struct report *r)
 	a.account = e->account;
 	a.body = r->body;
 	a.nodes = r->nodes_expr;
+	a.run = r->run;
+	a.has_run = r->kind == REPORT_END;
 	if ((size = qrec_append_add(dq->jr, &dq->w, &a, &pos)) < 0)
 		return size;
 	e->pos = pos;

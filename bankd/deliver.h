@@ -63,6 +63,8 @@ struct deliver_hooks {
 	/* What a delivery showed of the API's health (bankctl status). */
 	void			(*api)(void *arg, int ok, const char *error);
 	void			*arg;
+	/* What a report keeps at its first send (ledger_tick); NULL: 0. */
+	uint64_t		(*tick)(void *arg);
 };
 
 struct deliver_stats {

@@ -71,6 +71,12 @@ added(struct ledger *l, const struct report *r)
 	return delta;
 }
 
+uint64_t
+ledger_tick(struct bankd *bd)
+{
+	return bd->cache != NULL ? cache_tick(bd->cache) : 0;
+}
+
 void
 ledger_delivered(struct bankd *bd, const struct report *r)
 {
@@ -80,5 +86,6 @@ ledger_delivered(struct bankd *bd, const struct report *r)
 		hold_delivered(bd->holds, r->hold, r->job_id);
 	delta = added(bd->ledger, r);
 	if (bd->cache != NULL)
-		cache_charged(bd->cache, r->account, r->uid, delta);
+		cache_charged(bd->cache, r->account, r->uid, delta,
+		    r->sent_tick);
 }

@@ -7,6 +7,8 @@
 #ifndef LEDGER_H
 #define LEDGER_H
 
+#include <stdint.h>
+
 struct bankd;
 struct ledger;
 struct report;
@@ -16,5 +18,8 @@ void		 ledger_free(struct ledger *);
 
 /* r reached the API (delivered, or a duplicate of one that did). */
 void		 ledger_delivered(struct bankd *, const struct report *r);
+
+/* What a report keeps at its first send: the cache's tick (cache.h). */
+uint64_t	 ledger_tick(struct bankd *);
 
 #endif /* LEDGER_H */

@@ -325,6 +325,12 @@ on_delivered(void *arg, const struct report *r)
 	ledger_delivered(arg, r);
 }
 
+static uint64_t
+on_send_tick(void *arg)
+{
+	return ledger_tick(arg);
+}
+
 static void
 on_api(void *arg, int ok, const char *error)
 {
@@ -339,7 +345,7 @@ queue_open(struct bankd *bd, char *err, size_t errlen)
 	    bd->conf.requeue_charge == REQUEUE_LAST_RUN,
 	    bd->conf.node_fail_free };
 	struct deliver_hooks hooks = { portal_report_sender, bd->api,
-	    on_delivered, on_api, bd };
+	    on_delivered, on_api, bd, on_send_tick };
 
 	return deliver_open(bd->base, &set, &hooks, err, errlen);
 }

@@ -106,6 +106,9 @@ qentry_new(struct deliver *dq, uint64_t seq, const struct report *r,
 	e->uid = r->uid;
 	e->hold = r->hold;
 	e->cents = r->cents;
+	e->run = r->run;
+	e->run_known = r->kind == REPORT_END;
+	e->sent_tick = QENTRY_UNSENT;
 	e->state = E_QUEUED;
 	e->durable = durable != 0;
 	e->nodes_apart = r->nodes_expr != NULL;

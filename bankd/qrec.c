@@ -84,6 +84,8 @@ qrec_append_add(struct journal *jr, struct jsonw *w,
 	member_int(w, "t", a->accepted);
 	member_int(w, "uid", a->uid);
 	member_int(w, "hold", (int64_t)a->hold);
+	if (a->has_run)
+		member_int(w, "run", a->run);
 	jsonw_end(w);
 	if (!jsonw_ok(w))
 		return -1;
@@ -377,6 +379,7 @@ decode_add(json_t *rec, uint64_t pos, struct qrec_add *a)
 {
 	json_int_t seq, job, cents, t = 0, uid = 0, hold = 0;
 	const char *kind, *acct, *body;
+	int64_t run;
 
 	if (json_unpack(rec, "{s:I, s:I, s:s, s:I, s:s, s:s, s?I, s?I, s?I}",
 	    "seq", &seq, "job", &job, "kind", &kind, "cents", &cents, "account",
@@ -404,6 +407,10 @@ decode_add(json_t *rec, uint64_t pos, struct qrec_add *a)
 	a->account = acct;
 	a->body = body;
 	a->nodes = json_string_value(json_object_get(rec, "nodes"));
+	/* A completion's run; none (an older bankd) or a bad one: unknown. */
+	a->has_run = a->kind == REPORT_END &&
+	    run_num(rec, "run", LIM_RUNS, &run) == 0;
+	a->run = a->has_run ? (uint32_t)run : 0;
 	return 0;
 }
 

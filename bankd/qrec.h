@@ -56,6 +56,8 @@ struct qrec_add {
 	const char		*account;
 	const char		*body;
 	const char		*nodes;		/* NULL: none kept apart */
+	uint32_t		 run;		/* a completion's, "run" */
+	int			 has_run;	/* absent in an older journal */
 };
 
 /* A run record (qrun.c). */

@@ -119,27 +119,34 @@ qrun_record(struct deliver *dq, const struct report *r, int64_t before)
 }
 
 /*
- * What the portal held for the job before the completion of `cents`
- * delivered now: a job's PUTs go in order and each replaces the amount,
- * so it is the completion delivered before it.  Without one seen by this
- * process (a restart), the run record's figure, which is right for the
- * latest run's completion only (tests/dst: an earlier run's, delivered
- * after the latest run was taken, counted its whole amount again in the
- * cache, seeds 35008, 51720, 59578, 82590, 98204).  Remembers this one.
+ * What the portal held for the job before the completion e, delivered
+ * now: a job's PUTs go in order and each replaces the amount, so it is
+ * the completion delivered before it.  Without one seen by this process
+ * (a restart), the run record's figure, which is right for the latest
+ * run's completion only: an earlier run's, delivered after the latest
+ * run was taken, gets 0, and the cache counts its amount again until it
+ * refreshes (safe).  Which run a completion is comes from its add record
+ * (tests/dst seeds 59578, 82590, 98204: a held of 0 in this process;
+ * 51720: a run's completion taken for the latest one because a free
+ * later run left the same amount).  A journal of an older bankd has no
+ * run: the amount decides, as it did there.  Remembers this one.
  */
 int64_t
-qrun_delivered(struct deliver *dq, uint32_t job_id, int64_t cents)
+qrun_delivered(struct deliver *dq, const struct entry *e)
 {
-	struct qrun *q = idmap_get(&dq->runs, job_id);
+	struct qrun *q = idmap_get(&dq->runs, e->job_id);
 	int64_t held = 0;
+	int latest;
 
 	if (q == NULL)
 		return 0;
+	latest = e->run_known ? e->run == q->r.run :
+	    e->cents == q->r.before + q->r.cents;
 	if (q->has_put)
 		held = q->put;
-	else if (cents == q->r.before + q->r.cents)
+	else if (latest)
 		held = q->r.held;
-	q->put = cents;
+	q->put = e->cents;
 	q->has_put = 1;
 	return held;
 }

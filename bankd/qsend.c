@@ -155,10 +155,12 @@ delivered(struct deliver *dq, struct entry *e,
 	r.uid = e->uid;
 	r.hold = e->hold;
 	r.cents = e->cents;
+	/* A duplicate reached the portal at some time before: unknown. */
+	r.sent_tick = a->result == PR_DUPLICATE ? 0 : e->sent_tick;
 	snprintf(r.account, sizeof(r.account), "%s", e->account);
 	/* The PUT replaced what the job's earlier completions charged. */
 	if (e->kind == REPORT_END)
-		r.held = qrun_delivered(dq, e->job_id, e->cents);
+		r.held = qrun_delivered(dq, e);
 
 	delivery_line(dq, e, LOG_LEVEL_INFO, a->result == PR_DUPLICATE ?
 	    OUT_DUP : OUT_DELIVERED, a->http_status, -1, NULL);
@@ -291,6 +293,9 @@ send_entry(struct deliver *dq, struct entry *e)
 	int rc;
 
 	e->attempts++;
+	if (e->sent_tick == QENTRY_UNSENT)
+		e->sent_tick = dq->hooks.tick != NULL ?
+		    dq->hooks.tick(dq->hooks.arg) : 0;
 	if ((rc = qentry_body(dq, e, 1, &body, err, sizeof(err))) != 0) {
 		unreadable(dq, e, rc, err);
 		return;

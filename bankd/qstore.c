@@ -36,6 +36,7 @@ replay_add(struct deliver *dq, const struct qrec_add *a, uint64_t pos,
 	r.uid = a->uid;
 	r.hold = a->hold;
 	r.cents = a->cents;
+	r.run = a->run;
 	if (a->nodes != NULL)
 		r.nodes_expr = (char *)"";	/* qentry_new only notes it */
 	snprintf(r.account, sizeof(r.account), "%s", a->account);
@@ -45,6 +46,8 @@ replay_add(struct deliver *dq, const struct qrec_add *a, uint64_t pos,
 		return;
 	}
 	e->accepted = (time_t)a->accepted;
+	e->run_known = (uint8_t)a->has_run;
+	e->sent_tick = 0;
 	e->pos = pos;
 	e->rec_bytes = size;
 	dq->live_bytes += size;

@@ -59,6 +59,7 @@ struct entry {
 	char			*last_error;	/* NULL until a try fails */
 	uint64_t		 seq;
 	uint64_t		 hold;		/* the job's hold token */
+	uint64_t		 sent_tick;	/* report.h; QENTRY_UNSENT */
 	int64_t			 cents;
 	int64_t			 accepted;
 	uint64_t		 pos;		/* of its add record */
@@ -66,6 +67,8 @@ struct entry {
 	uint32_t		 job_id;
 	uint32_t		 uid;
 	uint32_t		 attempts;
+	uint32_t		 run;		/* a completion's Slurm run */
+	uint8_t			 run_known;	/* 0: from an older journal */
 	uint8_t			 kind;		/* enum report_kind */
 	uint8_t			 state;		/* enum estate */
 	uint8_t			 durable;	/* its add record is on disk */
@@ -73,6 +76,9 @@ struct entry {
 	uint8_t			 verified;	/* the portal's id is this job's */
 	uint8_t			 cause;		/* enum dead_cause, when dead */
 };
+
+/* Not sent by this process yet (a replayed entry has 0: maybe it was). */
+#define QENTRY_UNSENT	UINT64_MAX
 
 #define ENTRY_OF(n)	((struct entry *)(void *)((char *)(n) - \
 			    offsetof(struct entry, sn)))
@@ -205,8 +211,7 @@ void		 qrun_replay(struct deliver *, const struct qrec_run *,
 int		 qrun_emit(struct journal *, struct deliver *);
 void		 qrun_expire(struct deliver *);
 /* A completion delivered: what the portal held for the job before it. */
-int64_t		 qrun_delivered(struct deliver *, uint32_t job_id,
-		    int64_t cents);
+int64_t		 qrun_delivered(struct deliver *, const struct entry *);
 void		 qrun_free(struct deliver *);
 
 /* qstore.c */

@@ -40,6 +40,12 @@ struct report {
 	 * difference from it), for the ledger; 0 if none.
 	 */
 	int64_t			 held;
+	/*
+	 * Delivered reports only: the cache's tick at the report's first
+	 * send by this process, for the ledger (cache.h); 0 when it may
+	 * have reached the portal before (replayed, or a duplicate).
+	 */
+	uint64_t		 sent_tick;
 	char			*body;		/* the Job, as JSON */
 	/*
 	 * The node list as a Slurm hostlist expression, when expanded it

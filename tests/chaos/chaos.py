@@ -92,7 +92,7 @@ class Chaos:
         self.jobs = {}          # id -> what the driver knows of it
         self.counts = dict(submitted=0, refused=0, submit_failed=0,
                            modified=0, modify_refused=0, requeued=0,
-                           cancelled=0, released=0)
+                           cancelled=0, released=0, released_held=0)
         self.faults = []        # (kind, target, t_start, t_healed)
         self.active = "ctl"
         self.backlog_max = (0, 0.0, {})
@@ -185,12 +185,31 @@ class Chaos:
             except subprocess.TimeoutExpired:
                 pass
 
+    @staticmethod
+    def left(states):
+        """What keeps the jobs in Slurm, for the log."""
+        if states is None:
+            return "squeue does not answer (slurmctld away)"
+        kinds = {}
+        for job, (s, why) in sorted(states.items()):
+            kinds.setdefault("%s/%s" % (s, why), []).append(job)
+        return "; ".join("%s: %s" % (k, " ".join(map(str, v[:8])) +
+                                     (" ..." if len(v) > 8 else ""))
+                         for k, v in sorted(kinds.items()))
+
     def release(self, states, since):
         """A requeued job waits (BeginTime) for its credential's lifetime:
         let it run again, no sooner than 2 s after it is back (slurmd
         refuses a credential of the second it revoked the last run's)."""
         now = time.time()
         for job, (s, why) in states.items():
+            # slurmctld holds a job whose launch failed after a requeue
+            # ("launch failed requeued held"): an operator releases it.
+            if s == "PENDING" and why == "JobHeldAdmin":
+                res = self.scontrol("release", str(job))
+                if res is not None and res.returncode == 0:
+                    self.counts["released_held"] += 1
+                continue
             if s == "PENDING" and why == "BeginTime":
                 since.setdefault(job, now)
                 if now - since[job] >= 2.0:
@@ -214,12 +233,17 @@ class Chaos:
                     self.release(st, since)
                 self.stop_work.wait(self.wrng.uniform(0, 2 * gap))
             # Until every job has ended: requeued ones let go again.
+            t0 = last_log = time.time()
             while not self.stop_work.is_set():
                 st = self.states()
                 if st is not None:
                     if not st:
                         return
                     self.release(st, since)
+                if time.time() - last_log >= 60:
+                    last_log = time.time()
+                    log("waiting %.0f s for the jobs to end: %s" % (
+                        last_log - t0, self.left(st)))
                 self.stop_work.wait(1.0)
         except Exception:
             self.errors.append("workload: " + traceback.format_exc())
@@ -631,7 +655,8 @@ def print_report(rp):
         print("jobs:      %(submitted)d submitted (%(refused)d refused by the"
               " bank, %(submit_failed)d sbatch failures), %(modified)d "
               "modified (%(modify_refused)d refused), %(requeued)d "
-              "requeued, %(cancelled)d cancelled; sacct: %(in_sacct)d jobs,"
+              "requeued, %(cancelled)d cancelled, %(released_held)d released from "
+              "a hold; sacct: %(in_sacct)d jobs,"
               " %(runs)d runs; %(charged)d charged at the portal" % j,
               file=out)
     fl = rp.get("faults") or []

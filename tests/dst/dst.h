@@ -219,5 +219,6 @@ void		 dst_check_cache(struct dst_world *, int account, int64_t cost);
 void		 dst_check_final(struct dst_world *);
 /* The delivered hook (ledger.c's, and the model's view of it). */
 void		 dst_on_delivered(void *arg, const struct report *);
+uint64_t	 dst_send_tick(void *arg);
 
 #endif /* DST_H */

@@ -73,6 +73,12 @@ dst_on_delivered(void *arg, const struct report *r)
 	j->confirmed_exists = 1;
 }
 
+uint64_t
+dst_send_tick(void *arg)
+{
+	return ledger_tick(((struct dst_world *)arg)->bd);
+}
+
 /* bankd was told of every charge the portal applied to the account. */
 static int
 clean(const struct dst_world *w, int a)

@@ -40,7 +40,7 @@ open_parts(struct dst_world *w)
 	struct deliver_settings set = { w->dir, w->fsync, w->max_inflight,
 	    w->retry_max_ms, w->last_run, w->node_fail_free };
 	struct deliver_hooks hooks = { dst_portal_send, w, dst_on_delivered,
-	    NULL, w };
+	    NULL, w, dst_send_tick };
 	struct bankd *bd = w->bd;
 	char err[512];
 	size_t n;

@@ -253,7 +253,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.node_fail_free = conf.node_fail_free,
 	};
 	struct deliver_hooks hooks = { portal_report_sender, NULL, NULL, NULL,
-	    NULL };
+	    NULL, NULL };
 	struct bankd bd;
 	char err[512];
 

@@ -17,6 +17,7 @@
 
 #define T0	1000000		/* a time, in seconds */
 #define ACCOUNT	CACHE_ACCOUNT
+#define NOW	UINT64_MAX	/* a report sent after every answer */
 
 static enum cache_verdict
 judge(struct cache *c, const char *account, long uid, int64_t cost,
@@ -159,31 +160,68 @@ START_TEST(test_charged_lowers_the_room)
 	learn_room(c, "fc_a", 7, 400, "user room", T0);
 	learn_room(c, "fc_a", 8, 300, "user room", T0);
 	/* Usage of user 7 delivered: the account's and 7's, not 8's. */
-	cache_charged(c, "fc_a", 7, 250);
+	cache_charged(c, "fc_a", 7, 250, NOW);
 	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 750);
 	ck_assert_int_eq(cache_room(c, "fc_a", 7), 150);
 	ck_assert_int_eq(cache_room(c, "fc_a", 8), 300);
 	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 750, T0, -1), CACHE_PASS);
 	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 751, T0, -1), CACHE_FAIL);
 	/* The account's usage alone (uid -1): no user's limit moves. */
-	cache_charged(c, "fc_a", ACCOUNT, 50);
+	cache_charged(c, "fc_a", ACCOUNT, 50, NOW);
 	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 700);
 	ck_assert_int_eq(cache_room(c, "fc_a", 7), 150);
 	/* A refund (a completion below its estimate) raises it again. */
-	cache_charged(c, "fc_a", 7, -100);
+	cache_charged(c, "fc_a", 7, -100, NOW);
 	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 800);
 	ck_assert_int_eq(cache_room(c, "fc_a", 7), 250);
 	/* Nothing charged, nothing moves. */
-	cache_charged(c, "fc_a", 7, 0);
+	cache_charged(c, "fc_a", 7, 0, NOW);
 	ck_assert_int_eq(cache_room(c, "fc_a", 7), 250);
 	/* Past the pass: no pass is known, and every cost fails. */
-	cache_charged(c, "fc_a", 8, 5000);
+	cache_charged(c, "fc_a", 8, 5000, NOW);
 	ck_assert_int_eq(cache_room(c, "fc_a", 8), -1);
 	ck_assert_int_eq(judge(c, "fc_a", 8, 0, T0, -1), CACHE_FAIL);
 	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 0, T0, -1), CACHE_FAIL);
 	/* Another account's usage is not this one's. */
-	cache_charged(c, "fc_b", 7, 100);
+	cache_charged(c, "fc_b", 7, 100, NOW);
 	ck_assert_int_eq(cache_room(c, "fc_a", 7), 250);
+	cache_free(c);
+}
+END_TEST
+
+/*
+ * A report sent before an answer may be in it: its credit is not applied
+ * to what that answer taught (a charge is: stricter is safe).  tests/dst
+ * seed 35008: a completion below its estimate, applied by the portal
+ * before a check's answer and confirmed after it, was credited twice and
+ * the cache passed a cost the portal refused.
+ */
+START_TEST(test_credit_sent_before_the_answer)
+{
+	struct cache *c = cache_new();
+	uint64_t before, after;
+
+	before = cache_tick(c);
+	learn_room(c, "fc_a", ACCOUNT, 1000, "room", T0);
+	after = cache_tick(c);
+	ck_assert_uint_gt(after, before);
+	/* Sent before the answer: the credit may be in it; not applied. */
+	cache_charged(c, "fc_a", ACCOUNT, -300, before);
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1000);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1001, T0, -1), CACHE_FAIL);
+	/* A replayed report (0) is the same. */
+	cache_charged(c, "fc_a", ACCOUNT, -300, 0);
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1000);
+	/* A charge sent before it counts: counted twice is only stricter. */
+	cache_charged(c, "fc_a", ACCOUNT, 200, before);
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 800);
+	/* Sent after the answer: it cannot be in it; applied. */
+	cache_charged(c, "fc_a", ACCOUNT, -300, after);
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1100);
+	/* A fresh answer: what was sent before it is again in doubt. */
+	learn_room(c, "fc_a", ACCOUNT, 500, "room", T0);
+	cache_charged(c, "fc_a", ACCOUNT, -300, after);
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 500);
 	cache_free(c);
 }
 END_TEST
@@ -228,7 +266,7 @@ START_TEST(test_knows)
 	/* A pass charged away: no pass is known, the failure still is. */
 	cache_learn(c, "fc_b", 7, 100, 1, "yes", T0);
 	ck_assert_int_eq(cache_knows(c, "fc_b", 7), 1);
-	cache_charged(c, "fc_b", 7, 200);
+	cache_charged(c, "fc_b", 7, 200, NOW);
 	ck_assert_int_eq(cache_knows(c, "fc_b", 7), 0);
 	ck_assert_int_eq(judge(c, "fc_b", 7, 0, T0, -1), CACHE_UNKNOWN);
 	cache_free(c);
@@ -306,6 +344,7 @@ main(void)
 	tcase_add_test(tc, test_thresholds_contradicted);
 	tcase_add_test(tc, test_room_from_a_refusal);
 	tcase_add_test(tc, test_charged_lowers_the_room);
+	tcase_add_test(tc, test_credit_sent_before_the_answer);
 	tcase_add_test(tc, test_ages);
 	tcase_add_test(tc, test_knows);
 	tcase_add_test(tc, test_membership);

@@ -113,7 +113,8 @@ on_api(void *arg, int ok, const char *error)
 static void
 qopen(struct fx *f)
 {
-	struct deliver_hooks hooks = { fake_send, f, on_delivered, on_api, f };
+	struct deliver_hooks hooks = { fake_send, f, on_delivered, on_api, f,
+	    NULL };
 	char err[256];
 
 	f->dq = deliver_open(f->base, &f->set, &hooks, err, sizeof(err));
