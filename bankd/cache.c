@@ -132,7 +132,11 @@ cache_learn(struct cache *c, const char *account, long uid, int64_t cost,
 	}
 }
 
-/* A credit sent before a threshold's answer may be in it already. */
+/*
+ * A delta in doubt (its report sent before the threshold's answer, which
+ * may count it already) moves a threshold only the safe way: what is
+ * known to pass only down, what is known to fail only up.
+ */
 static void
 shift(struct cache_limit *l, int64_t delta, uint64_t sent)
 {
@@ -141,7 +145,7 @@ shift(struct cache_limit *l, int64_t delta, uint64_t sent)
 		if (l->max_ok < 0)
 			l->max_ok = -1;
 	}
-	if (l->min_bad >= 0 && (delta > 0 || sent >= l->bad_tick)) {
+	if (l->min_bad >= 0 && (delta < 0 || sent >= l->bad_tick)) {
 		l->min_bad -= delta;
 		if (l->min_bad < 0)
 			l->min_bad = 0;

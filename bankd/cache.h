@@ -12,12 +12,15 @@
  *
  * A report that was on its way while an answer was learned may already
  * be in that answer (the portal applied it, its confirmation came
- * later): shifting again would count it twice.  Counted twice, a charge
- * only makes the cache stricter; a credit (a completion below its
- * start's estimate) would let it pass what the portal refuses.  So each
- * threshold keeps the tick of its answer (cache_tick counts answers),
- * each report the tick at its first send, and a credit sent before the
- * answer is not applied to it (tests/dst seed 35008).
+ * later): shifting again would count it twice.  A credit (a completion
+ * below its start's estimate) counted twice would let the cache pass
+ * what the portal refuses; a charge counted twice, refuse what it
+ * passes.  So each threshold keeps the tick of its answer (cache_tick
+ * counts answers), each report the tick at its first send, and a delta
+ * sent before a threshold's answer moves it only the safe way: the
+ * largest cost known to pass only down, the smallest known to fail only
+ * up (tests/dst seeds 35008, 8108).  The cache then knows less until
+ * its next answer, never something false.
  */
 #ifndef CACHE_H
 #define CACHE_H

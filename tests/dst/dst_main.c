@@ -28,8 +28,8 @@ int	 __real_clock_gettime(clockid_t, struct timespec *);
  * The seeds that found a bug (README.md says which), always run by
  * --regress.
  */
-static const uint64_t regress[] = { 127, 163, 239, 949, 35008, 51720, 59578,
-    82590, 98204 };
+static const uint64_t regress[] = { 127, 163, 239, 949, 8108, 35008, 51720,
+    59578, 82590, 98204 };
 
 static const char *prog = "dst_sim";
 static int trace_print;

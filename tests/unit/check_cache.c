@@ -190,13 +190,14 @@ START_TEST(test_charged_lowers_the_room)
 END_TEST
 
 /*
- * A report sent before an answer may be in it: its credit is not applied
- * to what that answer taught (a charge is: stricter is safe).  tests/dst
- * seed 35008: a completion below its estimate, applied by the portal
- * before a check's answer and confirmed after it, was credited twice and
- * the cache passed a cost the portal refused.
+ * A report sent before an answer may be in it: its delta moves what that
+ * answer taught only the safe way (what passes only down, what fails
+ * only up).  tests/dst seed 35008: a completion below its estimate,
+ * applied by the portal before a check's answer and confirmed after it,
+ * was credited twice and the cache passed a cost the portal refused;
+ * seed 8108: a credit not applied kept a refusal the portal would not.
  */
-START_TEST(test_credit_sent_before_the_answer)
+START_TEST(test_delta_sent_before_the_answer)
 {
 	struct cache *c = cache_new();
 	uint64_t before, after;
@@ -205,23 +206,43 @@ START_TEST(test_credit_sent_before_the_answer)
 	learn_room(c, "fc_a", ACCOUNT, 1000, "room", T0);
 	after = cache_tick(c);
 	ck_assert_uint_gt(after, before);
-	/* Sent before the answer: the credit may be in it; not applied. */
+	/* A credit in doubt: the pass stays, the failure moves up. */
 	cache_charged(c, "fc_a", ACCOUNT, -300, before);
-	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1000);
-	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1001, T0, -1), CACHE_FAIL);
-	/* A replayed report (0) is the same. */
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1000, T0, -1), CACHE_PASS);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1001, T0, -1),
+	    CACHE_UNKNOWN);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1300, T0, -1),
+	    CACHE_UNKNOWN);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1301, T0, -1), CACHE_FAIL);
+	/* Not known to the cent any more. */
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), -1);
+	/* A replayed report (0) is in doubt the same. */
 	cache_charged(c, "fc_a", ACCOUNT, -300, 0);
-	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1000);
-	/* A charge sent before it counts: counted twice is only stricter. */
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1001, T0, -1),
+	    CACHE_UNKNOWN);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1601, T0, -1), CACHE_FAIL);
+	/* A charge in doubt: the pass moves down, the failure stays. */
 	cache_charged(c, "fc_a", ACCOUNT, 200, before);
-	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 800);
-	/* Sent after the answer: it cannot be in it; applied. */
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 800, T0, -1), CACHE_PASS);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 801, T0, -1),
+	    CACHE_UNKNOWN);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1600, T0, -1),
+	    CACHE_UNKNOWN);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 1601, T0, -1), CACHE_FAIL);
+	/* Sent after the answer: it cannot be in it; both move. */
+	learn_room(c, "fc_a", ACCOUNT, 1000, "room", T0);
+	after = cache_tick(c);
 	cache_charged(c, "fc_a", ACCOUNT, -300, after);
-	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1100);
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1300);
+	cache_charged(c, "fc_a", ACCOUNT, 100, after);
+	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 1200);
 	/* A fresh answer: what was sent before it is again in doubt. */
 	learn_room(c, "fc_a", ACCOUNT, 500, "room", T0);
 	cache_charged(c, "fc_a", ACCOUNT, -300, after);
-	ck_assert_int_eq(cache_room(c, "fc_a", ACCOUNT), 500);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 500, T0, -1), CACHE_PASS);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 501, T0, -1),
+	    CACHE_UNKNOWN);
+	ck_assert_int_eq(judge(c, "fc_a", ACCOUNT, 801, T0, -1), CACHE_FAIL);
 	cache_free(c);
 }
 END_TEST
@@ -344,7 +365,7 @@ main(void)
 	tcase_add_test(tc, test_thresholds_contradicted);
 	tcase_add_test(tc, test_room_from_a_refusal);
 	tcase_add_test(tc, test_charged_lowers_the_room);
-	tcase_add_test(tc, test_credit_sent_before_the_answer);
+	tcase_add_test(tc, test_delta_sent_before_the_answer);
 	tcase_add_test(tc, test_ages);
 	tcase_add_test(tc, test_knows);
 	tcase_add_test(tc, test_membership);

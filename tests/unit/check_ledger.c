@@ -71,7 +71,7 @@ deliver(enum report_kind kind, uint32_t job, uint64_t hold, int64_t cents)
 	r.uid = 5;
 	r.hold = hold;
 	r.cents = cents;
-	/* Sent after every answer the cache learned (test_credit_in_doubt). */
+	/* Sent after every answer the cache learned (test_delta_in_doubt). */
 	r.sent_tick = ledger_tick(&bd);
 	strcpy(r.account, "acct");
 	ledger_delivered(&bd, &r);
@@ -180,7 +180,7 @@ END_TEST
  * does not credit it again (tests/dst seed 35008).  A report replayed
  * after a restart (tick 0) is the same.
  */
-START_TEST(test_credit_in_doubt)
+START_TEST(test_delta_in_doubt)
 {
 	struct report r;
 	uint64_t sent;
@@ -210,6 +210,9 @@ START_TEST(test_credit_in_doubt)
 	ledger_delivered(&bd, &r);
 	ck_assert_int_eq(passes_up_to(-1), 400);
 	ck_assert_int_eq(passes_up_to(5), 600);
+	/* What fails: 2000, less both starts (300), plus both credits (200). */
+	ck_assert_int_eq(judge(-1, 1800), CACHE_FAIL);
+	ck_assert_int_eq(judge(-1, 1799), CACHE_UNKNOWN);
 }
 END_TEST
 
@@ -226,7 +229,7 @@ main(void)
 	tcase_add_test(tc, test_end_alone);
 	tcase_add_test(tc, test_jobs_apart);
 	tcase_add_test(tc, test_later_run_nets_what_the_portal_held);
-	tcase_add_test(tc, test_credit_in_doubt);
+	tcase_add_test(tc, test_delta_in_doubt);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
