@@ -92,7 +92,8 @@ class Chaos:
         self.jobs = {}          # id -> what the driver knows of it
         self.counts = dict(submitted=0, refused=0, submit_failed=0,
                            modified=0, modify_refused=0, requeued=0,
-                           cancelled=0, released=0, released_held=0)
+                           cancelled=0, released=0, released_held=0,
+                           nodes_resumed=0)
         self.faults = []        # (kind, target, t_start, t_healed)
         self.active = "ctl"
         self.backlog_max = (0, 0.0, {})
@@ -148,10 +149,33 @@ class Chaos:
             return None
         out = {}
         for ln in r.stdout.splitlines():
-            f = ln.split()
+            f = ln.split(None, 2)
             if len(f) >= 2 and f[0].isdigit():
                 out[int(f[0])] = (f[1], f[2] if len(f) > 2 else "")
         return out
+
+    def resume_nodes(self):
+        """What an operator does after the crashes: slurmd drains its
+        node when a restarted slurmctld, having lost its newest jobs,
+        launches one under an id the node still runs ("Duplicate
+        jobid").  The driver drains no node itself: resume any."""
+        try:
+            r = self.c.run_on("ctl", ["sinfo", "-h", "-N", "-o", "%N|%T|%E"],
+                              timeout=20)
+        except subprocess.TimeoutExpired:
+            return
+        if r.returncode != 0:
+            return
+        for ln in r.stdout.splitlines():
+            f = ln.split("|", 2)
+            if len(f) == 3 and "drain" in f[1]:
+                res = self.scontrol("update", "NodeName=" + f[0],
+                                    "State=RESUME")
+                if res is not None and res.returncode == 0:
+                    self.counts["nodes_resumed"] += 1
+                    log("node %s resumed (%s: %s)" % (f[0], f[1], f[2]))
+                    self.notes.append("node %s drained by Slurm (%s), "
+                                      "resumed" % (f[0], f[2]))
 
     def poke(self, states):
         """One modification, requeue or cancel of a job now in Slurm."""
@@ -205,7 +229,8 @@ class Chaos:
         for job, (s, why) in states.items():
             # slurmctld holds a job whose launch failed after a requeue
             # ("launch failed requeued held"): an operator releases it.
-            if s == "PENDING" and why == "JobHeldAdmin":
+            if s == "PENDING" and (why == "JobHeldAdmin" or
+                                   "requeued held" in why):
                 res = self.scontrol("release", str(job))
                 if res is not None and res.returncode == 0:
                     self.counts["released_held"] += 1
@@ -222,6 +247,7 @@ class Chaos:
     def work(self):
         since = {}
         gap = self.args.minutes * 60.0 * 0.6 / max(self.args.jobs, 1)
+        last_resume = time.time()
         try:
             while not self.stop_work.is_set() and \
                     self.counts["submitted"] + self.counts["refused"] + \
@@ -231,6 +257,9 @@ class Chaos:
                 if st is not None:
                     self.poke(st)
                     self.release(st, since)
+                if time.time() - last_resume >= 5:
+                    last_resume = time.time()
+                    self.resume_nodes()
                 self.stop_work.wait(self.wrng.uniform(0, 2 * gap))
             # Until every job has ended: requeued ones let go again.
             t0 = last_log = time.time()
@@ -240,6 +269,9 @@ class Chaos:
                     if not st:
                         return
                     self.release(st, since)
+                if time.time() - last_resume >= 5:
+                    last_resume = time.time()
+                    self.resume_nodes()
                 if time.time() - last_log >= 60:
                     last_log = time.time()
                     log("waiting %.0f s for the jobs to end: %s" % (
@@ -493,12 +525,24 @@ def verdict(ch, c, runs, usage0, dead):
                          "records: slurmctld lost %s in its crash before "
                          "it ran" % (job, len(seen), len(segs),
                                      seen[:len(seen) - len(segs)]))
+        # A job slurmctld lost before it ran may have reached slurmdbd
+        # (its submission): a row that never started, of no cost, beside
+        # the job that then ran under the id.  Nothing to charge for it.
+        ran = [sg for sg in segs if any(x[5] != "Unknown" for x in sg)]
+        if len(ran) < len(segs):
+            known.append("job %d: %d record(s) in sacct of a job slurmctld "
+                         "lost before it ran (%s)" % (
+                             job, len(segs) - len(ran),
+                             [sg for sg in segs if sg not in ran]))
+            segs = ran
+            rs = [x for sg in ran for x in sg]
         if len(segs) > 1 or str(job) in dead_jobs:
             # One id, two jobs: slurmctld lost the first in its crash
             # and gave the id again.  The portal keys jobs by id alone:
             # the later job's reports are dead letters, to charge by
             # hand (docs/delivery.md).
-            first, later = segs[0], [x for sg in segs[1:] for x in sg]
+            first = segs[0] if segs else []
+            later = [x for sg in segs[1:] for x in sg]
             # Known, and left to the operator, when bankd said so: a
             # dead letter of cause reused_id (bankd's submit-date check,
             # or a refused PUT read back: the portal holds another job).
@@ -656,7 +700,7 @@ def print_report(rp):
               " bank, %(submit_failed)d sbatch failures), %(modified)d "
               "modified (%(modify_refused)d refused), %(requeued)d "
               "requeued, %(cancelled)d cancelled, %(released_held)d released from "
-              "a hold; sacct: %(in_sacct)d jobs,"
+              "a hold, %(nodes_resumed)d drained nodes resumed; sacct: %(in_sacct)d jobs,"
               " %(runs)d runs; %(charged)d charged at the portal" % j,
               file=out)
     fl = rp.get("faults") or []

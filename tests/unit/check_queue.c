@@ -871,6 +871,54 @@ START_TEST(test_requeue_charges_every_run)
 }
 END_TEST
 
+/*
+ * After a restart, which run a completion is comes from its journal, not
+ * from its amount: run 1 ended at once (own cost 0), so the job's amount
+ * after it is run 0's.  tests/dst seed 51720: run 0's completion,
+ * delivered first after the restart, was taken for run 1's and given
+ * held 0.50 where the portal held nothing; the ledger saw no change, and
+ * the cache passed what the portal refused.
+ */
+START_TEST(test_restart_tells_runs_apart)
+{
+	struct report r;
+	struct fx f;
+
+	fx_init(&f, 0);
+	/* Run 0's end (0.50) is sent, and not answered. */
+	ck_assert_int_eq(take_run(&f, REPORT_END, 51, 50, 0, 1000, 0),
+	    TAKE_QUEUED);
+	ck_assert(spin_until(&f, &f.nsent, 1));
+	/* Run 1 starts and ends at once: the job's amount stays 0.50. */
+	ck_assert_int_eq(take_run(&f, REPORT_START, 51, 300, 1, 2000, 0),
+	    TAKE_FOLDED);
+	r = mk(REPORT_END, 51, 0, 1);	/* its own dates: another body */
+	ck_assert_int_eq(report_set_amount(&r, 0), 0);
+	r.run = 1;
+	r.submit = 2000;
+	ck_assert_int_eq(deliver_take(f.dq, &r, on_ack, &f), TAKE_QUEUED);
+	report_clear(&r);
+	spin(&f, 20);
+	/* bankd stops before either is answered, and starts again. */
+	qclose(&f);
+	qopen(&f);
+	ck_assert(spin_until(&f, &f.nsent, 1));
+	ck_assert_int_eq(f.sent[0].cents, 50);
+	answer(&f, 0, PR_DELIVERED, NULL);
+	ck_assert(spin_until(&f, &f.ndone, 1));
+	/* The portal held nothing before run 0's PUT: it added 0.50. */
+	ck_assert_int_eq(f.done[0].cents, 50);
+	ck_assert_int_eq(f.done[0].held, 0);
+	/* Run 1's PUT replaced 0.50 with 0.50: it added nothing. */
+	ck_assert(spin_until(&f, &f.nsent, 2));
+	ck_assert_int_eq(f.sent[1].cents, 50);
+	answer(&f, 1, PR_DELIVERED, NULL);
+	ck_assert(spin_until(&f, &f.ndone, 2));
+	ck_assert_int_eq(f.done[1].held, 50);
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_requeue_last_run_and_node_fail)
 {
 	struct fx f;
@@ -1208,6 +1256,7 @@ queue_suite(void)
 	tcase_add_test(tc, test_amount_beyond_the_api_is_dead_at_once);
 	tcase_add_test(tc, test_requeue_charges_every_run);
 	tcase_add_test(tc, test_requeue_last_run_and_node_fail);
+	tcase_add_test(tc, test_restart_tells_runs_apart);
 	tcase_add_test(tc, test_reused_id_is_a_dead_letter);
 	tcase_add_test(tc, test_dead_letter_cause_is_kept);
 	tcase_add_test(tc, test_resent_while_queued);
