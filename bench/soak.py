@@ -167,9 +167,14 @@ def main():
                 bad.append("bankctl status: %s=%s" % (key, st.get(key)))
         # --json: the table ends with a "-- N hold(s)" line, which the
         # first soak took for a hold left.
-        holds = json.loads(c.bankctl("--json", "holds").stdout)
-        if int(holds["total"]) != 0:
-            bad.append("holds left: %s" % holds["holds"][:5])
+        # Its total is an amount ("0.00"), as every figure bankctl shows.
+        out = c.bankctl("--json", "holds").stdout
+        try:
+            holds = json.loads(out)
+            if Decimal(holds["total"]) != 0:
+                bad.append("holds left: %s" % holds["holds"][:5])
+        except (ValueError, KeyError, ArithmeticError) as e:
+            bad.append("bankctl --json holds: %s (%r)" % (e, out[:200]))
         warm = [s for s in samples if s[0] >= args.warmup_s]
         base = warm[0] if warm else samples[-1]
         peak = max(s[1] for s in warm) if warm else base[1]
